@@ -1,0 +1,124 @@
+# memlens: libmemlens (static + shared), the memlens CLI, tests and benchmarks.
+#   make            library and CLI in build/
+#   make check      every test (host suite, sanitizer build, fuzzers)
+#   make SANITIZE=1 the same tree built with ASan+UBSan in build-asan/
+
+VERSION    := 0.1.0
+SOVERSION  := 0
+PREFIX     ?= /usr/local
+
+SANITIZE   ?= 0
+ifeq ($(SANITIZE),1)
+BUILD      ?= build-asan
+SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD      ?= build
+SANFLAGS   :=
+endif
+
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+PKG_CONFIG ?= pkg-config
+ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf smartcols 2>/dev/null)
+LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf 2>/dev/null || echo -lbpf -lelf) -lz
+CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols 2>/dev/null || echo -lsmartcols)
+
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-prototypes
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(DEPS_CFLAGS)
+LDFLAGS    += $(SANFLAGS)
+
+LIB_SRCS := src/memlens.c src/features.c src/vma.c src/vma_procmap_query.c src/vma_maps_text.c \
+            src/vma_bpf_iter.c src/build_id.c src/normalize.c
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+BPF_PROGS := task_vma
+BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+
+CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/output.c
+CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
+
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_vma \
+             $(BUILD)/tests/test_build_id
+
+.PHONY: all lib cli tests check check-host check-asan fuzz bench install clean
+all: lib cli
+
+lib: $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc
+cli: $(BUILD)/memlens
+
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/vma_record.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c src/memlens_internal.h include/memlens.h $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/libmemlens.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libmemlens.so.$(VERSION): $(LIB_OBJS) src/libmemlens.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libmemlens.so.$(SOVERSION) -Wl,--version-script=src/libmemlens.map \
+		-o $@ $(LIB_OBJS) $(LIB_LIBS)
+
+$(BUILD)/libmemlens.so: $(BUILD)/libmemlens.so.$(VERSION)
+	ln -sf libmemlens.so.$(VERSION) $(BUILD)/libmemlens.so.$(SOVERSION)
+	ln -sf libmemlens.so.$(VERSION) $@
+
+$(BUILD)/memlens.pc: src/memlens.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h include/memlens.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The CLI links the static library: one file to copy, no rpath.
+$(BUILD)/memlens: $(CLI_OBJS) $(BUILD)/libmemlens.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libmemlens.a $(LIB_LIBS) $(CLI_LIBS)
+
+# ---- tests ----
+$(BUILD)/tests/mapper: tests/helpers/mapper.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(BUILD)/libmemlens.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmemlens.a $(LIB_LIBS) $(LDFLAGS)
+
+tests: all $(TEST_BINS)
+
+# Every test: the suite on the normal build, the suite again under ASan+UBSan,
+# then the fuzzers for a bounded number of runs.
+check:
+	$(MAKE) tests
+	$(MAKE) SANITIZE=1 tests
+	$(MAKE) fuzz
+	tests/run.sh build build-asan
+
+# ---- fuzzers (clang libFuzzer, ASan+UBSan) ----
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc -Ibuild $(DEPS_CFLAGS)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) src/memlens_internal.h build/task_vma.skel.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
+
+fuzz: build-fuzz/fuzz_maps_text build-fuzz/fuzz_elf_note
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/memlens $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 include/memlens.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libmemlens.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libmemlens.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libmemlens.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmemlens.so.$(SOVERSION)
+	ln -sf libmemlens.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmemlens.so
+	install -m 644 $(BUILD)/memlens.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+clean:
+	rm -rf build build-asan build-fuzz

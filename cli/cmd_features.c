@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* memlens features: kernel, privileges, interfaces, and the source each job uses. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "memlens_cli.h"
+
+enum { COL_SECTION, COL_NAME, COL_AVAILABLE, COL_VALUE, COL_REASON };
+
+static const struct colinfo cols[] = {
+	[COL_SECTION] = { "SECTION", 10, 0, SCOLS_JSON_STRING, "kernel, privilege, interface or job" },
+	[COL_NAME] = { "NAME", 22, 0, SCOLS_JSON_STRING, "what" },
+	[COL_AVAILABLE] = { "AVAILABLE", 5, 0, SCOLS_JSON_BOOLEAN, "usable by this caller" },
+	[COL_VALUE] = { "VALUE", 10, 0, SCOLS_JSON_STRING, "version, or the source a job uses" },
+	[COL_REASON] = { "REASON", 0.5, SCOLS_FL_WRAP, SCOLS_JSON_STRING, "why" },
+};
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+#ifndef CAP_CHECKPOINT_RESTORE
+#define CAP_CHECKPOINT_RESTORE 40
+#endif
+
+static void row(struct out *o, const char *sec, const char *name, bool avail, const char *value, const char *reason)
+{
+	struct libscols_line *ln = out_line(o);
+
+	out_set(o, ln, COL_SECTION, "%s", sec);
+	out_set(o, ln, COL_NAME, "%s", name);
+	out_set(o, ln, COL_AVAILABLE, "%s", avail ? "true" : "false");
+	out_set(o, ln, COL_VALUE, "%s", value);
+	out_set(o, ln, COL_REASON, "%s", reason);
+}
+
+static void job_row(struct out *o, struct cli *cli, const char *name, enum memlens_job job)
+{
+	static const enum memlens_backend order[] = { MEMLENS_BACKEND_IOCTL, MEMLENS_BACKEND_BPF, MEMLENS_BACKEND_TEXT };
+	enum memlens_backend b = memlens__pick_backend(cli->ml, job);
+	char why[600];
+	size_t n = 0;
+
+	n += (size_t)snprintf(why + n, sizeof(why) - n, "%s", memlens__probe_reason(cli->ml, memlens_backend__iface(b)));
+	for (size_t i = 0; i < 3 && order[i] != b && n < sizeof(why); i++) {
+		if ((job == MEMLENS_JOB_WALK_ALL && order[i] == MEMLENS_BACKEND_IOCTL) ||
+		    !memlens__probe(cli->ml, memlens_backend__iface(order[i])))
+			continue;
+		n += (size_t)snprintf(why + n, sizeof(why) - n, "; not %s: %s", memlens_backend__name(order[i]),
+				      memlens__probe_reason(cli->ml, memlens_backend__iface(order[i])));
+	}
+	row(o, "job", name, true, memlens_backend__name(b), why);
+}
+
+int cmd_features(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct { int cap; const char *name; } caps[] = {
+		{ CAP_SYS_ADMIN, "cap_sys_admin" }, { CAP_BPF, "cap_bpf" }, { CAP_PERFMON, "cap_perfmon" },
+		{ CAP_CHECKPOINT_RESTORE, "cap_checkpoint_restore" }, { CAP_SYS_PTRACE, "cap_sys_ptrace" },
+	};
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	const char *bid_src, *bid_why;
+	struct utsname u;
+	char uid[32];
+	struct out o;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("Usage: memlens features [options]\n\nWhat the running kernel and your privileges allow.\n");
+			out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
+			return EXIT_OK;
+		}
+		if (cli_common_opt(cli, c, optarg))
+			return EXIT_USAGE;
+	}
+	if (optind != argc) {
+		cli_err("features takes no arguments");
+		return EXIT_USAGE;
+	}
+	err = out_init(&o, cli, "features", cols, sizeof(cols) / sizeof(cols[0]), "SECTION,NAME,AVAILABLE,VALUE,REASON");
+	if (err) {
+		out_free(&o);
+		return EXIT_USAGE;
+	}
+	if (uname(&u) == 0)
+		row(&o, "kernel", "release", true, u.release, u.machine);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)geteuid());
+	row(&o, "privilege", "euid", true, uid, geteuid() == 0 ? "root" : "not root");
+	if (syscall(SYS_capget, &hdr, data) == 0) {
+		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+			bool has = data[caps[i].cap / 32].effective & (1u << (caps[i].cap % 32));
+
+			row(&o, "privilege", caps[i].name, has, has ? "yes" : "no", "effective capability set");
+		}
+	}
+	for (int i = 0; i < __MEMLENS_IFACE_MAX; i++) {
+		bool ok = memlens__probe(cli->ml, i) == 0;
+
+		row(&o, "interface", memlens_iface__name(i), ok, ok ? "yes" : "no", memlens__probe_reason(cli->ml, i));
+	}
+	job_row(&o, cli, "maps", MEMLENS_JOB_WALK);
+	job_row(&o, cli, "query", MEMLENS_JOB_QUERY);
+	job_row(&o, cli, "maps_all", MEMLENS_JOB_WALK_ALL);
+	if (memlens__probe(cli->ml, MEMLENS_IFACE_PROCMAP_BUILD_ID) == 0) {
+		bid_src = "procmap_query";
+		bid_why = "from the kernel with each VMA";
+	} else if (memlens__probe(cli->ml, MEMLENS_IFACE_MAP_FILES) == 0) {
+		bid_src = "map_files";
+		bid_why = "ELF note read through /proc/<pid>/map_files (exact inode, deleted files too)";
+	} else {
+		bid_src = "proc_root";
+		bid_why = "ELF note read through /proc/<pid>/root/<path> when the inode matches; deleted files have none "
+			  "(map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE)";
+	}
+	row(&o, "job", "build_id", true, bid_src, bid_why);
+	err = out_print(&o);
+	out_free(&o);
+	return err ? EXIT_RUNTIME : EXIT_OK;
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* memlens query: address normalization, one row per address in input order. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memlens_cli.h"
+
+enum { COL_ADDR, COL_MAPPED, COL_FILE_OFFSET, COL_START, COL_END, COL_PERMS, COL_OFFSET, COL_DEV, COL_INODE,
+       COL_NAME, COL_BUILDID, COL_PID, COL_SOURCE };
+
+static const struct colinfo cols[] = {
+	[COL_ADDR] = { "ADDR", 14, 0, SCOLS_JSON_STRING, "the address (hex)" },
+	[COL_MAPPED] = { "MAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "whether a VMA covers it" },
+	[COL_FILE_OFFSET] = { "FILE_OFFSET", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "ADDR - START + OFFSET (hex)" },
+	[COL_START] = { "START", 14, 0, SCOLS_JSON_STRING, "start of the covering VMA (hex)" },
+	[COL_END] = { "END", 14, 0, SCOLS_JSON_STRING, "end of the covering VMA (hex)" },
+	[COL_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "its permissions" },
+	[COL_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "its file offset (hex)" },
+	[COL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "its device major:minor" },
+	[COL_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "its inode" },
+	[COL_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "its path or name; [unmapped] if none" },
+	[COL_BUILDID] = { "BUILDID", 40, 0, SCOLS_JSON_STRING, "ELF build ID (hex) of the file" },
+	[COL_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
+	[COL_SOURCE] = { "SOURCE", 5, 0, SCOLS_JSON_STRING, "ioctl, bpf or text" },
+};
+
+static void help(void)
+{
+	printf("Usage: memlens query PID|self [ADDR...] [options]\n\n"
+	       "For each address (hex, 0x optional; one per line on standard input when none is\n"
+	       "given): the VMA covering it, the file offset it maps, the file and its build ID.\n\n"
+	       "  --no-build-id     skip build IDs\n"
+	       "  (and the common options: memlens --help)\n");
+	out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
+}
+
+struct addrs {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int push(struct addrs *a, uint64_t v)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 1024;
+		uint64_t *nv = realloc(a->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = cap;
+	}
+	a->v[a->n++] = v;
+	return 0;
+}
+
+/* one address a line; blank lines and # comments skipped; bad lines said and counted */
+static int read_stdin(struct addrs *a, size_t *bad)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t len;
+	int err = 0;
+
+	while (!err && (len = getline(&line, &cap, stdin)) >= 0) {
+		char *s = line, *e = line + len;
+		uint64_t v;
+
+		lineno++;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		*e = 0;
+		if (!*s || *s == '#')
+			continue;
+		if (strlen(s) != (size_t)(e - s) || cli_parse_addr(s, &v)) {
+			cli_err("stdin line %zu: '%.40s': not a hex address", lineno, s);
+			(*bad)++;
+			continue;
+		}
+		err = push(a, v);
+	}
+	free(line);
+	return err;
+}
+
+static int render(struct cli *cli, const struct memlens_norm *norm, pid_t pid, bool build_ids)
+{
+	const struct memlens_vma_set *vmas = memlens_norm__vmas(norm);
+	char defaults[128], perms[5], hex[2 * MEMLENS_BUILD_ID_MAX + 1];
+	struct out o;
+	int err;
+
+	snprintf(defaults, sizeof(defaults), "%sADDR,FILE_OFFSET,START,END,PERMS,NAME%s%s",
+		 cli->mode == OUT_JSON ? "PID," : "", build_ids ? ",BUILDID" : "",
+		 cli->mode == OUT_JSON ? ",MAPPED,OFFSET,DEV,INODE,SOURCE" : "");
+	err = out_init(&o, cli, "query", cols, sizeof(cols) / sizeof(cols[0]), defaults);
+	if (err) {
+		out_free(&o);
+		return err;
+	}
+	for (size_t i = 0; i < memlens_norm__count(norm); i++) {
+		const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
+		const struct memlens_vma *v = a->vma >= 0 ? memlens_vma_set__get(vmas, (size_t)a->vma) : NULL;
+		struct libscols_line *ln = out_line(&o);
+
+		out_set(&o, ln, COL_PID, "%d", (int)pid);
+		out_set(&o, ln, COL_ADDR, "0x%llx", (unsigned long long)a->addr);
+		out_set(&o, ln, COL_MAPPED, "%s", v ? "true" : "false");
+		out_set(&o, ln, COL_SOURCE, "%s", memlens_backend__name(memlens_vma_set__backend(vmas)));
+		if (!v) {
+			out_set(&o, ln, COL_NAME, "[unmapped]");
+			continue;
+		}
+		out_set(&o, ln, COL_FILE_OFFSET, "0x%llx", (unsigned long long)a->file_offset);
+		out_set(&o, ln, COL_START, "0x%llx", (unsigned long long)v->start);
+		out_set(&o, ln, COL_END, "0x%llx", (unsigned long long)v->end);
+		out_set(&o, ln, COL_PERMS, "%s", memlens_vma__perms(v, perms));
+		out_set(&o, ln, COL_OFFSET, "0x%llx", (unsigned long long)v->offset);
+		out_set(&o, ln, COL_DEV, "%02x:%02x", v->dev_major, v->dev_minor);
+		out_set(&o, ln, COL_INODE, "%llu", (unsigned long long)v->inode);
+		out_set(&o, ln, COL_NAME, "%s", v->name);
+		out_set(&o, ln, COL_BUILDID, "%s", memlens_vma__build_id_hex(v, hex, sizeof(hex)));
+	}
+	err = out_print(&o);
+	out_free(&o);
+	return err;
+}
+
+int cmd_query(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ "no-build-id", no_argument, NULL, 'N' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct memlens_norm *norm = NULL;
+	struct memlens_proc *proc;
+	struct addrs a = { 0 };
+	bool build_ids = true;
+	size_t bad = 0;
+	pid_t pid;
+	int c, err, rc = EXIT_RUNTIME;
+
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'N': build_ids = false; break;
+		case 'h': help(); return EXIT_OK;
+		default:
+			if (cli_common_opt(cli, c, optarg))
+				return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_err("query needs a PID (or 'self')");
+		return EXIT_USAGE;
+	}
+	if (cli_parse_pid(argv[optind], &pid)) {
+		cli_err("'%s': not a pid", argv[optind]);
+		return EXIT_USAGE;
+	}
+	for (int i = optind + 1; i < argc; i++) {
+		uint64_t v;
+
+		if (cli_parse_addr(argv[i], &v)) {
+			cli_err("'%s': not a hex address", argv[i]);
+			free(a.v);
+			return EXIT_USAGE;
+		}
+		if (push(&a, v))
+			goto out;
+	}
+	if (optind + 1 == argc) {
+		if (read_stdin(&a, &bad))
+			goto out;
+		if (!a.n) {
+			cli_err(bad ? "no valid address on standard input" :
+				      "no addresses: give them as arguments or on standard input, one per line");
+			rc = bad ? EXIT_RUNTIME : EXIT_USAGE;
+			goto out;
+		}
+	}
+	MEMLENS_OPTS(memlens_proc_opts, popts, .backend = cli->backend);
+	proc = memlens__proc_open(cli->ml, pid, &popts);
+	if (!proc) {
+		cli_err_open(cli, pid, -errno);
+		goto out;
+	}
+	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = build_ids);
+	err = memlens_proc__normalize(proc, a.v, a.n, &nopts, &norm);
+	if (err) {
+		cli_err_pid(memlens_proc__pid(proc), err);
+	} else {
+		if (cli->verbose)
+			cli_say_source(cli, memlens_vma_set__backend(memlens_norm__vmas(norm)), MEMLENS_JOB_QUERY,
+				       memlens_vma_set__count(memlens_norm__vmas(norm)));
+		err = render(cli, norm, memlens_proc__pid(proc), build_ids);
+		rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+	}
+	memlens_norm__free(norm);
+	memlens_proc__close(proc);
+out:
+	free(a.v);
+	return rc;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef MEMLENS_CLI_H
+#define MEMLENS_CLI_H
+
+#include <libsmartcols.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "memlens.h"
+
+/* exit codes */
+#define EXIT_OK		0
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+
+enum out_mode { OUT_TABLE, OUT_RAW, OUT_JSON };
+
+struct cli {
+	struct memlens *ml;
+	enum memlens_backend backend;
+	enum out_mode mode;
+	const char *columns;	/* -o */
+	bool no_headings;
+	int verbose;
+};
+
+/* One line on stderr, "memlens: ..." */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "memlens: pid N: <what errno says>", with the library's words for its errnos */
+void cli_err_pid(pid_t pid, int err);
+/* a failed memlens__proc_open(): forced backend unavailable (and why), or the pid's error */
+void cli_err_open(struct cli *cli, pid_t pid, int err);
+/* -v: which source answered, and why the better ones did not */
+void cli_say_source(struct cli *cli, enum memlens_backend used, enum memlens_job job, size_t records);
+int cli_parse_pid(const char *s, pid_t *pid);
+int cli_parse_addr(const char *s, uint64_t *addr);
+
+/* ---- output: a table of columns rendered by libsmartcols (lsfd's way) ---- */
+struct colinfo {
+	const char *name;
+	double whint;
+	int flags;		/* SCOLS_FL_* */
+	int json_type;		/* SCOLS_JSON_* */
+	const char *help;
+};
+
+#define OUT_MAX_COLS 32
+
+struct out {
+	struct libscols_table *tb;
+	const struct colinfo *cols;
+	size_t ncols;
+	int sel[OUT_MAX_COLS];	/* selected column ids, in output order */
+	int pos[OUT_MAX_COLS];	/* column id -> output position, -1 if not selected */
+	size_t nsel;
+};
+
+/* defaults: comma-separated; spec: -o LIST, "+A,B" appends to the defaults */
+int out_init(struct out *o, struct cli *cli, const char *name, const struct colinfo *cols, size_t ncols,
+	     const char *defaults);
+bool out_has(const struct out *o, int id);
+struct libscols_line *out_line(struct out *o);
+void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int out_print(struct out *o);
+void out_free(struct out *o);
+void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
+
+/* options every command takes; cli_common_opt(): 0 handled, 1 not ours, -1 bad (said) */
+#define COMMON_SHORTOPTS "b:Jrno:vh"
+#define COMMON_LONGOPTS                                              \
+	{ "backend", required_argument, NULL, 'b' },                 \
+	{ "json", no_argument, NULL, 'J' },                          \
+	{ "raw", no_argument, NULL, 'r' },                           \
+	{ "noheadings", no_argument, NULL, 'n' },                    \
+	{ "output", required_argument, NULL, 'o' },                  \
+	{ "verbose", no_argument, NULL, 'v' },                       \
+	{ "help", no_argument, NULL, 'h' }
+int cli_common_opt(struct cli *cli, int c, const char *arg);
+
+int cmd_maps(struct cli *cli, int argc, char **argv);
+int cmd_query(struct cli *cli, int argc, char **argv);
+int cmd_features(struct cli *cli, int argc, char **argv);
+
+#endif

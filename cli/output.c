@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Column tables through libsmartcols: table, raw and JSON from one description. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memlens_cli.h"
+
+static int col_by_name(const struct colinfo *cols, size_t ncols, const char *name, size_t len)
+{
+	for (size_t i = 0; i < ncols; i++)
+		if (strlen(cols[i].name) == len && strncasecmp(cols[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int add_list(struct out *o, const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		int id = col_by_name(o->cols, o->ncols, p, len);
+
+		if (id < 0) {
+			cli_err("unknown column '%.*s' (see --help for the list)", (int)len, p);
+			return -EINVAL;
+		}
+		if (o->pos[id] < 0) {
+			if (o->nsel == OUT_MAX_COLS)
+				return -E2BIG;
+			o->pos[id] = (int)o->nsel;
+			o->sel[o->nsel++] = id;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int out_init(struct out *o, struct cli *cli, const char *name, const struct colinfo *cols, size_t ncols,
+	     const char *defaults)
+{
+	const char *spec = cli->columns;
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	o->cols = cols;
+	o->ncols = ncols;
+	for (size_t i = 0; i < OUT_MAX_COLS; i++)
+		o->pos[i] = -1;
+	if (!spec || *spec == '+')
+		err = add_list(o, defaults);
+	else
+		err = 0;
+	if (!err && spec)
+		err = add_list(o, *spec == '+' ? spec + 1 : spec);
+	if (err)
+		return err;
+	o->tb = scols_new_table();
+	if (!o->tb)
+		return -ENOMEM;
+	scols_table_set_name(o->tb, name);
+	scols_table_enable_json(o->tb, cli->mode == OUT_JSON);
+	scols_table_enable_raw(o->tb, cli->mode == OUT_RAW);
+	scols_table_enable_noheadings(o->tb, cli->no_headings);
+	for (size_t i = 0; i < o->nsel; i++) {
+		const struct colinfo *c = &cols[o->sel[i]];
+		struct libscols_column *cl = scols_table_new_column(o->tb, c->name, c->whint, c->flags);
+
+		if (!cl)
+			return -ENOMEM;
+		scols_column_set_json_type(cl, c->json_type);
+	}
+	return 0;
+}
+
+bool out_has(const struct out *o, int id)
+{
+	return o->pos[id] >= 0;
+}
+
+struct libscols_line *out_line(struct out *o)
+{
+	return scols_table_new_line(o->tb, NULL);
+}
+
+void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (!ln || o->pos[id] < 0)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) >= 0 && scols_line_refer_data(ln, (size_t)o->pos[id], s) != 0)
+		free(s);
+	va_end(ap);
+}
+
+int out_print(struct out *o)
+{
+	return scols_print_table(o->tb);
+}
+
+void out_free(struct out *o)
+{
+	scols_unref_table(o->tb);
+	o->tb = NULL;
+}
+
+void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols)
+{
+	fprintf(f, "\nColumns (-o LIST, or -o +LIST to add to the defaults):\n");
+	for (size_t i = 0; i < ncols; i++)
+		fprintf(f, "  %-12s %s\n", cols[i].name, cols[i].help);
+}

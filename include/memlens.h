@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause */
+/*
+ * libmemlens: look into Linux process memory through the fastest kernel
+ * interface the running kernel and the caller's privileges allow.
+ *
+ * Conventions (libbpf's): opaque objects named object__verb, options structs
+ * whose first field is their size (MEMLENS_OPTS), functions returning int give
+ * 0 or a negative errno and also set errno, functions returning pointers give
+ * NULL and set errno.  The library never prints except through the print
+ * callback given in struct memlens_opts, never exits, and keeps no global
+ * state: everything lives in a struct memlens context.  A context and the
+ * objects made from it are not thread-safe; use one context per thread.
+ */
+#ifndef MEMLENS_H
+#define MEMLENS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MEMLENS_API __attribute__((visibility("default")))
+
+#define MEMLENS_VERSION_MAJOR 0
+#define MEMLENS_VERSION_MINOR 1
+
+/* Declare and zero an options struct, setting its size: MEMLENS_OPTS(memlens_maps_opts, o, .build_ids = true); */
+#define MEMLENS_OPTS(TYPE, NAME, ...)                                        \
+	struct TYPE NAME = ({                                                \
+		memset(&NAME, 0, sizeof(struct TYPE));                       \
+		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ };     \
+	})
+
+enum memlens_print_level {
+	MEMLENS_WARN,
+	MEMLENS_INFO,
+	MEMLENS_DEBUG,
+};
+
+typedef int (*memlens_print_fn_t)(enum memlens_print_level level, const char *fmt, va_list ap);
+
+/* Where VMA records come from. */
+enum memlens_backend {
+	MEMLENS_BACKEND_AUTO = 0,	/* the best one available */
+	MEMLENS_BACKEND_IOCTL,		/* PROCMAP_QUERY ioctl on /proc/<pid>/maps (6.11+) */
+	MEMLENS_BACKEND_BPF,		/* BPF iter/task_vma (5.12+, CAP_BPF+CAP_PERFMON) */
+	MEMLENS_BACKEND_TEXT,		/* /proc/<pid>/maps text */
+	__MEMLENS_BACKEND_MAX,
+};
+
+/* Kernel interfaces memlens probes (once per context). */
+enum memlens_iface {
+	MEMLENS_IFACE_PROCMAP_QUERY,	/* ioctl(PROCMAP_QUERY) */
+	MEMLENS_IFACE_PROCMAP_BUILD_ID,	/* build IDs from PROCMAP_QUERY that can be trusted (6.12+) */
+	MEMLENS_IFACE_BPF_TASK_VMA,	/* BPF iter/task_vma program loads */
+	MEMLENS_IFACE_BPF_ITER_PID,	/* task iterators take a pid in link_info (6.1+) */
+	MEMLENS_IFACE_MAPS_TEXT,	/* /proc/<pid>/maps */
+	MEMLENS_IFACE_MAP_FILES,	/* /proc/<pid>/map_files/ readable (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE) */
+	MEMLENS_IFACE_BTF,		/* /sys/kernel/btf/vmlinux */
+	__MEMLENS_IFACE_MAX,
+};
+
+struct memlens_opts {
+	size_t sz;
+	/* where the library's messages go; NULL: nowhere */
+	memlens_print_fn_t print;
+	size_t :0;
+};
+
+struct memlens;
+
+MEMLENS_API struct memlens *memlens__new(const struct memlens_opts *opts);
+MEMLENS_API void memlens__free(struct memlens *ml);
+
+/**
+ * memlens__probe() - is a kernel interface usable by this caller?
+ * Return: 0 if usable, else a negative errno: -ENOTTY/-EOPNOTSUPP the kernel
+ * lacks it, -EPERM/-EACCES privilege, other: see memlens__probe_reason().
+ * The probe runs once per context; later calls return the cached answer.
+ */
+MEMLENS_API int memlens__probe(struct memlens *ml, enum memlens_iface iface);
+/* One line saying why the interface is (un)usable; never NULL. */
+MEMLENS_API const char *memlens__probe_reason(struct memlens *ml, enum memlens_iface iface);
+MEMLENS_API const char *memlens_iface__name(enum memlens_iface iface);
+MEMLENS_API const char *memlens_backend__name(enum memlens_backend backend);
+/* The interface a backend reads (for memlens__probe_reason()). */
+MEMLENS_API enum memlens_iface memlens_backend__iface(enum memlens_backend backend);
+/* Parse "ioctl", "bpf", "text", "auto"; -EINVAL if unknown. */
+MEMLENS_API int memlens_backend__parse(const char *s, enum memlens_backend *out);
+
+/* What a backend choice is for: a whole walk or point queries (normalization). */
+enum memlens_job {
+	MEMLENS_JOB_WALK,	/* every VMA of one process */
+	MEMLENS_JOB_QUERY,	/* the VMAs covering some addresses */
+	MEMLENS_JOB_WALK_ALL,	/* every VMA of every process */
+};
+/**
+ * memlens__pick_backend() - the backend AUTO resolves to for @job.
+ * Return: the backend; never fails since the text file is always the last resort.
+ */
+MEMLENS_API enum memlens_backend memlens__pick_backend(struct memlens *ml, enum memlens_job job);
+
+/* ---- VMA records ---------------------------------------------------- */
+
+#define MEMLENS_VMA_READ	0x01
+#define MEMLENS_VMA_WRITE	0x02
+#define MEMLENS_VMA_EXEC	0x04
+#define MEMLENS_VMA_SHARED	0x08	/* 's' in maps: VM_MAYSHARE */
+
+#define MEMLENS_BUILD_ID_MAX	32
+
+struct memlens_vma {
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;	/* file offset of start; 0 if not file-backed */
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t flags;		/* MEMLENS_VMA_* */
+	uint32_t page_size;	/* kernel page size; 0 when the source does not give it */
+	int32_t pid;		/* process (tgid) the VMA belongs to */
+	uint32_t build_id_size;	/* 0: no build ID (not asked, not ELF, or unreadable) */
+	const char *name;	/* as /proc/<pid>/maps names it; "" if none; never NULL */
+	unsigned char build_id[MEMLENS_BUILD_ID_MAX];
+	/* why there is no build ID: 0 (not asked or not an ELF with a note), or -errno */
+	int32_t build_id_err;
+};
+
+/* perms string as maps prints it ("r-xp"); buf needs 5 bytes. */
+MEMLENS_API const char *memlens_vma__perms(const struct memlens_vma *vma, char buf[5]);
+/* lowercase hex of the build ID; buf needs 2*MEMLENS_BUILD_ID_MAX+1 bytes; "" if none */
+MEMLENS_API const char *memlens_vma__build_id_hex(const struct memlens_vma *vma, char *buf, size_t len);
+
+struct memlens_vma_set;
+
+MEMLENS_API size_t memlens_vma_set__count(const struct memlens_vma_set *set);
+MEMLENS_API const struct memlens_vma *memlens_vma_set__get(const struct memlens_vma_set *set, size_t i);
+/* the backend that produced the set */
+MEMLENS_API enum memlens_backend memlens_vma_set__backend(const struct memlens_vma_set *set);
+MEMLENS_API void memlens_vma_set__free(struct memlens_vma_set *set);
+
+/* ---- one process --------------------------------------------------- */
+
+struct memlens_proc_opts {
+	size_t sz;
+	enum memlens_backend backend;	/* AUTO: best per job */
+	size_t :0;
+};
+
+struct memlens_proc;
+
+/**
+ * memlens__proc_open() - open a process for VMA queries.
+ * @pid: a process id; 0 means the caller itself.
+ * The handle pins the process's memory descriptor (through /proc/<pid>/maps),
+ * so a recycled pid is never answered for.  Errors: -ESRCH no such process,
+ * -EACCES/-EPERM not allowed (PTRACE_MODE_READ), -ENOTSUP forced backend
+ * unavailable (memlens__probe_reason() says why).
+ */
+MEMLENS_API struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid,
+						    const struct memlens_proc_opts *opts);
+MEMLENS_API void memlens_proc__close(struct memlens_proc *proc);
+MEMLENS_API pid_t memlens_proc__pid(const struct memlens_proc *proc);
+
+struct memlens_maps_opts {
+	size_t sz;
+	bool build_ids;		/* fill build_id of file-backed VMAs */
+	size_t :0;
+};
+
+/**
+ * memlens_proc__maps() - every VMA of the process, in address order.
+ * Return: 0 and *out set, or a negative errno (-ESRCH if it exited).
+ */
+MEMLENS_API int memlens_proc__maps(struct memlens_proc *proc, const struct memlens_maps_opts *opts,
+				   struct memlens_vma_set **out);
+
+/* Flags for memlens_proc__find_vma(); permission flags are ANDed. */
+#define MEMLENS_FIND_READABLE		0x01
+#define MEMLENS_FIND_WRITABLE		0x02
+#define MEMLENS_FIND_EXECUTABLE		0x04
+#define MEMLENS_FIND_SHARED		0x08
+#define MEMLENS_FIND_COVERING_OR_NEXT	0x10
+#define MEMLENS_FIND_FILE_BACKED	0x20
+#define MEMLENS_FIND_BUILD_ID		0x100
+
+/**
+ * memlens_proc__find_vma() - the VMA covering @addr (or, with
+ * MEMLENS_FIND_COVERING_OR_NEXT, the first one after it) that matches the filters.
+ * Return: 0 and *out set (a one-record set), -ENOENT if none, other -errno.
+ */
+MEMLENS_API int memlens_proc__find_vma(struct memlens_proc *proc, uint64_t addr, uint32_t flags,
+				       struct memlens_vma_set **out);
+
+/* ---- address normalization ------------------------------------------ */
+
+struct memlens_normalize_opts {
+	size_t sz;
+	bool build_ids;
+	size_t :0;
+};
+
+struct memlens_norm_addr {
+	uint64_t addr;
+	uint64_t file_offset;	/* addr - vma.start + vma.offset; 0 if unmapped */
+	int64_t vma;		/* index into memlens_norm__vmas(), -1 if unmapped */
+};
+
+struct memlens_norm;
+
+/**
+ * memlens_proc__normalize() - for each address, the VMA covering it and the
+ * file offset it maps.  Addresses are sorted internally and answered in one
+ * pass; results keep the input order.  A missing build ID never fails it.
+ */
+MEMLENS_API int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, size_t n,
+					const struct memlens_normalize_opts *opts,
+					struct memlens_norm **out);
+MEMLENS_API size_t memlens_norm__count(const struct memlens_norm *norm);
+MEMLENS_API const struct memlens_norm_addr *memlens_norm__get(const struct memlens_norm *norm, size_t i);
+/* the distinct VMAs the addresses fell in */
+MEMLENS_API const struct memlens_vma_set *memlens_norm__vmas(const struct memlens_norm *norm);
+MEMLENS_API void memlens_norm__free(struct memlens_norm *norm);
+
+/* ---- every process ------------------------------------------------- */
+
+/**
+ * memlens__maps_all() - every VMA of every process the caller may read, in
+ * (pid, address) order; with the BPF backend in one pass over all tasks.
+ * Processes that exit or cannot be read during the walk are skipped; their
+ * number is in *skipped when it is not NULL.
+ */
+MEMLENS_API int memlens__maps_all(struct memlens *ml, enum memlens_backend backend,
+				  const struct memlens_maps_opts *opts, struct memlens_vma_set **out,
+				  size_t *skipped);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

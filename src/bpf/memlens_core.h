@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel types memlens's BPF programs read, reduced to the fields used.
+ * preserve_access_index makes every access a CO-RE relocation that libbpf
+ * resolves against the running kernel's BTF, so field offsets here do not
+ * matter and this header never comes from the build machine's kernel.
+ */
+#ifndef MEMLENS_CORE_H
+#define MEMLENS_CORE_H
+
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef signed char __s8;
+typedef short __s16;
+typedef int __s32;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef int pid_t;
+typedef __u32 dev_t;
+typedef _Bool bool;
+enum { false = 0, true = 1 };
+
+enum bpf_map_type {
+	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+};
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	__u64 session_id;
+	__u64 seq_num;
+};
+
+struct super_block {
+	dev_t s_dev;
+	void *s_fs_info;
+};
+
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+};
+
+struct dentry;
+struct vfsmount;
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+};
+
+struct mm_struct {
+	unsigned long start_brk;
+	unsigned long brk;
+	unsigned long start_stack;
+};
+
+struct anon_vma_name {
+	char name[0];
+};
+
+struct vm_special_mapping {
+	const char *name;
+};
+
+struct vm_operations_struct;
+
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	struct mm_struct *vm_mm;
+	unsigned long vm_flags;
+	const struct vm_operations_struct *vm_ops;
+	unsigned long vm_pgoff;
+	struct file *vm_file;
+	void *vm_private_data;
+	struct anon_vma_name *anon_name;
+	struct {
+		void *rb;
+	} shared;
+};
+
+struct task_struct {
+	pid_t pid;
+	pid_t tgid;
+	struct mm_struct *mm;
+};
+
+struct hstate {
+	unsigned int order;
+};
+
+struct hugetlbfs_sb_info {
+	struct hstate *hstate;
+};
+
+struct bpf_iter__task_vma {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	struct vm_area_struct *vma;
+};
+
+#pragma clang attribute pop
+
+#endif

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * iter/task_vma: one struct ml_vma_rec (+ name bytes) per VMA, written with
+ * bpf_seq_write() so userspace never parses kernel-printed text.  The name
+ * follows the rules of get_vma_name() in fs/proc/task_mmu.c, so records agree
+ * with /proc/<pid>/maps line for line.
+ */
+#include "memlens_core.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "../vma_record.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define VM_MAYSHARE	0x00000080UL
+#define VM_HUGETLB	0x00400000UL
+
+/* set by userspace before load */
+const volatile __u32 page_size = 4096;
+/* 0: every process; set per walk when the kernel cannot filter by link_info */
+__u32 target_tgid;
+
+struct scratch {
+	struct ml_vma_rec rec;
+	char name[ML_VMA_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* length of the vm_special_mapping name, or 0 */
+static __always_inline long special_name(struct vm_area_struct *vma, char *buf)
+{
+	const char *name = 0;
+	void *priv = vma->vm_private_data;
+	long n;
+
+	if (!priv || bpf_probe_read_kernel(&name, sizeof(name), priv) || !name)
+		return 0;
+	/* vm_private_data of a vm_special_mapping starts with its name; anything
+	 * else that does not read as "[...]" is not one */
+	n = bpf_probe_read_kernel_str(buf, 64, name);
+	if (n <= 2 || buf[0] != '[')
+		return 0;
+	return n - 1;
+}
+
+static __always_inline int anon_name(struct vm_area_struct *vma, bool has_file, char *buf)
+{
+	struct anon_vma_name *an;
+	long n;
+
+	if (!bpf_core_type_exists(struct anon_vma_name) ||
+	    !bpf_core_field_exists(struct vm_area_struct, anon_name))
+		return -1;
+	/* 5.17-6.0 kept anon_name in a union with shared.rb, valid without a file only */
+	if (has_file && bpf_core_field_offset(struct vm_area_struct, anon_name) ==
+			bpf_core_field_offset(struct vm_area_struct, shared))
+		return -1;
+	an = vma->anon_name;
+	if (!an)
+		return -1;
+	n = bpf_probe_read_kernel_str(buf, 256, &an->name);
+	return n > 0 ? n - 1 : -1;
+}
+
+SEC("iter/task_vma")
+int memlens_task_vma(struct bpf_iter__task_vma *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct vm_area_struct *vma = ctx->vma;
+	struct ml_vma_rec *r;
+	struct scratch *s;
+	struct file *file;
+	struct mm_struct *mm;
+	__u32 zero = 0;
+	long n;
+
+	if (!task || !vma)
+		return 0;
+	if (target_tgid && task->tgid != target_tgid)
+		return 0;
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	r = &s->rec;
+	__builtin_memset(r, 0, sizeof(*r));
+	r->start = vma->vm_start;
+	r->end = vma->vm_end;
+	r->vm_flags = vma->vm_flags;
+	r->tgid = task->tgid;
+	r->tid = task->pid;
+	r->page_size = page_size;
+
+	file = vma->vm_file;
+	mm = vma->vm_mm;
+	if (file) {
+		struct inode *inode = file->f_inode;
+
+		r->pgoff = (__u64)vma->vm_pgoff * page_size;
+		r->ino = inode->i_ino;
+		r->dev = inode->i_sb->s_dev;
+		if (r->vm_flags & VM_HUGETLB) {
+			struct hugetlbfs_sb_info *sbi = inode->i_sb->s_fs_info;
+			struct hstate *h = 0;
+			unsigned int order = 0;
+
+			if (sbi && !bpf_probe_read_kernel(&h, sizeof(h), &sbi->hstate) && h &&
+			    !bpf_probe_read_kernel(&order, sizeof(order), &h->order) && order < 32)
+				r->page_size = page_size << order;
+		}
+		n = anon_name(vma, true, s->name);
+		if (n >= 0) {
+			r->name_kind = ML_NAME_ANON_SHMEM;
+		} else {
+			n = bpf_d_path(&file->f_path, s->name, sizeof(s->name));
+			if (n > 0) {
+				r->name_kind = ML_NAME_PATH;
+				n -= 1;
+			} else {
+				r->name_kind = ML_NAME_PATH_ERR;
+				n = 0;
+			}
+		}
+	} else if (vma->vm_ops && (n = special_name(vma, s->name)) > 0) {
+		r->name_kind = ML_NAME_SPECIAL;
+	} else if (!mm) {
+		r->name_kind = ML_NAME_VDSO_NOMM;
+		n = 0;
+	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk) {
+		r->name_kind = ML_NAME_HEAP;
+		n = 0;
+	} else if (vma->vm_start <= mm->start_stack && vma->vm_end >= mm->start_stack) {
+		r->name_kind = ML_NAME_STACK;
+		n = 0;
+	} else {
+		n = anon_name(vma, false, s->name);
+		if (n >= 0) {
+			r->name_kind = ML_NAME_ANON;
+		} else {
+			r->name_kind = ML_NAME_NONE;
+			n = 0;
+		}
+	}
+	if (n < 0 || n >= ML_VMA_NAME_MAX)
+		n = 0;
+	r->name_len = n;
+	bpf_seq_write(seq, r, sizeof(*r));
+	if (n > 0)
+		bpf_seq_write(seq, s->name, n & (ML_VMA_NAME_MAX - 1));
+	return 0;
+}

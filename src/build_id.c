@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ELF build IDs for sources that do not give them (text, BPF, PROCMAP_QUERY
+ * before 6.12): the NT_GNU_BUILD_ID note read with libelf from the exact
+ * mapped inode (/proc/<pid>/map_files, needs CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE) or from /proc/<pid>/root/<path> when its inode
+ * matches.  Results, failures included, are cached by (dev, inode).
+ */
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "memlens_internal.h"
+
+#define NT_GNU_BUILD_ID_TYPE 3
+
+struct bid_entry {
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+	int32_t err;
+	uint32_t size;
+	unsigned char id[MEMLENS_BUILD_ID_MAX];
+	bool used;
+};
+
+struct ml_bid_cache {
+	struct bid_entry *e;
+	size_t cap, n;
+};
+
+void ml_bid_cache_free(struct ml_bid_cache *c)
+{
+	if (!c)
+		return;
+	free(c->e);
+	free(c);
+}
+
+static size_t bid_hash(uint32_t maj, uint32_t min, uint64_t ino)
+{
+	uint64_t h = ino * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)maj << 32 | min) * 0xc2b2ae3d27d4eb4fULL;
+
+	return (size_t)(h ^ h >> 29);
+}
+
+static struct bid_entry *bid_slot(struct ml_bid_cache *c, const struct memlens_vma *v)
+{
+	size_t i = bid_hash(v->dev_major, v->dev_minor, v->inode) & (c->cap - 1);
+
+	for (;; i = (i + 1) & (c->cap - 1)) {
+		struct bid_entry *e = &c->e[i];
+
+		if (!e->used || (e->inode == v->inode && e->dev_major == v->dev_major && e->dev_minor == v->dev_minor))
+			return e;
+	}
+}
+
+static int bid_grow(struct ml_bid_cache *c)
+{
+	struct ml_bid_cache n = { .cap = c->cap ? c->cap * 2 : 64 };
+
+	n.e = calloc(n.cap, sizeof(*n.e));
+	if (!n.e)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->cap; i++) {
+		if (c->e[i].used) {
+			struct memlens_vma k = { .inode = c->e[i].inode, .dev_major = c->e[i].dev_major,
+						 .dev_minor = c->e[i].dev_minor };
+			*bid_slot(&n, &k) = c->e[i];
+		}
+	}
+	free(c->e);
+	c->e = n.e;
+	c->cap = n.cap;
+	return 0;
+}
+
+static int note_scan(Elf_Data *data, unsigned char *id, uint32_t *size)
+{
+	size_t off = 0, name_off, desc_off, next;
+	GElf_Nhdr nh;
+
+	while (off < data->d_size && (next = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_type == NT_GNU_BUILD_ID_TYPE && nh.n_namesz == 4 && nh.n_descsz > 0 &&
+		    memcmp((char *)data->d_buf + name_off, "GNU", 4) == 0) {
+			uint32_t n = nh.n_descsz > MEMLENS_BUILD_ID_MAX ? MEMLENS_BUILD_ID_MAX : nh.n_descsz;
+
+			memcpy(id, (char *)data->d_buf + desc_off, n);
+			*size = n;
+			return 0;
+		}
+		off = next;
+	}
+	return -ENOENT;
+}
+
+static int elf_build_id(Elf *elf, unsigned char *id, uint32_t *size)
+{
+	size_t nph = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_kind(elf) != ELF_K_ELF)
+		return -ENOEXEC;
+	/* program headers first, as the kernel does; then sections */
+	if (elf_getphdrnum(elf, &nph) == 0) {
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+			Elf_Data *d;
+
+			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+				continue;
+			d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+						 ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+			if (d && note_scan(d, id, size) == 0)
+				return 0;
+		}
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d = NULL;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		while ((d = elf_getdata(scn, d)))
+			if (note_scan(d, id, size) == 0)
+				return 0;
+	}
+	return -ENOENT;
+}
+
+int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size)
+{
+	Elf *elf;
+	int err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ELIBBAD;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	err = elf_build_id(elf, id, size);
+	elf_end(elf);
+	return err;
+}
+
+int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *id, uint32_t *size)
+{
+	Elf *elf;
+	int err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ELIBBAD;
+	elf = elf_memory((char *)data, len);
+	if (!elf)
+		return -ENOEXEC;
+	err = elf_build_id(elf, id, size);
+	elf_end(elf);
+	return err;
+}
+
+static int open_mapped(struct memlens *ml, pid_t pid, const struct memlens_vma *v)
+{
+	static const char deleted[] = " (deleted)";
+	size_t nl = strlen(v->name), dl = sizeof(deleted) - 1;
+	char path[4200];
+	struct stat st;
+	int fd;
+
+	if (memlens__probe(ml, MEMLENS_IFACE_MAP_FILES) == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)v->start,
+			 (unsigned long long)v->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	/* a deleted file is reachable only through map_files */
+	if (v->name[0] != '/' || (nl >= dl && strcmp(v->name + nl - dl, deleted) == 0))
+		return -EPERM;
+	if (snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, v->name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* the path may now name another file than the mapped one */
+	if (fstat(fd, &st) || st.st_ino != v->inode || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+int ml_build_id_fill(struct memlens *ml, pid_t pid, struct memlens_vma *v)
+{
+	struct bid_entry *e;
+	int fd;
+
+	if (!ml->bid) {
+		ml->bid = calloc(1, sizeof(*ml->bid));
+		if (!ml->bid)
+			return -ENOMEM;
+	}
+	if (ml->bid->n * 2 >= ml->bid->cap && bid_grow(ml->bid))
+		return -ENOMEM;
+	e = bid_slot(ml->bid, v);
+	if (!e->used) {
+		e->used = true;
+		e->inode = v->inode;
+		e->dev_major = v->dev_major;
+		e->dev_minor = v->dev_minor;
+		e->size = 0;
+		fd = open_mapped(ml, pid, v);
+		if (fd < 0) {
+			e->err = fd;
+		} else {
+			e->err = ml_elf_build_id_fd(fd, e->id, &e->size);
+			close(fd);
+		}
+		/* not an ELF file, or one without the note: no build ID, no error */
+		if (e->err == -ENOEXEC || e->err == -ENOENT)
+			e->err = 0;
+		v->build_id_size = e->size;
+		v->build_id_err = e->err;
+		memcpy(v->build_id, e->id, e->size);
+		/* failures to open belong to this process and this moment: keep
+		 * only answers about the file.  The slot was empty and nothing was
+		 * added after it, so freeing it keeps the probe chains intact. */
+		if (e->err)
+			e->used = false;
+		else
+			ml->bid->n++;
+		return 0;
+	}
+	v->build_id_size = e->size;
+	v->build_id_err = e->err;
+	memcpy(v->build_id, e->id, e->size);
+	return 0;
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * /proc/<pid>/maps text: the source every kernel has.  One read of the whole
+ * file, then a single pass over it; no scanf, no allocation per line (names
+ * go to the set's arena).  Line layout from show_vma_header_prefix() and
+ * show_map_vma() in fs/proc/task_mmu.c:
+ *   start-end perms offset major:minor inode [spaces name]
+ */
+#include <stdlib.h>
+#include <unistd.h>
+#include "memlens_internal.h"
+
+int ml_read_file_fd(int fd, char **bufp, size_t *lenp)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) {
+		free(buf);
+		return -errno;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			free(buf);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* hex number ending at a character in stop; advances *pp past it */
+static bool take_hex(const char **pp, const char *end, char stop, uint64_t *out)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	int d, digits = 0;
+
+	while (p < end && (d = hexval(*p)) >= 0) {
+		if (++digits > 16)
+			return false;
+		v = v << 4 | (unsigned)d;
+		p++;
+	}
+	if (!digits || p >= end || *p != stop)
+		return false;
+	*out = v;
+	*pp = p + 1;
+	return true;
+}
+
+static bool take_dec(const char **pp, const char *end, uint64_t *out)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+	int digits = 0;
+
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+		digits++;
+	}
+	if (!digits)
+		return false;
+	*out = v;
+	*pp = p;
+	return true;
+}
+
+static bool parse_line(const char *p, const char *end, pid_t pid, struct memlens_vma *v,
+		       const char **name, size_t *name_len)
+{
+	uint64_t maj, min;
+	static const char flag_chars[4][2] = { { 'r', '-' }, { 'w', '-' }, { 'x', '-' }, { 's', 'p' } };
+
+	memset(v, 0, sizeof(*v));
+	v->pid = pid;
+	if (!take_hex(&p, end, '-', &v->start) || !take_hex(&p, end, ' ', &v->end) || v->end < v->start)
+		return false;
+	if (end - p < 5 || p[4] != ' ')
+		return false;
+	for (int i = 0; i < 4; i++) {
+		if (p[i] == flag_chars[i][0])
+			v->flags |= 1u << i;
+		else if (p[i] != flag_chars[i][1])
+			return false;
+	}
+	p += 5;
+	if (!take_hex(&p, end, ' ', &v->offset) || !take_hex(&p, end, ':', &maj) ||
+	    !take_hex(&p, end, ' ', &min) || !take_dec(&p, end, &v->inode))
+		return false;
+	if (maj > UINT32_MAX || min > UINT32_MAX)
+		return false;
+	v->dev_major = (uint32_t)maj;
+	v->dev_minor = (uint32_t)min;
+	if (p < end && *p != ' ')
+		return false;
+	while (p < end && *p == ' ')
+		p++;
+	*name = p;
+	*name_len = (size_t)(end - p);
+	return true;
+}
+
+int ml_maps_text_parse(const char *buf, size_t len, pid_t pid, struct memlens_vma_set *set)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		struct memlens_vma v;
+		const char *name;
+		size_t name_len;
+		int err;
+
+		if (!parse_line(p, le, pid, &v, &name, &name_len))
+			return -EINVAL;
+		err = ml_set_push(set, &v, name, name_len);
+		if (err)
+			return err;
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+int ml_maps_text_walk(struct memlens_proc *proc, struct memlens_vma_set *set)
+{
+	char *buf;
+	size_t len;
+	int err;
+
+	err = ml_read_file_fd(proc->maps_fd, &buf, &len);
+	if (err)
+		return err;
+	err = ml_maps_text_parse(buf, len, proc->pid, set);
+	free(buf);
+	return err;
+}

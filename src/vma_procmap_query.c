@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * PROCMAP_QUERY ioctl on /proc/<pid>/maps (Linux 6.11+): binary point
+ * queries address -> VMA, with name and ELF build ID on request.  A whole walk
+ * is a chain of covering-or-next queries starting at 0.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include "memlens_internal.h"
+#include "uapi/procmap_query.h"
+
+#define PQ_NAME_MAX 4096	/* the kernel caps names at PATH_MAX */
+
+struct pq_buf {
+	char name[PQ_NAME_MAX];
+};
+
+static int pq_ioctl(int fd, uint64_t addr, uint32_t flags, bool want_bid, struct memlens_vma *v, char *name,
+		    size_t name_size, size_t *name_len)
+{
+	struct procmap_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.query_flags = flags & 0x3f;	/* the kernel's flags use our values */
+	q.query_addr = addr;
+	q.vma_name_addr = (uintptr_t)name;
+	q.vma_name_size = (uint32_t)name_size;
+	if (want_bid) {
+		q.build_id_addr = (uintptr_t)v->build_id;
+		q.build_id_size = MEMLENS_BUILD_ID_MAX;
+	}
+	if (ioctl(fd, PROCMAP_QUERY, &q) < 0)
+		return -errno;
+	v->start = q.vma_start;
+	v->end = q.vma_end;
+	v->flags = (uint32_t)q.vma_flags & (MEMLENS_VMA_READ | MEMLENS_VMA_WRITE | MEMLENS_VMA_EXEC | MEMLENS_VMA_SHARED);
+	v->page_size = (uint32_t)q.vma_page_size;
+	v->offset = q.vma_offset;
+	v->inode = q.inode;
+	v->dev_major = q.dev_major;
+	v->dev_minor = q.dev_minor;
+	v->build_id_size = want_bid ? q.build_id_size : 0;
+	v->build_id_err = 0;
+	*name_len = q.vma_name_size ? strnlen(name, q.vma_name_size) : 0;
+	return 0;
+}
+
+int ml_pq_query(struct memlens_proc *proc, uint64_t addr, uint32_t flags, bool want_bid, struct memlens_vma *v,
+		char *name, size_t name_size, size_t *name_len)
+{
+	v->pid = proc->pid;
+	return pq_ioctl(proc->maps_fd, addr, flags, want_bid, v, name, name_size, name_len);
+}
+
+int ml_pq_probe(struct memlens *ml, struct ml_probe *p)
+{
+	struct memlens_vma v;
+	struct pq_buf *b;
+	size_t len;
+	int fd, err;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ml_probe_set(p, -errno, "cannot open /proc/self/maps: %s", strerror(errno));
+		return p->err;
+	}
+	b = malloc(sizeof(*b));
+	if (!b) {
+		close(fd);
+		ml_probe_set(p, -ENOMEM, "out of memory");
+		return p->err;
+	}
+	memset(&v, 0, sizeof(v));
+	err = pq_ioctl(fd, (uintptr_t)&ml_pq_probe, 0, false, &v, b->name, sizeof(b->name), &len);
+	free(b);
+	close(fd);
+	if (err == -ENOTTY)
+		ml_probe_set(p, err, "kernel %s has no PROCMAP_QUERY ioctl (needs 6.11+)", ml->release);
+	else if (err)
+		ml_probe_set(p, err, "PROCMAP_QUERY on /proc/self/maps failed: %s", strerror(-err));
+	else
+		ml_probe_set(p, 0, "PROCMAP_QUERY ioctl works (kernel %s)", ml->release);
+	return err;
+}
+
+int ml_pq_find(struct memlens_proc *proc, uint64_t addr, uint32_t flags, struct memlens_vma_set *set)
+{
+	struct memlens_vma v;
+	struct pq_buf *b = malloc(sizeof(*b));
+	size_t len;
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	memset(&v, 0, sizeof(v));
+	v.pid = proc->pid;
+	err = pq_ioctl(proc->maps_fd, addr, flags, (flags & MEMLENS_FIND_BUILD_ID) &&
+		       memlens__probe(proc->ml, MEMLENS_IFACE_PROCMAP_BUILD_ID) == 0, &v, b->name, sizeof(b->name), &len);
+	if (!err)
+		err = ml_set_push_path(set, &v, b->name, len);
+	free(b);
+	return err;
+}
+
+int ml_pq_walk(struct memlens_proc *proc, bool build_ids, struct memlens_vma_set *set)
+{
+	struct pq_buf *b = malloc(sizeof(*b));
+	struct memlens_vma v;
+	uint64_t addr = 0;
+	size_t len;
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	memset(&v, 0, sizeof(v));
+	v.pid = proc->pid;
+	for (;;) {
+		err = pq_ioctl(proc->maps_fd, addr, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, build_ids, &v, b->name,
+			       sizeof(b->name), &len);
+		if (err == -ENOENT) {
+			err = 0;
+			break;
+		}
+		if (err)
+			break;
+		err = ml_set_push_path(set, &v, b->name, len);
+		if (err || v.end <= addr)
+			break;
+		addr = v.end;
+	}
+	free(b);
+	return err;
+}
