@@ -40,8 +40,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/output.c
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_vma \
-             $(BUILD)/tests/test_build_id
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma
 
 .PHONY: all lib cli tests check check-host check-asan fuzz bench install clean
 all: lib cli
@@ -87,7 +86,7 @@ $(BUILD)/tests/mapper: tests/helpers/mapper.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(BUILD)/libmemlens.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h tests/unit/mapper_client.h $(BUILD)/libmemlens.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmemlens.a $(LIB_LIBS) $(LDFLAGS)
 

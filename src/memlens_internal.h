@@ -125,6 +125,8 @@ ML_HIDDEN int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *i
 ML_HIDDEN int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size);
 
 /* vma.c */
+/* the gate VMA ([vsyscall], not in any mm) answers a query the mm could not */
+ML_HIDDEN bool ml_gate_covers(struct memlens *ml, uint64_t addr, uint32_t flags);
 /* fill build IDs of file-backed VMAs without one; source_gave: the kernel
  * already answered (an empty answer means no build ID) */
 ML_HIDDEN void ml_fill_build_ids(struct memlens *ml, struct memlens_vma_set *set, bool source_gave);

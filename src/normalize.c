@@ -98,6 +98,16 @@ static int by_query(struct memlens_proc *proc, const struct key *k, size_t n, bo
 			have = !end;
 			vi = -1;
 		}
+		if (end && ml_gate_covers(proc->ml, addr, 0)) {
+			/* past the last VMA of the mm: only the gate VMA is left */
+			next = proc->ml->gate;
+			next.pid = proc->pid;
+			end = false;
+			have = true;
+			name_len = strlen(next.name);
+			memcpy(name, next.name, name_len);
+			vi = -1;
+		}
 		if (end || addr < next.start) {
 			answer(norm, k[i].idx, NULL, -1);
 			continue;

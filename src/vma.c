@@ -316,6 +316,9 @@ static int walk_one(struct memlens_proc *proc, enum memlens_backend b, bool buil
 		err = ml_maps_text_walk(proc, set);
 		break;
 	}
+	/* a kernel thread has no mm: PROCMAP_QUERY says ESRCH, text is empty */
+	if (err == -ESRCH && !ml_pid_gone(proc->pid))
+		err = 0;
 	if (!err && set->n == 0 && ml_pid_gone(proc->pid))
 		err = -ESRCH;
 	if (!err && b != MEMLENS_BACKEND_TEXT)
@@ -353,6 +356,14 @@ static bool vma_matches(const struct memlens_vma *v, uint32_t flags)
 	return true;
 }
 
+bool ml_gate_covers(struct memlens *ml, uint64_t addr, uint32_t flags)
+{
+	ml_probe_gate(ml);
+	if (!ml->gate.end || addr >= ml->gate.end || !vma_matches(&ml->gate, flags))
+		return false;
+	return addr >= ml->gate.start || (flags & MEMLENS_FIND_COVERING_OR_NEXT);
+}
+
 int memlens_proc__find_vma(struct memlens_proc *proc, uint64_t addr, uint32_t flags, struct memlens_vma_set **out)
 {
 	struct memlens_vma_set *all = NULL, *set;
@@ -367,6 +378,12 @@ int memlens_proc__find_vma(struct memlens_proc *proc, uint64_t addr, uint32_t fl
 		return ml_err(ENOMEM);
 	if (b == MEMLENS_BACKEND_IOCTL) {
 		err = ml_pq_find(proc, addr, flags, set);
+		if (err == -ENOENT && ml_gate_covers(proc->ml, addr, flags)) {
+			struct memlens_vma g = proc->ml->gate;
+
+			g.pid = proc->pid;
+			err = ml_set_push(set, &g, g.name, strlen(g.name));
+		}
 		if (!err && (flags & MEMLENS_FIND_BUILD_ID))
 			ml_fill_build_ids(proc->ml, set, memlens__probe(proc->ml, MEMLENS_IFACE_PROCMAP_BUILD_ID) == 0);
 	} else {

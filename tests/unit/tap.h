@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Minimal TAP producer: tests/run.sh adds up every binary's lines. */
+#ifndef MEMLENS_TAP_H
+#define MEMLENS_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static int tap_n, tap_failed;
+
+__attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!cond)
+		tap_failed++;
+	return cond;
+}
+
+__attribute__((format(printf, 1, 2))) static void skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ok %d # SKIP ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* a failed check says what it expected and what it got */
+#define is_u64(got, want, ...)                                                              \
+	({                                                                                  \
+		unsigned long long g_ = (got), w_ = (want);                                 \
+		int r_ = ok(g_ == w_, __VA_ARGS__);                                         \
+		if (!r_)                                                                    \
+			printf("#   expected 0x%llx (%llu), got 0x%llx (%llu)\n", w_, w_, g_, g_); \
+		r_;                                                                         \
+	})
+
+#define is_str(got, want, ...)                                                   \
+	({                                                                       \
+		const char *g_ = (got), *w_ = (want);                            \
+		int r_ = ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__);       \
+		if (!r_)                                                         \
+			printf("#   expected '%s', got '%s'\n", w_ ? w_ : "(null)", g_ ? g_ : "(null)"); \
+		r_;                                                              \
+	})
+
+static int tap_done(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
+
+#endif
