@@ -35,7 +35,7 @@ static void row(struct out *o, const char *sec, const char *name, bool avail, co
 
 	out_set(o, ln, COL_SECTION, "%s", sec);
 	out_set(o, ln, COL_NAME, "%s", name);
-	out_set(o, ln, COL_AVAILABLE, "%s", avail ? "true" : "false");
+	out_set(o, ln, COL_AVAILABLE, "%s", avail ? "yes" : "no");
 	out_set(o, ln, COL_VALUE, "%s", value);
 	out_set(o, ln, COL_REASON, "%s", reason);
 }
@@ -103,9 +103,11 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < __MEMLENS_IFACE_MAX; i++) {
-		bool ok = memlens__probe(cli->ml, i) == 0;
+		int perr = memlens__probe(cli->ml, i);
+		const char *ename = perr ? strerrorname_np(-perr) : "ok";
 
-		row(&o, "interface", memlens_iface__name(i), ok, ok ? "yes" : "no", memlens__probe_reason(cli->ml, i));
+		/* VALUE: the errno the probe got (ENOTTY: kernel too old, EPERM: privilege, ...) */
+		row(&o, "interface", memlens_iface__name(i), !perr, ename ? ename : "error", memlens__probe_reason(cli->ml, i));
 	}
 	job_row(&o, cli, "maps", MEMLENS_JOB_WALK);
 	job_row(&o, cli, "query", MEMLENS_JOB_QUERY);

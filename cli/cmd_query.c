@@ -108,7 +108,7 @@ static int render(struct cli *cli, const struct memlens_norm *norm, pid_t pid, b
 
 		out_set(&o, ln, COL_PID, "%d", (int)pid);
 		out_set(&o, ln, COL_ADDR, "0x%llx", (unsigned long long)a->addr);
-		out_set(&o, ln, COL_MAPPED, "%s", v ? "true" : "false");
+		out_set(&o, ln, COL_MAPPED, "%s", v ? "yes" : "no");
 		out_set(&o, ln, COL_SOURCE, "%s", memlens_backend__name(memlens_vma_set__backend(vmas)));
 		if (!v) {
 			out_set(&o, ln, COL_NAME, "[unmapped]");

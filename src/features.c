@@ -37,7 +37,7 @@ static int probe_maps_text(struct memlens *ml, struct ml_probe *p)
 
 static int probe_map_files(struct memlens *ml, struct ml_probe *p)
 {
-	char path[300], target[256];
+	char path[300];
 	struct dirent *de;
 	DIR *d;
 	int err = -ENOENT;
@@ -48,12 +48,18 @@ static int probe_map_files(struct memlens *ml, struct ml_probe *p)
 		err = -errno;
 		goto out;
 	}
-	/* the kernel checks the capability on readlink (and on readdir since 4.3) */
+	/* what memlens needs is to open the mapped inode: newer kernels let
+	 * anyone readlink an entry but check the capability on open */
 	while ((de = readdir(d))) {
+		int fd;
+
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/map_files/%s", de->d_name);
-		err = readlink(path, target, sizeof(target)) < 0 ? -errno : 0;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		err = fd < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
 		break;
 	}
 	if (!de && errno)
@@ -61,7 +67,7 @@ static int probe_map_files(struct memlens *ml, struct ml_probe *p)
 	closedir(d);
 out:
 	if (err == 0)
-		ml_probe_set(p, 0, "map_files readable: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE held");
+		ml_probe_set(p, 0, "map_files entries open: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE held");
 	else if (err == -EPERM || err == -EACCES)
 		ml_probe_set(p, err, "needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE in the initial user namespace");
 	else if (err == -ENOENT)

@@ -1,0 +1,162 @@
+#!/bin/bash
+# The memlens CLI against real processes: maps equals /proc/<pid>/maps, query
+# equals offsets computed by hand and build IDs from readelf -n, bad input gets
+# one line and the right exit code, an unprivileged user gets what it may.
+# Usage: tests/cli.sh BUILD_DIR    (TAP on stdout)
+set -u
+B=$(cd "${1:-build}" && pwd)
+ML=$B/memlens
+n=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+# expect: description, wanted, got
+is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; echo "#   expected: $2"; echo "#   got:      $3"; fi; }
+
+tmp=$(mktemp -d /tmp/memlens-cli-XXXXXX)
+chmod 755 "$tmp"
+cleanup() { exec 7>&- 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# a mapper held open through fd 7; it exits when we close it
+start_mapper() {
+	mkfifo "$tmp/in.$1"
+	"$B/tests/mapper" --dir "$tmp" < "$tmp/in.$1" > "$tmp/out.$1" &
+	MAPPER=$!
+	exec 7> "$tmp/in.$1"
+	for _ in $(seq 100); do grep -q '^ready' "$tmp/out.$1" 2>/dev/null && break; sleep 0.05; done
+}
+start_mapper 1
+pid=$MAPPER
+
+# ---- maps ----
+for b in ioctl bpf text; do
+	if ! "$ML" maps "$pid" -b "$b" -m > "$tmp/maps.$b" 2> "$tmp/err.$b"; then
+		if grep -q unavailable "$tmp/err.$b"; then skip "maps -b $b: $(cat "$tmp/err.$b")"; continue; fi
+	fi
+	if diff "$tmp/maps.$b" "/proc/$pid/maps" > "$tmp/diff.$b"; then ok 0 "maps -b $b --proc-maps equals /proc/$pid/maps line for line"
+	else ok 1 "maps -b $b --proc-maps equals /proc/$pid/maps line for line"; sed 's/^/#   /' "$tmp/diff.$b" | head; fi
+done
+lines=$("$ML" maps "$pid" -n | wc -l)
+is "maps table has one row per VMA" "$(wc -l < /proc/$pid/maps)" "$lines"
+"$ML" maps "$pid" -J > "$tmp/maps.json"
+ok $? "maps --json exits 0"
+is "maps --json: jq reads one object per VMA" "$(wc -l < /proc/$pid/maps)" "$(jq '.maps | length' "$tmp/maps.json")"
+is "maps --json: row fields" '["buildid","dev","end","inode","name","offset","pagesize","perms","pid","size","source","start"]' \
+	"$(jq -c '.maps[0] | keys' "$tmp/maps.json" | sed 's/"buildid",//; s/^\[/["buildid",/')"
+first=$(head -1 /proc/$pid/maps)
+is "maps --json: first row start/end/perms/inode/name as in maps" \
+	"$(echo "$first" | awk '{split($1,a,"-"); printf "0x%s 0x%s %s %s %s", a[1], a[2], $2, $5, $6}' | sed 's/0x0*\([0-9a-f]\)/0x\1/g')" \
+	"$(jq -r '.maps[0] | "\(.start) \(.end) \(.perms) \(.inode) \(.name)"' "$tmp/maps.json")"
+"$ML" maps "$pid" -o START,NAME,BUILDID -B -r -n > "$tmp/cols" ; ok $? "maps -o START,NAME,BUILDID -B -r works"
+is "maps -o picks 3 columns" 3 "$(awk '{print NF}' "$tmp/cols" | sort -n | tail -1 | tr -d '\n' | cut -c1)"
+"$ML" maps "$pid" -o NOPE >/dev/null 2>"$tmp/e"; is "unknown column: usage exit 2" 2 $?
+
+# ---- query: offsets by hand from /proc/<pid>/maps, build IDs from readelf -n ----
+libc_line=$(awk '$2 ~ /x/ && $6 ~ /libc\.so/ {print; exit}' /proc/$pid/maps)
+if [ -n "$libc_line" ]; then
+	libc=$(echo "$libc_line" | awk '{print $6}')
+	start=$((0x$(echo "$libc_line" | cut -d- -f1)))
+	off=$((0x$(echo "$libc_line" | awk '{print $3}')))
+	addr=$((start + 0x1234))
+	want_off=$(printf '0x%x' $((addr - start + off)))
+	want_bid=$(readelf -n "$libc" | awk '/Build ID/ {print $3}')
+	got=$("$ML" query "$pid" "$(printf '%x' $addr)" -r -n -o FILE_OFFSET,NAME,BUILDID)
+	is "query: libc address gives the file offset and build ID computed by hand" "$want_off $libc $want_bid" "$got"
+	for b in ioctl bpf text; do
+		g=$("$ML" query "$pid" "0x$(printf '%x' $addr)" -b $b -r -n -o FILE_OFFSET,BUILDID 2>/dev/null) || { skip "query -b $b unavailable"; continue; }
+		is "query -b $b: same offset and build ID" "$want_off $want_bid" "$g"
+	done
+else
+	skip "no libc mapping in the mapper (static build?)"
+fi
+exe_bid=$(readelf -n "$B/tests/mapper" | awk '/Build ID/ {print $3}')
+main=$(awk '/^main/ {print $2}' "$tmp/out.1")
+is "query: the mapper's main() carries its executable's build ID" "$exe_bid" "$("$ML" query "$pid" "$main" -r -n -o BUILDID)"
+is "query: unmapped address says so" "0x1000 no [unmapped]" "$("$ML" query "$pid" 1000 -r -n -o ADDR,MAPPED,NAME)"
+printf '%s\n' 1000 "$main" '' '# comment' 0X1000 | "$ML" query "$pid" -r -n -o ADDR > "$tmp/q"
+is "query from stdin keeps the input order" "0x1000 0x$main 0x1000" "$(tr '\n' ' ' < "$tmp/q" | sed 's/ $//')"
+"$ML" query "$pid" 1000 "$main" -J > "$tmp/q.json"
+is "query --json: jq reads mapped flags" "false true" "$(jq -r '[.query[].mapped] | map(tostring) | join(" ")' "$tmp/q.json")"
+
+# ---- bad input ----
+dead=$(sh -c 'echo $$')
+out=$("$ML" maps "$dead" 2>&1); rc=$?
+is "maps of a pid that does not exist: exit 1" 1 $rc
+is "... and one clear line" "memlens: pid $dead: no such process" "$out"
+out=$("$ML" query "$dead" 1000 2>&1); is "query of a pid that does not exist: exit 1, one line" "1 memlens: pid $dead: no such process" "$? $out"
+out=$("$ML" query "$pid" xyz 2>&1); is "non-hex address: exit 2, one line" "2 memlens: 'xyz': not a hex address" "$? $out"
+out=$("$ML" query "$pid" 12345678901234567 2>&1); is "address over 64 bits: exit 2" "2" "$?"
+out=$("$ML" query "$pid" < /dev/null 2>&1); rc=$?
+is "empty stdin: exit 2" 2 $rc
+is "... one line" 1 "$(echo "$out" | wc -l)"
+out=$(printf 'garbage\n\x01\x02\xff\n' | "$ML" query "$pid" 2>&1); rc=$?
+is "only garbage lines on stdin: exit 1" 1 $rc
+ok "$(echo "$out" | grep -c 'stdin line 1: .garbage.: not a hex address' | grep -qx 1; echo $?)" "garbage lines are named by line number"
+out=$(printf 'garbage\n%s\n' "$main" | "$ML" query "$pid" -r -n -o ADDR 2>/dev/null); rc=$?
+is "garbage and good lines: exit 0, good ones answered" "0 0x$main" "$rc $out"
+head -c 100000 /dev/urandom > "$tmp/rand"
+"$ML" query "$pid" < "$tmp/rand" > /dev/null 2>&1; rc=$?
+ok "$([ $rc -le 2 ] && echo 0 || echo 1)" "random bytes on stdin: clean exit (got $rc)"
+"$ML" maps abc 2>/dev/null; is "maps abc: exit 2" 2 $?
+"$ML" maps -- -5 2>/dev/null; is "maps -5: exit 2" 2 $?
+"$ML" maps 2>/dev/null; is "maps without pid: exit 2" 2 $?
+"$ML" frob 2>/dev/null; is "unknown command: exit 2" 2 $?
+"$ML" maps "$pid" -b nope 2>/dev/null; is "unknown backend: exit 2" 2 $?
+"$ML" maps self -b text >/dev/null 2>&1; is "maps self: exit 0" 0 $?
+
+# a process that exits while being asked about
+"$B/tests/mapper" --vmas 20000 --dir "$tmp" < /dev/null > /dev/null & short=$!
+sleep 0.05
+"$ML" maps "$short" > /dev/null 2> "$tmp/e"; rc=$?
+ok "$([ $rc = 0 ] || { [ $rc = 1 ] && grep -qx "memlens: pid $short: no such process" "$tmp/e"; } && echo 0 || echo 1)" \
+	"a process exiting during maps: exit 0 or the one-line error (got $rc: $(cat "$tmp/e"))"
+wait $short 2>/dev/null
+
+# ---- features ----
+"$ML" features -J > "$tmp/f.json"; ok $? "features --json exits 0"
+is "features: release is uname -r" "$(uname -r)" "$(jq -r '.features[] | select(.name=="release").value' "$tmp/f.json")"
+if [ "$(id -u)" = 0 ]; then
+	want_ioctl=$(jq -r '.features[] | select(.name=="procmap_query").available' "$tmp/f.json")
+	is "features: maps uses ioctl exactly when PROCMAP_QUERY works" \
+		"$([ "$want_ioctl" = true ] && echo ioctl || echo bpf)" "$(jq -r '.features[] | select(.name=="maps").value' "$tmp/f.json")"
+fi
+
+# ---- unprivileged (nobody): no BPF, no map_files; own child still works ----
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	cp "$ML" "$B/tests/mapper" "$tmp/"; chmod 755 "$tmp/memlens" "$tmp/mapper"
+	mkdir -p "$tmp/nobody"; chown nobody "$tmp/nobody"
+	cat > "$tmp/unpriv.sh" <<'EOS'
+cd "$1/nobody"
+mkfifo in; ../mapper --dir "$1/nobody" < in > out & p=$!
+exec 7> in
+for _ in $(seq 100); do grep -q ready out && break; sleep 0.05; done
+../memlens features -J > f.json
+../memlens maps $p -m > maps.txt; echo "maps rc $?"
+diff -q maps.txt /proc/$p/maps > /dev/null && echo "maps same"
+../memlens query $p $(awk '/^main/ {print $2}' out) -r -n -o NAME > q.txt; echo "query rc $?"
+../memlens maps $p -b bpf > /dev/null 2> bpf.err; echo "bpf rc $?"
+../memlens maps 1 > /dev/null 2> init.err; echo "init rc $?"
+exec 7>&-; wait
+EOS
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \
+		bash "$tmp/unpriv.sh" "$tmp" > "$tmp/unpriv.out" 2>&1
+	u="$tmp/unpriv.out"
+	f="$tmp/nobody/f.json"
+	is "nobody: bpf_task_vma unavailable" false "$(jq -r '.features[] | select(.name=="bpf_task_vma").available' "$f")"
+	ok "$(jq -r '.features[] | select(.name=="bpf_task_vma").reason' "$f" | grep -q CAP_BPF; echo $?)" "nobody: features says BPF needs CAP_BPF"
+	is "nobody: map_files unavailable" false "$(jq -r '.features[] | select(.name=="map_files").available' "$f")"
+	ok "$(jq -r '.features[] | select(.name=="map_files").reason' "$f" | grep -q CAP_CHECKPOINT_RESTORE; echo $?)" "nobody: features says map_files needs CAP_CHECKPOINT_RESTORE"
+	ok "$(grep -qx 'maps rc 0' "$u"; echo $?)" "nobody: maps of its own child works"
+	ok "$(grep -qx 'maps same' "$u"; echo $?)" "nobody: ... and equals /proc/<pid>/maps"
+	ok "$(grep -qx 'query rc 0' "$u" && grep -q 'tests/mapper\|/mapper' "$tmp/nobody/q.txt"; echo $?)" "nobody: query of its own child works"
+	ok "$(grep -qx 'bpf rc 1' "$u" && grep -q 'backend bpf unavailable: .*CAP_BPF' "$tmp/nobody/bpf.err"; echo $?)" \
+		"nobody: --backend bpf fails with one line saying why ($(cat "$tmp/nobody/bpf.err"))"
+	ok "$(grep -qx 'init rc 1' "$u" && grep -q 'pid 1: permission denied' "$tmp/nobody/init.err"; echo $?)" \
+		"nobody: maps of pid 1 is refused with one line ($(cat "$tmp/nobody/init.err"))"
+else
+	skip "unprivileged tests need root and setpriv"
+fi
+
+exec 7>&-
+wait
+echo "1..$n"
