@@ -87,9 +87,11 @@ static bool take_dec(const char **pp, const char *end, uint64_t *out)
 	int digits = 0;
 
 	while (p < end && *p >= '0' && *p <= '9') {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*p - '0');
+
+		if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && d > UINT64_MAX % 10))
 			return false;
-		v = v * 10 + (uint64_t)(*p - '0');
+		v = v * 10 + d;
 		p++;
 		digits++;
 	}

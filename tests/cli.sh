@@ -46,7 +46,7 @@ is "maps --json: row fields" '["buildid","dev","end","inode","name","offset","pa
 first=$(head -1 /proc/$pid/maps)
 is "maps --json: first row start/end/perms/inode/name as in maps" \
 	"$(echo "$first" | awk '{split($1,a,"-"); printf "0x%s 0x%s %s %s %s", a[1], a[2], $2, $5, $6}' | sed 's/0x0*\([0-9a-f]\)/0x\1/g')" \
-	"$(jq -r '.maps[0] | "\(.start) \(.end) \(.perms) \(.inode) \(.name)"' "$tmp/maps.json")"
+	"$(jq -r '.maps[0] | "\(.start) \(.end) \(.perms) \(.inode) \(.name // "")"' "$tmp/maps.json")"
 "$ML" maps "$pid" -o START,NAME,BUILDID -B -r -n > "$tmp/cols" ; ok $? "maps -o START,NAME,BUILDID -B -r works"
 is "maps -o picks 3 columns" 3 "$(awk '{print NF}' "$tmp/cols" | sort -n | tail -1 | tr -d '\n' | cut -c1)"
 "$ML" maps "$pid" -o NOPE >/dev/null 2>"$tmp/e"; is "unknown column: usage exit 2" 2 $?

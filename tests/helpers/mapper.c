@@ -138,6 +138,10 @@ int main(int argc, char **argv)
 				die("mprotect");
 		printf("many_base %lx\nmany_count %ld\n", (unsigned long)base, nvmas);
 	}
+	/* a [heap] even when malloc does not use brk (ASan's allocator) */
+	p = sbrk(pg);
+	if (p != (void *)-1)
+		memset(p, 1, pg);
 	printf("main %lx\n", (unsigned long)&main);
 	printf("ready\n");
 	/* wait for the test to close our stdin */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 static int tap_n, tap_failed;
+#define TAP_UNUSED __attribute__((unused))
 
 __attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, ...)
 {
@@ -23,7 +24,7 @@ __attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, .
 	return cond;
 }
 
-__attribute__((format(printf, 1, 2))) static void skip(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) TAP_UNUSED static void skip(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Runs every host test against each build directory given (normal, then
+# ASan+UBSan), then the fuzzers for a bounded time, and adds up the TAP lines.
+# Closing line: "N passed, N failed, N skipped".  Exit 1 if anything failed.
+# Usage: tests/run.sh BUILD_DIR...     FUZZ_SECONDS=N (default 20) per fuzzer
+set -u
+cd "$(dirname "$0")/.."
+pass=0 fail=0 skipped=0 broken=0
+log=$(mktemp /tmp/memlens-tests-XXXXXX)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# hugetlb pages for the page-size checks, given back afterwards
+hp=/proc/sys/vm/nr_hugepages
+hp_old=$(cat $hp 2>/dev/null || echo 0)
+if [ "$(id -u)" = 0 ] && [ "$hp_old" -lt 2 ]; then echo 2 > $hp 2>/dev/null; fi
+trap 'if [ "$(id -u)" = 0 ]; then echo "$hp_old" > $hp 2>/dev/null; fi; rm -f "$log"' EXIT
+
+# run NAME CMD...: TAP from CMD, counted; a crash or a non-zero exit without
+# a failing line counts as one failure
+run() {
+	local name=$1; shift
+	local p=0 f=0 s=0 rc
+	"$@" > "$log" 2>&1; rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+		"not ok "*) f=$((f + 1)); echo "  $name: $line" ;;
+		"ok "*"# SKIP"*) s=$((s + 1)); echo "  $name: $line" ;;
+		"ok "*) p=$((p + 1)) ;;
+		"#   "*) [ $f -gt 0 ] && echo "  $name: $line" ;;
+		esac
+	done < "$log"
+	if [ $rc != 0 ] && [ $f = 0 ]; then
+		f=1; broken=$((broken + 1))
+		echo "  $name: exited $rc without a failing test; last lines:"; tail -15 "$log" | sed 's/^/    /'
+	fi
+	printf '%-34s %4d passed, %d failed, %d skipped\n' "$name" $p $f $s
+	pass=$((pass + p)); fail=$((fail + f)); skipped=$((skipped + s))
+}
+
+for b in "$@"; do
+	if [ ! -x "$b/memlens" ]; then echo "no $b/memlens: build it first"; fail=$((fail + 1)); continue; fi
+	export MEMLENS_BUILD=$b
+	run "$b: parser (recorded text)" "$b/tests/test_maps_text"
+	run "$b: VMA engine (real processes)" "$b/tests/test_vma"
+	run "$b: CLI" tests/cli.sh "$b"
+done
+
+# fuzzers: seeds from the corpus and a real ELF; any crash is a failure
+fuzz() {
+	local name=$1 seeds=$2; shift 2
+	local dir; dir=$(mktemp -d /tmp/memlens-fuzz-XXXXXX)
+	cp $seeds "$dir/"
+	if "build-fuzz/$name" -max_total_time="${FUZZ_SECONDS:-20}" -max_len=65536 "$@" "$dir" > "$log" 2>&1; then
+		echo "ok 1 - $name: $(grep -o 'Done [0-9]* runs' "$log" | tail -1) without a crash"
+	else
+		echo "not ok 1 - $name crashed:"; grep -E 'ERROR|SUMMARY|Test unit written' "$log" | sed 's/^/#   /'
+	fi
+	rm -rf "$dir"
+}
+if [ -x build-fuzz/fuzz_maps_text ]; then
+	run "fuzz: maps text parser" fuzz fuzz_maps_text "tests/fuzz/corpus/maps/*"
+	run "fuzz: ELF build ID note" fuzz fuzz_elf_note "${1:-build}/tests/mapper"
+fi
+
+echo "$pass passed, $fail failed, $skipped skipped"
+[ $fail = 0 ]
