@@ -62,6 +62,8 @@ enum memlens_iface {
 	MEMLENS_IFACE_MAPS_TEXT,	/* /proc/<pid>/maps */
 	MEMLENS_IFACE_MAP_FILES,	/* /proc/<pid>/map_files/ readable (CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE) */
 	MEMLENS_IFACE_BTF,		/* /sys/kernel/btf/vmlinux */
+	MEMLENS_IFACE_BPF_ITER_DMABUF,	/* the kernel has iter/dmabuf (6.16+): told by its BTF */
+	MEMLENS_IFACE_DMABUF_EXPORTER,	/* a DMA-BUF exporter userspace can allocate from: /dev/dma_heap/<heap>, /dev/udmabuf */
 	__MEMLENS_IFACE_MAX,
 };
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "memlens_internal.h"
 
 void ml_probe_set(struct ml_probe *p, int err, const char *fmt, ...)
@@ -89,6 +91,55 @@ static int probe_btf(struct memlens *ml, struct ml_probe *p)
 	return p->err;
 }
 
+static int probe_bpf_iter_dmabuf(struct memlens *ml, struct ml_probe *p)
+{
+	struct btf *btf;
+	void *old;
+	int id;
+
+	if (memlens__probe(ml, MEMLENS_IFACE_BTF)) {
+		ml_probe_set(p, -EOPNOTSUPP, "%s", ml->probe[MEMLENS_IFACE_BTF].reason);
+		return p->err;
+	}
+	old = ml_libbpf_quiet();
+	btf = btf__load_vmlinux_btf();
+	ml_libbpf_restore(old);
+	if (!btf) {
+		ml_probe_set(p, -errno, "cannot read kernel BTF: %s", strerror(errno));
+		return p->err;
+	}
+	/* DEFINE_BPF_ITER_FUNC(dmabuf, ...) leaves struct bpf_iter__dmabuf in BTF */
+	id = btf__find_by_name_kind(btf, "bpf_iter__dmabuf", BTF_KIND_STRUCT);
+	btf__free(btf);
+	if (id < 0)
+		ml_probe_set(p, -EOPNOTSUPP, "kernel %s has no iter/dmabuf (6.16+)", ml->release);
+	else
+		ml_probe_set(p, 0, "kernel BTF has iter/dmabuf");
+	return p->err;
+}
+
+static int probe_dmabuf_exporter(struct memlens *ml, struct ml_probe *p)
+{
+	char found[160] = "";
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d = opendir("/dev/dma_heap");
+
+	(void)ml;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && n < sizeof(found))
+			n += (size_t)snprintf(found + n, sizeof(found) - n, "%s/dev/dma_heap/%s", n ? ", " : "", de->d_name);
+	if (d)
+		closedir(d);
+	if (access("/dev/udmabuf", F_OK) == 0 && n < sizeof(found))
+		n += (size_t)snprintf(found + n, sizeof(found) - n, "%s/dev/udmabuf", n ? ", " : "");
+	if (n)
+		ml_probe_set(p, 0, "%s", found);
+	else
+		ml_probe_set(p, -ENODEV, "no DMA-BUF exporter: no /dev/dma_heap/* and no /dev/udmabuf");
+	return p->err;
+}
+
 static int probe_procmap_build_id(struct memlens *ml, struct ml_probe *p)
 {
 	int err = memlens__probe(ml, MEMLENS_IFACE_PROCMAP_QUERY);
@@ -124,6 +175,8 @@ int memlens__probe(struct memlens *ml, enum memlens_iface iface)
 	case MEMLENS_IFACE_MAPS_TEXT: probe_maps_text(ml, p); break;
 	case MEMLENS_IFACE_MAP_FILES: probe_map_files(ml, p); break;
 	case MEMLENS_IFACE_BTF: probe_btf(ml, p); break;
+	case MEMLENS_IFACE_BPF_ITER_DMABUF: probe_bpf_iter_dmabuf(ml, p); break;
+	case MEMLENS_IFACE_DMABUF_EXPORTER: probe_dmabuf_exporter(ml, p); break;
 	default: return ml_err(EINVAL);
 	}
 	p->done = true;
@@ -147,6 +200,8 @@ static const char *const iface_names[] = {
 	[MEMLENS_IFACE_MAPS_TEXT] = "maps_text",
 	[MEMLENS_IFACE_MAP_FILES] = "map_files",
 	[MEMLENS_IFACE_BTF] = "btf",
+	[MEMLENS_IFACE_BPF_ITER_DMABUF] = "bpf_iter_dmabuf",
+	[MEMLENS_IFACE_DMABUF_EXPORTER] = "dmabuf_exporter",
 };
 
 const char *memlens_iface__name(enum memlens_iface iface)

@@ -116,6 +116,9 @@ ML_HIDDEN int ml_bpf_iter_pid_probe(struct memlens *ml, struct ml_probe *p);
  * folded into their process */
 ML_HIDDEN int ml_bpf_walk(struct memlens *ml, pid_t pid, struct memlens_vma_set *set);
 ML_HIDDEN void ml_bpf_free(struct ml_bpf *bpf);
+/* libbpf prints through one process-wide callback: silence it around our calls */
+ML_HIDDEN void *ml_libbpf_quiet(void);
+ML_HIDDEN void ml_libbpf_restore(void *old);
 
 /* build_id.c */
 ML_HIDDEN int ml_build_id_fill(struct memlens *ml, pid_t pid, struct memlens_vma *vma);

@@ -45,6 +45,17 @@ static int libbpf_capture(enum libbpf_print_level lvl, const char *fmt, va_list 
 	return 0;
 }
 
+void *ml_libbpf_quiet(void)
+{
+	libbpf_last[0] = 0;
+	return (void *)libbpf_set_print(libbpf_capture);
+}
+
+void ml_libbpf_restore(void *old)
+{
+	libbpf_set_print((libbpf_print_fn_t)old);
+}
+
 int ml_bpf_probe(struct memlens *ml, struct ml_probe *p)
 {
 	libbpf_print_fn_t old;
