@@ -40,7 +40,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/output.c
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke
 
 .PHONY: all lib cli tests check check-host check-asan fuzz bench install clean
 all: lib cli

@@ -41,9 +41,9 @@ run() {
 for b in "$@"; do
 	if [ ! -x "$b/memlens" ]; then echo "no $b/memlens: build it first"; fail=$((fail + 1)); continue; fi
 	export MEMLENS_BUILD=$b
-	run "$b: parser (recorded text)" "$b/tests/test_maps_text"
-	run "$b: VMA engine (real processes)" "$b/tests/test_vma"
-	run "$b: CLI" tests/cli.sh "$b"
+	# every test binary and every test script: adding a test is adding a file
+	for t in "$b"/tests/test_*; do run "$b: $(basename "$t")" "$t"; done
+	for t in tests/*.sh; do [ "$t" = tests/run.sh ] || run "$b: $(basename "$t")" "$t" "$b"; done
 done
 
 # fuzzers: seeds from the corpus and a real ELF; any crash is a failure
@@ -58,7 +58,7 @@ fuzz() {
 	fi
 	rm -rf "$dir"
 }
-if [ -x build-fuzz/fuzz_maps_text ]; then
+if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: maps text parser" fuzz fuzz_maps_text "tests/fuzz/corpus/maps/*"
 	run "fuzz: ELF build ID note" fuzz fuzz_elf_note "${1:-build}/tests/mapper"
 fi

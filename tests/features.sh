@@ -1,0 +1,53 @@
+#!/bin/bash
+# memlens features tells the truth: the source each job uses follows from the
+# interfaces, and (in the VM guests) the interfaces are what the kernel of the
+# matrix is known to have: MEMLENS_EXPECT="procmap_query=no dmabuf_exporter=yes ...".
+# Usage: tests/features.sh BUILD_DIR    (TAP on stdout)
+set -u
+B=$(cd "${1:-build}" && pwd)
+n=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; echo "#   expected: $2"; echo "#   got:      $3"; fi; }
+tmp=$(mktemp -d /tmp/memlens-features-XXXXXX); chmod 755 "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+
+# field FILE NAME KEY
+field() { jq -r --arg n "$2" ".features[] | select(.name==\$n) | .$3" "$1"; }
+
+# the job rows follow from the interface rows
+check_jobs() { # FILE WHO
+	local f=$1 who=$2 pq bpf want
+	pq=$(field "$f" procmap_query available); bpf=$(field "$f" bpf_task_vma available)
+	if [ "$pq" = true ]; then want=ioctl; elif [ "$bpf" = true ]; then want=bpf; else want=text; fi
+	is "$who: maps uses $want (procmap_query $pq, bpf_task_vma $bpf)" "$want" "$(field "$f" maps value)"
+	is "$who: query uses $want" "$want" "$(field "$f" query value)"
+	if [ "$bpf" = true ]; then want=bpf; elif [ "$pq" = true ]; then want=ioctl; else want=text; fi
+	is "$who: maps --all uses $want" "$want" "$(field "$f" maps_all value)"
+	if [ "$(field "$f" procmap_query_build_id available)" = true ]; then want=procmap_query
+	elif [ "$(field "$f" map_files available)" = true ]; then want=map_files; else want=proc_root; fi
+	is "$who: build IDs from $want" "$want" "$(field "$f" build_id value)"
+	if [ "$pq" != true ]; then
+		is "$who: a missing PROCMAP_QUERY is ENOTTY (kernel too old)" ENOTTY "$(field "$f" procmap_query value)"
+	fi
+}
+
+"$B/memlens" features -J > "$tmp/f.json"
+ok $? "features -J exits 0 ($(field "$tmp/f.json" release value))"
+check_jobs "$tmp/f.json" root
+
+for kv in ${MEMLENS_EXPECT:-}; do
+	k=${kv%%=*}; v=${kv#*=}
+	want=$([ "$v" = yes ] && echo true || echo false)
+	is "this kernel: $k available=$want" "$want" "$(field "$tmp/f.json" "$k" available)"
+done
+[ -n "${MEMLENS_EXPECT:-}" ] || echo "# no MEMLENS_EXPECT: interfaces not checked against a known kernel"
+
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	cp "$B/memlens" "$tmp/"; chmod 755 "$tmp/memlens"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$tmp/memlens" features -J > "$tmp/u.json"
+	check_jobs "$tmp/u.json" nobody
+	is "nobody: no BPF" false "$(field "$tmp/u.json" bpf_task_vma available)"
+	is "nobody: BPF unavailable is EPERM" EPERM "$(field "$tmp/u.json" bpf_task_vma value)"
+fi
+echo "1..$n"

@@ -1,0 +1,88 @@
+#!/bin/bash
+# The kernel matrix: boot Debian's cloud kernels under QEMU with an initramfs
+# holding memlens and its test suite, run the suite inside, read the results
+# back over the serial console.  A kernel that cannot be fetched, panics or
+# hangs is a failure, never a skip.
+# Usage: tests/vm/run.sh [KERNEL...]   KERNEL: 6.1|bookworm, 6.12|trixie, newest|trixie-backports (default: all)
+set -u
+cd "$(dirname "$0")/../.."
+B=build
+TIMEOUT=${VM_TIMEOUT:-240}
+
+# suite, alias, what the kernel is known to have (checked by tests/features.sh and
+# tests/unit/test_dmabuf_smoke.c in the guest)
+MATRIX="bookworm 6.1 procmap_query=no,bpf_iter_dmabuf=no,dmabuf_exporter=no
+trixie 6.12 procmap_query=yes,bpf_iter_dmabuf=no,dmabuf_exporter=yes
+trixie-backports newest procmap_query=yes,bpf_iter_dmabuf=yes,dmabuf_exporter=yes"
+
+want=("$@")
+[ ${#want[@]} = 0 ] && want=(all)
+sel=""
+while read -r suite alias expect; do
+	for w in "${want[@]}"; do
+		if [ "$w" = all ] || [ "$w" = "$suite" ] || [ "$w" = "$alias" ]; then sel+="$suite $alias $expect"$'\n'; break; fi
+	done
+done <<< "$MATRIX"
+if [ -z "$sel" ]; then echo "vm: unknown kernel '${want[*]}' (6.1, 6.12, newest, or a suite name)"; exit 2; fi
+
+work=$(mktemp -d /tmp/memlens-vm-XXXXXX)
+trap '[ -n "${VM_KEEP:-}" ] || rm -rf "$work"' EXIT
+
+# ---- the initramfs: busybox, bash and the tools the tests use, with their libraries ----
+root=$work/root
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,root,memlens} "$root/sys/fs/bpf"
+cp /bin/busybox "$root/bin/busybox"
+copy_bin() { # copy a program and the shared libraries it needs
+	local bin=$1 dest=$2 lib
+	install -D -m 755 "$bin" "$root$dest"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] || install -D -m 755 "$lib" "$root$lib"
+	done
+}
+for t in bash jq readelf setpriv; do copy_bin "$(command -v $t)" "/usr/bin/$t"; done
+ln -s /usr/bin/bash "$root/bin/bash"
+copy_bin "$B/memlens" /memlens/build/memlens
+for t in "$B"/tests/*; do copy_bin "$t" "/memlens/build/tests/$(basename "$t")"; done
+mkdir -p "$root/memlens/tests"
+cp tests/*.sh "$root/memlens/tests/"
+install -m 755 tests/vm/init "$root/init"
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz" || { echo "vm: cannot build the initramfs"; exit 1; }
+
+total_pass=0 total_fail=0 total_skip=0
+while read -r suite alias expect; do
+	[ -n "$suite" ] || continue
+	if ! kernel=$(tests/vm/fetch-kernel.sh "$suite" 2> "$work/fetch.err"); then
+		echo "[$alias] FAIL: cannot fetch the $suite kernel: $(tail -3 "$work/fetch.err" | tr '\n' ' ')"
+		total_fail=$((total_fail + 1)); continue
+	fi
+	pkg=$(cat "$(dirname "$kernel")/package" 2>/dev/null)
+	log=$work/$suite.log
+	start=$(date +%s)
+	timeout "$TIMEOUT" qemu-system-x86_64 -kernel "$kernel" -initrd "$work/initrd.gz" \
+		-append "console=ttyS0 quiet panic=-1 memlens.expect=$expect" \
+		-nographic -no-reboot -m 1024 -smp 2 -cpu max < /dev/null > "$log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	# console escapes (SeaBIOS) and CRs out, markers at line starts
+	tr -d '\r' < "$log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/^.*\(MEMLENS-\)/\1/' > "$log.txt"
+	rel=$(sed -n 's/^MEMLENS-BEGIN //p' "$log.txt" | head -1)
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log.txt" | tail -1)
+	echo "[$alias] $suite kernel ${rel:-?} ($pkg), ${secs}s"
+	# the guest's per-test lines and failures
+	sed -n '/^MEMLENS-BEGIN/,/^MEMLENS-END/p' "$log.txt" | grep -vE '^MEMLENS-|^[0-9]+ passed' | sed 's/^/  /'
+	if [ -z "$summary" ] || ! grep -q '^MEMLENS-END' "$log.txt"; then
+		why="no result"
+		[ $rc = 124 ] && why="timed out after ${TIMEOUT}s"
+		grep -qiE 'Kernel panic|end Kernel panic' "$log.txt" && why="kernel panic"
+		echo "  FAIL: $why; last console lines:"; tail -20 "$log.txt" | sed 's/^/    /'
+		total_fail=$((total_fail + 1)); continue
+	fi
+	echo "  $summary"
+	p=$(echo "$summary" | awk '{print $1}'); f=$(echo "$summary" | awk '{print $3}'); s=$(echo "$summary" | awk '{print $5}')
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + ${s:-0}))
+done <<< "$sel"
+
+echo "vm: $total_pass passed, $total_fail failed, $total_skip skipped"
+[ $total_fail = 0 ]
