@@ -42,7 +42,7 @@ CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke
 
-.PHONY: all lib cli tests check check-host check-asan fuzz bench install clean
+.PHONY: all lib cli tests check vm-check fuzz bench install clean
 all: lib cli
 
 lib: $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc
@@ -92,13 +92,19 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h tests/unit/mapper_cl
 
 tests: all $(TEST_BINS)
 
-# Every test: the suite on the normal build, the suite again under ASan+UBSan,
-# then the fuzzers for a bounded number of runs.
+# Every test: the host suite on the normal build and again under ASan+UBSan,
+# the fuzzers for a bounded time, then the same suite inside each kernel of
+# the QEMU matrix (tests/vm/run.sh).  The last line adds everything up.
 check:
 	$(MAKE) tests
 	$(MAKE) SANITIZE=1 tests
 	$(MAKE) fuzz
-	tests/run.sh build build-asan
+	tests/check.sh
+
+# One kernel of the matrix: make vm-check KERNEL=6.12 (6.1, 6.12, newest)
+KERNEL ?= all
+vm-check: tests
+	tests/vm/run.sh $(KERNEL)
 
 # ---- fuzzers (clang libFuzzer, ASan+UBSan) ----
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc -Ibuild $(DEPS_CFLAGS)
