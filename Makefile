@@ -34,7 +34,7 @@ LDFLAGS    += $(SANFLAGS)
 LIB_SRCS := src/memlens.c src/features.c src/vma.c src/vma_procmap_query.c src/vma_maps_text.c \
             src/vma_bpf_iter.c src/build_id.c src/normalize.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
-BPF_PROGS := task_vma
+BPF_PROGS := task_vma dmabuf task_file task_vma_dmabuf
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/output.c
@@ -43,12 +43,14 @@ CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke
 
 .PHONY: all lib cli tests check vm-check fuzz bench install clean
+# keep the BPF objects and skeletons (intermediates of pattern rules)
+.SECONDARY:
 all: lib cli
 
-lib: $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc
+lib: $(BPF_SKELS) $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc
 cli: $(BUILD)/memlens
 
-$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/vma_record.h
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/vma_record.h src/dmabuf_record.h
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
 

@@ -40,6 +40,7 @@ struct bpf_iter_meta {
 
 struct super_block {
 	dev_t s_dev;
+	unsigned long s_magic;
 	void *s_fs_info;
 };
 
@@ -56,9 +57,21 @@ struct path {
 	struct dentry *dentry;
 };
 
+typedef struct {
+	long counter;
+} atomic_long_t;
+
+/* 6.13+: file_ref_t, one reference stored as 0 */
+typedef struct {
+	atomic_long_t refcnt;
+} file_ref_t;
+
 struct file {
 	struct path f_path;
 	struct inode *f_inode;
+	void *private_data;
+	atomic_long_t f_count;	/* before 6.13 */
+	file_ref_t f_ref;	/* 6.13+ */
 };
 
 struct mm_struct {
@@ -96,6 +109,26 @@ struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	struct mm_struct *mm;
+	char comm[16];
+};
+
+struct dma_buf {
+	unsigned long size;
+	struct file *file;
+	const char *exp_name;
+	const char *name;
+};
+
+struct bpf_iter__dmabuf {
+	struct bpf_iter_meta *meta;
+	struct dma_buf *dmabuf;
+};
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
 };
 
 struct hstate {
