@@ -32,7 +32,8 @@ ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Iinclude -
 LDFLAGS    += $(SANFLAGS)
 
 LIB_SRCS := src/memlens.c src/features.c src/vma.c src/vma_procmap_query.c src/vma_maps_text.c \
-            src/vma_bpf_iter.c src/build_id.c src/normalize.c
+            src/vma_bpf_iter.c src/build_id.c src/normalize.c src/dmabuf.c src/dmabuf_bpf_iter.c \
+            src/dmabuf_procfs.c src/dmabuf_debugfs.c src/dmabuf_sysfs.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 BPF_PROGS := task_vma dmabuf task_file task_vma_dmabuf
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
@@ -57,7 +58,7 @@ $(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/vma_record.h sr
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: src/%.c src/memlens_internal.h include/memlens.h $(BPF_SKELS)
+$(BUILD)/obj/%.o: src/%.c src/memlens_internal.h src/dmabuf_internal.h include/memlens.h $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 

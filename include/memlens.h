@@ -241,6 +241,104 @@ MEMLENS_API int memlens__maps_all(struct memlens *ml, enum memlens_backend backe
 				  const struct memlens_maps_opts *opts, struct memlens_vma_set **out,
 				  size_t *skipped);
 
+/* ---- DMA-BUF accounting -------------------------------------------- */
+
+enum memlens_dmabuf_source {
+	MEMLENS_DMABUF_AUTO = 0,	/* pins, then BPF, then procfs */
+	MEMLENS_DMABUF_BPF,		/* iter/dmabuf + iter/task_file + iter/task_vma (6.16+), or their pins */
+	MEMLENS_DMABUF_PROCFS,		/* /proc/<pid>/fd, fdinfo, maps; debugfs bufinfo or sysfs for the system list */
+	__MEMLENS_DMABUF_SOURCE_MAX,
+};
+
+struct memlens_dmabuf_opts {
+	size_t sz;
+	enum memlens_dmabuf_source source;
+	pid_t pid;		/* 0: every process; else only this one (the system list stays whole) */
+	const char *pin_dir;	/* pinned iterators (memlens bpf pin); NULL: MEMLENS_PIN_DIR */
+	size_t :0;
+};
+
+#define MEMLENS_PIN_DIR "/sys/fs/bpf/memlens"
+
+struct memlens_dmabuf_buf {
+	uint64_t ino;
+	uint64_t size;
+	uint64_t file_refs;	/* references to its struct file; 0 if unknown */
+	const char *exporter;	/* "" if unknown */
+	const char *name;	/* "" if unnamed */
+	uint32_t nr_procs;	/* processes holding it by fd or mapping */
+	uint32_t fd_refs;	/* fds on it, all processes */
+	uint32_t map_refs;	/* VMAs mapping it, all processes */
+	bool kernel_only;	/* in the system list, held by no process */
+};
+
+/* One fd table or address space holding buffers: a process, or a thread of it
+ * with an fd table of its own (tid != 0). */
+struct memlens_dmabuf_holder {
+	int32_t pid;
+	int32_t tid;		/* 0: the process; else a thread with its own fd table */
+	const char *comm;
+};
+
+/* fd and map references of one holder to one buffer */
+struct memlens_dmabuf_ref {
+	uint32_t holder;	/* index into holders */
+	uint32_t buf;		/* index into buffers */
+	uint32_t fd_refs;
+	uint32_t map_refs;
+};
+
+/* one fd on a buffer, in the order the kernel lists them (the seed's per-task view) */
+struct memlens_dmabuf_fd {
+	uint32_t holder;
+	uint32_t fd;
+	uint64_t ino;
+};
+
+struct memlens_dmabuf_proc {
+	int32_t pid;
+	const char *comm;
+	uint64_t rss;		/* sum of sizes of the distinct buffers it holds by fd or mapping */
+	uint64_t pss;		/* sum of size / nr_procs */
+};
+
+struct memlens_dmabuf;
+
+/**
+ * memlens__dmabuf() - who holds which DMA-BUFs, system-wide.
+ * Return: 0 and *out, or a negative errno (-EOPNOTSUPP: forced source unavailable).
+ */
+MEMLENS_API int memlens__dmabuf(struct memlens *ml, const struct memlens_dmabuf_opts *opts,
+				struct memlens_dmabuf **out);
+MEMLENS_API void memlens_dmabuf__free(struct memlens_dmabuf *d);
+MEMLENS_API size_t memlens_dmabuf__buf_count(const struct memlens_dmabuf *d);
+MEMLENS_API const struct memlens_dmabuf_buf *memlens_dmabuf__buf(const struct memlens_dmabuf *d, size_t i);
+MEMLENS_API size_t memlens_dmabuf__holder_count(const struct memlens_dmabuf *d);
+MEMLENS_API const struct memlens_dmabuf_holder *memlens_dmabuf__holder(const struct memlens_dmabuf *d, size_t i);
+MEMLENS_API size_t memlens_dmabuf__ref_count(const struct memlens_dmabuf *d);
+MEMLENS_API const struct memlens_dmabuf_ref *memlens_dmabuf__ref(const struct memlens_dmabuf *d, size_t i);
+MEMLENS_API size_t memlens_dmabuf__fd_count(const struct memlens_dmabuf *d);
+MEMLENS_API const struct memlens_dmabuf_fd *memlens_dmabuf__fd(const struct memlens_dmabuf *d, size_t i);
+MEMLENS_API size_t memlens_dmabuf__proc_count(const struct memlens_dmabuf *d);
+MEMLENS_API const struct memlens_dmabuf_proc *memlens_dmabuf__proc(const struct memlens_dmabuf *d, size_t i);
+/* which source answered, and where the system-wide list came from ("bpf", "debugfs", "sysfs", "none") */
+MEMLENS_API enum memlens_dmabuf_source memlens_dmabuf__source(const struct memlens_dmabuf *d);
+MEMLENS_API const char *memlens_dmabuf__source_reason(const struct memlens_dmabuf *d);
+MEMLENS_API const char *memlens_dmabuf__system_list(const struct memlens_dmabuf *d);
+/* processes that could not be read (permission), and that exited during the scan */
+MEMLENS_API size_t memlens_dmabuf__unreadable_count(const struct memlens_dmabuf *d);
+MEMLENS_API int32_t memlens_dmabuf__unreadable(const struct memlens_dmabuf *d, size_t i);
+MEMLENS_API size_t memlens_dmabuf__exited_count(const struct memlens_dmabuf *d);
+MEMLENS_API const char *memlens_dmabuf_source__name(enum memlens_dmabuf_source s);
+
+/**
+ * memlens__bpf_pin() - load the DMA-BUF iterators and pin their links in
+ * @dir (created, mode 0755; pins mode 0444), so that readers without CAP_BPF
+ * can read them.  memlens__bpf_unpin() removes them and the directory.
+ */
+MEMLENS_API int memlens__bpf_pin(struct memlens *ml, const char *dir);
+MEMLENS_API int memlens__bpf_unpin(struct memlens *ml, const char *dir);
+
 #ifdef __cplusplus
 }
 #endif

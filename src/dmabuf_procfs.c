@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * DMA-BUF holders from procfs, what PTRACE_MODE_READ allows: for every
+ * process, fds whose link names a DMA-BUF (/dmabuf:NAME, or anon_inode:dmabuf
+ * before 5.3) with their fdinfo (ino, size, exp_name, name), threads whose fd
+ * table is their own (kcmp KCMP_FILES) likewise, and /dmabuf: lines of maps.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
+#include "dmabuf_internal.h"
+
+static bool is_dmabuf_name(const char *s)
+{
+	return !strncmp(s, "/dmabuf:", 8) || !strcmp(s, "anon_inode:dmabuf");
+}
+
+static void read_comm(int pid, char comm[16])
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	comm[0] = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, 15);
+	close(fd);
+	comm[n > 0 ? n : 0] = 0;
+	comm[strcspn(comm, "\n")] = 0;
+}
+
+static void parse_fdinfo(int dirfd, const char *fdname, struct ml_dfd *r)
+{
+	char buf[1024], *line, *save;
+	int fd = openat(dirfd, fdname, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, ':');
+
+		if (!v)
+			continue;
+		*v++ = 0;
+		v += strspn(v, " \t");
+		if (!strcmp(line, "ino"))
+			r->ino = strtoull(v, NULL, 10);
+		else if (!strcmp(line, "size"))
+			r->size = strtoull(v, NULL, 10);
+		else if (!strcmp(line, "exp_name"))
+			snprintf(r->exp, sizeof(r->exp), "%s", v);
+		else if (!strcmp(line, "name"))
+			snprintf(r->name, sizeof(r->name), "%s", v);
+	}
+}
+
+/* fds of one fd table: /proc/<pid>/fd or /proc/<pid>/task/<tid>/fd */
+static int scan_fds(const char *base, int tgid, int tid, const char *comm, struct ml_dmabuf_raw *raw)
+{
+	char path[128], target[128];
+	struct dirent *de;
+	int infofd, err = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/fd", base);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/fdinfo", base);
+	infofd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	while (!err && (de = readdir(d))) {
+		ssize_t n;
+		struct ml_dfd *r;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (!is_dmabuf_name(target))
+			continue;
+		r = ML_PUSH(raw, fds, nfds, capfds);
+		if (!r) {
+			err = -ENOMEM;
+			break;
+		}
+		r->tgid = tgid;
+		r->tid = tid;
+		r->fd = (uint32_t)strtoul(de->d_name, NULL, 10);
+		memcpy(r->comm, comm, 16);
+		if (infofd >= 0)
+			parse_fdinfo(infofd, de->d_name, r);
+		if (!r->ino)	/* closed between readlink and fdinfo */
+			raw->nfds--;
+	}
+	if (infofd >= 0)
+		close(infofd);
+	closedir(d);
+	return err;
+}
+
+static int scan_maps(int pid, const char *comm, struct ml_dmabuf_raw *raw)
+{
+	struct memlens_vma_set *set = ml_set_new(MEMLENS_BACKEND_TEXT);
+	char *buf = NULL;
+	size_t len;
+	int fd, err;
+
+	if (!set)
+		return -ENOMEM;
+	err = ml_open_maps(pid, &fd);
+	if (!err) {
+		err = ml_read_file_fd(fd, &buf, &len);
+		close(fd);
+	}
+	if (!err)
+		err = ml_maps_text_parse(buf, len, pid, set);
+	for (size_t i = 0; !err && i < set->n; i++) {
+		struct ml_dmap *m;
+
+		if (!is_dmabuf_name(set->v[i].name))
+			continue;
+		m = ML_PUSH(raw, maps, nmaps, capmaps);
+		if (!m) {
+			err = -ENOMEM;
+			break;
+		}
+		m->tgid = pid;
+		m->ino = set->v[i].inode;
+		m->size = set->v[i].end - set->v[i].start;
+		memcpy(m->comm, comm, 16);
+	}
+	free(buf);
+	memlens_vma_set__free(set);
+	return err;
+}
+
+/* threads whose fd table is not their process's */
+static int scan_threads(int pid, const char *comm, struct ml_dmabuf_raw *raw)
+{
+	char path[96];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!err && (de = readdir(d))) {
+		int tid = atoi(de->d_name);
+		long same;
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		same = syscall(SYS_kcmp, pid, tid, KCMP_FILES, 0, 0);
+		if (same != 1 && same != 2)	/* 0: shared table; -1: cannot tell */
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", pid, tid);
+		err = scan_fds(path, pid, tid, comm, raw);
+		if (err == -ENOENT || err == -EACCES || err == -EPERM)
+			err = 0;
+	}
+	closedir(d);
+	return err;
+}
+
+int ml_dmabuf_procfs_collect(struct memlens *ml, struct ml_dmabuf_raw *raw)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int err = 0;
+
+	(void)ml;
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		char base[64], comm[16];
+		int pid = atoi(de->d_name), e;
+
+		if (pid <= 0)
+			continue;
+		snprintf(base, sizeof(base), "/proc/%d", pid);
+		read_comm(pid, comm);
+		e = scan_fds(base, pid, pid, comm, raw);
+		if (e == -EACCES || e == -EPERM) {
+			int32_t *u = ML_PUSH(raw, unreadable, nunreadable, capunreadable);
+
+			if (!u) {
+				err = -ENOMEM;
+				break;
+			}
+			*u = pid;
+			continue;
+		}
+		if (e == -ENOENT || e == -ESRCH) {
+			raw->exited++;
+			continue;
+		}
+		if (e) {
+			err = e;
+			break;
+		}
+		err = scan_threads(pid, comm, raw);
+		if (!err) {
+			e = scan_maps(pid, comm, raw);
+			if (e == -ENOMEM)
+				err = e;
+		}
+	}
+	closedir(d);
+	return err;
+}
