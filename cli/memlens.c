@@ -143,6 +143,8 @@ static void usage(FILE *f)
 	      "  maps PID|self      the process's mappings, one VMA per row (pmap-like)\n"
 	      "  query PID [ADDR]   normalize addresses: VMA, file offset, build ID (stdin if no ADDR)\n"
 	      "  features           what the kernel and your privileges allow, and which source each job uses\n"
+	      "  dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; -a, -B, --fds, --kernel-only)\n"
+	      "  bpf pin|unpin [DIR] pin the DMA-BUF iterators for readers without CAP_BPF\n"
 	      "\n"
 	      "Common options:\n"
 	      "  -b, --backend B    ioctl | bpf | text | auto (default: the best available)\n"
@@ -177,7 +179,8 @@ int main(int argc, char **argv)
 		printf("memlens %d.%d\n", MEMLENS_VERSION_MAJOR, MEMLENS_VERSION_MINOR);
 		return EXIT_OK;
 	}
-	if (strcmp(cmd, "maps") && strcmp(cmd, "query") && strcmp(cmd, "features")) {
+	if (strcmp(cmd, "maps") && strcmp(cmd, "query") && strcmp(cmd, "features") && strcmp(cmd, "dmabuf") &&
+	    strcmp(cmd, "bpf")) {
 		cli_err("unknown command '%s' (try 'memlens --help')", cmd);
 		return EXIT_USAGE;
 	}
@@ -194,6 +197,10 @@ int main(int argc, char **argv)
 		rc = cmd_maps(&cli, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "query"))
 		rc = cmd_query(&cli, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "dmabuf"))
+		rc = cmd_dmabuf(&cli, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "bpf"))
+		rc = cmd_bpf(&cli, argc - 1, argv + 1);
 	else
 		rc = cmd_features(&cli, argc - 1, argv + 1);
 	memlens__free(cli.ml);

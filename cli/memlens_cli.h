@@ -81,5 +81,7 @@ int cli_common_opt(struct cli *cli, int c, const char *arg);
 int cmd_maps(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_features(struct cli *cli, int argc, char **argv);
+int cmd_dmabuf(struct cli *cli, int argc, char **argv);
+int cmd_bpf(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * memlens dmabuf: who holds which DMA-BUFs.  The default layout is Android
+ * dmabuf_dump's per-process tables and closing line, so the two can be diffed;
+ * -a the buffer x holder grid, -b per-buffer and per-exporter stats, --fds the
+ * per-task inode lists, --kernel-only the buffers no process holds.  --json and
+ * --csv give the rows of the chosen view.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memlens_cli.h"
+
+enum view { V_PROCS, V_GRID, V_BUFS, V_FDS, V_KONLY };
+
+enum { C_PID, C_TID, C_COMM, C_INODE, C_SIZE, C_EXPORTER, C_NAME, C_RSS, C_PSS, C_NR_PROCS, C_FD_REFS, C_MAP_REFS,
+       C_FILE_REFS, C_FD, C_KERNEL_ONLY, C_BUFFERS };
+
+static const struct colinfo cols[] = {
+	[C_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
+	[C_TID] = { "TID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "thread with its own fd table; 0: the process's table" },
+	[C_COMM] = { "COMM", 10, 0, SCOLS_JSON_STRING, "command name" },
+	[C_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "buffer inode" },
+	[C_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "buffer size in bytes" },
+	[C_EXPORTER] = { "EXPORTER", 8, 0, SCOLS_JSON_STRING, "exporter (system, udmabuf, a driver)" },
+	[C_NAME] = { "NAME", 10, 0, SCOLS_JSON_STRING, "buffer name (DMA_BUF_SET_NAME)" },
+	[C_RSS] = { "RSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "bytes: the buffer's size for its holder" },
+	[C_PSS] = { "PSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "bytes: size / nr_procs" },
+	[C_NR_PROCS] = { "NR_PROCS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes holding it by fd or mapping" },
+	[C_FD_REFS] = { "FD_REFS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "fds on it" },
+	[C_MAP_REFS] = { "MAP_REFS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "mappings of it" },
+	[C_FILE_REFS] = { "FILE_REFS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "references to its file (kernel's count)" },
+	[C_FD] = { "FD", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "file descriptor" },
+	[C_KERNEL_ONLY] = { "KERNEL_ONLY", 3, 0, SCOLS_JSON_BOOLEAN, "held by no process" },
+	[C_BUFFERS] = { "BUFFERS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "number of buffers" },
+};
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+static void help(void)
+{
+	printf("Usage: memlens dmabuf [PID] [options]\n\n"
+	       "Who holds which DMA-BUF buffers, by fd and by mapping; kernel-only buffers included.\n\n"
+	       "  -a, --all-refs     buffer x holder grid of fd and map references\n"
+	       "  -B, --buffers      per-buffer and per-exporter stats\n"
+	       "      --fds          per task with its own fd table: one inode per fd\n"
+	       "      --kernel-only  buffers no process holds\n"
+	       "      --csv          CSV of the view's rows\n"
+	       "  -s, --source S     bpf | procfs (default: pins, then bpf, then procfs)\n"
+	       "      --pin-dir DIR  pinned iterators (default " MEMLENS_PIN_DIR ")\n"
+	       "  (and the common options: memlens --help)\n");
+	out_help_columns(stdout, cols, NCOLS);
+}
+
+static const char *or_unknown(const char *s)
+{
+	return s && *s ? s : "<unknown>";
+}
+
+/* dmabuf_dump's per-process layout */
+static void print_dump(const struct memlens_dmabuf *d)
+{
+	uint64_t total = 0, krss = 0, urss = 0, upss = 0;
+
+	for (size_t p = 0; p < memlens_dmabuf__proc_count(d); p++) {
+		const struct memlens_dmabuf_proc *pr = memlens_dmabuf__proc(d, p);
+		int32_t last = -1;
+
+		printf("%16s:%-5d\n", pr->comm, pr->pid);
+		printf("%22s %16s %16s %16s %16s %16s\n", "Name", "Rss", "Pss", "nr_procs", "Inode", "Exporter");
+		for (size_t i = 0; i < memlens_dmabuf__ref_count(d); i++) {
+			const struct memlens_dmabuf_ref *r = memlens_dmabuf__ref(d, i);
+			const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, r->buf);
+
+			if (memlens_dmabuf__holder(d, r->holder)->pid != pr->pid || (int32_t)r->buf == last)
+				continue;
+			last = (int32_t)r->buf;
+			printf("%22s %13llu kB %13llu kB %16u %16llu %16s\n", or_unknown(b->name),
+			       (unsigned long long)b->size / 1024, (unsigned long long)(b->size / b->nr_procs) / 1024,
+			       b->nr_procs, (unsigned long long)b->ino, or_unknown(b->exporter));
+		}
+		printf("%22s %13llu kB %13llu kB %16s\n", "PROCESS TOTAL", (unsigned long long)pr->rss / 1024,
+		       (unsigned long long)pr->pss / 1024, "");
+		printf("----------------------\n");
+		upss += pr->pss;
+	}
+	for (size_t i = 0; i < memlens_dmabuf__buf_count(d); i++) {
+		const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, i);
+
+		total += b->size;
+		if (b->kernel_only)
+			krss += b->size;
+		else if (b->nr_procs)
+			urss += b->size;
+	}
+	printf("dmabuf total: %llu kB kernel_rss: %llu kB userspace_rss: %llu kB userspace_pss: %llu kB\n",
+	       (unsigned long long)total / 1024, (unsigned long long)krss / 1024, (unsigned long long)urss / 1024,
+	       (unsigned long long)upss / 1024);
+}
+
+static void csv_field(const char *s, bool last)
+{
+	if (strpbrk(s, ",\"\n")) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
+}
+
+/* the rows of a view, through libsmartcols (table, raw, JSON) or as CSV */
+static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view v, bool csv)
+{
+	static const char *const defaults[] = {
+		[V_PROCS] = "PID,COMM,INODE,NAME,EXPORTER,SIZE,RSS,PSS,NR_PROCS,FD_REFS,MAP_REFS",
+		[V_GRID] = "PID,TID,COMM,INODE,SIZE,FD_REFS,MAP_REFS",
+		[V_BUFS] = "INODE,SIZE,EXPORTER,NAME,FILE_REFS,NR_PROCS,FD_REFS,MAP_REFS,KERNEL_ONLY",
+		[V_FDS] = "PID,TID,COMM,FD,INODE",
+		[V_KONLY] = "INODE,SIZE,EXPORTER,NAME,FILE_REFS",
+	};
+	static const char *const names[] = { "dmabuf", "refs", "buffers", "fds", "kernel_only" };
+	struct out o;
+	int err;
+
+	err = out_init(&o, cli, names[v], cols, NCOLS, defaults[v]);
+	if (err) {
+		out_free(&o);
+		return err;
+	}
+	for (size_t i = 0;; i++) {
+		const struct memlens_dmabuf_buf *b = NULL;
+		const struct memlens_dmabuf_holder *h = NULL;
+		const struct memlens_dmabuf_ref *r = NULL;
+		const struct memlens_dmabuf_fd *f = NULL;
+		struct libscols_line *ln;
+
+		if (v == V_PROCS || v == V_GRID) {
+			if (i >= memlens_dmabuf__ref_count(d))
+				break;
+			r = memlens_dmabuf__ref(d, i);
+			b = memlens_dmabuf__buf(d, r->buf);
+			h = memlens_dmabuf__holder(d, r->holder);
+		} else if (v == V_FDS) {
+			if (i >= memlens_dmabuf__fd_count(d))
+				break;
+			f = memlens_dmabuf__fd(d, i);
+			h = memlens_dmabuf__holder(d, f->holder);
+		} else {
+			if (i >= memlens_dmabuf__buf_count(d))
+				break;
+			b = memlens_dmabuf__buf(d, i);
+			if (v == V_KONLY && !b->kernel_only)
+				continue;
+		}
+		ln = out_line(&o);
+		if (h) {
+			out_set(&o, ln, C_PID, "%d", h->pid);
+			out_set(&o, ln, C_TID, "%d", h->tid);
+			out_set(&o, ln, C_COMM, "%s", h->comm);
+		}
+		if (f) {
+			out_set(&o, ln, C_FD, "%u", f->fd);
+			out_set(&o, ln, C_INODE, "%llu", (unsigned long long)f->ino);
+		}
+		if (r) {
+			out_set(&o, ln, C_FD_REFS, "%u", r->fd_refs);
+			out_set(&o, ln, C_MAP_REFS, "%u", r->map_refs);
+			out_set(&o, ln, C_RSS, "%llu", (unsigned long long)b->size);
+			out_set(&o, ln, C_PSS, "%llu", (unsigned long long)(b->size / (b->nr_procs ? b->nr_procs : 1)));
+		} else if (b) {
+			out_set(&o, ln, C_FD_REFS, "%u", b->fd_refs);
+			out_set(&o, ln, C_MAP_REFS, "%u", b->map_refs);
+		}
+		if (b) {
+			out_set(&o, ln, C_INODE, "%llu", (unsigned long long)b->ino);
+			out_set(&o, ln, C_SIZE, "%llu", (unsigned long long)b->size);
+			out_set(&o, ln, C_EXPORTER, "%s", b->exporter);
+			out_set(&o, ln, C_NAME, "%s", b->name);
+			out_set(&o, ln, C_NR_PROCS, "%u", b->nr_procs);
+			out_set(&o, ln, C_FILE_REFS, "%llu", (unsigned long long)b->file_refs);
+			out_set(&o, ln, C_KERNEL_ONLY, "%s", b->kernel_only ? "yes" : "no");
+		}
+	}
+	if (csv) {
+		struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+		struct libscols_line *ln;
+
+		for (size_t c = 0; c < o.nsel; c++)
+			csv_field(cols[o.sel[c]].name, c + 1 == o.nsel);
+		while (it && scols_table_next_line(o.tb, it, &ln) == 0)
+			for (size_t c = 0; c < o.nsel; c++) {
+				const char *s = scols_cell_get_data(scols_line_get_cell(ln, c));
+
+				csv_field(s ? s : "", c + 1 == o.nsel);
+			}
+		scols_free_iter(it);
+	} else {
+		err = out_print(&o);
+	}
+	out_free(&o);
+	return err;
+}
+
+/* -b's second table: per exporter */
+static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
+{
+	struct out o;
+	int err;
+
+	err = out_init(&o, cli, "exporters", cols, NCOLS, "EXPORTER,BUFFERS,SIZE");
+	for (size_t i = 0; !err && i < memlens_dmabuf__buf_count(d); i++) {
+		const char *e = memlens_dmabuf__buf(d, i)->exporter;
+		uint64_t size = 0;
+		size_t n = 0;
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(memlens_dmabuf__buf(d, j)->exporter, e);
+		if (seen)
+			continue;
+		for (size_t j = i; j < memlens_dmabuf__buf_count(d); j++)
+			if (!strcmp(memlens_dmabuf__buf(d, j)->exporter, e)) {
+				n++;
+				size += memlens_dmabuf__buf(d, j)->size;
+			}
+		struct libscols_line *ln = out_line(&o);
+		out_set(&o, ln, C_EXPORTER, "%s", or_unknown(e));
+		out_set(&o, ln, C_BUFFERS, "%zu", n);
+		out_set(&o, ln, C_SIZE, "%llu", (unsigned long long)size);
+	}
+	if (!err) {
+		putchar('\n');
+		err = out_print(&o);
+	}
+	out_free(&o);
+	return err;
+}
+
+int cmd_dmabuf(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_FDS = 256, OPT_KONLY, OPT_CSV, OPT_PIN_DIR };
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ "all-refs", no_argument, NULL, 'a' },
+		{ "buffers", no_argument, NULL, 'B' },
+		{ "fds", no_argument, NULL, OPT_FDS },
+		{ "kernel-only", no_argument, NULL, OPT_KONLY },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "source", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ NULL, 0, NULL, 0 },
+	};
+	MEMLENS_OPTS(memlens_dmabuf_opts, opts);
+	struct memlens_dmabuf *d = NULL;
+	enum view v = V_PROCS;
+	bool csv = false;
+	int c, err, rc;
+
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "aBs:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': v = V_GRID; break;
+		case 'B': v = V_BUFS; break;
+		case OPT_FDS: v = V_FDS; break;
+		case OPT_KONLY: v = V_KONLY; break;
+		case OPT_CSV: csv = true; break;
+		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
+		case 's':
+			if (!strcmp(optarg, "bpf"))
+				opts.source = MEMLENS_DMABUF_BPF;
+			else if (!strcmp(optarg, "procfs"))
+				opts.source = MEMLENS_DMABUF_PROCFS;
+			else {
+				cli_err("unknown source '%s' (bpf or procfs)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': help(); return EXIT_OK;
+		default:
+			if (cli_common_opt(cli, c, optarg))
+				return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 < argc) {
+		cli_err("dmabuf takes at most one PID");
+		return EXIT_USAGE;
+	}
+	if (optind < argc && (cli_parse_pid(argv[optind], &opts.pid) || !opts.pid)) {
+		cli_err("'%s': not a pid", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (opts.pid && kill(opts.pid, 0) && errno == ESRCH) {
+		cli_err_pid(opts.pid, -ESRCH);
+		return EXIT_RUNTIME;
+	}
+	err = memlens__dmabuf(cli->ml, &opts, &d);
+	if (err) {
+		if (err == -EOPNOTSUPP)
+			cli_err("DMA-BUF source bpf unavailable: %s", memlens__probe_reason(cli->ml, MEMLENS_IFACE_BPF_ITER_DMABUF));
+		else
+			cli_err("DMA-BUF scan failed: %s", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	if (memlens__probe(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER) && !memlens_dmabuf__buf_count(d))
+		fprintf(stderr, "memlens: %s\n", memlens__probe_reason(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER));
+	if (cli->verbose || (cli->mode == OUT_TABLE && !csv && v == V_PROCS))
+		fprintf(stderr, "memlens: source %s: %s\n", memlens_dmabuf_source__name(memlens_dmabuf__source(d)),
+			memlens_dmabuf__source_reason(d));
+	if (memlens_dmabuf__unreadable_count(d)) {
+		fprintf(stderr, "memlens: %zu processes could not be read (PTRACE_MODE_READ):", memlens_dmabuf__unreadable_count(d));
+		for (size_t i = 0; i < memlens_dmabuf__unreadable_count(d) && i < 20; i++)
+			fprintf(stderr, " %d", memlens_dmabuf__unreadable(d, i));
+		fprintf(stderr, "%s\n", memlens_dmabuf__unreadable_count(d) > 20 ? " ..." : "");
+	}
+	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
+		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");
+	if (v == V_PROCS && cli->mode == OUT_TABLE && !csv && !cli->columns) {
+		print_dump(d);
+		err = 0;
+	} else {
+		err = print_rows(cli, d, v, csv);
+		if (!err && v == V_BUFS && cli->mode == OUT_TABLE && !csv)
+			err = print_exporters(cli, d);
+	}
+	rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+	memlens_dmabuf__free(d);
+	return rc;
+}
+
+int cmd_bpf(struct cli *cli, int argc, char **argv)
+{
+	const char *dir;
+	int err;
+
+	if (argc < 2 || (strcmp(argv[1], "pin") && strcmp(argv[1], "unpin")) || argc > 3) {
+		cli_err("usage: memlens bpf pin|unpin [DIR]   (default " MEMLENS_PIN_DIR ")");
+		return EXIT_USAGE;
+	}
+	dir = argc == 3 ? argv[2] : MEMLENS_PIN_DIR;
+	err = !strcmp(argv[1], "pin") ? memlens__bpf_pin(cli->ml, dir) : memlens__bpf_unpin(cli->ml, dir);
+	if (err) {
+		cli_err("bpf %s %s: %s%s", argv[1], dir, strerror(-err),
+			err == -EPERM ? " (pinning needs CAP_BPF, CAP_PERFMON and write access to bpffs)" : "");
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
