@@ -41,7 +41,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/cmd_dmabuf.c cli/output.c
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke $(BUILD)/tests/test_dmabuf $(BUILD)/tests/test_dmabuf
 
 .PHONY: all lib cli tests check vm-check fuzz bench install clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
@@ -91,7 +91,7 @@ $(BUILD)/tests/mapper: tests/helpers/mapper.c
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h tests/unit/mapper_client.h $(BUILD)/libmemlens.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests/unit -o $@ $< $(BUILD)/libmemlens.a $(LIB_LIBS) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests/unit -o $@ $< $(BUILD)/libmemlens.a $(LIB_LIBS) -lpthread $(LDFLAGS)
 
 tests: all $(TEST_BINS)
 

@@ -127,6 +127,9 @@ static int open_iter(struct loaded *l, const char *pin_dir, int i)
 int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
 	struct loaded l, *lp = NULL;
+	struct ml_seen seen = { 0 };
+	int32_t cur_tid = -1;
+	bool skip_task = false;
 	char *buf[3] = { NULL };
 	size_t len[3] = { 0 };
 	int err = 0, fd;
@@ -179,13 +182,22 @@ int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 	}
 	for (size_t o = 0; !err && o + sizeof(struct ml_dmabuf_map_rec) <= len[2]; o += sizeof(struct ml_dmabuf_map_rec)) {
 		struct ml_dmabuf_map_rec r;
-		struct ml_dmap *m = ML_PUSH(raw, maps, nmaps, capmaps);
+		struct ml_dmap *m;
 
+		memcpy(&r, buf[2] + o, sizeof(r));
+		if (r.tid != cur_tid) {
+			cur_tid = r.tid;
+			err = ml_seen_test_set(&seen, r.tgid, &skip_task);
+			if (err)
+				break;
+		}
+		if (skip_task)
+			continue;	/* the same mm again, through a thread with its own fd table */
+		m = ML_PUSH(raw, maps, nmaps, capmaps);
 		if (!m) {
 			err = -ENOMEM;
 			break;
 		}
-		memcpy(&r, buf[2] + o, sizeof(r));
 		m->tgid = r.tgid;
 		m->ino = r.ino;
 		m->size = r.size;
@@ -199,6 +211,7 @@ int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 		raw->system_list = "bpf";
 	for (int i = 0; i < 3; i++)
 		free(buf[i]);
+	free(seen.bits);
 	if (lp)
 		unload(lp);
 	return err;

@@ -120,6 +120,14 @@ ML_HIDDEN void ml_bpf_free(struct ml_bpf *bpf);
 ML_HIDDEN void *ml_libbpf_quiet(void);
 ML_HIDDEN void ml_libbpf_restore(void *old);
 
+/* task_vma iterators visit a thread with its own fd table as a task of its
+ * own, with its process's whole mm: keep the first task of each process */
+struct ml_seen {
+	uint8_t *bits;
+	size_t nbits;
+};
+ML_HIDDEN int ml_seen_test_set(struct ml_seen *s, int32_t tgid, bool *was);
+
 /* build_id.c */
 ML_HIDDEN int ml_build_id_fill(struct memlens *ml, pid_t pid, struct memlens_vma *vma);
 ML_HIDDEN void ml_bid_cache_free(struct ml_bid_cache *c);

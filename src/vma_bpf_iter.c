@@ -196,13 +196,8 @@ static int text_name(pid_t pid, uint64_t start, struct memlens_vma_set *into, si
 	return err;
 }
 
-struct seen {
-	uint8_t *bits;
-	size_t nbits;
-};
-
 /* true if tgid was already marked; marks it */
-static int seen_test_set(struct seen *s, int32_t tgid, bool *was)
+int ml_seen_test_set(struct ml_seen *s, int32_t tgid, bool *was)
 {
 	size_t need = (size_t)tgid + 1;
 
@@ -225,7 +220,7 @@ int ml_bpf_walk(struct memlens *ml, pid_t pid, struct memlens_vma_set *set)
 {
 	bool by_link = pid && memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_PID) == 0;
 	struct bpf_link *link = NULL;
-	struct seen seen = { 0 };
+	struct ml_seen seen = { 0 };
 	char *buf = NULL, nbuf[300];
 	int32_t cur_tid = -1;
 	bool skip_task = false;
@@ -269,7 +264,7 @@ int ml_bpf_walk(struct memlens *ml, pid_t pid, struct memlens_vma_set *set)
 		 * its process's mm again: keep the first task of each process */
 		if (r.tid != cur_tid) {
 			cur_tid = r.tid;
-			err = seen_test_set(&seen, r.tgid, &skip_task);
+			err = ml_seen_test_set(&seen, r.tgid, &skip_task);
 			if (err)
 				break;
 		}

@@ -27,7 +27,7 @@ run() {
 		"not ok "*) f=$((f + 1)); echo "  $name: $line" ;;
 		"ok "*"# SKIP"*) s=$((s + 1)); echo "  $name: $line" ;;
 		"ok "*) p=$((p + 1)) ;;
-		"#   "*) [ $f -gt 0 ] && echo "  $name: $line" ;;
+		"#   "*) echo "  $name: $line" ;;	# failure details, by convention
 		esac
 	done < "$log"
 	if [ $rc != 0 ] && [ $f = 0 ]; then
