@@ -314,9 +314,9 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 			memlens_dmabuf__source_reason(d));
 	if (memlens_dmabuf__unreadable_count(d)) {
 		fprintf(stderr, "memlens: %zu processes could not be read (PTRACE_MODE_READ):", memlens_dmabuf__unreadable_count(d));
-		for (size_t i = 0; i < memlens_dmabuf__unreadable_count(d) && i < 20; i++)
+		for (size_t i = 0; i < memlens_dmabuf__unreadable_count(d) && i < 64; i++)
 			fprintf(stderr, " %d", memlens_dmabuf__unreadable(d, i));
-		fprintf(stderr, "%s\n", memlens_dmabuf__unreadable_count(d) > 20 ? " ..." : "");
+		fprintf(stderr, "%s\n", memlens_dmabuf__unreadable_count(d) > 64 ? " ..." : "");
 	}
 	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
 		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");

@@ -179,6 +179,30 @@ static int scan_threads(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 	return err;
 }
 
+/* kernel threads have no fd table of their own to hold a buffer in */
+static bool is_kthread(int pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* ") S ppid pgrp session tty tpgid flags" */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & 0x00200000;	/* PF_KTHREAD */
+}
+
 int ml_dmabuf_procfs_collect(struct memlens *ml, struct ml_dmabuf_raw *raw)
 {
 	struct dirent *de;
@@ -197,7 +221,7 @@ int ml_dmabuf_procfs_collect(struct memlens *ml, struct ml_dmabuf_raw *raw)
 		snprintf(base, sizeof(base), "/proc/%d", pid);
 		read_comm(pid, comm);
 		e = scan_fds(base, pid, pid, comm, raw);
-		if (e == -EACCES || e == -EPERM) {
+		if ((e == -EACCES || e == -EPERM) && !is_kthread(pid)) {
 			int32_t *u = ML_PUSH(raw, unreadable, nunreadable, capunreadable);
 
 			if (!u) {
@@ -207,6 +231,8 @@ int ml_dmabuf_procfs_collect(struct memlens *ml, struct ml_dmabuf_raw *raw)
 			*u = pid;
 			continue;
 		}
+		if (e == -EACCES || e == -EPERM)
+			continue;
 		if (e == -ENOENT || e == -ESRCH) {
 			raw->exited++;
 			continue;
