@@ -112,11 +112,11 @@ vm-check: tests
 # ---- fuzzers (clang libFuzzer, ASan+UBSan) ----
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc -Ibuild $(DEPS_CFLAGS)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) src/memlens_internal.h build/task_vma.skel.h
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) src/memlens_internal.h src/dmabuf_internal.h $(BPF_PROGS:%=build/%.skel.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 
-fuzz: build-fuzz/fuzz_maps_text build-fuzz/fuzz_elf_note
+fuzz: build-fuzz/fuzz_maps_text build-fuzz/fuzz_elf_note build-fuzz/fuzz_bufinfo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include

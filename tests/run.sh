@@ -61,6 +61,7 @@ fuzz() {
 if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: maps text parser" fuzz fuzz_maps_text "tests/fuzz/corpus/maps/*"
 	run "fuzz: ELF build ID note" fuzz fuzz_elf_note "${1:-build}/tests/mapper"
+	run "fuzz: debugfs bufinfo parser" fuzz fuzz_bufinfo "tests/fuzz/corpus/bufinfo/*"
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"
