@@ -130,3 +130,11 @@ install: all
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- benchmarks (not tests): make bench ----
+$(BUILD)/bench/bench: bench/bench.c bench/harness.c bench/bench.h $(BUILD)/libmemlens.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ bench/bench.c bench/harness.c $(BUILD)/libmemlens.a $(LIB_LIBS) $(LDFLAGS)
+
+bench: tests $(BUILD)/bench/bench
+	$(BUILD)/bench/bench all

@@ -346,7 +346,8 @@ int cmd_bpf(struct cli *cli, int argc, char **argv)
 	err = !strcmp(argv[1], "pin") ? memlens__bpf_pin(cli->ml, dir) : memlens__bpf_unpin(cli->ml, dir);
 	if (err) {
 		cli_err("bpf %s %s: %s%s", argv[1], dir, strerror(-err),
-			err == -EPERM ? " (pinning needs CAP_BPF, CAP_PERFMON and write access to bpffs)" : "");
+			err == -EPERM ? " (pinning needs CAP_BPF, CAP_PERFMON and write access to bpffs)" :
+			err == -ENOENT ? " (is bpffs mounted there? mount -t bpf bpf /sys/fs/bpf)" : "");
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;

@@ -63,6 +63,7 @@ void memlens__free(struct memlens *ml)
 		return;
 	ml_bpf_free(ml->bpf);
 	ml_bid_cache_free(ml->bid);
+	free(ml->scratch);
 	free(ml);
 }
 

@@ -73,6 +73,8 @@ struct memlens {
 	char gate_name[32];
 	struct ml_bid_cache *bid;
 	struct ml_bpf *bpf;
+	void *scratch;		/* normalization's sort buffer, reused */
+	size_t scratch_cap;
 };
 
 #define ML_KVER(a, b, c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))

@@ -20,24 +20,19 @@ struct key {
 	size_t idx;
 };
 
-/* LSD radix sort by byte, skipping bytes that are the same in every key */
-static int sort_keys(struct key **kp, size_t n)
+/* LSD radix sort by byte, skipping bytes that are the same in every key;
+ * k and tmp both hold n keys, the sorted ones end up in *kp */
+static void sort_keys(struct key **kp, struct key *tmp, size_t n)
 {
-	struct key *k = *kp, *tmp, *t;
-	size_t (*cnt)[256];
+	struct key *k = *kp, *t;
+	size_t cnt[8][256];
 	bool sorted = true;
 
 	for (size_t i = 1; i < n && sorted; i++)
 		sorted = k[i - 1].addr <= k[i].addr;
 	if (sorted)
-		return 0;
-	tmp = malloc(n * sizeof(*tmp));
-	cnt = calloc(8, sizeof(*cnt));
-	if (!tmp || !cnt) {
-		free(tmp);
-		free(cnt);
-		return -ENOMEM;
-	}
+		return;
+	memset(cnt, 0, sizeof(cnt));
 	for (size_t i = 0; i < n; i++)
 		for (int b = 0; b < 8; b++)
 			cnt[b][(k[i].addr >> (8 * b)) & 0xff]++;
@@ -59,9 +54,6 @@ static int sort_keys(struct key **kp, size_t n)
 		tmp = t;
 	}
 	*kp = k;
-	free(tmp);
-	free(cnt);
-	return 0;
 }
 
 static void answer(struct memlens_norm *norm, size_t idx, const struct memlens_vma *v, int64_t vi)
@@ -75,14 +67,12 @@ static void answer(struct memlens_norm *norm, size_t idx, const struct memlens_v
 static int by_query(struct memlens_proc *proc, const struct key *k, size_t n, bool bid, struct memlens_norm *norm)
 {
 	struct memlens_vma next;
-	char *name = malloc(4096);
+	char name[4096];
 	size_t name_len = 0;
 	bool have = false, end = false;
 	int64_t vi = -1;	/* index of next in norm->vmas once an address fell in it */
 	int err = 0;
 
-	if (!name)
-		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i++) {
 		uint64_t addr = k[i].addr;
 
@@ -118,7 +108,6 @@ static int by_query(struct memlens_proc *proc, const struct key *k, size_t n, bo
 		}
 		answer(norm, k[i].idx, &norm->vmas->v[vi], vi);
 	}
-	free(name);
 	return err;
 }
 
@@ -159,8 +148,9 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 {
 	bool bid = OPTS_GET(opts, build_ids, false), kernel_bid = false;
 	struct memlens_norm *norm;
+	struct memlens *ml;
 	enum memlens_backend b;
-	struct key *k = NULL;
+	struct key *k;
 	int err;
 
 	if (!proc || !out || (n && !addrs))
@@ -169,22 +159,30 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 	norm = calloc(1, sizeof(*norm));
 	if (!norm)
 		return ml_err(ENOMEM);
+	ml = proc->ml;
 	norm->vmas = ml_set_new(b);
 	norm->a = malloc((n ? n : 1) * sizeof(*norm->a));
-	k = malloc((n ? n : 1) * sizeof(*k));
-	if (!norm->vmas || !norm->a || !k) {
+	/* sort scratch kept in the context: a profiler normalizes batch after
+	 * batch, and freeing it each time makes malloc give the heap back */
+	if (ml->scratch_cap < 2 * n * sizeof(struct key)) {
+		free(ml->scratch);
+		ml->scratch_cap = 2 * n * sizeof(struct key);
+		ml->scratch = malloc(ml->scratch_cap);
+		if (!ml->scratch)
+			ml->scratch_cap = 0;
+	}
+	if (!norm->vmas || !norm->a || (n && !ml->scratch)) {
 		err = -ENOMEM;
 		goto err;
 	}
+	k = ml->scratch;
 	norm->n = n;
 	for (size_t i = 0; i < n; i++) {
 		k[i].addr = addrs[i];
 		k[i].idx = i;
 		norm->a[i].addr = addrs[i];
 	}
-	err = sort_keys(&k, n);
-	if (err)
-		goto err;
+	sort_keys(&k, (struct key *)ml->scratch + n, n);
 	if (b == MEMLENS_BACKEND_IOCTL) {
 		kernel_bid = bid && memlens__probe(proc->ml, MEMLENS_IFACE_PROCMAP_BUILD_ID) == 0;
 		err = by_query(proc, k, n, kernel_bid, norm);
@@ -195,11 +193,9 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 		goto err;
 	if (bid)
 		ml_fill_build_ids(proc->ml, norm->vmas, kernel_bid);
-	free(k);
 	*out = norm;
 	return 0;
 err:
-	free(k);
 	memlens_norm__free(norm);
 	return ml_err(err);
 }

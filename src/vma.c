@@ -19,7 +19,10 @@ struct ml_arena_blk {
 	char data[];
 };
 
-#define ML_ARENA_BLK (64 * 1024)
+/* blocks grow from 2 KiB to 64 KiB: small sets (a normalization's few VMAs)
+ * stay small, big walks do not allocate per name */
+#define ML_ARENA_BLK_MIN (2 * 1024)
+#define ML_ARENA_BLK_MAX (64 * 1024)
 
 const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len)
 {
@@ -29,7 +32,10 @@ const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len)
 	if (len == 0)
 		return "";
 	if (!b || b->cap - b->used < len + 1) {
-		size_t cap = len + 1 > ML_ARENA_BLK ? len + 1 : ML_ARENA_BLK;
+		size_t cap = b ? (b->cap * 2 > ML_ARENA_BLK_MAX ? ML_ARENA_BLK_MAX : b->cap * 2) : ML_ARENA_BLK_MIN;
+
+		if (cap < len + 1)
+			cap = len + 1;
 
 		b = malloc(sizeof(*b) + cap);
 		if (!b)
@@ -72,7 +78,7 @@ int ml_set_push(struct memlens_vma_set *set, const struct memlens_vma *vma, cons
 	struct memlens_vma *v;
 
 	if (set->n == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
+		size_t cap = set->cap ? set->cap * 2 : 16;
 
 		v = realloc(set->v, cap * sizeof(*v));
 		if (!v)

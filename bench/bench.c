@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * memlens benchmarks: the seeds' comparisons, side by side in one run.
+ *   bench normalize   ~650-VMA target, batches of ~3200 addresses (~460 distinct)
+ *   bench walk        every VMA of every process, 300 processes
+ *   bench dmabuf      DMA-BUF accounting, 200 processes x 64 fds
+ * Results: a table on stdout and bench/results/<name>.json.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "memlens.h"
+#include "../src/uapi/procmap_query.h"
+#include "bench.h"
+
+static int ROUNDS = 11;
+static const char *BUILD = "build";
+
+/* ---- target processes ---- */
+
+/* a process mapping nfiles copies of an ELF, each as r--, r-x, r--, rw- like a
+ * library; returns its pid, the r-x ranges in ex[] */
+static pid_t target_start(int nfiles, uint64_t (*ex)[2], int *hold)
+{
+	char dir[] = "/tmp/memlens-bench-XXXXXX", path[600], src[512];
+	int p[2], go[2];
+	pid_t pid;
+
+	if (!mkdtemp(dir) || pipe(p) || pipe(go))
+		return -1;
+	snprintf(src, sizeof(src), "%s/tests/mapper", BUILD);
+	pid = fork();
+	if (pid == 0) {
+		char x;
+
+		close(go[1]);
+		for (int i = 0; i < nfiles; i++) {
+			char cmd[1300];
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/lib%03d.so", dir, i);
+			snprintf(cmd, sizeof(cmd), "cp %s %s", src, path);
+			if (system(cmd))
+				_exit(1);
+			fd = open(path, O_RDONLY);
+			/* four segments; gaps keep them from merging */
+			char *base = mmap(NULL, 9 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			static const int prot[4] = { PROT_READ, PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE };
+			for (int s = 0; s < 4; s++)
+				if (mmap(base + (2 * s) * 4096, 4096, prot[s], MAP_PRIVATE | MAP_FIXED, fd, s * 4096) == MAP_FAILED)
+					_exit(1);
+			munmap(base + 7 * 4096, 2 * 4096);
+			for (int s = 0; s < 3; s++)
+				munmap(base + (2 * s + 1) * 4096, 4096);
+			uint64_t r[2] = { (uint64_t)(uintptr_t)(base + 2 * 4096), (uint64_t)(uintptr_t)(base + 3 * 4096) };
+			if (write(p[1], r, sizeof(r)) != sizeof(r))
+				_exit(1);
+			close(fd);
+		}
+		while (read(go[0], &x, 1) > 0)
+			;
+		snprintf(path, sizeof(path), "rm -rf %s", dir);
+		if (system(path))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	close(go[0]);
+	for (int i = 0; i < nfiles; i++)
+		if (read(p[0], ex[i], sizeof(ex[i])) != sizeof(ex[i]))
+			return -1;
+	close(p[0]);
+	*hold = go[1];
+	return pid;
+}
+
+static void target_stop(pid_t pid, int hold)
+{
+	close(hold);
+	waitpid(pid, NULL, 0);
+}
+
+/* ---- normalization ---- */
+struct norm_arg {
+	pid_t pid;
+	uint64_t *addrs;
+	size_t n;
+	uint64_t *touch;	/* one address per distinct VMA touched */
+	size_t ntouch;
+	bool bid;
+	enum memlens_backend backend;
+	struct memlens *ml;
+	const char *cli;
+	char addr_file[64];
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the seed's baseline: fscanf every line of maps, match sorted addresses */
+static int run_fscanf(void *p)
+{
+	struct norm_arg *a = p;
+	uint64_t *s = malloc(a->n * sizeof(*s)), start, end, off, ino, sum = 0;
+	char path[64], perms[8], name[4096];
+	unsigned maj, min;
+	size_t i = 0;
+	FILE *f;
+
+	memcpy(s, a->addrs, a->n * sizeof(*s));
+	qsort(s, a->n, sizeof(*s), cmp_u64);
+	snprintf(path, sizeof(path), "/proc/%d/maps", a->pid);
+	f = fopen(path, "r");
+	if (!f) {
+		free(s);
+		return -errno;
+	}
+	while (fscanf(f, "%lx-%lx %s %lx %x:%x %lu%[^\n]\n", &start, &end, perms, &off, &maj, &min, &ino, name) >= 7) {
+		while (i < a->n && s[i] < start)
+			i++;
+		while (i < a->n && s[i] < end)
+			sum += s[i++] - start + off;
+	}
+	fclose(f);
+	free(s);
+	return sum ? 0 : -EINVAL;
+}
+
+static int run_lib(void *p)
+{
+	struct norm_arg *a = p;
+	MEMLENS_OPTS(memlens_proc_opts, po, .backend = a->backend);
+	MEMLENS_OPTS(memlens_normalize_opts, no, .build_ids = a->bid);
+	struct memlens_proc *proc;
+	struct memlens_norm *norm = NULL;
+	int err;
+
+	if (!a->ml)
+		a->ml = memlens__new(NULL);	/* kept across batches, as a profiler would */
+	proc = memlens__proc_open(a->ml, a->pid, &po);
+	if (!proc)
+		return -errno;
+	err = memlens_proc__normalize(proc, a->addrs, a->n, &no, &norm);
+	memlens_norm__free(norm);
+	memlens_proc__close(proc);
+	return err;
+}
+
+static int run_cli(void *p)
+{
+	struct norm_arg *a = p;
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s query %d %s -r -n -o FILE_OFFSET < %s > /dev/null", a->cli, a->pid,
+		 a->bid ? "" : "--no-build-id", a->addr_file);
+	return system(cmd) ? -EIO : 0;
+}
+
+/* the floor: open, one bare ioctl per distinct VMA touched, close */
+static int run_floor(void *p)
+{
+	struct norm_arg *a = p;
+	char path[64], name[4096];
+	unsigned char bid[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", a->pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < a->ntouch; i++) {
+		struct procmap_query q = { .size = sizeof(q), .query_addr = a->touch[i],
+					   .vma_name_addr = (uintptr_t)name, .vma_name_size = sizeof(name) };
+
+		if (a->bid) {
+			q.build_id_addr = (uintptr_t)bid;
+			q.build_id_size = sizeof(bid);
+		}
+		if (ioctl(fd, PROCMAP_QUERY, &q)) {
+			close(fd);
+			return -errno;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static uint64_t rnd(void)
+{
+	static uint64_t x = 88172645463325252ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
+static int bench_normalize(FILE *out)
+{
+	enum { NFILES = 160, NVMA_TOUCHED = 100, NDISTINCT = 464, NADDR = 3244 };
+	static uint64_t ex[NFILES][2];
+	uint64_t distinct[NDISTINCT], addrs[NADDR], touch[NVMA_TOUCHED];
+	struct norm_arg args[8];
+	struct contender c[12];
+	struct result res[12];
+	char cli[600], title[200];
+	int hold, n = 0, fd;
+	pid_t pid = target_start(NFILES, ex, &hold);
+	size_t nvmas = 0;
+	struct memlens *ml = memlens__new(NULL);
+
+	if (pid < 0)
+		return -1;
+	for (int i = 0; i < NVMA_TOUCHED; i++)
+		touch[i] = ex[i * NFILES / NVMA_TOUCHED][0];
+	for (int i = 0; i < NDISTINCT; i++) {
+		uint64_t *r = ex[(i % NVMA_TOUCHED) * NFILES / NVMA_TOUCHED];
+
+		distinct[i] = r[0] + rnd() % (r[1] - r[0]);
+	}
+	for (int i = 0; i < NADDR; i++)
+		addrs[i] = distinct[rnd() % NDISTINCT];
+	{
+		struct memlens_proc *p = memlens__proc_open(ml, pid, NULL);
+		struct memlens_vma_set *set = NULL;
+
+		if (p && !memlens_proc__maps(p, NULL, &set))
+			nvmas = memlens_vma_set__count(set);
+		memlens_vma_set__free(set);
+		memlens_proc__close(p);
+	}
+	snprintf(cli, sizeof(cli), "%s/memlens", BUILD);
+	for (int bid = 0; bid < 2; bid++) {
+		struct { const char *name; int (*run)(void *); enum memlens_backend b; } k[] = {
+			{ "fscanf /proc/pid/maps (seed baseline)", run_fscanf, 0 },
+			{ "memlens library, text source", run_lib, MEMLENS_BACKEND_TEXT },
+			{ "memlens library, PROCMAP_QUERY", run_lib, MEMLENS_BACKEND_IOCTL },
+			{ "memlens query CLI (fork+exec), PROCMAP_QUERY", run_cli, 0 },
+			{ "floor: bare ioctls + open/close", run_floor, 0 },
+		};
+
+		n = 0;
+		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+			if (bid && k[i].run == run_fscanf)
+				continue;	/* the seed's baseline has no build IDs */
+			struct norm_arg *a = &args[n];
+
+			memset(a, 0, sizeof(*a));
+			a->pid = pid, a->addrs = addrs, a->n = NADDR, a->touch = touch, a->ntouch = NVMA_TOUCHED;
+			a->bid = bid, a->backend = k[i].b, a->cli = cli;
+			snprintf(a->addr_file, sizeof(a->addr_file), "/tmp/memlens-bench-addrs");
+			c[n] = (struct contender){ k[i].name, k[i].run, a, k[i].run == run_cli ? 20 : 200 };
+			n++;
+		}
+		fd = open("/tmp/memlens-bench-addrs", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		for (int i = 0; i < NADDR; i++)
+			dprintf(fd, "%llx\n", (unsigned long long)addrs[i]);
+		close(fd);
+		snprintf(title, sizeof(title), "normalize %s build IDs: %d addresses (%d distinct) in %d of %zu VMAs, per batch",
+			 bid ? "with" : "without", NADDR, NDISTINCT, NVMA_TOUCHED, nvmas);
+		bench_run(title, c, n, ROUNDS, res);
+		bench_print(stdout, title, res, n, bid ? "memlens library, text source" : "fscanf /proc/pid/maps (seed baseline)",
+			    "floor: bare ioctls + open/close");
+		bench_json(out, title, res, n);
+	}
+	unlink("/tmp/memlens-bench-addrs");
+	memlens__free(ml);
+	target_stop(pid, hold);
+	return 0;
+}
+
+/* ---- whole-system VMA walk ---- */
+struct walk_arg {
+	enum memlens_backend b;
+	bool keep;		/* context (and its loaded BPF program) kept across walks */
+	struct memlens *ml;
+};
+
+static int run_walk(void *p)
+{
+	struct walk_arg *a = p;
+	struct memlens *ml = a->ml ? a->ml : memlens__new(NULL);
+	struct memlens_vma_set *set = NULL;
+	int err = memlens__maps_all(ml, a->b, NULL, &set, NULL);
+
+	memlens_vma_set__free(set);
+	if (a->keep)
+		a->ml = ml;
+	else
+		memlens__free(ml);
+	return err;
+}
+
+static int run_pmap(void *p)
+{
+	(void)p;
+	return system("for d in /proc/[0-9]*; do pmap -q ${d#/proc/}; done > /dev/null 2>&1") ? -EIO : 0;
+}
+
+static pid_t *spawn_idle(int n)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/tests/mapper", BUILD);
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			int fd = open("/dev/null", O_RDONLY);
+
+			dup2(fd, 0);
+			/* a real program's address space, then sleep */
+			execl("/bin/sleep", "sleep", "600", (char *)NULL);
+			_exit(1);
+		}
+	}
+	return pids;
+}
+
+static void kill_all(pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		waitpid(pids[i], NULL, 0);
+	free(pids);
+}
+
+static int count_procs(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] >= '1' && de->d_name[0] <= '9';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int bench_walk(FILE *out)
+{
+	int extra = 300 - count_procs();
+	pid_t *pids = spawn_idle(extra > 0 ? extra : 0);
+	struct walk_arg a[4] = { { MEMLENS_BACKEND_BPF, true, NULL }, { MEMLENS_BACKEND_TEXT, true, NULL },
+				 { MEMLENS_BACKEND_IOCTL, true, NULL }, { MEMLENS_BACKEND_BPF, false, NULL } };
+	struct contender c[5] = {
+		{ "pmap per process (procps)", run_pmap, NULL, 3 },
+		{ "memlens text source, every /proc/pid/maps", run_walk, &a[1], 10 },
+		{ "memlens PROCMAP_QUERY, per process", run_walk, &a[2], 10 },
+		{ "memlens BPF task_vma, one pass (loaded)", run_walk, &a[0], 10 },
+		{ "memlens BPF task_vma, load + one pass", run_walk, &a[3], 10 },
+	};
+	struct result res[5];
+	char title[160];
+
+	usleep(200000);
+	snprintf(title, sizeof(title), "whole-system VMA walk: %d processes", count_procs());
+	bench_run(title, c, 5, ROUNDS, res);
+	bench_print(stdout, title, res, 5, "memlens text source, every /proc/pid/maps", NULL);
+	bench_json(out, title, res, 5);
+	kill_all(pids, extra > 0 ? extra : 0);
+	return 0;
+}
+
+/* ---- DMA-BUF accounting: 200 processes x 64 fds ---- */
+struct dmabuf_arg {
+	enum memlens_dmabuf_source src;
+	const char *pin_dir;
+};
+
+/* what dmabuf_dump does: readdir /proc, readlink every fd, fdinfo of DMA-BUF fds, parse maps */
+static int run_dmabuf_dump(void *p)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	size_t found = 0;
+
+	(void)p;
+	while (d && (de = readdir(d))) {
+		char path[300], target[256], line[512];
+		struct dirent *fe;
+		DIR *fd;
+		FILE *m;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		fd = opendir(path);
+		while (fd && (fe = readdir(fd))) {
+			char lp[400];
+			ssize_t n;
+
+			snprintf(lp, sizeof(lp), "/proc/%s/fd/%s", de->d_name, fe->d_name);
+			n = readlink(lp, target, sizeof(target) - 1);
+			if (n > 0) {
+				target[n] = 0;
+				if (!strncmp(target, "/dmabuf:", 8) || !strcmp(target, "anon_inode:dmabuf")) {
+					FILE *fi;
+
+					snprintf(lp, sizeof(lp), "/proc/%s/fdinfo/%s", de->d_name, fe->d_name);
+					fi = fopen(lp, "r");
+					while (fi && fgets(line, sizeof(line), fi))
+						;
+					if (fi)
+						fclose(fi);
+					found++;
+				}
+			}
+		}
+		if (fd)
+			closedir(fd);
+		snprintf(path, sizeof(path), "/proc/%s/maps", de->d_name);
+		m = fopen(path, "r");
+		while (m && fgets(line, sizeof(line), m))
+			found += strstr(line, "/dmabuf:") != NULL;
+		if (m)
+			fclose(m);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+static int run_memlens_dmabuf(void *p)
+{
+	struct dmabuf_arg *a = p;
+	struct memlens *ml = memlens__new(NULL);
+	MEMLENS_OPTS(memlens_dmabuf_opts, o, .source = a->src, .pin_dir = a->pin_dir);
+	struct memlens_dmabuf *d = NULL;
+	int err = memlens__dmabuf(ml, &o, &d);
+
+	memlens_dmabuf__free(d);
+	memlens__free(ml);
+	return err;
+}
+
+static int bench_dmabuf(FILE *out)
+{
+	enum { NPROC = 200, NFD = 64 };
+	pid_t *pids = calloc(NPROC, sizeof(*pids));
+	char fs[] = "/tmp/memlens-bpffs-XXXXXX", pins[64];
+	bool mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
+	struct dmabuf_arg a[3] = { { MEMLENS_DMABUF_PROCFS, "/nonexistent" }, { MEMLENS_DMABUF_BPF, "/nonexistent" },
+				   { MEMLENS_DMABUF_BPF, pins } };
+	struct contender c[4] = {
+		{ "dmabuf_dump-style: readlink every fd, fdinfo, maps", run_dmabuf_dump, NULL, 5 },
+		{ "memlens dmabuf, procfs source", run_memlens_dmabuf, &a[0], 5 },
+		{ "memlens dmabuf, BPF (loads programs)", run_memlens_dmabuf, &a[1], 5 },
+		{ "memlens dmabuf, BPF through pins", run_memlens_dmabuf, &a[2], 5 },
+	};
+	struct memlens *ml = memlens__new(NULL);
+	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 4;
+	struct result res[4];
+	char title[200];
+
+	for (int i = 0; i < NPROC; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			/* 64 fds: files, pipes, sockets; a DMA-BUF among them when there is an exporter */
+			for (int k = 0; k < NFD / 2; k++) {
+				int pp[2];
+
+				if (pipe(pp))
+					break;
+			}
+			if (heap >= 0 && i % 4 == 0) {
+				struct { uint64_t len; uint32_t fd, fd_flags; uint64_t heap_flags; } d = { 4096, 0, O_RDWR, 0 };
+
+				ioctl(heap, 0xc0184800, &d);	/* DMA_HEAP_IOCTL_ALLOC */
+			}
+			pause();
+			_exit(0);
+		}
+	}
+	/* pins in a private bpffs, unmounted at the end */
+	snprintf(pins, sizeof(pins), "%s/memlens", fs);
+	if (memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF))
+		nc = 2;	/* no iter/dmabuf: procfs against the baseline only */
+	else if (!mounted || memlens__bpf_pin(ml, pins))
+		nc = 3;	/* no pins */
+	usleep(200000);
+	snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d holding %d fds each%s",
+		 count_procs(), NPROC, NFD, heap >= 0 ? ", every 4th a DMA-BUF" : " (no DMA-BUF exporter)");
+	bench_run(title, c, nc, ROUNDS, res);
+	bench_print(stdout, title, res, nc, "dmabuf_dump-style: readlink every fd, fdinfo, maps", NULL);
+	bench_json(out, title, res, nc);
+	memlens__bpf_unpin(ml, pins);
+	if (mounted)
+		umount(fs);
+	rmdir(fs);
+	memlens__free(ml);
+	kill_all(pids, NPROC);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "all";
+	char path[300];
+	FILE *out;
+
+	if (getenv("MEMLENS_BUILD"))
+		BUILD = getenv("MEMLENS_BUILD");
+	if (getenv("BENCH_ROUNDS"))
+		ROUNDS = atoi(getenv("BENCH_ROUNDS"));
+	mkdir("bench/results", 0755);
+	snprintf(path, sizeof(path), "bench/results/%s.json", what);
+	out = fopen(path, "w");
+	if (!out)
+		out = stderr;
+	printf("memlens benchmarks: kernel and machine: ");
+	fflush(stdout);
+	if (system("uname -r | tr '\\n' ' '; nproc | tr '\\n' ' '; echo cores"))
+		return 1;
+	if (!strcmp(what, "all") || !strcmp(what, "normalize"))
+		bench_normalize(out);
+	if (!strcmp(what, "all") || !strcmp(what, "walk"))
+		bench_walk(out);
+	if (!strcmp(what, "all") || !strcmp(what, "dmabuf"))
+		bench_dmabuf(out);
+	if (out != stderr)
+		fclose(out);
+	return 0;
+}
