@@ -138,3 +138,4 @@ $(BUILD)/bench/bench: bench/bench.c bench/harness.c bench/bench.h $(BUILD)/libme
 
 bench: tests $(BUILD)/bench/bench
 	$(BUILD)/bench/bench all
+	tests/vm/run.sh --bench newest

@@ -359,7 +359,7 @@ static int bench_walk(FILE *out)
 	struct walk_arg a[4] = { { MEMLENS_BACKEND_BPF, true, NULL }, { MEMLENS_BACKEND_TEXT, true, NULL },
 				 { MEMLENS_BACKEND_IOCTL, true, NULL }, { MEMLENS_BACKEND_BPF, false, NULL } };
 	struct contender c[5] = {
-		{ "pmap per process (procps)", run_pmap, NULL, 3 },
+		{ "pmap per process (procps)", run_pmap, NULL, 1 },
 		{ "memlens text source, every /proc/pid/maps", run_walk, &a[1], 10 },
 		{ "memlens PROCMAP_QUERY, per process", run_walk, &a[2], 10 },
 		{ "memlens BPF task_vma, one pass (loaded)", run_walk, &a[0], 10 },
@@ -393,6 +393,7 @@ static int run_dmabuf_dump(void *p)
 	(void)p;
 	while (d && (de = readdir(d))) {
 		char path[300], target[256], line[512];
+		/* lp below: /proc/ + d_name + /fdinfo/ + d_name */
 		struct dirent *fe;
 		DIR *fd;
 		FILE *m;
@@ -402,7 +403,7 @@ static int run_dmabuf_dump(void *p)
 		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
 		fd = opendir(path);
 		while (fd && (fe = readdir(fd))) {
-			char lp[400];
+			char lp[600];
 			ssize_t n;
 
 			snprintf(lp, sizeof(lp), "/proc/%s/fd/%s", de->d_name, fe->d_name);
@@ -451,8 +452,11 @@ static int run_memlens_dmabuf(void *p)
 
 static int bench_dmabuf(FILE *out)
 {
-	enum { NPROC = 200, NFD = 64 };
-	pid_t *pids = calloc(NPROC, sizeof(*pids));
+	/* host: 200 x 64 fds (finding the DMA-BUF fds among all fds);
+	 * BENCH_DMABUF_SHARED=N (the VM guest): N processes sharing 32 real buffers */
+	int shared = getenv("BENCH_DMABUF_SHARED") ? atoi(getenv("BENCH_DMABUF_SHARED")) : 0;
+	int NPROC = shared ? shared : 200, NFD = shared ? 32 : 64, bufs[32];
+	pid_t *pids = calloc((size_t)NPROC, sizeof(*pids));
 	char fs[] = "/tmp/memlens-bpffs-XXXXXX", pins[64];
 	bool mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
 	struct dmabuf_arg a[3] = { { MEMLENS_DMABUF_PROCFS, "/nonexistent" }, { MEMLENS_DMABUF_BPF, "/nonexistent" },
@@ -468,8 +472,20 @@ static int bench_dmabuf(FILE *out)
 	struct result res[4];
 	char title[200];
 
+	for (int b = 0; shared && heap >= 0 && b < 32; b++) {
+		struct { uint64_t len; uint32_t fd, fd_flags; uint64_t heap_flags; } d = { (b + 1) * 4096, 0, O_RDWR, 0 };
+
+		bufs[b] = ioctl(heap, 0xc0184800, &d) ? -1 : (int)d.fd;	/* DMA_HEAP_IOCTL_ALLOC */
+	}
 	for (int i = 0; i < NPROC; i++) {
 		pids[i] = fork();
+		if (pids[i] == 0 && shared) {
+			/* all 32 buffers by fd (inherited), one of them mapped too */
+			if (heap >= 0 && bufs[i % 32] >= 0)
+				mmap(NULL, 4096, PROT_READ, MAP_SHARED, bufs[i % 32], 0);
+			pause();
+			_exit(0);
+		}
 		if (pids[i] == 0) {
 			/* 64 fds: files, pipes, sockets; a DMA-BUF among them when there is an exporter */
 			for (int k = 0; k < NFD / 2; k++) {
@@ -494,8 +510,12 @@ static int bench_dmabuf(FILE *out)
 	else if (!mounted || memlens__bpf_pin(ml, pins))
 		nc = 3;	/* no pins */
 	usleep(200000);
-	snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d holding %d fds each%s",
-		 count_procs(), NPROC, NFD, heap >= 0 ? ", every 4th a DMA-BUF" : " (no DMA-BUF exporter)");
+	if (shared)
+		snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d sharing %d real buffers (fds and a mapping each)",
+			 count_procs(), NPROC, NFD);
+	else
+		snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d holding %d fds each%s",
+			 count_procs(), NPROC, NFD, heap >= 0 ? ", every 4th a DMA-BUF" : " (no DMA-BUF exporter)");
 	bench_run(title, c, nc, ROUNDS, res);
 	bench_print(stdout, title, res, nc, "dmabuf_dump-style: readlink every fd, fdinfo, maps", NULL);
 	bench_json(out, title, res, nc);
@@ -518,6 +538,7 @@ int main(int argc, char **argv)
 		BUILD = getenv("MEMLENS_BUILD");
 	if (getenv("BENCH_ROUNDS"))
 		ROUNDS = atoi(getenv("BENCH_ROUNDS"));
+	mkdir("bench", 0755);
 	mkdir("bench/results", 0755);
 	snprintf(path, sizeof(path), "bench/results/%s.json", what);
 	out = fopen(path, "w");

@@ -43,7 +43,7 @@ static void help(void)
 	printf("Usage: memlens dmabuf [PID] [options]\n\n"
 	       "Who holds which DMA-BUF buffers, by fd and by mapping; kernel-only buffers included.\n\n"
 	       "  -a, --all-refs     buffer x holder grid of fd and map references\n"
-	       "  -B, --buffers      per-buffer and per-exporter stats\n"
+	       "  -b, --buffers      per-buffer and per-exporter stats\n"
 	       "      --fds          per task with its own fd table: one inode per fd\n"
 	       "      --kernel-only  buffers no process holds\n"
 	       "      --csv          CSV of the view's rows\n"
@@ -246,10 +246,17 @@ static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_FDS = 256, OPT_KONLY, OPT_CSV, OPT_PIN_DIR };
+	/* the common options but --backend (VMA sources do not apply): -b is
+	 * dmabuf_dump's per-buffer view here */
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
+		{ "json", no_argument, NULL, 'J' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "all-refs", no_argument, NULL, 'a' },
-		{ "buffers", no_argument, NULL, 'B' },
+		{ "buffers", no_argument, NULL, 'b' },
 		{ "fds", no_argument, NULL, OPT_FDS },
 		{ "kernel-only", no_argument, NULL, OPT_KONLY },
 		{ "csv", no_argument, NULL, OPT_CSV },
@@ -263,10 +270,10 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	bool csv = false;
 	int c, err, rc;
 
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "aBs:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Jrno:vhabs:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': v = V_GRID; break;
-		case 'B': v = V_BUFS; break;
+		case 'b': v = V_BUFS; break;
 		case OPT_FDS: v = V_FDS; break;
 		case OPT_KONLY: v = V_KONLY; break;
 		case OPT_CSV: csv = true; break;

@@ -143,7 +143,7 @@ static void usage(FILE *f)
 	      "  maps PID|self      the process's mappings, one VMA per row (pmap-like)\n"
 	      "  query PID [ADDR]   normalize addresses: VMA, file offset, build ID (stdin if no ADDR)\n"
 	      "  features           what the kernel and your privileges allow, and which source each job uses\n"
-	      "  dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; -a, -B, --fds, --kernel-only)\n"
+	      "  dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; -a, -b, --fds, --kernel-only)\n"
 	      "  bpf pin|unpin [DIR] pin the DMA-BUF iterators for readers without CAP_BPF\n"
 	      "\n"
 	      "Common options:\n"

@@ -411,9 +411,9 @@ static void check_cli(const struct scen *s, const char *bin, const char *src)
 	rc = run_cli(cmd, out, sizeof(out));
 	snprintf(want, sizeof(want), "%llu 1\n", (unsigned long long)s->ino[4]);
 	ok(rc == 0 && !strcmp(out, want), "cli -s %s: -a --json has the thread's own-table ref to E", src);
-	snprintf(cmd, sizeof(cmd), "%s dmabuf -B -s %s --csv 2>/dev/null | grep -c ',map-only,'", bin, src);
+	snprintf(cmd, sizeof(cmd), "%s dmabuf -b -s %s --csv 2>/dev/null | grep -c ',map-only,'", bin, src);
 	rc = run_cli(cmd, out, sizeof(out));
-	ok(rc == 0 && atoi(out) == 1, "cli -s %s: -B --csv has the map-only buffer once", src);
+	ok(rc == 0 && atoi(out) == 1, "cli -s %s: -b --csv has the map-only buffer once", src);
 	snprintf(cmd, sizeof(cmd), "%s dmabuf --fds -s %s -r -n -o PID,TID,INODE 2>/dev/null | grep -c '^%d 0 %llu$'", bin, src,
 		 s->p, (unsigned long long)s->ino[2]);
 	rc = run_cli(cmd, out, sizeof(out));

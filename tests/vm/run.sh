@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 B=build
-TIMEOUT=${VM_TIMEOUT:-240}
+TIMEOUT=${VM_TIMEOUT:-400}
 
 # suite, alias, what the kernel is known to have (checked by tests/features.sh and
 # tests/unit/test_dmabuf_smoke.c in the guest)
@@ -15,6 +15,8 @@ MATRIX="bookworm 6.1 procmap_query=no,bpf_iter_dmabuf=no,dmabuf_exporter=no
 trixie 6.12 procmap_query=yes,bpf_iter_dmabuf=no,dmabuf_exporter=yes
 trixie-backports newest procmap_query=yes,bpf_iter_dmabuf=yes,dmabuf_exporter=yes"
 
+MODE=test
+if [ "${1:-}" = --bench ]; then MODE=bench; shift; fi
 want=("$@")
 [ ${#want[@]} = 0 ] && want=(all)
 sel=""
@@ -43,6 +45,7 @@ for t in bash jq readelf setpriv; do copy_bin "$(command -v $t)" "/usr/bin/$t"; 
 ln -s /usr/bin/bash "$root/bin/bash"
 copy_bin "$B/memlens" /memlens/build/memlens
 for t in "$B"/tests/*; do copy_bin "$t" "/memlens/build/tests/$(basename "$t")"; done
+[ "$MODE" = bench ] && copy_bin "$B/bench/bench" /memlens/build/bench/bench
 mkdir -p "$root/memlens/tests"
 cp tests/*.sh "$root/memlens/tests/"; rm -f "$root/memlens/tests/check.sh"
 install -m 755 tests/vm/init "$root/init"
@@ -64,7 +67,7 @@ while read -r suite alias expect; do
 	# (double fault in __kmalloc on 6.12, ~1 boot in 4); without CX16 the kernel
 	# takes its locked path and boots every time
 	timeout "$TIMEOUT" qemu-system-x86_64 -kernel "$kernel" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 quiet panic=-1 memlens.expect=$expect" \
+		-append "console=ttyS0 quiet panic=-1 memlens.expect=$expect memlens.mode=$MODE" \
 		-nographic -no-reboot -m 1024 -smp 2 -cpu qemu64,-cx16 < /dev/null > "$log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
