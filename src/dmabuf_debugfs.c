@@ -70,15 +70,10 @@ int ml_dmabuf_bufinfo_parse(const char *buf, size_t len, struct ml_dmabuf_raw *r
 
 int ml_dmabuf_debugfs_collect(struct ml_dmabuf_raw *raw)
 {
-	int fd = open("/sys/kernel/debug/dma_buf/bufinfo", O_RDONLY | O_CLOEXEC);
 	char *buf;
 	size_t len;
-	int err;
+	int err = ml_read_file("/sys/kernel/debug/dma_buf/bufinfo", &buf, &len);
 
-	if (fd < 0)
-		return -errno;
-	err = ml_read_file_fd(fd, &buf, &len);
-	close(fd);
 	if (err)
 		return err;
 	err = ml_dmabuf_bufinfo_parse(buf, len, raw);

@@ -116,19 +116,11 @@ static int scan_fds(const char *base, int tgid, int tid, const char *comm, struc
 static int scan_maps(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 {
 	struct memlens_vma_set *set = ml_set_new(MEMLENS_BACKEND_TEXT);
-	char *buf = NULL;
-	size_t len;
-	int fd, err;
+	int err;
 
 	if (!set)
 		return -ENOMEM;
-	err = ml_open_maps(pid, &fd);
-	if (!err) {
-		err = ml_read_file_fd(fd, &buf, &len);
-		close(fd);
-	}
-	if (!err)
-		err = ml_maps_text_parse(buf, len, pid, set);
+	err = ml_maps_text_read_pid(pid, set);
 	for (size_t i = 0; !err && i < set->n; i++) {
 		struct ml_dmap *m;
 
@@ -144,7 +136,6 @@ static int scan_maps(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 		m->size = set->v[i].end - set->v[i].start;
 		memcpy(m->comm, comm, 16);
 	}
-	free(buf);
 	memlens_vma_set__free(set);
 	return err;
 }

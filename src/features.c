@@ -244,26 +244,15 @@ enum memlens_backend memlens__pick_backend(struct memlens *ml, enum memlens_job 
 int ml_probe_gate(struct memlens *ml)
 {
 	struct memlens_vma_set *set;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, err;
+	int err;
 
 	if (ml->gate_known)
 		return 0;
 	ml->gate_known = true;
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = ml_read_file_fd(fd, &buf, &len);
-	close(fd);
-	if (err)
-		return err;
 	set = ml_set_new(MEMLENS_BACKEND_TEXT);
-	if (!set) {
-		free(buf);
+	if (!set)
 		return -ENOMEM;
-	}
-	err = ml_maps_text_parse(buf, len, 0, set);
+	err = ml_maps_text_read_pid(getpid(), set);
 	/* the gate area sits above the user address space, listed last */
 	if (!err && set->n && (set->v[set->n - 1].start >> 63)) {
 		ml->gate = set->v[set->n - 1];
@@ -273,6 +262,5 @@ int ml_probe_gate(struct memlens *ml)
 		ml->gate.end = 0;
 	}
 	memlens_vma_set__free(set);
-	free(buf);
 	return err;
 }

@@ -110,6 +110,10 @@ ML_HIDDEN int ml_pq_walk(struct memlens_proc *proc, bool build_ids, struct memle
 ML_HIDDEN int ml_maps_text_parse(const char *buf, size_t len, pid_t pid, struct memlens_vma_set *set);
 ML_HIDDEN int ml_maps_text_walk(struct memlens_proc *proc, struct memlens_vma_set *set);
 ML_HIDDEN int ml_read_file_fd(int fd, char **buf, size_t *len);
+/* the whole file; a missing /proc/<pid>/... is -ESRCH */
+ML_HIDDEN int ml_read_file(const char *path, char **buf, size_t *len);
+/* /proc/<pid>/maps of a pid, parsed */
+ML_HIDDEN int ml_maps_text_read_pid(pid_t pid, struct memlens_vma_set *set);
 
 /* vma_bpf_iter.c */
 ML_HIDDEN int ml_bpf_probe(struct memlens *ml, struct ml_probe *p);

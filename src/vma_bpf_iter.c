@@ -170,19 +170,11 @@ static const char *kind_name(const struct ml_vma_rec *r, const char *raw, char *
 static int text_name(pid_t pid, uint64_t start, struct memlens_vma_set *into, size_t idx)
 {
 	struct memlens_vma_set *t = ml_set_new(MEMLENS_BACKEND_TEXT);
-	char *buf = NULL;
-	size_t len;
-	int fd, err;
+	int err;
 
 	if (!t)
 		return -ENOMEM;
-	err = ml_open_maps(pid, &fd);
-	if (!err) {
-		err = ml_read_file_fd(fd, &buf, &len);
-		close(fd);
-	}
-	if (!err)
-		err = ml_maps_text_parse(buf, len, pid, t);
+	err = ml_maps_text_read_pid(pid, t);
 	for (size_t i = 0; !err && i < t->n; i++) {
 		if (t->v[i].start == start) {
 			into->v[idx].name = ml_arena_strndup(&into->arena, t->v[i].name, strlen(t->v[i].name));
@@ -191,7 +183,6 @@ static int text_name(pid_t pid, uint64_t start, struct memlens_vma_set *into, si
 			break;
 		}
 	}
-	free(buf);
 	memlens_vma_set__free(t);
 	return err;
 }

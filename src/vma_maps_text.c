@@ -6,6 +6,8 @@
  * show_map_vma() in fs/proc/task_mmu.c:
  *   start-end perms offset major:minor inode [spaces name]
  */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "memlens_internal.h"
@@ -47,6 +49,17 @@ int ml_read_file_fd(int fd, char **bufp, size_t *lenp)
 	*bufp = buf;
 	*lenp = len;
 	return 0;
+}
+
+int ml_read_file(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return errno == ENOENT && !strncmp(path, "/proc/", 6) ? -ESRCH : -errno;
+	err = ml_read_file_fd(fd, buf, len);
+	close(fd);
+	return err;
 }
 
 static int hexval(char c)
@@ -157,6 +170,21 @@ int ml_maps_text_parse(const char *buf, size_t len, pid_t pid, struct memlens_vm
 		p = nl ? nl + 1 : end;
 	}
 	return 0;
+}
+
+int ml_maps_text_read_pid(pid_t pid, struct memlens_vma_set *set)
+{
+	char path[64], *buf;
+	size_t len;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	err = ml_read_file(path, &buf, &len);
+	if (err)
+		return err;
+	err = ml_maps_text_parse(buf, len, pid, set);
+	free(buf);
+	return err;
 }
 
 int ml_maps_text_walk(struct memlens_proc *proc, struct memlens_vma_set *set)
