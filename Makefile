@@ -33,12 +33,12 @@ LDFLAGS    += $(SANFLAGS)
 
 LIB_SRCS := src/memlens.c src/features.c src/vma.c src/vma_procmap_query.c src/vma_maps_text.c \
             src/vma_bpf_iter.c src/build_id.c src/normalize.c src/dmabuf.c src/dmabuf_bpf_iter.c \
-            src/dmabuf_procfs.c src/dmabuf_debugfs.c src/dmabuf_sysfs.c
+            src/dmabuf_procfs.c src/dmabuf_debugfs.c src/dmabuf_sysfs.c src/vma_smaps.c src/snapshot.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 BPF_PROGS := task_vma dmabuf task_file task_vma_dmabuf
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
-CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/cmd_dmabuf.c cli/output.c
+CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/cmd_dmabuf.c cli/cmd_snapshot.c cli/cmd_who_maps.c cli/output.c
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke $(BUILD)/tests/test_dmabuf $(BUILD)/tests/test_dmabuf

@@ -145,6 +145,8 @@ static void usage(FILE *f)
 	      "  features           what the kernel and your privileges allow, and which source each job uses\n"
 	      "  dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; -a, -b, --fds, --kernel-only)\n"
 	      "  bpf pin|unpin [DIR] pin the DMA-BUF iterators for readers without CAP_BPF\n"
+	      "  snapshot           every process: Vss Rss Pss Uss Swap and DMA-BUF (--openmetrics)\n"
+	      "  who-maps TARGET    who maps a file, DEV:INODE or PID:ADDR; --shared: every shared object\n"
 	      "\n"
 	      "Common options:\n"
 	      "  -b, --backend B    ioctl | bpf | text | auto (default: the best available)\n"
@@ -180,7 +182,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(cmd, "maps") && strcmp(cmd, "query") && strcmp(cmd, "features") && strcmp(cmd, "dmabuf") &&
-	    strcmp(cmd, "bpf")) {
+	    strcmp(cmd, "bpf") && strcmp(cmd, "snapshot") && strcmp(cmd, "who-maps")) {
 		cli_err("unknown command '%s' (try 'memlens --help')", cmd);
 		return EXIT_USAGE;
 	}
@@ -201,6 +203,10 @@ int main(int argc, char **argv)
 		rc = cmd_dmabuf(&cli, argc - 1, argv + 1);
 	else if (!strcmp(cmd, "bpf"))
 		rc = cmd_bpf(&cli, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "snapshot"))
+		rc = cmd_snapshot(&cli, argc - 1, argv + 1);
+	else if (!strcmp(cmd, "who-maps"))
+		rc = cmd_who_maps(&cli, argc - 1, argv + 1);
 	else
 		rc = cmd_features(&cli, argc - 1, argv + 1);
 	memlens__free(cli.ml);

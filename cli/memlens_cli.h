@@ -83,5 +83,7 @@ int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_features(struct cli *cli, int argc, char **argv);
 int cmd_dmabuf(struct cli *cli, int argc, char **argv);
 int cmd_bpf(struct cli *cli, int argc, char **argv);
+int cmd_snapshot(struct cli *cli, int argc, char **argv);
+int cmd_who_maps(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -229,6 +229,68 @@ MEMLENS_API const struct memlens_norm_addr *memlens_norm__get(const struct memle
 MEMLENS_API const struct memlens_vma_set *memlens_norm__vmas(const struct memlens_norm *norm);
 MEMLENS_API void memlens_norm__free(struct memlens_norm *norm);
 
+/* ---- memory use per VMA (smaps) and per process (smaps_rollup) ------- */
+
+enum memlens_usage_field {
+	MEMLENS_USAGE_RSS, MEMLENS_USAGE_PSS, MEMLENS_USAGE_PSS_DIRTY, MEMLENS_USAGE_SHARED_CLEAN,
+	MEMLENS_USAGE_SHARED_DIRTY, MEMLENS_USAGE_PRIVATE_CLEAN, MEMLENS_USAGE_PRIVATE_DIRTY,
+	MEMLENS_USAGE_REFERENCED, MEMLENS_USAGE_ANONYMOUS, MEMLENS_USAGE_LAZYFREE, MEMLENS_USAGE_ANON_HUGE,
+	MEMLENS_USAGE_SHMEM_PMD, MEMLENS_USAGE_FILE_PMD, MEMLENS_USAGE_SHARED_HUGETLB,
+	MEMLENS_USAGE_PRIVATE_HUGETLB, MEMLENS_USAGE_SWAP, MEMLENS_USAGE_SWAP_PSS, MEMLENS_USAGE_LOCKED,
+	__MEMLENS_USAGE_MAX,
+};
+
+/* one VMA's smaps entry, or a process's smaps_rollup (vma zeroed) */
+struct memlens_vma_usage {
+	struct memlens_vma vma;
+	uint64_t kb[__MEMLENS_USAGE_MAX];	/* kB, as smaps prints them */
+	uint64_t present;			/* bit per field the kernel printed */
+	int32_t thp_eligible;			/* -1: not printed */
+	const char *vm_flags;			/* VmFlags, e.g. "rd wr mr mw me ac"; "" if absent */
+};
+
+/* the smaps key of a field ("Rss", "AnonHugePages", ...) */
+MEMLENS_API const char *memlens_usage_field__name(enum memlens_usage_field f);
+
+struct memlens_usage_set;
+MEMLENS_API int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **out);
+MEMLENS_API size_t memlens_usage_set__count(const struct memlens_usage_set *set);
+MEMLENS_API const struct memlens_vma_usage *memlens_usage_set__get(const struct memlens_usage_set *set, size_t i);
+MEMLENS_API void memlens_usage_set__free(struct memlens_usage_set *set);
+/* /proc/<pid>/smaps_rollup (4.14+) into *out; -ESRCH if it exited */
+MEMLENS_API int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out);
+
+/* ---- whole-system snapshot ------------------------------------------ */
+
+struct memlens_proc_usage {
+	int32_t pid;
+	char comm[16];
+	uint64_t vss, rss, pss, uss, swap, swap_pss;	/* bytes */
+	uint64_t dmabuf_rss, dmabuf_pss;		/* bytes */
+};
+
+struct memlens_snapshot_opts {
+	size_t sz;
+	bool dmabuf;		/* add DMA-BUF Rss/Pss (one pass of the DMA-BUF sources) */
+	const char *pin_dir;
+	size_t :0;
+};
+
+struct memlens_snapshot;
+MEMLENS_API int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts,
+				  struct memlens_snapshot **out);
+MEMLENS_API size_t memlens_snapshot__count(const struct memlens_snapshot *s);
+MEMLENS_API const struct memlens_proc_usage *memlens_snapshot__get(const struct memlens_snapshot *s, size_t i);
+/* processes that exited during the snapshot (dropped), and that could not be read */
+MEMLENS_API size_t memlens_snapshot__exited(const struct memlens_snapshot *s);
+MEMLENS_API size_t memlens_snapshot__unreadable(const struct memlens_snapshot *s);
+/* /proc/meminfo MemTotal and MemAvailable, bytes */
+MEMLENS_API uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s);
+MEMLENS_API uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s);
+/* where the DMA-BUF columns came from ("" if not asked) */
+MEMLENS_API const char *memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s);
+MEMLENS_API void memlens_snapshot__free(struct memlens_snapshot *s);
+
 /* ---- every process ------------------------------------------------- */
 
 /**
@@ -338,6 +400,24 @@ MEMLENS_API const char *memlens_dmabuf_source__name(enum memlens_dmabuf_source s
  */
 MEMLENS_API int memlens__bpf_pin(struct memlens *ml, const char *dir);
 MEMLENS_API int memlens__bpf_unpin(struct memlens *ml, const char *dir);
+
+/* ---- who maps what ------------------------------------------------ */
+
+/**
+ * memlens__who_maps() - every VMA, in every process the caller may read, that
+ * maps the object (dev major:minor, inode): a file, memfd, SysV segment,
+ * DMA-BUF or shared anonymous region.  Processes that cannot be read are
+ * counted in *skipped.
+ */
+MEMLENS_API int memlens__who_maps(struct memlens *ml, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
+				  enum memlens_backend backend, struct memlens_vma_set **out, size_t *skipped);
+/**
+ * memlens_vma__check_map_file() - open the exact inode behind a file-backed VMA
+ * through /proc/<pid>/map_files (deleted files included) and check it is the
+ * one the record names.  Return: 0 it is, -ESTALE it is not, -EPERM/-EACCES no
+ * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, -ENOENT the mapping is gone.
+ */
+MEMLENS_API int memlens_vma__check_map_file(struct memlens *ml, const struct memlens_vma *vma);
 
 #ifdef __cplusplus
 }

@@ -108,12 +108,19 @@ ML_HIDDEN int ml_pq_walk(struct memlens_proc *proc, bool build_ids, struct memle
 /* Parse maps text into set; pid goes into each record.  Never reads past len.
  * Return: 0, -EINVAL on a malformed line (lines before it are kept), -ENOMEM. */
 ML_HIDDEN int ml_maps_text_parse(const char *buf, size_t len, pid_t pid, struct memlens_vma_set *set);
+/* one maps line (no newline) */
+ML_HIDDEN bool ml_maps_text_parse_line(const char *p, const char *end, pid_t pid, struct memlens_vma *v,
+				       const char **name, size_t *name_len);
 ML_HIDDEN int ml_maps_text_walk(struct memlens_proc *proc, struct memlens_vma_set *set);
 ML_HIDDEN int ml_read_file_fd(int fd, char **buf, size_t *len);
 /* the whole file; a missing /proc/<pid>/... is -ESRCH */
 ML_HIDDEN int ml_read_file(const char *path, char **buf, size_t *len);
 /* /proc/<pid>/maps of a pid, parsed */
 ML_HIDDEN int ml_maps_text_read_pid(pid_t pid, struct memlens_vma_set *set);
+
+/* vma_smaps.c */
+ML_HIDDEN int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set);
+ML_HIDDEN struct memlens_usage_set *ml_usage_set_new(void);
 
 /* vma_bpf_iter.c */
 ML_HIDDEN int ml_bpf_probe(struct memlens *ml, struct ml_probe *p);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "memlens_internal.h"
 
 /* ---- arena ---- */
@@ -496,5 +498,53 @@ out:
 	if (skipped)
 		*skipped = nskip;
 	*out = set;
+	return 0;
+}
+
+int memlens__who_maps(struct memlens *ml, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
+		      enum memlens_backend backend, struct memlens_vma_set **out, size_t *skipped)
+{
+	struct memlens_vma_set *all = NULL, *set;
+	int err;
+
+	if (!ml || !out || !inode)
+		return ml_err(EINVAL);
+	err = memlens__maps_all(ml, backend, NULL, &all, skipped);
+	if (err)
+		return err;
+	set = ml_set_new(all->backend);
+	if (!set) {
+		memlens_vma_set__free(all);
+		return ml_err(ENOMEM);
+	}
+	for (size_t i = 0; !err && i < all->n; i++) {
+		const struct memlens_vma *v = &all->v[i];
+
+		if (v->inode == inode && v->dev_major == dev_major && v->dev_minor == dev_minor)
+			err = ml_set_push(set, v, v->name, strlen(v->name));
+	}
+	memlens_vma_set__free(all);
+	if (err) {
+		memlens_vma_set__free(set);
+		return ml_err(err);
+	}
+	*out = set;
+	return 0;
+}
+
+int memlens_vma__check_map_file(struct memlens *ml, const struct memlens_vma *v)
+{
+	char path[96];
+	struct stat st;
+
+	if (!ml || !v)
+		return ml_err(EINVAL);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)v->pid, (unsigned long long)v->start,
+		 (unsigned long long)v->end);
+	/* stat follows the link to the mapped inode: the capability check of open */
+	if (stat(path, &st))
+		return ml_err(errno);
+	if (st.st_ino != v->inode || major(st.st_dev) != v->dev_major || minor(st.st_dev) != v->dev_minor)
+		return ml_err(ESTALE);
 	return 0;
 }

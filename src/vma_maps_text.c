@@ -115,7 +115,7 @@ static bool take_dec(const char **pp, const char *end, uint64_t *out)
 	return true;
 }
 
-static bool parse_line(const char *p, const char *end, pid_t pid, struct memlens_vma *v,
+bool ml_maps_text_parse_line(const char *p, const char *end, pid_t pid, struct memlens_vma *v,
 		       const char **name, size_t *name_len)
 {
 	uint64_t maj, min;
@@ -162,7 +162,7 @@ int ml_maps_text_parse(const char *buf, size_t len, pid_t pid, struct memlens_vm
 		size_t name_len;
 		int err;
 
-		if (!parse_line(p, le, pid, &v, &name, &name_len))
+		if (!ml_maps_text_parse_line(p, le, pid, &v, &name, &name_len))
 			return -EINVAL;
 		err = ml_set_push(set, &v, name, name_len);
 		if (err)

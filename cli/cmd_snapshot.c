@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* memlens snapshot: every process's memory in one table (procrank plus DMA-BUF). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memlens_cli.h"
+
+enum { C_PID, C_COMM, C_VSS, C_RSS, C_PSS, C_USS, C_SWAP, C_SWAPPSS, C_DMABUF_RSS, C_DMABUF_PSS };
+
+static const struct colinfo cols[] = {
+	[C_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
+	[C_COMM] = { "COMM", 12, 0, SCOLS_JSON_STRING, "command name" },
+	[C_VSS] = { "VSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "virtual size, bytes (statm)" },
+	[C_RSS] = { "RSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "resident, bytes (smaps_rollup)" },
+	[C_PSS] = { "PSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "proportional set size, bytes" },
+	[C_USS] = { "USS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "unique: Private_Clean + Private_Dirty, bytes" },
+	[C_SWAP] = { "SWAP", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "swapped out, bytes" },
+	[C_SWAPPSS] = { "SWAPPSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "proportional swap, bytes" },
+	[C_DMABUF_RSS] = { "DMABUF_RSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF buffers held, bytes" },
+	[C_DMABUF_PSS] = { "DMABUF_PSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF size / holders, bytes" },
+};
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+static uint64_t value(const struct memlens_proc_usage *p, int c)
+{
+	switch (c) {
+	case C_PID: return (uint64_t)p->pid;
+	case C_VSS: return p->vss;
+	case C_RSS: return p->rss;
+	case C_PSS: return p->pss;
+	case C_USS: return p->uss;
+	case C_SWAP: return p->swap;
+	case C_SWAPPSS: return p->swap_pss;
+	case C_DMABUF_RSS: return p->dmabuf_rss;
+	case C_DMABUF_PSS: return p->dmabuf_pss;
+	default: return 0;
+	}
+}
+
+static int sort_col;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct memlens_proc_usage *x = *(const struct memlens_proc_usage *const *)a;
+	const struct memlens_proc_usage *y = *(const struct memlens_proc_usage *const *)b;
+	uint64_t vx = value(x, sort_col), vy = value(y, sort_col);
+
+	if (sort_col == C_COMM)
+		return strcmp(x->comm, y->comm);
+	if (sort_col == C_PID)
+		return vx < vy ? -1 : vx > vy;
+	return vx > vy ? -1 : vx < vy;	/* biggest first */
+}
+
+/* OpenMetrics label values: backslash, quote and newline escaped */
+static void om_label(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+static void openmetrics(const struct memlens_proc_usage **rows, size_t n, const struct memlens_snapshot *s, bool dmabuf)
+{
+	static const struct { int col; const char *type; } pm[] = {
+		{ C_VSS, "vss" }, { C_RSS, "rss" }, { C_PSS, "pss" }, { C_USS, "uss" }, { C_SWAP, "swap" }, { C_SWAPPSS, "swap_pss" },
+	};
+
+	printf("# TYPE memlens_process_memory_bytes gauge\n");
+	printf("# UNIT memlens_process_memory_bytes bytes\n");
+	printf("# HELP memlens_process_memory_bytes Memory of a process by type, from smaps_rollup and statm.\n");
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < sizeof(pm) / sizeof(pm[0]); k++) {
+			printf("memlens_process_memory_bytes{pid=\"%d\",comm=\"", rows[i]->pid);
+			om_label(rows[i]->comm);
+			printf("\",memtype=\"%s\"} %llu\n", pm[k].type, (unsigned long long)value(rows[i], pm[k].col));
+		}
+	if (dmabuf) {
+		printf("# TYPE memlens_dmabuf_bytes gauge\n");
+		printf("# UNIT memlens_dmabuf_bytes bytes\n");
+		printf("# HELP memlens_dmabuf_bytes DMA-BUF memory a process holds by fd or mapping.\n");
+		for (size_t i = 0; i < n; i++) {
+			if (!rows[i]->dmabuf_rss)
+				continue;
+			for (int k = 0; k < 2; k++) {
+				printf("memlens_dmabuf_bytes{pid=\"%d\",comm=\"", rows[i]->pid);
+				om_label(rows[i]->comm);
+				printf("\",memtype=\"%s\"} %llu\n", k ? "pss" : "rss",
+				       (unsigned long long)(k ? rows[i]->dmabuf_pss : rows[i]->dmabuf_rss));
+			}
+		}
+	}
+	printf("# TYPE memlens_system_memory_bytes gauge\n");
+	printf("# UNIT memlens_system_memory_bytes bytes\n");
+	printf("# HELP memlens_system_memory_bytes System memory from /proc/meminfo.\n");
+	printf("memlens_system_memory_bytes{memtype=\"total\"} %llu\n", (unsigned long long)memlens_snapshot__mem_total(s));
+	printf("memlens_system_memory_bytes{memtype=\"available\"} %llu\n", (unsigned long long)memlens_snapshot__mem_available(s));
+	printf("# EOF\n");
+}
+
+int cmd_snapshot(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_OM = 256, OPT_NO_DMABUF };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "openmetrics", no_argument, NULL, OPT_OM },
+		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
+		{ NULL, 0, NULL, 0 },
+	};
+	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
+	const struct memlens_proc_usage **rows;
+	struct memlens_snapshot *s = NULL;
+	uint64_t tot[NCOLS] = { 0 };
+	bool om = false;
+	struct out o;
+	size_t n;
+	int c, err;
+
+	sort_col = C_PSS;
+	while ((c = getopt_long(argc, argv, "Jrno:vhs:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sort_col = -1;
+			for (size_t i = 0; i < NCOLS; i++)
+				if (!strcasecmp(optarg, cols[i].name))
+					sort_col = (int)i;
+			if (sort_col < 0) {
+				cli_err("unknown sort column '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_OM: om = true; break;
+		case OPT_NO_DMABUF: opts.dmabuf = false; break;
+		case 'h':
+			printf("Usage: memlens snapshot [-s COLUMN] [--json|--openmetrics] [--no-dmabuf]\n\n"
+			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n");
+			out_help_columns(stdout, cols, NCOLS);
+			return EXIT_OK;
+		default:
+			if (cli_common_opt(cli, c, optarg))
+				return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cli_err("snapshot takes no arguments");
+		return EXIT_USAGE;
+	}
+	err = memlens__snapshot(cli->ml, &opts, &s);
+	if (err) {
+		cli_err("snapshot failed: %s", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	n = memlens_snapshot__count(s);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	for (size_t i = 0; i < n; i++)
+		rows[i] = memlens_snapshot__get(s, i);
+	qsort(rows, n, sizeof(*rows), cmp_rows);
+	if (om) {
+		openmetrics(rows, n, s, opts.dmabuf);
+		free(rows);
+		memlens_snapshot__free(s);
+		return EXIT_OK;
+	}
+	err = out_init(&o, cli, "snapshot", cols, NCOLS,
+		       opts.dmabuf ? "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS,DMABUF_RSS,DMABUF_PSS" : "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS");
+	for (size_t i = 0; !err && i < n; i++) {
+		struct libscols_line *ln = out_line(&o);
+
+		out_set(&o, ln, C_PID, "%d", rows[i]->pid);
+		out_set(&o, ln, C_COMM, "%s", rows[i]->comm);
+		for (int k = C_VSS; k <= C_DMABUF_PSS; k++) {
+			out_set(&o, ln, k, "%llu", (unsigned long long)value(rows[i], k));
+			tot[k] += value(rows[i], k);
+		}
+	}
+	if (!err && cli->mode == OUT_TABLE) {
+		struct libscols_line *ln = out_line(&o);
+
+		out_set(&o, ln, C_COMM, "TOTAL");
+		for (int k = C_VSS; k <= C_DMABUF_PSS; k++)
+			out_set(&o, ln, k, "%llu", (unsigned long long)tot[k]);
+	}
+	if (!err)
+		err = out_print(&o);
+	out_free(&o);
+	if (!err && cli->mode != OUT_JSON)
+		printf("MemTotal: %llu kB  MemAvailable: %llu kB  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
+		       (unsigned long long)memlens_snapshot__mem_total(s) / 1024,
+		       (unsigned long long)memlens_snapshot__mem_available(s) / 1024, n, memlens_snapshot__exited(s),
+		       memlens_snapshot__unreadable(s), opts.dmabuf ? "  DMA-BUF source: " : "",
+		       opts.dmabuf ? memlens_snapshot__dmabuf_source(s) : "");
+	free(rows);
+	memlens_snapshot__free(s);
+	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+}

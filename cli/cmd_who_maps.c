@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * memlens who-maps: which processes map an object and where.  TARGET is a
+ * path, MAJ:MIN:INODE (hex:hex:decimal, as maps prints dev and inode) or
+ * PID:ADDR (follow what backs that address).  --shared: every object mapped
+ * by two or more processes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "memlens_cli.h"
+
+enum { C_PID, C_START, C_END, C_PERMS, C_OFFSET, C_DEV, C_INODE, C_NAME, C_CHECKED, C_KIND, C_PROCS, C_MAPPINGS, C_PIDS };
+
+static const struct colinfo cols[] = {
+	[C_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
+	[C_START] = { "START", 14, 0, SCOLS_JSON_STRING, "mapping start (hex)" },
+	[C_END] = { "END", 14, 0, SCOLS_JSON_STRING, "mapping end (hex)" },
+	[C_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "permissions" },
+	[C_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset (hex)" },
+	[C_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device major:minor" },
+	[C_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode" },
+	[C_NAME] = { "NAME", 0.3, 0, SCOLS_JSON_STRING, "what maps calls it" },
+	[C_CHECKED] = { "CHECKED", 3, 0, SCOLS_JSON_STRING, "exact inode opened through map_files: yes, no (why)" },
+	[C_KIND] = { "KIND", 6, 0, SCOLS_JSON_STRING, "file, deleted, memfd, shm (shared anonymous), sysv, dmabuf" },
+	[C_PROCS] = { "PROCS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes mapping it" },
+	[C_MAPPINGS] = { "MAPPINGS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "VMAs mapping it" },
+	[C_PIDS] = { "PIDS", 20, 0, SCOLS_JSON_STRING, "the processes, comma-separated" },
+};
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+static const char *kind_of(const char *name)
+{
+	size_t n = strlen(name);
+	bool deleted = n > 10 && !strcmp(name + n - 10, " (deleted)");
+
+	if (!strncmp(name, "/memfd:", 7))
+		return "memfd";
+	if (!strncmp(name, "/dev/zero", 9) || !strncmp(name, "[anon_shmem:", 12))
+		return "shm";
+	if (!strncmp(name, "/SYSV", 5))
+		return "sysv";
+	if (!strncmp(name, "/dmabuf:", 8) || !strcmp(name, "anon_inode:dmabuf"))
+		return "dmabuf";
+	return deleted ? "deleted" : "file";
+}
+
+static int cmp_obj(const void *a, const void *b)
+{
+	const struct memlens_vma *x = *(const struct memlens_vma *const *)a, *y = *(const struct memlens_vma *const *)b;
+
+	if (x->dev_major != y->dev_major)
+		return x->dev_major < y->dev_major ? -1 : 1;
+	if (x->dev_minor != y->dev_minor)
+		return x->dev_minor < y->dev_minor ? -1 : 1;
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int shared(struct cli *cli)
+{
+	struct memlens_vma_set *all = NULL;
+	const struct memlens_vma **v;
+	size_t n, skipped = 0;
+	struct out o;
+	int err;
+
+	err = memlens__maps_all(cli->ml, cli->backend, NULL, &all, &skipped);
+	if (err) {
+		cli_err("cannot walk processes: %s", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	n = memlens_vma_set__count(all);
+	v = calloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = memlens_vma_set__get(all, i);
+	qsort(v, n, sizeof(*v), cmp_obj);
+	err = out_init(&o, cli, "shared", cols, NCOLS, "KIND,DEV,INODE,PROCS,MAPPINGS,PIDS,NAME");
+	for (size_t i = 0, j; !err && i < n; i = j) {
+		size_t procs = 0, len = 0;
+		char pids[1024] = "";
+
+		for (j = i; j < n && v[j]->inode == v[i]->inode && v[j]->dev_major == v[i]->dev_major &&
+			    v[j]->dev_minor == v[i]->dev_minor; j++) {
+			if (j == i || v[j]->pid != v[j - 1]->pid) {
+				procs++;
+				if (len < sizeof(pids) - 16)
+					len += (size_t)snprintf(pids + len, sizeof(pids) - len, "%s%d", len ? "," : "", v[j]->pid);
+			}
+		}
+		if (!v[i]->inode || procs < 2)
+			continue;
+		struct libscols_line *ln = out_line(&o);
+		out_set(&o, ln, C_KIND, "%s", kind_of(v[i]->name));
+		out_set(&o, ln, C_DEV, "%02x:%02x", v[i]->dev_major, v[i]->dev_minor);
+		out_set(&o, ln, C_INODE, "%llu", (unsigned long long)v[i]->inode);
+		out_set(&o, ln, C_PROCS, "%zu", procs);
+		out_set(&o, ln, C_MAPPINGS, "%zu", j - i);
+		out_set(&o, ln, C_PIDS, "%s", pids);
+		out_set(&o, ln, C_NAME, "%s", v[i]->name);
+	}
+	if (!err)
+		err = out_print(&o);
+	out_free(&o);
+	if (skipped && cli->verbose)
+		cli_err("%zu processes could not be read", skipped);
+	free(v);
+	memlens_vma_set__free(all);
+	return err ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/* TARGET -> (dev, inode) */
+static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min, uint64_t *ino)
+{
+	unsigned a, b;
+	unsigned long long c;
+	int pid, n = 0;
+	char *colon = strchr(t, ':');
+
+	if (t[0] == '/' || t[0] == '.') {
+		struct stat st;
+
+		if (stat(t, &st)) {
+			cli_err("%s: %s", t, strerror(errno));
+			return -1;
+		}
+		*maj = major(st.st_dev);
+		*min = minor(st.st_dev);
+		*ino = st.st_ino;
+		return 0;
+	}
+	if (colon && strchr(colon + 1, ':')) {
+		if (sscanf(t, "%x:%x:%llu%n", &a, &b, &c, &n) == 3 && !t[n]) {
+			*maj = a, *min = b, *ino = c;
+			return 0;
+		}
+	} else if (colon && sscanf(t, "%d:%n", &pid, &n) == 1 && n) {
+		uint64_t addr;
+		struct memlens_proc *p;
+		struct memlens_vma_set *set = NULL;
+		int err;
+
+		if (cli_parse_addr(t + n, &addr) || pid <= 0) {
+			cli_err("'%s': not PID:ADDR", t);
+			return -1;
+		}
+		p = memlens__proc_open(cli->ml, pid, NULL);
+		if (!p) {
+			cli_err_pid(pid, -errno);
+			return -2;
+		}
+		err = memlens_proc__find_vma(p, addr, 0, &set);
+		memlens_proc__close(p);
+		if (err) {
+			if (err == -ENOENT)
+				cli_err("pid %d: 0x%llx is not mapped", pid, (unsigned long long)addr);
+			else
+				cli_err_pid(pid, err);
+			return -2;
+		}
+		*maj = memlens_vma_set__get(set, 0)->dev_major;
+		*min = memlens_vma_set__get(set, 0)->dev_minor;
+		*ino = memlens_vma_set__get(set, 0)->inode;
+		memlens_vma_set__free(set);
+		if (!*ino) {
+			cli_err("pid %d: 0x%llx is private anonymous memory: nothing else maps it", pid, (unsigned long long)addr);
+			return -2;
+		}
+		return 0;
+	}
+	cli_err("'%s': not a path, MAJ:MIN:INODE or PID:ADDR", t);
+	return -1;
+}
+
+int cmd_who_maps(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = { COMMON_LONGOPTS, { "shared", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
+	struct memlens_vma_set *set = NULL;
+	bool want_shared = false;
+	uint32_t maj, min;
+	uint64_t ino;
+	size_t skipped = 0, unchecked = 0;
+	struct out o;
+	char perms[5];
+	int c, err, why = 0;
+
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "S", longopts, NULL)) != -1) {
+		if (c == 'S')
+			want_shared = true;
+		else if (c == 'h') {
+			printf("Usage: memlens who-maps TARGET | --shared\n\nTARGET: a path, MAJ:MIN:INODE, or PID:ADDR.\n");
+			out_help_columns(stdout, cols, NCOLS);
+			return EXIT_OK;
+		} else if (cli_common_opt(cli, c, optarg))
+			return EXIT_USAGE;
+	}
+	if (want_shared)
+		return optind == argc ? shared(cli) : (cli_err("--shared takes no TARGET"), EXIT_USAGE);
+	if (optind + 1 != argc) {
+		cli_err("who-maps needs one TARGET (or --shared)");
+		return EXIT_USAGE;
+	}
+	err = resolve(cli, argv[optind], &maj, &min, &ino);
+	if (err)
+		return err == -1 ? EXIT_USAGE : EXIT_RUNTIME;
+	err = memlens__who_maps(cli->ml, maj, min, ino, cli->backend, &set, &skipped);
+	if (err) {
+		cli_err("cannot walk processes: %s", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	err = out_init(&o, cli, "who_maps", cols, NCOLS, "PID,START,END,PERMS,OFFSET,DEV,INODE,NAME,CHECKED");
+	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++) {
+		const struct memlens_vma *v = memlens_vma_set__get(set, i);
+		struct libscols_line *ln = out_line(&o);
+		int chk = memlens_vma__check_map_file(cli->ml, v);
+
+		if (chk == -EPERM || chk == -EACCES) {
+			unchecked++;
+			why = chk;
+		}
+		out_set(&o, ln, C_PID, "%d", v->pid);
+		out_set(&o, ln, C_START, "0x%llx", (unsigned long long)v->start);
+		out_set(&o, ln, C_END, "0x%llx", (unsigned long long)v->end);
+		out_set(&o, ln, C_PERMS, "%s", memlens_vma__perms(v, perms));
+		out_set(&o, ln, C_OFFSET, "0x%llx", (unsigned long long)v->offset);
+		out_set(&o, ln, C_DEV, "%02x:%02x", v->dev_major, v->dev_minor);
+		out_set(&o, ln, C_INODE, "%llu", (unsigned long long)v->inode);
+		out_set(&o, ln, C_NAME, "%s", v->name);
+		out_set(&o, ln, C_CHECKED, "%s", !chk ? "yes" : chk == -ESTALE ? "no (another inode)" : "no (unprivileged)");
+	}
+	if (!err)
+		err = out_print(&o);
+	out_free(&o);
+	if (unchecked)
+		cli_err("%zu mappings not opened through map_files: %s (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE); "
+			"matched by dev:inode", unchecked, strerror(-why));
+	if (skipped && cli->verbose)
+		cli_err("%zu processes could not be read", skipped);
+	memlens_vma_set__free(set);
+	return err ? EXIT_RUNTIME : EXIT_OK;
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * /proc/<pid>/smaps and smaps_rollup: a maps header line, then "Key: N kB"
+ * lines, THPeligible and VmFlags.  One pass, no scanf.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include "memlens_internal.h"
+
+struct memlens_usage_set {
+	struct memlens_vma_usage *u;
+	size_t n, cap;
+	struct ml_arena arena;
+};
+
+static const char *const field_names[__MEMLENS_USAGE_MAX] = {
+	"Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
+	"Referenced", "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
+	"Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked",
+};
+
+const char *memlens_usage_field__name(enum memlens_usage_field f)
+{
+	return (unsigned)f < __MEMLENS_USAGE_MAX ? field_names[f] : "unknown";
+}
+
+static int field_by_key(const char *k, size_t len)
+{
+	for (int i = 0; i < __MEMLENS_USAGE_MAX; i++)
+		if (strlen(field_names[i]) == len && !memcmp(field_names[i], k, len))
+			return i;
+	return -1;
+}
+
+/* "Key:   123 kB" / "THPeligible:  1" / "VmFlags: rd wr" into u; false if not a key line */
+static bool parse_key_line(const char *p, const char *end, struct memlens_vma_usage *u, struct ml_arena *a)
+{
+	const char *colon = memchr(p, ':', (size_t)(end - p));
+	const char *v;
+	uint64_t n = 0;
+	int f;
+
+	if (!colon || colon == p)
+		return false;
+	for (const char *q = p; q < colon; q++)
+		if (*q == ' ' || *q == '-')
+			return false;	/* a header line: "start-end perms ..." */
+	v = colon + 1;
+	while (v < end && *v == ' ')
+		v++;
+	if (colon - p == 7 && !memcmp(p, "VmFlags", 7)) {
+		const char *e = end;
+
+		while (e > v && e[-1] == ' ')
+			e--;
+		u->vm_flags = a ? ml_arena_strndup(a, v, (size_t)(e - v)) : "";
+		return true;
+	}
+	while (v < end && *v >= '0' && *v <= '9' && n < UINT64_MAX / 10)
+		n = n * 10 + (uint64_t)(*v++ - '0');
+	if (colon - p == 11 && !memcmp(p, "THPeligible", 11)) {
+		u->thp_eligible = (int32_t)n;
+		return true;
+	}
+	f = field_by_key(p, (size_t)(colon - p));
+	if (f >= 0) {
+		u->kb[f] = n;
+		u->present |= 1ULL << f;
+	}
+	return true;	/* other keys (KernelPageSize, KSM, Pss_Anon, ...) are skipped */
+}
+
+static void usage_init(struct memlens_vma_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->thp_eligible = -1;
+	u->vm_flags = "";
+	u->vma.name = "";
+}
+
+int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set)
+{
+	const char *p = buf, *end = buf + len;
+	struct memlens_vma_usage *cur = NULL;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		const char *name;
+		size_t name_len;
+
+		if (cur && parse_key_line(p, le, cur, &set->arena)) {
+			p = nl ? nl + 1 : end;
+			continue;
+		}
+		if (set->n == set->cap) {
+			size_t cap = set->cap ? set->cap * 2 : 64;
+			struct memlens_vma_usage *u = realloc(set->u, cap * sizeof(*u));
+
+			if (!u)
+				return -ENOMEM;
+			set->u = u;
+			set->cap = cap;
+		}
+		cur = &set->u[set->n];
+		usage_init(cur);
+		if (!ml_maps_text_parse_line(p, le, pid, &cur->vma, &name, &name_len))
+			return -EINVAL;
+		cur->vma.name = ml_arena_strndup(&set->arena, name, name_len);
+		if (!cur->vma.name)
+			return -ENOMEM;
+		set->n++;
+		p = nl ? nl + 1 : end;
+	}
+	for (size_t i = 0; i < set->n; i++)
+		if (!set->u[i].vm_flags)
+			return -ENOMEM;
+	return 0;
+}
+
+struct memlens_usage_set *ml_usage_set_new(void)
+{
+	return calloc(1, sizeof(struct memlens_usage_set));
+}
+
+int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **out)
+{
+	struct memlens_usage_set *set;
+	char path[64], *buf;
+	size_t len;
+	int err;
+
+	if (!proc || !out)
+		return ml_err(EINVAL);
+	set = ml_usage_set_new();
+	if (!set)
+		return ml_err(ENOMEM);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)proc->pid);
+	err = ml_read_file(path, &buf, &len);
+	if (!err) {
+		err = ml_smaps_parse(buf, len, proc->pid, set);
+		free(buf);
+	}
+	if (!err && !set->n && ml_pid_gone(proc->pid))
+		err = -ESRCH;
+	if (err) {
+		memlens_usage_set__free(set);
+		return ml_err(err);
+	}
+	*out = set;
+	return 0;
+}
+
+size_t memlens_usage_set__count(const struct memlens_usage_set *set)
+{
+	return set ? set->n : 0;
+}
+
+const struct memlens_vma_usage *memlens_usage_set__get(const struct memlens_usage_set *set, size_t i)
+{
+	if (!set || i >= set->n) {
+		errno = ERANGE;
+		return NULL;
+	}
+	return &set->u[i];
+}
+
+void memlens_usage_set__free(struct memlens_usage_set *set)
+{
+	if (!set)
+		return;
+	ml_arena_free(&set->arena);
+	free(set->u);
+	free(set);
+}
+
+int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out)
+{
+	char path[64], buf[4096];
+	const char *p, *end;
+	ssize_t n;
+	int fd;
+
+	(void)ml;
+	if (!out)
+		return ml_err(EINVAL);
+	usage_init(out);
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ml_err(errno == ENOENT ? ESRCH : errno);
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	/* no mm (ESRCH or nothing): a zombie, or a kernel thread, which has no memory of its own */
+	if (n == 0 || n == -ESRCH)
+		return ml_pid_gone(pid) ? ml_err(ESRCH) : 0;
+	if (n < 0)
+		return ml_err((int)-n);
+	out->vma.pid = pid;
+	for (p = buf, end = buf + n; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+
+		parse_key_line(p, le, out, NULL);
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
