@@ -189,8 +189,11 @@ int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out
 	usage_init(out);
 	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT && errno != ESRCH)
+		return ml_err(errno);
+	/* ESRCH on open: no mm, a kernel thread (or it is exiting) */
 	if (fd < 0)
-		return ml_err(errno == ENOENT ? ESRCH : errno);
+		return ml_pid_gone(pid) ? ml_err(ESRCH) : 0;
 	n = read(fd, buf, sizeof(buf));
 	if (n < 0)
 		n = -errno;
