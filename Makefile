@@ -33,7 +33,7 @@ LDFLAGS    += $(SANFLAGS)
 
 LIB_SRCS := src/memlens.c src/features.c src/vma.c src/vma_procmap_query.c src/vma_maps_text.c \
             src/vma_bpf_iter.c src/build_id.c src/normalize.c src/dmabuf.c src/dmabuf_bpf_iter.c \
-            src/dmabuf_procfs.c src/dmabuf_debugfs.c src/dmabuf_sysfs.c src/vma_smaps.c src/snapshot.c
+            src/dmabuf_procfs.c src/dmabuf_debugfs.c src/dmabuf_sysfs.c src/vma_smaps.c src/snapshot.c src/pages.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 BPF_PROGS := task_vma dmabuf task_file task_vma_dmabuf
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)

@@ -31,6 +31,9 @@ static void help(void)
 	       "  -B, --build-id    add ELF build IDs of file-backed mappings\n"
 	       "  -a, --all         every process (one BPF pass where allowed)\n"
 	       "  -m, --proc-maps   print in /proc/<pid>/maps format\n"
+	       "  -X, --smaps       smaps fields per VMA (pmap -X), kB\n"
+	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
+	       "      --pages-source pagemap_scan|pagemap|smaps\n"
 	       "  (and the common options: memlens --help)\n");
 	out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
 }
@@ -89,6 +92,124 @@ static int render(struct cli *cli, const struct memlens_vma_set *set, bool build
 	return err;
 }
 
+/* --smaps: pmap -X's columns, the smaps keys as column names, values in kB */
+enum { S_START, S_END, S_PERMS, S_OFFSET, S_DEV, S_INODE, S_SIZE, S_FIELD0,
+       S_THP = S_FIELD0 + __MEMLENS_USAGE_MAX, S_VMFLAGS, S_NAME, S_NCOLS };
+
+static struct colinfo scols_info[S_NCOLS] = {
+	[S_START] = { "START", 14, 0, SCOLS_JSON_STRING, "first address (hex)" },
+	[S_END] = { "END", 14, 0, SCOLS_JSON_STRING, "address after the last (hex)" },
+	[S_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "permissions" },
+	[S_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset (hex)" },
+	[S_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device" },
+	[S_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode" },
+	[S_SIZE] = { "Size", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kB" },
+	[S_THP] = { "THPeligible", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "THP eligible (1/0)" },
+	[S_VMFLAGS] = { "VmFlags", 20, 0, SCOLS_JSON_STRING, "VmFlags" },
+	[S_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "mapping" },
+};
+
+static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, const char *defaults)
+{
+	char perms[5];
+	struct out o;
+	int err;
+
+	for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
+		scols_info[S_FIELD0 + f] = (struct colinfo){ memlens_usage_field__name(f), 6, SCOLS_FL_RIGHT,
+							     SCOLS_JSON_NUMBER, "kB, as smaps" };
+	err = out_init(&o, cli, "smaps", scols_info, S_NCOLS, defaults);
+	for (size_t i = 0; !err && i < memlens_usage_set__count(set); i++) {
+		const struct memlens_vma_usage *u = memlens_usage_set__get(set, i);
+		struct libscols_line *ln = out_line(&o);
+
+		out_set(&o, ln, S_START, "0x%llx", (unsigned long long)u->vma.start);
+		out_set(&o, ln, S_END, "0x%llx", (unsigned long long)u->vma.end);
+		out_set(&o, ln, S_PERMS, "%s", memlens_vma__perms(&u->vma, perms));
+		out_set(&o, ln, S_OFFSET, "0x%llx", (unsigned long long)u->vma.offset);
+		out_set(&o, ln, S_DEV, "%02x:%02x", u->vma.dev_major, u->vma.dev_minor);
+		out_set(&o, ln, S_INODE, "%llu", (unsigned long long)u->vma.inode);
+		out_set(&o, ln, S_SIZE, "%llu", (unsigned long long)(u->vma.end - u->vma.start) / 1024);
+		for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
+			if (u->present & (1ULL << f))
+				out_set(&o, ln, S_FIELD0 + f, "%llu", (unsigned long long)u->kb[f]);
+		if (u->thp_eligible >= 0)
+			out_set(&o, ln, S_THP, "%d", u->thp_eligible);
+		out_set(&o, ln, S_VMFLAGS, "%s", u->vm_flags);
+		out_set(&o, ln, S_NAME, "%s", u->vma.name);
+	}
+	if (!err)
+		err = out_print(&o);
+	out_free(&o);
+	return err;
+}
+
+enum { P_START, P_END, P_SIZE, P_PRESENT, P_SWAPPED, P_FILE, P_HUGE, P_NCOLS };
+static const struct colinfo pcols[] = {
+	[P_START] = { "START", 14, 0, SCOLS_JSON_STRING, "range start (hex)" },
+	[P_END] = { "END", 14, 0, SCOLS_JSON_STRING, "range end (hex)" },
+	[P_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "bytes" },
+	[P_PRESENT] = { "PRESENT", 3, 0, SCOLS_JSON_BOOLEAN, "in RAM" },
+	[P_SWAPPED] = { "SWAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "in swap" },
+	[P_FILE] = { "FILE", 3, 0, SCOLS_JSON_BOOLEAN, "file page or shared anonymous" },
+	[P_HUGE] = { "HUGE", 7, 0, SCOLS_JSON_STRING, "thp, hugetlb, no, or unknown" },
+};
+
+static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_name)
+{
+	MEMLENS_OPTS(memlens_pages_opts, po);
+	struct memlens_pages *pg = NULL;
+	struct out o;
+	int err;
+
+	for (int i = 0; src_name && i < __MEMLENS_PAGES_SOURCE_MAX; i++)
+		if (!strcmp(src_name, memlens_pages_source__name(i)))
+			po.source = i;
+	if (src_name && !po.source) {
+		cli_err("unknown pages source '%s' (pagemap_scan, pagemap, smaps)", src_name);
+		return EXIT_USAGE;
+	}
+	err = memlens_proc__pages(proc, &po, &pg);
+	if (err) {
+		if (err == -EOPNOTSUPP)
+			cli_err("pages source %s unavailable (PAGEMAP_SCAN needs 6.7+)", src_name);
+		else
+			cli_err_pid(memlens_proc__pid(proc), err);
+		return EXIT_RUNTIME;
+	}
+	if (memlens_pages__source(pg) == MEMLENS_PAGES_SMAPS || !memlens_pages__knows_huge(pg) || cli->verbose)
+		cli_err("pages from %s: %s", memlens_pages_source__name(memlens_pages__source(pg)), memlens_pages__reason(pg));
+	if (memlens_pages__source(pg) == MEMLENS_PAGES_SMAPS) {
+		struct memlens_usage_set *set = NULL;
+
+		memlens_pages__free(pg);
+		if (memlens_proc__smaps(proc, &set))
+			return EXIT_RUNTIME;
+		err = render_smaps(cli, set, "START,END,Rss,Swap,AnonHugePages,Private_Hugetlb,Shared_Hugetlb,NAME");
+		memlens_usage_set__free(set);
+		return err ? EXIT_RUNTIME : EXIT_OK;
+	}
+	err = out_init(&o, cli, "pages", pcols, P_NCOLS, "START,END,SIZE,PRESENT,SWAPPED,FILE,HUGE");
+	for (size_t i = 0; !err && i < memlens_pages__count(pg); i++) {
+		const struct memlens_page_range *r = memlens_pages__get(pg, i);
+		struct libscols_line *ln = out_line(&o);
+
+		out_set(&o, ln, P_START, "0x%llx", (unsigned long long)r->start);
+		out_set(&o, ln, P_END, "0x%llx", (unsigned long long)r->end);
+		out_set(&o, ln, P_SIZE, "%llu", (unsigned long long)(r->end - r->start));
+		out_set(&o, ln, P_PRESENT, "%s", r->flags & MEMLENS_PAGE_PRESENT ? "yes" : "no");
+		out_set(&o, ln, P_SWAPPED, "%s", r->flags & MEMLENS_PAGE_SWAPPED ? "yes" : "no");
+		out_set(&o, ln, P_FILE, "%s", r->flags & MEMLENS_PAGE_FILE ? "yes" : "no");
+		out_set(&o, ln, P_HUGE, "%s", !memlens_pages__knows_huge(pg) ? "unknown" : r->flags & MEMLENS_PAGE_THP ? "thp" :
+					       r->flags & MEMLENS_PAGE_HUGETLB ? "hugetlb" : "no");
+	}
+	if (!err)
+		err = out_print(&o);
+	out_free(&o);
+	memlens_pages__free(pg);
+	return err ? EXIT_RUNTIME : EXIT_OK;
+}
+
 int cmd_maps(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -96,9 +217,13 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 		{ "build-id", no_argument, NULL, 'B' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "proc-maps", no_argument, NULL, 'm' },
+		{ "smaps", no_argument, NULL, 'X' },
+		{ "pages", no_argument, NULL, 'P' },
+		{ "pages-source", required_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool build_ids = false, all = false, proc_maps = false;
+	bool build_ids = false, all = false, proc_maps = false, smaps = false, want_pages = false;
+	const char *pages_src = NULL;
 	struct memlens_vma_set *set = NULL;
 	struct memlens_proc *proc = NULL;
 	size_t skipped = 0;
@@ -110,6 +235,9 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 		case 'B': build_ids = true; break;
 		case 'a': all = true; break;
 		case 'm': proc_maps = true; break;
+		case 'X': smaps = true; break;
+		case 'P': want_pages = true; break;
+		case 'Q': pages_src = optarg; want_pages = true; break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, c, optarg))
@@ -144,6 +272,24 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 			err = -errno;
 			cli_err_open(cli, pid, err);
 			return EXIT_RUNTIME;
+		}
+		if (smaps || want_pages) {
+			struct memlens_usage_set *us = NULL;
+
+			if (want_pages) {
+				rc = pages(cli, proc, pages_src);
+			} else if ((err = memlens_proc__smaps(proc, &us))) {
+				cli_err_pid(memlens_proc__pid(proc), err);
+				rc = EXIT_RUNTIME;
+			} else {
+				err = render_smaps(cli, us, "START,PERMS,Size,Rss,Pss,Pss_Dirty,Shared_Clean,Shared_Dirty,"
+							    "Private_Clean,Private_Dirty,Anonymous,AnonHugePages,Swap,SwapPss,"
+							    "Locked,THPeligible,NAME");
+				rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+			}
+			memlens_usage_set__free(us);
+			memlens_proc__close(proc);
+			return rc;
 		}
 		err = memlens_proc__maps(proc, &mopts, &set);
 		if (err) {

@@ -260,6 +260,47 @@ MEMLENS_API void memlens_usage_set__free(struct memlens_usage_set *set);
 /* /proc/<pid>/smaps_rollup (4.14+) into *out; -ESRCH if it exited */
 MEMLENS_API int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out);
 
+/* ---- page backing: present, swapped, huge ---------------------------- */
+
+#define MEMLENS_PAGE_PRESENT	0x01
+#define MEMLENS_PAGE_SWAPPED	0x02
+#define MEMLENS_PAGE_FILE	0x04	/* file page or shared anonymous */
+#define MEMLENS_PAGE_THP	0x08	/* a transparent huge page maps it */
+#define MEMLENS_PAGE_HUGETLB	0x10	/* a hugetlbfs page maps it */
+
+enum memlens_pages_source {
+	MEMLENS_PAGES_AUTO = 0,
+	MEMLENS_PAGES_PAGEMAP_SCAN,	/* PAGEMAP_SCAN ioctl on /proc/<pid>/pagemap (6.7+) */
+	MEMLENS_PAGES_PAGEMAP,		/* /proc/<pid>/pagemap, + /proc/kpageflags for huge pages (root) */
+	MEMLENS_PAGES_SMAPS,		/* smaps totals per VMA: no ranges */
+	__MEMLENS_PAGES_SOURCE_MAX,
+};
+
+struct memlens_page_range {
+	uint64_t start, end;
+	uint32_t flags;		/* MEMLENS_PAGE_*; ranges with none are not listed */
+};
+
+struct memlens_pages_opts {
+	size_t sz;
+	enum memlens_pages_source source;
+	uint64_t start, end;	/* 0, 0: every VMA */
+	size_t :0;
+};
+
+struct memlens_pages;
+MEMLENS_API int memlens_proc__pages(struct memlens_proc *proc, const struct memlens_pages_opts *opts,
+				    struct memlens_pages **out);
+MEMLENS_API size_t memlens_pages__count(const struct memlens_pages *p);
+MEMLENS_API const struct memlens_page_range *memlens_pages__get(const struct memlens_pages *p, size_t i);
+MEMLENS_API enum memlens_pages_source memlens_pages__source(const struct memlens_pages *p);
+/* why this source; for pagemap without root: huge pages unknown */
+MEMLENS_API const char *memlens_pages__reason(const struct memlens_pages *p);
+/* false when the source cannot tell huge pages apart (pagemap without PFNs, smaps) */
+MEMLENS_API bool memlens_pages__knows_huge(const struct memlens_pages *p);
+MEMLENS_API void memlens_pages__free(struct memlens_pages *p);
+MEMLENS_API const char *memlens_pages_source__name(enum memlens_pages_source s);
+
 /* ---- whole-system snapshot ------------------------------------------ */
 
 struct memlens_proc_usage {

@@ -119,6 +119,11 @@ ML_HIDDEN int ml_read_file(const char *path, char **buf, size_t *len);
 ML_HIDDEN int ml_maps_text_read_pid(pid_t pid, struct memlens_vma_set *set);
 
 /* vma_smaps.c */
+struct memlens_usage_set {
+	struct memlens_vma_usage *u;
+	size_t n, cap;
+	struct ml_arena arena;
+};
 ML_HIDDEN int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set);
 ML_HIDDEN struct memlens_usage_set *ml_usage_set_new(void);
 

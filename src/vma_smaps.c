@@ -9,12 +9,6 @@
 #include <stdlib.h>
 #include "memlens_internal.h"
 
-struct memlens_usage_set {
-	struct memlens_vma_usage *u;
-	size_t n, cap;
-	struct ml_arena arena;
-};
-
 static const char *const field_names[__MEMLENS_USAGE_MAX] = {
 	"Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
 	"Referenced", "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
