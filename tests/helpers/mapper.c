@@ -66,7 +66,8 @@ static void *map_file(const char *path, int prot, int flags)
 int main(int argc, char **argv)
 {
 	const char *dir = "/tmp";
-	long nvmas = 0;
+	long nvmas = 0, children = 0;
+	const char *extra = NULL;	/* an existing file to map too */
 	char path[512];
 	void *p;
 	int fd;
@@ -77,9 +78,21 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--vmas") && i + 1 < argc)
 			nvmas = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--children") && i + 1 < argc)
+			children = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--map") && i + 1 < argc)
+			extra = argv[++i];
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	if (extra) {
+		fd = open(extra, O_RDONLY);
+		p = fd < 0 ? MAP_FAILED : mmap(NULL, pg, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED)
+			die(extra);
+		printf("extra %lx\n", (unsigned long)p);
+		close(fd);
+	}
 	printf("file ");
 	snprintf(path, sizeof(path), "%s/mapper-file.bin", dir);
 	map_file(path, PROT_READ, MAP_PRIVATE);
@@ -143,6 +156,18 @@ int main(int argc, char **argv)
 	if (p != (void *)-1)
 		memset(p, 1, pg);
 	printf("main %lx\n", (unsigned long)&main);
+	/* children share the memfd, shared anonymous and file mappings; they
+	 * exit with the parent (their stdin is the parent's) */
+	for (long i = 0; i < children; i++) {
+		pid_t c = fork();
+
+		if (c == 0) {
+			while (read(0, path, sizeof(path)) > 0)
+				;
+			_exit(0);
+		}
+		printf("child %d\n", (int)c);
+	}
 	printf("ready\n");
 	/* wait for the test to close our stdin */
 	while (read(0, path, sizeof(path)) > 0)
