@@ -41,7 +41,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/cmd_dmabuf.c cli/cmd_snapshot.c cli/cmd_who_maps.c cli/output.c
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke $(BUILD)/tests/test_dmabuf $(BUILD)/tests/test_dmabuf
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke $(BUILD)/tests/test_dmabuf $(BUILD)/tests/test_usage
 
 .PHONY: all lib cli tests check vm-check fuzz bench install clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)

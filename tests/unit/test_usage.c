@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Pages and memory use against the kernel's own numbers:
+ * --pages: a 2 MiB-aligned 8 MiB region, MADV_HUGEPAGE on its first half and
+ * MADV_NOHUGEPAGE on the second, all touched: the THP ranges equal smaps'
+ * AnonHugePages and the PMD-sized runs of pagemap + kpageflags read here;
+ * a hugetlb page is hugetlb, not THP.  smaps: every field of every VMA equals
+ * an sscanf reading of /proc/<pid>/smaps.  snapshot: Rss/Pss/Swap of stopped
+ * processes equal their smaps_rollup, a fork storm neither crashes it nor
+ * leaves rows for processes that were gone; the OpenMetrics output passes a
+ * strict parser.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "memlens.h"
+#include "tap.h"
+
+#define MB (1UL << 20)
+
+static uint64_t smaps_field_sum(uint64_t lo, uint64_t hi, const char *key)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	unsigned long s, e;
+	bool in = false;
+	uint64_t sum = 0, v;
+	size_t kl = strlen(key);
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = s >= lo && e <= hi;
+		else if (in && !strncmp(line, key, kl) && line[kl] == ':' && sscanf(line + kl + 1, "%lu", &v) == 1)
+			sum += v;
+	}
+	if (f)
+		fclose(f);
+	return sum * 1024;
+}
+
+/* PMD-sized huge runs in [lo, hi) by reading pagemap and kpageflags ourselves */
+static uint64_t pagemap_huge_bytes(uint64_t lo, uint64_t hi, int *err)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY), kpf = open("/proc/kpageflags", O_RDONLY);
+	uint64_t total = 0, e[512], fl;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	*err = pm < 0 || kpf < 0;
+	for (uint64_t a = lo; !*err && a < hi; a += 512 * (uint64_t)pg) {
+		bool huge = true;
+
+		if (pread(pm, e, sizeof(e), (off_t)(a / (uint64_t)pg * 8)) != sizeof(e)) {
+			*err = 1;
+			break;
+		}
+		for (int i = 0; i < 512 && huge; i++)
+			huge = (e[i] >> 63) && (e[i] & ((1ULL << 55) - 1)) == (e[0] & ((1ULL << 55) - 1)) + (uint64_t)i;
+		if (huge && pread(kpf, &fl, 8, (off_t)((e[0] & ((1ULL << 55) - 1)) * 8)) == 8 && (fl & (1ULL << 22)))
+			total += 512 * (uint64_t)pg;
+	}
+	if (pm >= 0)
+		close(pm);
+	if (kpf >= 0)
+		close(kpf);
+	return total;
+}
+
+static void check_pages(struct memlens *ml)
+{
+	char *raw = mmap(NULL, 10 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t lo = ((uintptr_t)raw + 2 * MB - 1) & ~(2 * MB - 1), hi = lo + 8 * MB;
+	uint64_t want_thp, pm_thp;
+	void *ht;
+	int err;
+
+	madvise((void *)lo, 4 * MB, MADV_HUGEPAGE);
+	madvise((void *)(lo + 4 * MB), 4 * MB, MADV_NOHUGEPAGE);
+	memset((void *)lo, 1, 8 * MB);
+	ht = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (ht != MAP_FAILED)
+		memset(ht, 1, 2 * MB);
+	want_thp = smaps_field_sum(lo, hi, "AnonHugePages");
+	pm_thp = pagemap_huge_bytes(lo, hi, &err);
+	printf("# THP in the region: smaps AnonHugePages %llu bytes, pagemap+kpageflags %llu%s\n",
+	       (unsigned long long)want_thp, (unsigned long long)pm_thp, err ? " (unreadable)" : "");
+	for (int src = MEMLENS_PAGES_PAGEMAP_SCAN; src <= MEMLENS_PAGES_PAGEMAP; src++) {
+		MEMLENS_OPTS(memlens_pages_opts, po, .source = src);
+		const char *sn = memlens_pages_source__name(src);
+		struct memlens_proc *p = memlens__proc_open(ml, 0, NULL);
+		struct memlens_pages *pg = NULL;
+		uint64_t thp = 0, thp_2nd = 0, present = 0, hugetlb = 0, hugetlb_thp = 0;
+
+		err = memlens_proc__pages(p, &po, &pg);
+		memlens_proc__close(p);
+		if (src == MEMLENS_PAGES_PAGEMAP_SCAN && err == -EOPNOTSUPP) {
+			skip("%s: kernel has no PAGEMAP_SCAN (6.7+)", sn);
+			continue;
+		}
+		if (!ok(err == 0, "%s: pages of our own process (err %d)", sn, err))
+			continue;
+		for (size_t i = 0; i < memlens_pages__count(pg); i++) {
+			const struct memlens_page_range *r = memlens_pages__get(pg, i);
+			uint64_t s = r->start < lo ? lo : r->start, e = r->end > hi ? hi : r->end;
+
+			if (s < e) {
+				if (r->flags & MEMLENS_PAGE_PRESENT)
+					present += e - s;
+				if (r->flags & MEMLENS_PAGE_THP)
+					thp += e - s;
+				if ((r->flags & MEMLENS_PAGE_THP) && e > lo + 4 * MB)
+					thp_2nd += e - (s > lo + 4 * MB ? s : lo + 4 * MB);
+			}
+			if (ht != MAP_FAILED && r->start < (uintptr_t)ht + 2 * MB && r->end > (uintptr_t)ht) {
+				hugetlb += r->flags & MEMLENS_PAGE_HUGETLB ? 2 * MB : 0;
+				hugetlb_thp += r->flags & MEMLENS_PAGE_THP;
+			}
+		}
+		is_u64(present, 8 * MB, "%s: the whole touched region is present", sn);
+		if (!memlens_pages__knows_huge(pg)) {
+			skip("%s: huge pages unknown: %s", sn, memlens_pages__reason(pg));
+		} else {
+			is_u64(thp, want_thp, "%s: THP ranges add up to smaps AnonHugePages", sn);
+			if (!err)
+				is_u64(thp, pm_thp, "%s: THP ranges equal pagemap+kpageflags PMD runs", sn);
+			is_u64(thp_2nd, 0, "%s: no THP in the MADV_NOHUGEPAGE half", sn);
+			if (ht != MAP_FAILED)
+				ok(hugetlb == 2 * MB && !hugetlb_thp, "%s: the hugetlb page is hugetlb, not THP", sn);
+			else
+				skip("%s: no hugetlb page to be had (nr_hugepages)", sn);
+		}
+		memlens_pages__free(pg);
+	}
+	if (want_thp == 0)
+		printf("# the kernel gave no THP to the MADV_HUGEPAGE half (fragmented memory, or THP off)\n");
+	munmap(raw, 10 * MB);
+	if (ht != MAP_FAILED)
+		munmap(ht, 2 * MB);
+}
+
+/* every smaps field of every VMA of a stopped child against sscanf */
+static void check_smaps(struct memlens *ml)
+{
+	pid_t pid = fork();
+	struct memlens_usage_set *set = NULL;
+	struct memlens_proc *p;
+	char path[64], line[512], why[300] = "";
+	size_t i = (size_t)-1, checked = 0;
+	int bad = 0;
+	FILE *f;
+
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100000);
+	kill(pid, SIGSTOP);
+	p = memlens__proc_open(ml, pid, NULL);
+	/* Pss and Shared/Private of library pages move whenever another process
+	 * maps or unmaps them: compare two reads taken back to back, a few tries */
+	for (int attempt = 0; attempt < 5; attempt++) {
+	bad = 0;
+	checked = 0;
+	i = (size_t)-1;
+	memlens_usage_set__free(set);
+	set = NULL;
+	if (memlens_proc__smaps(p, &set))
+		break;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "r");
+	while (set && f && fgets(line, sizeof(line), f) && !bad) {
+		unsigned long s, e;
+		char key[64];
+		unsigned long long v;
+
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			i++;
+			if (i >= memlens_usage_set__count(set) || memlens_usage_set__get(set, i)->vma.start != s) {
+				bad = 1;
+				snprintf(why, sizeof(why), "VMA %zu at %lx", i, s);
+			}
+			continue;
+		}
+		if (sscanf(line, "%63[^:]: %llu kB", key, &v) == 2) {
+			for (int fi = 0; fi < __MEMLENS_USAGE_MAX; fi++)
+				if (!strcmp(key, memlens_usage_field__name(fi))) {
+					checked++;
+					if (memlens_usage_set__get(set, i)->kb[fi] != v) {
+						bad = 1;
+						snprintf(why, sizeof(why), "VMA %zu %s: smaps %llu, memlens %llu", i, key, v,
+							 (unsigned long long)memlens_usage_set__get(set, i)->kb[fi]);
+					}
+				}
+		} else if (!strncmp(line, "VmFlags:", 8)) {
+			char *vf = line + 8;
+
+			vf += strspn(vf, " ");
+			vf[strcspn(vf, "\n")] = 0;
+			while (*vf && vf[strlen(vf) - 1] == ' ')
+				vf[strlen(vf) - 1] = 0;
+			if (strcmp(vf, memlens_usage_set__get(set, i)->vm_flags)) {
+				bad = 1;
+				snprintf(why, sizeof(why), "VMA %zu VmFlags '%s' vs '%s'", i, vf, memlens_usage_set__get(set, i)->vm_flags);
+			}
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!bad)
+		break;
+	}
+	ok(p && set != NULL, "smaps of a stopped child");
+	if (!ok(!bad && checked > 100 && i + 1 == memlens_usage_set__count(set),
+		"smaps: %zu fields of %zu VMAs equal /proc/%d/smaps", checked, i + 1, pid))
+		printf("#   %s\n", why);
+	memlens_usage_set__free(set);
+	memlens_proc__close(p);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void compare_rows(struct memlens *ml, const pid_t *kids, int n)
+{
+	MEMLENS_OPTS(memlens_snapshot_opts, o, .dmabuf = true);
+	struct memlens_snapshot *s = NULL;
+	int bad = 1, found = 0;
+	char why[300] = "";
+
+	/* Pss moves when other processes map shared pages: a few tries */
+	for (int attempt = 0; attempt < 5 && bad; attempt++) {
+	bad = found = 0;
+	memlens_snapshot__free(s);
+	s = NULL;
+	if (memlens__snapshot(ml, &o, &s))
+		break;
+	for (size_t i = 0; i < memlens_snapshot__count(s); i++) {
+		const struct memlens_proc_usage *u = memlens_snapshot__get(s, i);
+		struct memlens_vma_usage r;
+
+		for (int k = 0; k < n; k++) {
+			if (u->pid != kids[k])
+				continue;
+			found++;
+			memlens__rollup(ml, u->pid, &r);
+			if (u->rss != r.kb[MEMLENS_USAGE_RSS] * 1024 || u->pss != r.kb[MEMLENS_USAGE_PSS] * 1024 ||
+			    u->swap != r.kb[MEMLENS_USAGE_SWAP] * 1024 || u->swap_pss != r.kb[MEMLENS_USAGE_SWAP_PSS] * 1024) {
+				bad = 1;
+				snprintf(why, sizeof(why), "pid %d: rss %llu/%llu pss %llu/%llu", u->pid,
+					 (unsigned long long)u->rss, (unsigned long long)r.kb[MEMLENS_USAGE_RSS] * 1024,
+					 (unsigned long long)u->pss, (unsigned long long)r.kb[MEMLENS_USAGE_PSS] * 1024);
+			}
+		}
+	}
+	}
+	if (!ok(s != NULL, "snapshot of a quiet system"))
+		return;
+	if (!ok(found == n && !bad, "snapshot: Rss, Pss, Swap and SwapPss of %d stopped processes equal their smaps_rollup", found))
+		printf("#   %s\n", why);
+	ok(memlens_snapshot__mem_total(s) > 0 && memlens_snapshot__mem_available(s) > 0, "snapshot: MemTotal and MemAvailable");
+	memlens_snapshot__free(s);
+}
+
+static void check_snapshot(struct memlens *ml)
+{
+	enum { N = 4 };
+	pid_t kids[N], storm, dead = fork();
+
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	/* programs of their own (no pages shared copy-on-write with us), stopped */
+	for (int i = 0; i < N; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			execl("/bin/sleep", "sleep", "1000", (char *)NULL);
+			_exit(1);
+		}
+	}
+	usleep(200000);
+	for (int i = 0; i < N; i++)
+		kill(kids[i], SIGSTOP);
+	usleep(50000);
+	compare_rows(ml, kids, N);
+	storm = fork();
+	if (storm == 0) {
+		for (;;) {
+			pid_t c = fork();
+
+			if (c == 0)
+				_exit(0);
+			if (c > 0)
+				waitpid(c, NULL, 0);
+		}
+	}
+	for (int round = 0; round < 3; round++) {
+		MEMLENS_OPTS(memlens_snapshot_opts, o, .dmabuf = true);
+		struct memlens_snapshot *s = NULL;
+		int err = memlens__snapshot(ml, &o, &s), deadrow = 0, zero = 0;
+
+		if (!ok(err == 0, "snapshot %d during a fork storm (%zu rows, %zu exited mid-snapshot)", round,
+			memlens_snapshot__count(s), memlens_snapshot__exited(s)))
+			continue;
+		for (size_t i = 0; i < memlens_snapshot__count(s); i++) {
+			deadrow |= memlens_snapshot__get(s, i)->pid == dead;
+			zero += !memlens_snapshot__get(s, i)->rss;
+		}
+		ok(!deadrow && !zero, "snapshot %d: no row for an exited process, none without memory", round);
+		memlens_snapshot__free(s);
+	}
+	kill(storm, SIGKILL);
+	waitpid(storm, NULL, 0);
+	for (int i = 0; i < N; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+}
+
+/* OpenMetrics text format, strictly: families of TYPE/UNIT/HELP then samples
+ * of that family only, label values quoted and escaped, "# EOF" last */
+static int om_check(const char *text, char *why, size_t len)
+{
+	char fam[128] = "", line[1024];
+	const char *p = text;
+	bool eof = false;
+	int samples = 0, ln = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+
+		if (p[n] != '\n' || n >= sizeof(line))
+			return snprintf(why, len, "line %d not terminated or too long", ln + 1), 0;
+		memcpy(line, p, n);
+		line[n] = 0;
+		p += n + 1;
+		ln++;
+		if (eof)
+			return snprintf(why, len, "line %d after # EOF", ln), 0;
+		if (!strcmp(line, "# EOF")) {
+			eof = true;
+			continue;
+		}
+		if (!strncmp(line, "# TYPE ", 7)) {
+			char name[128], type[32];
+
+			if (sscanf(line + 7, "%127s %31s", name, type) != 2 || strcmp(type, "gauge"))
+				return snprintf(why, len, "line %d: bad TYPE", ln), 0;
+			snprintf(fam, sizeof(fam), "%s", name);
+			continue;
+		}
+		if (!strncmp(line, "# UNIT ", 7) || !strncmp(line, "# HELP ", 7)) {
+			if (strncmp(line + 7, fam, strlen(fam)) || line[7 + strlen(fam)] != ' ')
+				return snprintf(why, len, "line %d: metadata for another family", ln), 0;
+			continue;
+		}
+		/* sample: name{label="value",...} number */
+		{
+			const char *q = line;
+			char *end;
+
+			if (strncmp(q, fam, strlen(fam)) || !fam[0])
+				return snprintf(why, len, "line %d: sample outside its family", ln), 0;
+			q += strlen(fam);
+			if (*q == '{') {
+				q++;
+				while (*q != '}') {
+					if (!isalpha((unsigned char)*q) && *q != '_')
+						return snprintf(why, len, "line %d: bad label name", ln), 0;
+					while (isalnum((unsigned char)*q) || *q == '_')
+						q++;
+					if (q[0] != '=' || q[1] != '"')
+						return snprintf(why, len, "line %d: bad label", ln), 0;
+					q += 2;
+					while (*q && *q != '"') {
+						if (*q == '\\' && (q[1] == '\\' || q[1] == '"' || q[1] == 'n'))
+							q++;
+						else if (*q == '\\')
+							return snprintf(why, len, "line %d: bad escape", ln), 0;
+						q++;
+					}
+					if (*q != '"')
+						return snprintf(why, len, "line %d: unterminated value", ln), 0;
+					q++;
+					if (*q == ',')
+						q++;
+					else if (*q != '}')
+						return snprintf(why, len, "line %d: expected , or }", ln), 0;
+				}
+				q++;
+			}
+			if (*q != ' ')
+				return snprintf(why, len, "line %d: no value", ln), 0;
+			strtod(q + 1, &end);
+			if (end == q + 1 || *end)
+				return snprintf(why, len, "line %d: bad value", ln), 0;
+			samples++;
+		}
+	}
+	if (!eof)
+		return snprintf(why, len, "no # EOF"), 0;
+	return samples;
+}
+
+static void check_openmetrics(void)
+{
+	const char *b = getenv("MEMLENS_BUILD");
+	char cmd[512], why[200] = "";
+	static char out[1 << 20];
+	size_t n;
+	FILE *p;
+	int samples;
+
+	snprintf(cmd, sizeof(cmd), "%s/memlens snapshot --openmetrics", b ? b : "build");
+	p = popen(cmd, "r");
+	n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+	out[n] = 0;
+	ok(p && pclose(p) == 0, "snapshot --openmetrics exits 0");
+	samples = om_check(out, why, sizeof(why));
+	if (!ok(samples > 10, "OpenMetrics output passes a strict parser (%d samples)", samples))
+		printf("#   %s\n", why);
+	ok(strstr(out, "memlens_process_memory_bytes{pid=\"") && strstr(out, "memtype=\"pss\"}"),
+	   "process-exporter-style names: memlens_process_memory_bytes{pid,comm,memtype}");
+	/* the checker itself rejects what it should */
+	ok(!om_check("# TYPE a gauge\na{x=\"1} 2\n# EOF\n", why, sizeof(why)) &&
+	   !om_check("# TYPE a gauge\na 2\n", why, sizeof(why)) && !om_check("b 1\n# EOF\n", why, sizeof(why)),
+	   "the OpenMetrics checker rejects broken input");
+}
+
+int main(void)
+{
+	struct memlens *ml = memlens__new(NULL);
+
+	check_pages(ml);
+	check_smaps(ml);
+	check_snapshot(ml);
+	check_openmetrics();
+	memlens__free(ml);
+	return tap_done();
+}
