@@ -46,16 +46,15 @@ run_case() { # WHO RUNAS
 	$runas "$ml" who-maps "$dev:$ino" -J > "$d/devino.json" 2>> "$d/file.err"
 	is "$who: who-maps MAJ:MIN:INODE gives the same as PID:ADDR" "$(jq -c '.who_maps' "$d/memfd.json")" "$(jq -c '.who_maps' "$d/devino.json")"
 	$runas "$ml" who-maps --shared -J > "$d/shared.json" 2>> "$d/file.err"
-	is "$who: --shared lists the memfd with its three processes" "memfd 3" \
-		"$(jq -r --arg i "$ino" '.shared[] | select(.inode == ($i|tonumber)) | "\(.kind) \(.procs)"' "$d/shared.json")"
-	shmino=$(jq -r '.who_maps[0].inode' "$d/shm.json")
-	is "$who: --shared lists the shared anonymous region" "shm 3" \
-		"$(jq -r --arg i "$shmino" '.shared[] | select(.inode == ($i|tonumber)) | "\(.kind) \(.procs)"' "$d/shared.json")"
+	# objects are (dev, inode): inode numbers repeat across filesystems
+	row() { jq -r --arg d "$(jq -r '.who_maps[0].dev' "$1")" --arg i "$(jq -r '.who_maps[0].inode' "$1")" \
+		'.shared[] | select(.dev == $d and .inode == ($i|tonumber)) | "\(.kind) \(.procs)"' "$d/shared.json"; }
+	is "$who: --shared lists the memfd with its three processes" "memfd 3" "$(row "$d/memfd.json")"
+	is "$who: --shared lists the shared anonymous region" "shm 3" "$(row "$d/shm.json")"
 	# the unrelated process: it maps its own copy; a hard link to A's file seen by B's path
 	$runas "$ml" who-maps "$d/b/mapper-file.bin" -J > "$d/bfile.json" 2>> "$d/file.err"
 	is "$who: the unrelated process's own file is its alone" "$b" "$(jq -r '[.who_maps[].pid] | unique | map(tostring) | join(" ")' "$d/bfile.json")"
-	is "$who: --shared lists the file with its four processes" "file 4" \
-		"$(jq -r --arg i "$(jq -r '.who_maps[0].inode' "$d/file.json")" '.shared[] | select(.inode == ($i|tonumber)) | "\(.kind) \(.procs)"' "$d/shared.json")"
+	is "$who: --shared lists the file with its four processes" "file 4" "$(row "$d/file.json")"
 	if [ -n "$runas" ]; then
 		is "$who: unprivileged: mappings matched by dev:inode, not opened" "no (unprivileged)" "$(jq -r '.who_maps[0].checked' "$d/file.json")"
 		ok "$(grep -q 'not opened through map_files' "$d/file.err"; echo $?)" "$who: unprivileged: says what it could not open"
