@@ -512,6 +512,33 @@ int main(void)
 		check_source(ml, &s, (enum memlens_dmabuf_source)src, "/nonexistent");
 		check_cli(&s, bin, memlens_dmabuf_source__name((enum memlens_dmabuf_source)src));
 	}
+	{
+		/* the snapshot's DMA-BUF columns come from the same accounting */
+		MEMLENS_OPTS(memlens_snapshot_opts, so, .dmabuf = true, .pin_dir = "/nonexistent");
+		struct memlens_snapshot *snap = NULL;
+		uint64_t rss = 0, pss = 0;
+		bool found = false;
+
+		for (int i = 0; i < 5; i++) {
+			uint64_t sz = (uint64_t)((i + 2) * pg);
+
+			rss += sz;
+			pss += i < 2 ? sz / 2 : sz;
+		}
+		if (ok(memlens__snapshot(ml, &so, &snap) == 0, "snapshot with DMA-BUF columns (source %s)",
+		       memlens_snapshot__dmabuf_source(snap)))
+			for (size_t i = 0; i < memlens_snapshot__count(snap); i++) {
+				const struct memlens_proc_usage *u = memlens_snapshot__get(snap, i);
+
+				if (u->pid == s.p) {
+					found = true;
+					is_u64(u->dmabuf_rss, rss, "snapshot: P's DMA-BUF Rss");
+					is_u64(u->dmabuf_pss, pss, "snapshot: P's DMA-BUF Pss");
+				}
+			}
+		ok(found, "snapshot has a row for P");
+		memlens_snapshot__free(snap);
+	}
 	kill(churn, SIGKILL);
 	waitpid(churn, NULL, 0);
 	check_sets_agree(ml, &s);
