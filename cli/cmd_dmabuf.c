@@ -249,12 +249,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	/* the common options but --backend (VMA sources do not apply): -b is
 	 * dmabuf_dump's per-buffer view here */
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "noheadings", no_argument, NULL, 'n' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		OUTPUT_LONGOPTS,
 		{ "all-refs", no_argument, NULL, 'a' },
 		{ "buffers", no_argument, NULL, 'b' },
 		{ "fds", no_argument, NULL, OPT_FDS },
@@ -270,7 +265,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	bool csv = false;
 	int c, err, rc;
 
-	while ((c = getopt_long(argc, argv, "Jrno:vhabs:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "abs:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': v = V_GRID; break;
 		case 'b': v = V_BUFS; break;

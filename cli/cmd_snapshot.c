@@ -108,12 +108,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_OM = 256, OPT_NO_DMABUF };
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "noheadings", no_argument, NULL, 'n' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		OUTPUT_LONGOPTS,
 		{ "sort", required_argument, NULL, 's' },
 		{ "openmetrics", no_argument, NULL, OPT_OM },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
@@ -129,7 +124,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	int c, err;
 
 	sort_col = C_PSS;
-	while ((c = getopt_long(argc, argv, "Jrno:vhs:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "s:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sort_col = -1;

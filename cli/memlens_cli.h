@@ -68,14 +68,18 @@ void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 
 /* options every command takes; cli_common_opt(): 0 handled, 1 not ours, -1 bad (said) */
 #define COMMON_SHORTOPTS "b:Jrno:vh"
-#define COMMON_LONGOPTS                                              \
-	{ "backend", required_argument, NULL, 'b' },                 \
+/* output options, for commands where --backend (VMA sources) does not apply */
+#define OUTPUT_SHORTOPTS "Jrno:vh"
+#define OUTPUT_LONGOPTS                                              \
 	{ "json", no_argument, NULL, 'J' },                          \
 	{ "raw", no_argument, NULL, 'r' },                           \
 	{ "noheadings", no_argument, NULL, 'n' },                    \
 	{ "output", required_argument, NULL, 'o' },                  \
 	{ "verbose", no_argument, NULL, 'v' },                       \
 	{ "help", no_argument, NULL, 'h' }
+#define COMMON_LONGOPTS                                              \
+	{ "backend", required_argument, NULL, 'b' },                 \
+	OUTPUT_LONGOPTS
 int cli_common_opt(struct cli *cli, int c, const char *arg);
 
 int cmd_maps(struct cli *cli, int argc, char **argv);
