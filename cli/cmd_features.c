@@ -42,19 +42,11 @@ static void row(struct out *o, const char *sec, const char *name, bool avail, co
 
 static void job_row(struct out *o, struct cli *cli, const char *name, enum memlens_job job)
 {
-	static const enum memlens_backend order[] = { MEMLENS_BACKEND_IOCTL, MEMLENS_BACKEND_BPF, MEMLENS_BACKEND_TEXT };
 	enum memlens_backend b = memlens__pick_backend(cli->ml, job);
-	char why[600];
-	size_t n = 0;
+	char why[900], not[600];
 
-	n += (size_t)snprintf(why + n, sizeof(why) - n, "%s", memlens__probe_reason(cli->ml, memlens_backend__iface(b)));
-	for (size_t i = 0; i < 3 && order[i] != b && n < sizeof(why); i++) {
-		if ((job == MEMLENS_JOB_WALK_ALL && order[i] == MEMLENS_BACKEND_IOCTL) ||
-		    !memlens__probe(cli->ml, memlens_backend__iface(order[i])))
-			continue;
-		n += (size_t)snprintf(why + n, sizeof(why) - n, "; not %s: %s", memlens_backend__name(order[i]),
-				      memlens__probe_reason(cli->ml, memlens_backend__iface(order[i])));
-	}
+	cli_why_not(cli, b, job, not, sizeof(not));
+	snprintf(why, sizeof(why), "%s%s", memlens__probe_reason(cli->ml, memlens_backend__iface(b)), not);
 	row(o, "job", name, true, memlens_backend__name(b), why);
 }
 

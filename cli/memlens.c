@@ -42,22 +42,30 @@ void cli_err_open(struct cli *cli, pid_t pid, int err)
 		cli_err_pid(pid, err);
 }
 
+void cli_why_not(struct cli *cli, enum memlens_backend used, enum memlens_job job, char *buf, size_t len)
+{
+	/* memlens__pick_backend()'s order */
+	static const enum memlens_backend one[] = { MEMLENS_BACKEND_IOCTL, MEMLENS_BACKEND_BPF, MEMLENS_BACKEND_TEXT };
+	static const enum memlens_backend all[] = { MEMLENS_BACKEND_BPF, MEMLENS_BACKEND_IOCTL, MEMLENS_BACKEND_TEXT };
+	const enum memlens_backend *order = job == MEMLENS_JOB_WALK_ALL ? all : one;
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < 3 && order[i] != used && n < len; i++)
+		if (memlens__probe(cli->ml, memlens_backend__iface(order[i])))
+			n += (size_t)snprintf(buf + n, len - n, "; not %s: %s", memlens_backend__name(order[i]),
+					      memlens__probe_reason(cli->ml, memlens_backend__iface(order[i])));
+}
+
 void cli_say_source(struct cli *cli, enum memlens_backend used, enum memlens_job job, size_t records)
 {
-	static const enum memlens_backend order[] = { MEMLENS_BACKEND_IOCTL, MEMLENS_BACKEND_BPF, MEMLENS_BACKEND_TEXT };
+	char why[600] = "";
 
-	cli_err("%zu records from %s (%s): %s", records, memlens_backend__name(used),
+	if (cli->backend == MEMLENS_BACKEND_AUTO)
+		cli_why_not(cli, used, job, why, sizeof(why));
+	cli_err("%zu records from %s (%s): %s%s", records, memlens_backend__name(used),
 		cli->backend == MEMLENS_BACKEND_AUTO ? "picked" : "forced",
-		memlens__probe_reason(cli->ml, memlens_backend__iface(used)));
-	if (cli->backend != MEMLENS_BACKEND_AUTO)
-		return;
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && order[i] != used; i++) {
-		if (job == MEMLENS_JOB_WALK_ALL && order[i] == MEMLENS_BACKEND_IOCTL)
-			continue;
-		if (memlens__probe(cli->ml, memlens_backend__iface(order[i])))
-			cli_err("  not %s: %s", memlens_backend__name(order[i]),
-				memlens__probe_reason(cli->ml, memlens_backend__iface(order[i])));
-	}
+		memlens__probe_reason(cli->ml, memlens_backend__iface(used)), why);
 }
 
 int cli_parse_pid(const char *s, pid_t *pid)

@@ -30,6 +30,8 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_err_pid(pid_t pid, int err);
 /* a failed memlens__proc_open(): forced backend unavailable (and why), or the pid's error */
 void cli_err_open(struct cli *cli, pid_t pid, int err);
+/* "; not bpf: ...; not ioctl: ..." for the sources AUTO prefers over used for job */
+void cli_why_not(struct cli *cli, enum memlens_backend used, enum memlens_job job, char *buf, size_t len);
 /* -v: which source answered, and why the better ones did not */
 void cli_say_source(struct cli *cli, enum memlens_backend used, enum memlens_job job, size_t records);
 int cli_parse_pid(const char *s, pid_t *pid);

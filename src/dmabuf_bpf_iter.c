@@ -127,9 +127,8 @@ static int open_iter(struct loaded *l, const char *pin_dir, int i)
 int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
 	struct loaded l, *lp = NULL;
-	struct ml_seen seen = { 0 };
-	int32_t cur_tid = -1;
-	bool skip_task = false;
+	struct ml_seen seen = { .cur_tid = -1 };
+	bool skip_task;
 	char *buf[3] = { NULL };
 	size_t len[3] = { 0 };
 	int err = 0, fd;
@@ -185,12 +184,9 @@ int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 		struct ml_dmap *m;
 
 		memcpy(&r, buf[2] + o, sizeof(r));
-		if (r.tid != cur_tid) {
-			cur_tid = r.tid;
-			err = ml_seen_test_set(&seen, r.tgid, &skip_task);
-			if (err)
-				break;
-		}
+		err = ml_seen_first_task(&seen, r.tgid, r.tid, &skip_task);
+		if (err)
+			break;
 		if (skip_task)
 			continue;	/* the same mm again, through a thread with its own fd table */
 		m = ML_PUSH(raw, maps, nmaps, capmaps);

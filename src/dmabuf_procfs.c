@@ -173,25 +173,10 @@ static int scan_threads(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 /* kernel threads have no fd table of their own to hold a buffer in */
 static bool is_kthread(int pid)
 {
-	char path[64], buf[512], *p;
-	unsigned long flags = 0;
-	ssize_t n;
-	int fd;
+	unsigned long flags;
+	char state;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	/* ") S ppid pgrp session tty tpgid flags" */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return false;
-	return flags & 0x00200000;	/* PF_KTHREAD */
+	return ml_proc_stat(pid, &state, &flags) == 0 && (flags & 0x00200000);	/* PF_KTHREAD */
 }
 
 int ml_dmabuf_procfs_collect(struct memlens *ml, struct ml_dmabuf_raw *raw)

@@ -143,8 +143,12 @@ ML_HIDDEN void ml_libbpf_restore(void *old);
 struct ml_seen {
 	uint8_t *bits;
 	size_t nbits;
+	int32_t cur_tid;	/* task of the records seen last; start at -1 */
+	bool skip;		/* whether its records are skipped */
 };
-ML_HIDDEN int ml_seen_test_set(struct ml_seen *s, int32_t tgid, bool *was);
+/* records come one task after another: *skip for those of a task whose
+ * process was already seen through another task; -ENOMEM */
+ML_HIDDEN int ml_seen_first_task(struct ml_seen *s, int32_t tgid, int32_t tid, bool *skip);
 
 /* build_id.c */
 ML_HIDDEN int ml_build_id_fill(struct memlens *ml, pid_t pid, struct memlens_vma *vma);
@@ -161,5 +165,7 @@ ML_HIDDEN bool ml_gate_covers(struct memlens *ml, uint64_t addr, uint32_t flags)
 ML_HIDDEN void ml_fill_build_ids(struct memlens *ml, struct memlens_vma_set *set, bool source_gave);
 ML_HIDDEN int ml_open_maps(pid_t pid, int *fd);
 ML_HIDDEN int ml_pid_gone(pid_t pid);
+/* state letter and flags from /proc/<pid>/stat; -ESRCH if it is not there */
+ML_HIDDEN int ml_proc_stat(pid_t pid, char *state, unsigned long *flags);
 
 #endif

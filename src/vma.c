@@ -187,8 +187,7 @@ int ml_open_maps(pid_t pid, int *fd)
 	return errno == ENOENT ? -ESRCH : -errno;
 }
 
-/* 1 if the process is gone or a zombie (no memory left to look at) */
-int ml_pid_gone(pid_t pid)
+int ml_proc_stat(pid_t pid, char *state, unsigned long *flags)
 {
 	char path[64], buf[512], *p;
 	ssize_t n;
@@ -197,14 +196,31 @@ int ml_pid_gone(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 1;
+		return -ESRCH;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 1;
+		return -ESRCH;
 	buf[n] = 0;
+	/* "pid (comm) S ppid pgrp session tty tpgid flags": comm may hold ')' */
 	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	*state = 0;
+	*flags = 0;
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) < 1)
+		return -EPROTO;
+	return 0;
+}
+
+/* 1 if the process is gone or a zombie (no memory left to look at) */
+int ml_pid_gone(pid_t pid)
+{
+	unsigned long flags;
+	char state;
+	int err = ml_proc_stat(pid, &state, &flags);
+
+	if (err == -ESRCH)
+		return 1;
+	return !err && (state == 'Z' || state == 'X');
 }
 
 struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const struct memlens_proc_opts *opts)

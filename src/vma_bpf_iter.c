@@ -188,7 +188,7 @@ static int text_name(pid_t pid, uint64_t start, struct memlens_vma_set *into, si
 }
 
 /* true if tgid was already marked; marks it */
-int ml_seen_test_set(struct ml_seen *s, int32_t tgid, bool *was)
+static int seen_test_set(struct ml_seen *s, int32_t tgid, bool *was)
 {
 	size_t need = (size_t)tgid + 1;
 
@@ -207,14 +207,25 @@ int ml_seen_test_set(struct ml_seen *s, int32_t tgid, bool *was)
 	return 0;
 }
 
+int ml_seen_first_task(struct ml_seen *s, int32_t tgid, int32_t tid, bool *skip)
+{
+	int err = 0;
+
+	if (tid != s->cur_tid) {
+		s->cur_tid = tid;
+		err = seen_test_set(s, tgid, &s->skip);
+	}
+	*skip = s->skip;
+	return err;
+}
+
 int ml_bpf_walk(struct memlens *ml, pid_t pid, struct memlens_vma_set *set)
 {
 	bool by_link = pid && memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_PID) == 0;
 	struct bpf_link *link = NULL;
-	struct ml_seen seen = { 0 };
+	struct ml_seen seen = { .cur_tid = -1 };
 	char *buf = NULL, nbuf[300];
-	int32_t cur_tid = -1;
-	bool skip_task = false;
+	bool skip_task;
 	size_t len = 0, off = 0;
 	int fd = -1, err;
 
@@ -253,12 +264,9 @@ int ml_bpf_walk(struct memlens *ml, pid_t pid, struct memlens_vma_set *set)
 		off += r.name_len;
 		/* one record stream per task; a thread with its own fd table walks
 		 * its process's mm again: keep the first task of each process */
-		if (r.tid != cur_tid) {
-			cur_tid = r.tid;
-			err = ml_seen_test_set(&seen, r.tgid, &skip_task);
-			if (err)
-				break;
-		}
+		err = ml_seen_first_task(&seen, r.tgid, r.tid, &skip_task);
+		if (err)
+			break;
 		if (skip_task)
 			continue;
 		memset(&v, 0, sizeof(v));

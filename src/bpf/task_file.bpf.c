@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "../dmabuf_record.h"
+#include "dmabuf_file.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -20,21 +21,12 @@ int memlens_dmabuf_fds(struct bpf_iter__task_file *ctx)
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
 	struct ml_dmabuf_fd_rec r;
-	struct dma_buf *d;
 
-	if (!task || !file)
-		return 0;
-	if (file->f_inode->i_sb->s_magic != ML_DMA_BUF_MAGIC)
-		return 0;
 	__builtin_memset(&r, 0, sizeof(r));
-	r.ino = file->f_inode->i_ino;
-	d = file->private_data;
-	if (d)
-		bpf_probe_read_kernel(&r.size, sizeof(r.size), &d->size);
-	r.tgid = task->tgid;
-	r.tid = task->pid;
+	if (!task || !dmabuf_file(file, &r.ino, &r.size))
+		return 0;
+	dmabuf_task(task, &r.tgid, &r.tid, r.comm);
 	r.fd = ctx->fd;
-	bpf_probe_read_kernel_str(r.comm, sizeof(r.comm), task->comm);
 	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;
 }

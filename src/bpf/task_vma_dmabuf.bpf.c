@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "../dmabuf_record.h"
+#include "dmabuf_file.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -18,24 +19,13 @@ int memlens_dmabuf_maps(struct bpf_iter__task_vma *ctx)
 	struct task_struct *task = ctx->task;
 	struct vm_area_struct *vma = ctx->vma;
 	struct ml_dmabuf_map_rec r;
-	struct file *file;
-	struct dma_buf *d;
 
-	if (!task || !vma)
-		return 0;
-	file = vma->vm_file;
-	if (!file || file->f_inode->i_sb->s_magic != ML_DMA_BUF_MAGIC)
-		return 0;
 	__builtin_memset(&r, 0, sizeof(r));
-	r.ino = file->f_inode->i_ino;
-	d = file->private_data;
-	if (d)
-		bpf_probe_read_kernel(&r.size, sizeof(r.size), &d->size);
+	if (!task || !vma || !dmabuf_file(vma->vm_file, &r.ino, &r.size))
+		return 0;
+	dmabuf_task(task, &r.tgid, &r.tid, r.comm);
 	r.start = vma->vm_start;
 	r.end = vma->vm_end;
-	r.tgid = task->tgid;
-	r.tid = task->pid;
-	bpf_probe_read_kernel_str(r.comm, sizeof(r.comm), task->comm);
 	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;
 }
