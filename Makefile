@@ -31,14 +31,16 @@ WARN       := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-p
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(DEPS_CFLAGS)
 LDFLAGS    += $(SANFLAGS)
 
-LIB_SRCS := src/memlens.c src/features.c src/vma.c src/vma_procmap_query.c src/vma_maps_text.c \
-            src/vma_bpf_iter.c src/build_id.c src/normalize.c src/dmabuf.c src/dmabuf_bpf_iter.c \
-            src/dmabuf_procfs.c src/dmabuf_debugfs.c src/dmabuf_sysfs.c src/vma_smaps.c src/snapshot.c src/pages.c
+# one file per kernel source (vma_*, dmabuf_*, pages_*, build_id), the jobs
+# (vma, normalize, dmabuf, pages, snapshot), the selector and probe table, and
+# what they all share (core, procfs, records)
+LIB_SRCS := $(sort $(wildcard src/*.c))
+LIB_HDRS := $(wildcard src/*.h) include/memlens.h
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 BPF_PROGS := task_vma dmabuf task_file task_vma_dmabuf
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
-CLI_SRCS := cli/memlens.c cli/cmd_maps.c cli/cmd_query.c cli/cmd_features.c cli/cmd_dmabuf.c cli/cmd_snapshot.c cli/cmd_who_maps.c cli/output.c
+CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke $(BUILD)/tests/test_dmabuf $(BUILD)/tests/test_usage
@@ -58,7 +60,7 @@ $(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: src/%.c src/memlens_internal.h src/dmabuf_internal.h include/memlens.h $(BPF_SKELS)
+$(BUILD)/obj/%.o: src/%.c $(LIB_HDRS) $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
@@ -112,7 +114,7 @@ vm-check: tests
 # ---- fuzzers (clang libFuzzer, ASan+UBSan) ----
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc -Ibuild $(DEPS_CFLAGS)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) src/memlens_internal.h src/dmabuf_internal.h $(BPF_PROGS:%=build/%.skel.h)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=build/%.skel.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 

@@ -97,7 +97,7 @@ struct norm_arg {
 	uint64_t *touch;	/* one address per distinct VMA touched */
 	size_t ntouch;
 	bool bid;
-	enum memlens_backend backend;
+	enum memlens_source backend;
 	struct memlens *ml;
 	const char *cli;
 	char addr_file[64];
@@ -142,7 +142,7 @@ static int run_fscanf(void *p)
 static int run_lib(void *p)
 {
 	struct norm_arg *a = p;
-	MEMLENS_OPTS(memlens_proc_opts, po, .backend = a->backend);
+	MEMLENS_OPTS(memlens_proc_opts, po, .source = a->backend);
 	MEMLENS_OPTS(memlens_normalize_opts, no, .build_ids = a->bid);
 	struct memlens_proc *proc;
 	struct memlens_norm *norm = NULL;
@@ -244,10 +244,10 @@ static int bench_normalize(FILE *out)
 	}
 	snprintf(cli, sizeof(cli), "%s/memlens", BUILD);
 	for (int bid = 0; bid < 2; bid++) {
-		struct { const char *name; int (*run)(void *); enum memlens_backend b; } k[] = {
+		struct { const char *name; int (*run)(void *); enum memlens_source b; } k[] = {
 			{ "fscanf /proc/pid/maps (seed baseline)", run_fscanf, 0 },
-			{ "memlens library, text source", run_lib, MEMLENS_BACKEND_TEXT },
-			{ "memlens library, PROCMAP_QUERY", run_lib, MEMLENS_BACKEND_IOCTL },
+			{ "memlens library, text source", run_lib, MEMLENS_SOURCE_MAPS_TEXT },
+			{ "memlens library, PROCMAP_QUERY", run_lib, MEMLENS_SOURCE_PROCMAP_QUERY },
 			{ "memlens query CLI (fork+exec), PROCMAP_QUERY", run_cli, 0 },
 			{ "floor: bare ioctls + open/close", run_floor, 0 },
 		};
@@ -284,7 +284,7 @@ static int bench_normalize(FILE *out)
 
 /* ---- whole-system VMA walk ---- */
 struct walk_arg {
-	enum memlens_backend b;
+	enum memlens_source b;
 	bool keep;		/* context (and its loaded BPF program) kept across walks */
 	struct memlens *ml;
 };
@@ -294,7 +294,8 @@ static int run_walk(void *p)
 	struct walk_arg *a = p;
 	struct memlens *ml = a->ml ? a->ml : memlens__new(NULL);
 	struct memlens_vma_set *set = NULL;
-	int err = memlens__maps_all(ml, a->b, NULL, &set, NULL);
+	MEMLENS_OPTS(memlens_maps_all_opts, ao, .source = a->b);
+	int err = memlens__maps_all(ml, &ao, &set);
 
 	memlens_vma_set__free(set);
 	if (a->keep)
@@ -356,8 +357,8 @@ static int bench_walk(FILE *out)
 {
 	int extra = 300 - count_procs();
 	pid_t *pids = spawn_idle(extra > 0 ? extra : 0);
-	struct walk_arg a[4] = { { MEMLENS_BACKEND_BPF, true, NULL }, { MEMLENS_BACKEND_TEXT, true, NULL },
-				 { MEMLENS_BACKEND_IOCTL, true, NULL }, { MEMLENS_BACKEND_BPF, false, NULL } };
+	struct walk_arg a[4] = { { MEMLENS_SOURCE_BPF_TASK_VMA, true, NULL }, { MEMLENS_SOURCE_MAPS_TEXT, true, NULL },
+				 { MEMLENS_SOURCE_PROCMAP_QUERY, true, NULL }, { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL } };
 	struct contender c[5] = {
 		{ "pmap per process (procps)", run_pmap, NULL, 1 },
 		{ "memlens text source, every /proc/pid/maps", run_walk, &a[1], 10 },
@@ -379,7 +380,7 @@ static int bench_walk(FILE *out)
 
 /* ---- DMA-BUF accounting: 200 processes x 64 fds ---- */
 struct dmabuf_arg {
-	enum memlens_dmabuf_source src;
+	enum memlens_source src;
 	const char *pin_dir;
 };
 
@@ -459,8 +460,8 @@ static int bench_dmabuf(FILE *out)
 	pid_t *pids = calloc((size_t)NPROC, sizeof(*pids));
 	char fs[] = "/tmp/memlens-bpffs-XXXXXX", pins[64];
 	bool mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
-	struct dmabuf_arg a[3] = { { MEMLENS_DMABUF_PROCFS, "/nonexistent" }, { MEMLENS_DMABUF_BPF, "/nonexistent" },
-				   { MEMLENS_DMABUF_BPF, pins } };
+	struct dmabuf_arg a[3] = { { MEMLENS_SOURCE_DMABUF_PROCFS, "/nonexistent" }, { MEMLENS_SOURCE_DMABUF_BPF, "/nonexistent" },
+				   { MEMLENS_SOURCE_DMABUF_BPF, pins } };
 	struct contender c[4] = {
 		{ "dmabuf_dump-style: readlink every fd, fdinfo, maps", run_dmabuf_dump, NULL, 5 },
 		{ "memlens dmabuf, procfs source", run_memlens_dmabuf, &a[0], 5 },

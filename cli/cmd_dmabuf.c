@@ -274,18 +274,14 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		case OPT_CSV: csv = true; break;
 		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
 		case 's':
-			if (!strcmp(optarg, "bpf"))
-				opts.source = MEMLENS_DMABUF_BPF;
-			else if (!strcmp(optarg, "procfs"))
-				opts.source = MEMLENS_DMABUF_PROCFS;
-			else {
+			if (memlens_source__parse(MEMLENS_JOB_DMABUF, optarg, &opts.source)) {
 				cli_err("unknown source '%s' (bpf or procfs)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'h': help(); return EXIT_OK;
 		default:
-			if (cli_common_opt(cli, c, optarg))
+			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
 				return EXIT_USAGE;
 		}
 	}
@@ -304,7 +300,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	err = memlens__dmabuf(cli->ml, &opts, &d);
 	if (err) {
 		if (err == -EOPNOTSUPP)
-			cli_err("DMA-BUF source bpf unavailable: %s", memlens__probe_reason(cli->ml, MEMLENS_IFACE_BPF_ITER_DMABUF));
+			cli_err("DMA-BUF source bpf unavailable: %s", memlens__source_reason(cli->ml, MEMLENS_SOURCE_DMABUF_BPF));
 		else
 			cli_err("DMA-BUF scan failed: %s", strerror(-err));
 		return EXIT_RUNTIME;
@@ -312,13 +308,13 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	if (memlens__probe(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER) && !memlens_dmabuf__buf_count(d))
 		fprintf(stderr, "memlens: %s\n", memlens__probe_reason(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER));
 	if (cli->verbose || (cli->mode == OUT_TABLE && !csv && v == V_PROCS))
-		fprintf(stderr, "memlens: source %s: %s\n", memlens_dmabuf_source__name(memlens_dmabuf__source(d)),
+		fprintf(stderr, "memlens: source %s: %s\n", memlens_source__name(memlens_dmabuf__source(d)),
 			memlens_dmabuf__source_reason(d));
-	if (memlens_dmabuf__unreadable_count(d)) {
-		fprintf(stderr, "memlens: %zu processes could not be read (PTRACE_MODE_READ):", memlens_dmabuf__unreadable_count(d));
-		for (size_t i = 0; i < memlens_dmabuf__unreadable_count(d) && i < 64; i++)
-			fprintf(stderr, " %d", memlens_dmabuf__unreadable(d, i));
-		fprintf(stderr, "%s\n", memlens_dmabuf__unreadable_count(d) > 64 ? " ..." : "");
+	if (memlens_dmabuf__unreadable(d)) {
+		fprintf(stderr, "memlens: %zu processes could not be read (PTRACE_MODE_READ):", memlens_dmabuf__unreadable(d));
+		for (size_t i = 0; i < memlens_dmabuf__unreadable(d) && i < 64; i++)
+			fprintf(stderr, " %d", memlens_dmabuf__unreadable_pid(d, i));
+		fprintf(stderr, "%s\n", memlens_dmabuf__unreadable(d) > 64 ? " ..." : "");
 	}
 	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
 		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");

@@ -9,13 +9,14 @@
 #include <unistd.h>
 #include "memlens_cli.h"
 
-enum { COL_SECTION, COL_NAME, COL_AVAILABLE, COL_VALUE, COL_REASON };
+enum { COL_SECTION, COL_NAME, COL_AVAILABLE, COL_VALUE, COL_ORDER, COL_REASON };
 
 static const struct colinfo cols[] = {
 	[COL_SECTION] = { "SECTION", 10, 0, SCOLS_JSON_STRING, "kernel, privilege, interface or job" },
 	[COL_NAME] = { "NAME", 22, 0, SCOLS_JSON_STRING, "what" },
 	[COL_AVAILABLE] = { "AVAILABLE", 5, 0, SCOLS_JSON_BOOLEAN, "usable by this caller" },
 	[COL_VALUE] = { "VALUE", 10, 0, SCOLS_JSON_STRING, "version, or the source a job uses" },
+	[COL_ORDER] = { "ORDER", 12, 0, SCOLS_JSON_STRING, "a job's sources, best first: the order AUTO tries" },
 	[COL_REASON] = { "REASON", 0.5, SCOLS_FL_WRAP, SCOLS_JSON_STRING, "why" },
 };
 
@@ -40,14 +41,19 @@ static void row(struct out *o, const char *sec, const char *name, bool avail, co
 	out_set(o, ln, COL_REASON, "%s", reason);
 }
 
-static void job_row(struct out *o, struct cli *cli, const char *name, enum memlens_job job)
+static void job_row(struct out *o, struct cli *cli, enum memlens_job job)
 {
-	enum memlens_backend b = memlens__pick_backend(cli->ml, job);
-	char why[900], not[600];
+	enum memlens_source b, order[16];
+	size_t n = memlens_job__sources(job, order, 16), len = 0;
+	char names[128] = "";
+	struct libscols_line *ln;
 
-	cli_why_not(cli, b, job, not, sizeof(not));
-	snprintf(why, sizeof(why), "%s%s", memlens__probe_reason(cli->ml, memlens_backend__iface(b)), not);
-	row(o, "job", name, true, memlens_backend__name(b), why);
+	for (size_t i = 0; i < n && i < 16 && len < sizeof(names); i++)
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? "," : "", memlens_source__name(order[i]));
+	memlens__select(cli->ml, job, MEMLENS_SOURCE_AUTO, &b);
+	row(o, "job", memlens_job__name(job), true, memlens_source__name(b), memlens__explain(cli->ml, job, b, false));
+	ln = scols_table_get_line(o->tb, scols_table_get_nlines(o->tb) - 1);
+	out_set(o, ln, COL_ORDER, "%s", names);
 }
 
 int cmd_features(struct cli *cli, int argc, char **argv)
@@ -59,7 +65,6 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 	};
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	const char *bid_src, *bid_why;
 	struct utsname u;
 	char uid[32];
 	struct out o;
@@ -71,7 +76,7 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 			out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
 			return EXIT_OK;
 		}
-		if (cli_common_opt(cli, c, optarg))
+		if (cli_common_opt(cli, MEMLENS_JOB_WALK, c, optarg))
 			return EXIT_USAGE;
 	}
 	if (optind != argc) {
@@ -101,21 +106,8 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 		/* VALUE: the errno the probe got (ENOTTY: kernel too old, EPERM: privilege, ...) */
 		row(&o, "interface", memlens_iface__name(i), !perr, ename ? ename : "error", memlens__probe_reason(cli->ml, i));
 	}
-	job_row(&o, cli, "maps", MEMLENS_JOB_WALK);
-	job_row(&o, cli, "query", MEMLENS_JOB_QUERY);
-	job_row(&o, cli, "maps_all", MEMLENS_JOB_WALK_ALL);
-	if (memlens__probe(cli->ml, MEMLENS_IFACE_PROCMAP_BUILD_ID) == 0) {
-		bid_src = "procmap_query";
-		bid_why = "from the kernel with each VMA";
-	} else if (memlens__probe(cli->ml, MEMLENS_IFACE_MAP_FILES) == 0) {
-		bid_src = "map_files";
-		bid_why = "ELF note read through /proc/<pid>/map_files (exact inode, deleted files too)";
-	} else {
-		bid_src = "proc_root";
-		bid_why = "ELF note read through /proc/<pid>/root/<path> when the inode matches; deleted files have none "
-			  "(map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE)";
-	}
-	row(&o, "job", "build_id", true, bid_src, bid_why);
+	for (int j = 0; j < __MEMLENS_JOB_MAX; j++)
+		job_row(&o, cli, (enum memlens_job)j);
 	err = out_print(&o);
 	out_free(&o);
 	return err ? EXIT_RUNTIME : EXIT_OK;

@@ -2,26 +2,12 @@
 /* memlens maps: one VMA per row. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include "memlens_cli.h"
 
-enum { COL_PID, COL_START, COL_END, COL_PERMS, COL_OFFSET, COL_DEV, COL_INODE, COL_SIZE, COL_PAGESIZE,
-       COL_NAME, COL_BUILDID, COL_SOURCE };
-
-static const struct colinfo cols[] = {
-	[COL_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
-	[COL_START] = { "START", 14, 0, SCOLS_JSON_STRING, "first address (hex)" },
-	[COL_END] = { "END", 14, 0, SCOLS_JSON_STRING, "address after the last (hex)" },
-	[COL_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "r w x, s shared or p private" },
-	[COL_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset of START (hex)" },
-	[COL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device major:minor (hex, as maps)" },
-	[COL_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode number" },
-	[COL_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START in bytes" },
-	[COL_PAGESIZE] = { "PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kernel page size (0: the source does not tell)" },
-	[COL_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "file path or [heap], [stack], [anon:NAME] ..." },
-	[COL_BUILDID] = { "BUILDID", 40, 0, SCOLS_JSON_STRING, "ELF build ID (hex), with --build-id" },
-	[COL_SOURCE] = { "SOURCE", 5, 0, SCOLS_JSON_STRING, "where the record came from: ioctl, bpf or text" },
-};
+static struct colinfo cols[OUT_MAX_COLS];
+static size_t ncols;
 
 static void help(void)
 {
@@ -35,7 +21,8 @@ static void help(void)
 	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
 	       "      --pages-source pagemap_scan|pagemap|smaps\n"
 	       "  (and the common options: memlens --help)\n");
-	out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
+	ncols = vma_columns(cols, NULL, 0);
+	out_help_columns(stdout, cols, ncols);
 }
 
 /* exactly show_map_vma()'s layout, so the output diffs against /proc/<pid>/maps */
@@ -54,7 +41,7 @@ static void print_proc_maps(const struct memlens_vma *v)
 
 static int render(struct cli *cli, const struct memlens_vma_set *set, bool build_ids, bool all, bool proc_maps)
 {
-	char defaults[128], perms[5], hex[2 * MEMLENS_BUILD_ID_MAX + 1];
+	char defaults[128];
 	struct out o;
 	int err;
 
@@ -65,70 +52,38 @@ static int render(struct cli *cli, const struct memlens_vma_set *set, bool build
 	}
 	snprintf(defaults, sizeof(defaults), "%sSTART,END,PERMS,OFFSET,DEV,INODE,NAME%s%s", all ? "PID," : "",
 		 build_ids ? ",BUILDID" : "", cli->mode == OUT_JSON ? ",PID,SIZE,PAGESIZE,SOURCE" : "");
-	err = out_init(&o, cli, "maps", cols, sizeof(cols) / sizeof(cols[0]), defaults);
-	if (err) {
-		out_free(&o);
-		return err;
-	}
-	for (size_t i = 0; i < memlens_vma_set__count(set); i++) {
-		const struct memlens_vma *v = memlens_vma_set__get(set, i);
-		struct libscols_line *ln = out_line(&o);
-
-		out_set(&o, ln, COL_PID, "%d", v->pid);
-		out_set(&o, ln, COL_START, "0x%llx", (unsigned long long)v->start);
-		out_set(&o, ln, COL_END, "0x%llx", (unsigned long long)v->end);
-		out_set(&o, ln, COL_PERMS, "%s", memlens_vma__perms(v, perms));
-		out_set(&o, ln, COL_OFFSET, "0x%llx", (unsigned long long)v->offset);
-		out_set(&o, ln, COL_DEV, "%02x:%02x", v->dev_major, v->dev_minor);
-		out_set(&o, ln, COL_INODE, "%llu", (unsigned long long)v->inode);
-		out_set(&o, ln, COL_SIZE, "%llu", (unsigned long long)(v->end - v->start));
-		out_set(&o, ln, COL_PAGESIZE, "%u", v->page_size);
-		out_set(&o, ln, COL_NAME, "%s", v->name);
-		out_set(&o, ln, COL_BUILDID, "%s", memlens_vma__build_id_hex(v, hex, sizeof(hex)));
-		out_set(&o, ln, COL_SOURCE, "%s", memlens_backend__name(memlens_vma_set__backend(set)));
-	}
-	err = out_print(&o);
+	ncols = vma_columns(cols, NULL, 0);
+	err = out_init(&o, cli, "maps", cols, ncols, defaults);
+	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++)
+		vma_columns_fill(&o, out_line(&o), memlens_vma_set__get(set, i), memlens_vma_set__source(set));
+	if (!err)
+		err = out_print(&o);
 	out_free(&o);
 	return err;
 }
 
 /* --smaps: pmap -X's columns, the smaps keys as column names, values in kB */
-enum { S_START, S_END, S_PERMS, S_OFFSET, S_DEV, S_INODE, S_SIZE, S_FIELD0,
-       S_THP = S_FIELD0 + __MEMLENS_USAGE_MAX, S_VMFLAGS, S_NAME, S_NCOLS };
-
-static struct colinfo scols_info[S_NCOLS] = {
-	[S_START] = { "START", 14, 0, SCOLS_JSON_STRING, "first address (hex)" },
-	[S_END] = { "END", 14, 0, SCOLS_JSON_STRING, "address after the last (hex)" },
-	[S_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "permissions" },
-	[S_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset (hex)" },
-	[S_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device" },
-	[S_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode" },
-	[S_SIZE] = { "Size", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kB" },
-	[S_THP] = { "THPeligible", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "THP eligible (1/0)" },
-	[S_VMFLAGS] = { "VmFlags", 20, 0, SCOLS_JSON_STRING, "VmFlags" },
-	[S_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "mapping" },
-};
+enum { S_SIZE = VCOL_NCOLS, S_FIELD0, S_THP = S_FIELD0 + __MEMLENS_USAGE_MAX, S_VMFLAGS, S_NCOLS };
 
 static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, const char *defaults)
 {
-	char perms[5];
+	struct colinfo extra[S_NCOLS - VCOL_NCOLS];
 	struct out o;
 	int err;
 
+	extra[S_SIZE - VCOL_NCOLS] = (struct colinfo){ "Size", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kB" };
 	for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
-		scols_info[S_FIELD0 + f] = (struct colinfo){ memlens_usage_field__name(f), 6, SCOLS_FL_RIGHT,
-							     SCOLS_JSON_NUMBER, "kB, as smaps" };
-	err = out_init(&o, cli, "smaps", scols_info, S_NCOLS, defaults);
+		extra[S_FIELD0 + f - VCOL_NCOLS] = (struct colinfo){ memlens_usage_field__name(f), 6, SCOLS_FL_RIGHT,
+								     SCOLS_JSON_NUMBER, "kB, as smaps" };
+	extra[S_THP - VCOL_NCOLS] = (struct colinfo){ "THPeligible", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "THP eligible (1/0)" };
+	extra[S_VMFLAGS - VCOL_NCOLS] = (struct colinfo){ "VmFlags", 20, 0, SCOLS_JSON_STRING, "VmFlags" };
+	ncols = vma_columns(cols, extra, S_NCOLS - VCOL_NCOLS);
+	err = out_init(&o, cli, "smaps", cols, ncols, defaults);
 	for (size_t i = 0; !err && i < memlens_usage_set__count(set); i++) {
 		const struct memlens_vma_usage *u = memlens_usage_set__get(set, i);
 		struct libscols_line *ln = out_line(&o);
 
-		out_set(&o, ln, S_START, "0x%llx", (unsigned long long)u->vma.start);
-		out_set(&o, ln, S_END, "0x%llx", (unsigned long long)u->vma.end);
-		out_set(&o, ln, S_PERMS, "%s", memlens_vma__perms(&u->vma, perms));
-		out_set(&o, ln, S_OFFSET, "0x%llx", (unsigned long long)u->vma.offset);
-		out_set(&o, ln, S_DEV, "%02x:%02x", u->vma.dev_major, u->vma.dev_minor);
-		out_set(&o, ln, S_INODE, "%llu", (unsigned long long)u->vma.inode);
+		vma_columns_fill(&o, ln, &u->vma, MEMLENS_SOURCE_AUTO);
 		out_set(&o, ln, S_SIZE, "%llu", (unsigned long long)(u->vma.end - u->vma.start) / 1024);
 		for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
 			if (u->present & (1ULL << f))
@@ -136,7 +91,6 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 		if (u->thp_eligible >= 0)
 			out_set(&o, ln, S_THP, "%d", u->thp_eligible);
 		out_set(&o, ln, S_VMFLAGS, "%s", u->vm_flags);
-		out_set(&o, ln, S_NAME, "%s", u->vma.name);
 	}
 	if (!err)
 		err = out_print(&o);
@@ -162,24 +116,21 @@ static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_nam
 	struct out o;
 	int err;
 
-	for (int i = 0; src_name && i < __MEMLENS_PAGES_SOURCE_MAX; i++)
-		if (!strcmp(src_name, memlens_pages_source__name(i)))
-			po.source = i;
-	if (src_name && !po.source) {
+	if (src_name && memlens_source__parse(MEMLENS_JOB_PAGES, src_name, &po.source)) {
 		cli_err("unknown pages source '%s' (pagemap_scan, pagemap, smaps)", src_name);
 		return EXIT_USAGE;
 	}
 	err = memlens_proc__pages(proc, &po, &pg);
 	if (err) {
 		if (err == -EOPNOTSUPP)
-			cli_err("pages source %s unavailable (PAGEMAP_SCAN needs 6.7+)", src_name);
+			cli_err("pages source %s unavailable: %s", src_name, memlens__source_reason(cli->ml, po.source));
 		else
 			cli_err_pid(memlens_proc__pid(proc), err);
 		return EXIT_RUNTIME;
 	}
-	if (memlens_pages__source(pg) == MEMLENS_PAGES_SMAPS || !memlens_pages__knows_huge(pg) || cli->verbose)
-		cli_err("pages from %s: %s", memlens_pages_source__name(memlens_pages__source(pg)), memlens_pages__reason(pg));
-	if (memlens_pages__source(pg) == MEMLENS_PAGES_SMAPS) {
+	if (memlens_pages__source(pg) == MEMLENS_SOURCE_SMAPS || !memlens_pages__knows_huge(pg) || cli->verbose)
+		cli_err("pages from %s: %s", memlens_source__name(memlens_pages__source(pg)), memlens_pages__reason(pg));
+	if (memlens_pages__source(pg) == MEMLENS_SOURCE_SMAPS) {
 		struct memlens_usage_set *set = NULL;
 
 		memlens_pages__free(pg);
@@ -226,11 +177,10 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 	const char *pages_src = NULL;
 	struct memlens_vma_set *set = NULL;
 	struct memlens_proc *proc = NULL;
-	size_t skipped = 0;
 	pid_t pid = 0;
 	int c, err, rc;
 
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "Bam", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "BamXP", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': build_ids = true; break;
 		case 'a': all = true; break;
@@ -240,7 +190,7 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 		case 'Q': pages_src = optarg; want_pages = true; break;
 		case 'h': help(); return EXIT_OK;
 		default:
-			if (cli_common_opt(cli, c, optarg))
+			if (cli_common_opt(cli, MEMLENS_JOB_WALK, c, optarg))
 				return EXIT_USAGE;
 		}
 	}
@@ -254,18 +204,21 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 	}
 	MEMLENS_OPTS(memlens_maps_opts, mopts, .build_ids = build_ids);
 	if (all) {
-		err = memlens__maps_all(cli->ml, cli->backend, &mopts, &set, &skipped);
+		MEMLENS_OPTS(memlens_maps_all_opts, aopts, .source = cli->source, .build_ids = build_ids);
+
+		err = memlens__maps_all(cli->ml, &aopts, &set);
 		if (err) {
-			if (err == -EOPNOTSUPP)
+			if (err == -EOPNOTSUPP || err == -EINVAL)
 				cli_err_open(cli, 0, err);
 			else
 				cli_err("cannot walk all processes: %s", strerror(-err));
 			return EXIT_RUNTIME;
 		}
-		if (skipped && cli->verbose)
-			cli_err("%zu processes exited or could not be read", skipped);
+		if ((memlens_vma_set__exited(set) || memlens_vma_set__unreadable(set)) && cli->verbose)
+			cli_err("%zu processes exited during the walk, %zu could not be read", memlens_vma_set__exited(set),
+				memlens_vma_set__unreadable(set));
 	} else {
-		MEMLENS_OPTS(memlens_proc_opts, popts, .backend = cli->backend);
+		MEMLENS_OPTS(memlens_proc_opts, popts, .source = cli->source);
 
 		proc = memlens__proc_open(cli->ml, pid, &popts);
 		if (!proc) {
@@ -299,7 +252,7 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (cli->verbose)
-		cli_say_source(cli, memlens_vma_set__backend(set), all ? MEMLENS_JOB_WALK_ALL : MEMLENS_JOB_WALK,
+		cli_say_source(cli, memlens_vma_set__source(set), all ? MEMLENS_JOB_WALK_ALL : MEMLENS_JOB_WALK,
 			       memlens_vma_set__count(set));
 	err = render(cli, set, build_ids, all, proc_maps);
 	rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

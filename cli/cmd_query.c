@@ -6,24 +6,15 @@
 #include <string.h>
 #include "memlens_cli.h"
 
-enum { COL_ADDR, COL_MAPPED, COL_FILE_OFFSET, COL_START, COL_END, COL_PERMS, COL_OFFSET, COL_DEV, COL_INODE,
-       COL_NAME, COL_BUILDID, COL_PID, COL_SOURCE };
+/* the VMA columns, then these */
+enum { Q_ADDR = VCOL_NCOLS, Q_MAPPED, Q_FILE_OFFSET };
 
-static const struct colinfo cols[] = {
-	[COL_ADDR] = { "ADDR", 14, 0, SCOLS_JSON_STRING, "the address (hex)" },
-	[COL_MAPPED] = { "MAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "whether a VMA covers it" },
-	[COL_FILE_OFFSET] = { "FILE_OFFSET", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "ADDR - START + OFFSET (hex)" },
-	[COL_START] = { "START", 14, 0, SCOLS_JSON_STRING, "start of the covering VMA (hex)" },
-	[COL_END] = { "END", 14, 0, SCOLS_JSON_STRING, "end of the covering VMA (hex)" },
-	[COL_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "its permissions" },
-	[COL_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "its file offset (hex)" },
-	[COL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "its device major:minor" },
-	[COL_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "its inode" },
-	[COL_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "its path or name; [unmapped] if none" },
-	[COL_BUILDID] = { "BUILDID", 40, 0, SCOLS_JSON_STRING, "ELF build ID (hex) of the file" },
-	[COL_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
-	[COL_SOURCE] = { "SOURCE", 5, 0, SCOLS_JSON_STRING, "ioctl, bpf or text" },
+static const struct colinfo qcols[] = {
+	{ "ADDR", 14, 0, SCOLS_JSON_STRING, "the address (hex)" },
+	{ "MAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "whether a VMA covers it" },
+	{ "FILE_OFFSET", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "ADDR - START + OFFSET (hex)" },
 };
+static struct colinfo cols[OUT_MAX_COLS];
 
 static void help(void)
 {
@@ -32,7 +23,7 @@ static void help(void)
 	       "given): the VMA covering it, the file offset it maps, the file and its build ID.\n\n"
 	       "  --no-build-id     skip build IDs\n"
 	       "  (and the common options: memlens --help)\n");
-	out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
+	out_help_columns(stdout, cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])));
 }
 
 struct addrs {
@@ -89,42 +80,33 @@ static int read_stdin(struct addrs *a, size_t *bad)
 static int render(struct cli *cli, const struct memlens_norm *norm, pid_t pid, bool build_ids)
 {
 	const struct memlens_vma_set *vmas = memlens_norm__vmas(norm);
-	char defaults[128], perms[5], hex[2 * MEMLENS_BUILD_ID_MAX + 1];
+	enum memlens_source src = memlens_vma_set__source(vmas);
+	char defaults[128];
 	struct out o;
 	int err;
 
 	snprintf(defaults, sizeof(defaults), "%sADDR,FILE_OFFSET,START,END,PERMS,NAME%s%s",
 		 cli->mode == OUT_JSON ? "PID," : "", build_ids ? ",BUILDID" : "",
 		 cli->mode == OUT_JSON ? ",MAPPED,OFFSET,DEV,INODE,SOURCE" : "");
-	err = out_init(&o, cli, "query", cols, sizeof(cols) / sizeof(cols[0]), defaults);
-	if (err) {
-		out_free(&o);
-		return err;
-	}
-	for (size_t i = 0; i < memlens_norm__count(norm); i++) {
+	err = out_init(&o, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])), defaults);
+	for (size_t i = 0; !err && i < memlens_norm__count(norm); i++) {
 		const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
 		const struct memlens_vma *v = a->vma >= 0 ? memlens_vma_set__get(vmas, (size_t)a->vma) : NULL;
 		struct libscols_line *ln = out_line(&o);
 
-		out_set(&o, ln, COL_PID, "%d", (int)pid);
-		out_set(&o, ln, COL_ADDR, "0x%llx", (unsigned long long)a->addr);
-		out_set(&o, ln, COL_MAPPED, "%s", v ? "yes" : "no");
-		out_set(&o, ln, COL_SOURCE, "%s", memlens_backend__name(memlens_vma_set__backend(vmas)));
+		out_set(&o, ln, Q_ADDR, "0x%llx", (unsigned long long)a->addr);
+		out_set(&o, ln, Q_MAPPED, "%s", v ? "yes" : "no");
 		if (!v) {
-			out_set(&o, ln, COL_NAME, "[unmapped]");
+			out_set(&o, ln, VCOL_PID, "%d", (int)pid);
+			out_set(&o, ln, VCOL_SOURCE, "%s", memlens_source__name(src));
+			out_set(&o, ln, VCOL_NAME, "[unmapped]");
 			continue;
 		}
-		out_set(&o, ln, COL_FILE_OFFSET, "0x%llx", (unsigned long long)a->file_offset);
-		out_set(&o, ln, COL_START, "0x%llx", (unsigned long long)v->start);
-		out_set(&o, ln, COL_END, "0x%llx", (unsigned long long)v->end);
-		out_set(&o, ln, COL_PERMS, "%s", memlens_vma__perms(v, perms));
-		out_set(&o, ln, COL_OFFSET, "0x%llx", (unsigned long long)v->offset);
-		out_set(&o, ln, COL_DEV, "%02x:%02x", v->dev_major, v->dev_minor);
-		out_set(&o, ln, COL_INODE, "%llu", (unsigned long long)v->inode);
-		out_set(&o, ln, COL_NAME, "%s", v->name);
-		out_set(&o, ln, COL_BUILDID, "%s", memlens_vma__build_id_hex(v, hex, sizeof(hex)));
+		vma_columns_fill(&o, ln, v, src);
+		out_set(&o, ln, Q_FILE_OFFSET, "0x%llx", (unsigned long long)a->file_offset);
 	}
-	err = out_print(&o);
+	if (!err)
+		err = out_print(&o);
 	out_free(&o);
 	return err;
 }
@@ -149,7 +131,7 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 		case 'N': build_ids = false; break;
 		case 'h': help(); return EXIT_OK;
 		default:
-			if (cli_common_opt(cli, c, optarg))
+			if (cli_common_opt(cli, MEMLENS_JOB_QUERY, c, optarg))
 				return EXIT_USAGE;
 		}
 	}
@@ -182,7 +164,7 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	MEMLENS_OPTS(memlens_proc_opts, popts, .backend = cli->backend);
+	MEMLENS_OPTS(memlens_proc_opts, popts, .source = cli->source);
 	proc = memlens__proc_open(cli->ml, pid, &popts);
 	if (!proc) {
 		cli_err_open(cli, pid, -errno);
@@ -194,7 +176,7 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 		cli_err_pid(memlens_proc__pid(proc), err);
 	} else {
 		if (cli->verbose)
-			cli_say_source(cli, memlens_vma_set__backend(memlens_norm__vmas(norm)), MEMLENS_JOB_QUERY,
+			cli_say_source(cli, memlens_vma_set__source(memlens_norm__vmas(norm)), MEMLENS_JOB_QUERY,
 				       memlens_vma_set__count(memlens_norm__vmas(norm)));
 		err = render(cli, norm, memlens_proc__pid(proc), build_ids);
 		rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

@@ -144,7 +144,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 			out_help_columns(stdout, cols, NCOLS);
 			return EXIT_OK;
 		default:
-			if (cli_common_opt(cli, c, optarg))
+			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
 				return EXIT_USAGE;
 		}
 	}
@@ -195,7 +195,8 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		       (unsigned long long)memlens_snapshot__mem_total(s) / 1024,
 		       (unsigned long long)memlens_snapshot__mem_available(s) / 1024, n, memlens_snapshot__exited(s),
 		       memlens_snapshot__unreadable(s), opts.dmabuf ? "  DMA-BUF source: " : "",
-		       opts.dmabuf ? memlens_snapshot__dmabuf_source(s) : "");
+		       !opts.dmabuf ? "" : memlens_snapshot__dmabuf_source(s) ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) :
+		       "unavailable");
 	free(rows);
 	memlens_snapshot__free(s);
 	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

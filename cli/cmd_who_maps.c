@@ -13,39 +13,23 @@
 #include <sys/sysmacros.h>
 #include "memlens_cli.h"
 
-enum { C_PID, C_START, C_END, C_PERMS, C_OFFSET, C_DEV, C_INODE, C_NAME, C_CHECKED, C_KIND, C_PROCS, C_MAPPINGS, C_PIDS };
+/* the VMA columns, then these */
+enum { W_CHECKED = VCOL_NCOLS, W_PROCS, W_MAPPINGS, W_PIDS };
 
-static const struct colinfo cols[] = {
-	[C_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
-	[C_START] = { "START", 14, 0, SCOLS_JSON_STRING, "mapping start (hex)" },
-	[C_END] = { "END", 14, 0, SCOLS_JSON_STRING, "mapping end (hex)" },
-	[C_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "permissions" },
-	[C_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset (hex)" },
-	[C_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device major:minor" },
-	[C_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode" },
-	[C_NAME] = { "NAME", 0.3, 0, SCOLS_JSON_STRING, "what maps calls it" },
-	[C_CHECKED] = { "CHECKED", 3, 0, SCOLS_JSON_STRING, "exact inode opened through map_files: yes, no (why)" },
-	[C_KIND] = { "KIND", 6, 0, SCOLS_JSON_STRING, "file, deleted, memfd, shm (shared anonymous), sysv, dmabuf" },
-	[C_PROCS] = { "PROCS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes mapping it" },
-	[C_MAPPINGS] = { "MAPPINGS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "VMAs mapping it" },
-	[C_PIDS] = { "PIDS", 20, 0, SCOLS_JSON_STRING, "the processes, comma-separated" },
+static const struct colinfo wcols[] = {
+	{ "CHECKED", 3, 0, SCOLS_JSON_STRING, "exact inode opened through map_files: yes, no (why)" },
+	{ "PROCS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes mapping it (--shared)" },
+	{ "MAPPINGS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "VMAs mapping it (--shared)" },
+	{ "PIDS", 20, 0, SCOLS_JSON_STRING, "the processes, comma-separated (--shared)" },
 };
-#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+static struct colinfo cols[OUT_MAX_COLS];
+#define NCOLS vma_columns(cols, wcols, sizeof(wcols) / sizeof(wcols[0]))
 
-static const char *kind_of(const char *name)
+static void say_skipped(struct cli *cli, const struct memlens_vma_set *set)
 {
-	size_t n = strlen(name);
-	bool deleted = n > 10 && !strcmp(name + n - 10, " (deleted)");
-
-	if (!strncmp(name, "/memfd:", 7))
-		return "memfd";
-	if (!strncmp(name, "/dev/zero", 9) || !strncmp(name, "[anon_shmem:", 12))
-		return "shm";
-	if (!strncmp(name, "/SYSV", 5))
-		return "sysv";
-	if (!strncmp(name, "/dmabuf:", 8) || !strcmp(name, "anon_inode:dmabuf"))
-		return "dmabuf";
-	return deleted ? "deleted" : "file";
+	if ((memlens_vma_set__exited(set) || memlens_vma_set__unreadable(set)) && cli->verbose)
+		cli_err("%zu processes exited during the walk, %zu could not be read", memlens_vma_set__exited(set),
+			memlens_vma_set__unreadable(set));
 }
 
 static int cmp_obj(const void *a, const void *b)
@@ -65,13 +49,14 @@ static int cmp_obj(const void *a, const void *b)
 
 static int shared(struct cli *cli)
 {
+	MEMLENS_OPTS(memlens_maps_all_opts, aopts, .source = cli->source);
 	struct memlens_vma_set *all = NULL;
 	const struct memlens_vma **v;
-	size_t n, skipped = 0;
+	size_t n;
 	struct out o;
 	int err;
 
-	err = memlens__maps_all(cli->ml, cli->backend, NULL, &all, &skipped);
+	err = memlens__maps_all(cli->ml, &aopts, &all);
 	if (err) {
 		cli_err("cannot walk processes: %s", strerror(-err));
 		return EXIT_RUNTIME;
@@ -97,19 +82,15 @@ static int shared(struct cli *cli)
 		if (!v[i]->inode || procs < 2)
 			continue;
 		struct libscols_line *ln = out_line(&o);
-		out_set(&o, ln, C_KIND, "%s", kind_of(v[i]->name));
-		out_set(&o, ln, C_DEV, "%02x:%02x", v[i]->dev_major, v[i]->dev_minor);
-		out_set(&o, ln, C_INODE, "%llu", (unsigned long long)v[i]->inode);
-		out_set(&o, ln, C_PROCS, "%zu", procs);
-		out_set(&o, ln, C_MAPPINGS, "%zu", j - i);
-		out_set(&o, ln, C_PIDS, "%s", pids);
-		out_set(&o, ln, C_NAME, "%s", v[i]->name);
+		vma_columns_fill(&o, ln, v[i], memlens_vma_set__source(all));
+		out_set(&o, ln, W_PROCS, "%zu", procs);
+		out_set(&o, ln, W_MAPPINGS, "%zu", j - i);
+		out_set(&o, ln, W_PIDS, "%s", pids);
 	}
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);
-	if (skipped && cli->verbose)
-		cli_err("%zu processes could not be read", skipped);
+	say_skipped(cli, all);
 	free(v);
 	memlens_vma_set__free(all);
 	return err ? EXIT_RUNTIME : EXIT_OK;
@@ -185,9 +166,8 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 	bool want_shared = false;
 	uint32_t maj, min;
 	uint64_t ino;
-	size_t skipped = 0, unchecked = 0;
+	size_t unchecked = 0;
 	struct out o;
-	char perms[5];
 	int c, err, why = 0;
 
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "S", longopts, NULL)) != -1) {
@@ -197,7 +177,7 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 			printf("Usage: memlens who-maps TARGET | --shared\n\nTARGET: a path, MAJ:MIN:INODE, or PID:ADDR.\n");
 			out_help_columns(stdout, cols, NCOLS);
 			return EXIT_OK;
-		} else if (cli_common_opt(cli, c, optarg))
+		} else if (cli_common_opt(cli, MEMLENS_JOB_WALK_ALL, c, optarg))
 			return EXIT_USAGE;
 	}
 	if (want_shared)
@@ -209,7 +189,8 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 	err = resolve(cli, argv[optind], &maj, &min, &ino);
 	if (err)
 		return err == -1 ? EXIT_USAGE : EXIT_RUNTIME;
-	err = memlens__who_maps(cli->ml, maj, min, ino, cli->backend, &set, &skipped);
+	MEMLENS_OPTS(memlens_who_maps_opts, wopts, .source = cli->source);
+	err = memlens__who_maps(cli->ml, maj, min, ino, &wopts, &set);
 	if (err) {
 		cli_err("cannot walk processes: %s", strerror(-err));
 		return EXIT_RUNTIME;
@@ -224,15 +205,8 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 			unchecked++;
 			why = chk;
 		}
-		out_set(&o, ln, C_PID, "%d", v->pid);
-		out_set(&o, ln, C_START, "0x%llx", (unsigned long long)v->start);
-		out_set(&o, ln, C_END, "0x%llx", (unsigned long long)v->end);
-		out_set(&o, ln, C_PERMS, "%s", memlens_vma__perms(v, perms));
-		out_set(&o, ln, C_OFFSET, "0x%llx", (unsigned long long)v->offset);
-		out_set(&o, ln, C_DEV, "%02x:%02x", v->dev_major, v->dev_minor);
-		out_set(&o, ln, C_INODE, "%llu", (unsigned long long)v->inode);
-		out_set(&o, ln, C_NAME, "%s", v->name);
-		out_set(&o, ln, C_CHECKED, "%s", !chk ? "yes" : chk == -ESTALE ? "no (another inode)" : "no (unprivileged)");
+		vma_columns_fill(&o, ln, v, memlens_vma_set__source(set));
+		out_set(&o, ln, W_CHECKED, "%s", !chk ? "yes" : chk == -ESTALE ? "no (another inode)" : "no (unprivileged)");
 	}
 	if (!err)
 		err = out_print(&o);
@@ -240,8 +214,7 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 	if (unchecked)
 		cli_err("%zu mappings not opened through map_files: %s (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE); "
 			"matched by dev:inode", unchecked, strerror(-why));
-	if (skipped && cli->verbose)
-		cli_err("%zu processes could not be read", skipped);
+	say_skipped(cli, set);
 	memlens_vma_set__free(set);
 	return err ? EXIT_RUNTIME : EXIT_OK;
 }

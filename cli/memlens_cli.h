@@ -17,23 +17,22 @@ enum out_mode { OUT_TABLE, OUT_RAW, OUT_JSON };
 
 struct cli {
 	struct memlens *ml;
-	enum memlens_backend backend;
+	enum memlens_source source;	/* -b/--source, for the command's job; AUTO */
 	enum out_mode mode;
 	const char *columns;	/* -o */
 	bool no_headings;
 	int verbose;
 };
 
+/* ---- common.c: what every command shares ---- */
 /* One line on stderr, "memlens: ..." */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "memlens: pid N: <what errno says>", with the library's words for its errnos */
 void cli_err_pid(pid_t pid, int err);
-/* a failed memlens__proc_open(): forced backend unavailable (and why), or the pid's error */
+/* a failed memlens__proc_open(): forced source unavailable (and why), or the pid's error */
 void cli_err_open(struct cli *cli, pid_t pid, int err);
-/* "; not bpf: ...; not ioctl: ..." for the sources AUTO prefers over used for job */
-void cli_why_not(struct cli *cli, enum memlens_backend used, enum memlens_job job, char *buf, size_t len);
-/* -v: which source answered, and why the better ones did not */
-void cli_say_source(struct cli *cli, enum memlens_backend used, enum memlens_job job, size_t records);
+/* -v: which source answered job, and why the better ones did not (the library's order) */
+void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job job, size_t records);
 int cli_parse_pid(const char *s, pid_t *pid);
 int cli_parse_addr(const char *s, uint64_t *addr);
 
@@ -46,7 +45,7 @@ struct colinfo {
 	const char *help;
 };
 
-#define OUT_MAX_COLS 32
+#define OUT_MAX_COLS 48
 
 struct out {
 	struct libscols_table *tb;
@@ -68,9 +67,10 @@ int out_print(struct out *o);
 void out_free(struct out *o);
 void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 
-/* options every command takes; cli_common_opt(): 0 handled, 1 not ours, -1 bad (said) */
+/* options every command takes; cli_common_opt(): 0 handled, 1 not ours, -1 bad (said).
+ * -b/--source names a source of the command's job (memlens_source__parse) */
 #define COMMON_SHORTOPTS "b:Jrno:vh"
-/* output options, for commands where --backend (VMA sources) does not apply */
+/* output options, for commands where a VMA source does not apply */
 #define OUTPUT_SHORTOPTS "Jrno:vh"
 #define OUTPUT_LONGOPTS                                              \
 	{ "json", no_argument, NULL, 'J' },                          \
@@ -80,9 +80,18 @@ void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 	{ "verbose", no_argument, NULL, 'v' },                       \
 	{ "help", no_argument, NULL, 'h' }
 #define COMMON_LONGOPTS                                              \
+	{ "source", required_argument, NULL, 'b' },                  \
 	{ "backend", required_argument, NULL, 'b' },                 \
 	OUTPUT_LONGOPTS
-int cli_common_opt(struct cli *cli, int c, const char *arg);
+int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg);
+
+/* ---- vma_columns.c: the one VMA column table, for maps, query, who-maps, --smaps ---- */
+enum { VCOL_PID, VCOL_START, VCOL_END, VCOL_PERMS, VCOL_OFFSET, VCOL_DEV, VCOL_INODE, VCOL_SIZE, VCOL_PAGESIZE,
+       VCOL_NAME, VCOL_KIND, VCOL_BUILDID, VCOL_SOURCE, VCOL_NCOLS };
+/* the VMA columns, then a command's own (ids VCOL_NCOLS + i), into cols[OUT_MAX_COLS]; the count */
+size_t vma_columns(struct colinfo *cols, const struct colinfo *extra, size_t nextra);
+/* one VMA's columns of a row */
+void vma_columns_fill(struct out *o, struct libscols_line *ln, const struct memlens_vma *v, enum memlens_source src);
 
 int cmd_maps(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);

@@ -6,8 +6,12 @@
 #include <string.h>
 #include "memlens_cli.h"
 
+/* the exact name first ("Size" and "SIZE" in --smaps), then ignoring case */
 static int col_by_name(const struct colinfo *cols, size_t ncols, const char *name, size_t len)
 {
+	for (size_t i = 0; i < ncols; i++)
+		if (strlen(cols[i].name) == len && strncmp(cols[i].name, name, len) == 0)
+			return (int)i;
 	for (size_t i = 0; i < ncols; i++)
 		if (strlen(cols[i].name) == len && strncasecmp(cols[i].name, name, len) == 0)
 			return (int)i;

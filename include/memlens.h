@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>	/* memset, for MEMLENS_OPTS */
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -28,8 +29,12 @@ extern "C" {
 
 #define MEMLENS_VERSION_MAJOR 0
 #define MEMLENS_VERSION_MINOR 1
+#define MEMLENS_VERSION_PATCH 0
 
-/* Declare and zero an options struct, setting its size: MEMLENS_OPTS(memlens_maps_opts, o, .build_ids = true); */
+/* Declare and zero an options struct, setting its size (libbpf's LIBBPF_OPTS):
+ *   MEMLENS_OPTS(memlens_maps_opts, o, .build_ids = true);
+ * Fields the library does not know must be zero: a newer caller's non-zero
+ * field an older library cannot honour is -EINVAL, never silently ignored. */
 #define MEMLENS_OPTS(TYPE, NAME, ...)                                        \
 	struct TYPE NAME = ({                                                \
 		memset(&NAME, 0, sizeof(struct TYPE));                       \
@@ -44,13 +49,40 @@ enum memlens_print_level {
 
 typedef int (*memlens_print_fn_t)(enum memlens_print_level level, const char *fmt, va_list ap);
 
-/* Where VMA records come from. */
-enum memlens_backend {
-	MEMLENS_BACKEND_AUTO = 0,	/* the best one available */
-	MEMLENS_BACKEND_IOCTL,		/* PROCMAP_QUERY ioctl on /proc/<pid>/maps (6.11+) */
-	MEMLENS_BACKEND_BPF,		/* BPF iter/task_vma (5.12+, CAP_BPF+CAP_PERFMON) */
-	MEMLENS_BACKEND_TEXT,		/* /proc/<pid>/maps text */
-	__MEMLENS_BACKEND_MAX,
+/*
+ * Where records come from: one kernel interface each.  Every job (below) has
+ * its own sources; AUTO takes the best one the kernel and the caller's
+ * privileges allow, in the order memlens_job__sources() gives.
+ */
+enum memlens_source {
+	MEMLENS_SOURCE_AUTO = 0,
+	/* VMAs */
+	MEMLENS_SOURCE_PROCMAP_QUERY,	/* "ioctl": PROCMAP_QUERY on /proc/<pid>/maps (6.11+) */
+	MEMLENS_SOURCE_BPF_TASK_VMA,	/* "bpf": BPF iter/task_vma (5.12+, CAP_BPF+CAP_PERFMON) */
+	MEMLENS_SOURCE_MAPS_TEXT,	/* "text": /proc/<pid>/maps */
+	/* DMA-BUF holders and buffers */
+	MEMLENS_SOURCE_DMABUF_BPF,	/* "bpf": iter/dmabuf + task_file + task_vma (6.16+), or their pins */
+	MEMLENS_SOURCE_DMABUF_PROCFS,	/* "procfs": /proc/<pid>/fd, fdinfo, maps; debugfs or sysfs list */
+	/* page backing */
+	MEMLENS_SOURCE_PAGEMAP_SCAN,	/* "pagemap_scan": PAGEMAP_SCAN ioctl (6.7+) */
+	MEMLENS_SOURCE_PAGEMAP,		/* "pagemap": /proc/<pid>/pagemap, + /proc/kpageflags (root) */
+	MEMLENS_SOURCE_SMAPS,		/* "smaps": smaps totals per VMA, no ranges */
+	/* ELF build IDs */
+	MEMLENS_SOURCE_BUILD_ID_KERNEL,	/* "procmap_query": with each VMA from PROCMAP_QUERY (6.12+) */
+	MEMLENS_SOURCE_MAP_FILES,	/* "map_files": the note read through /proc/<pid>/map_files */
+	MEMLENS_SOURCE_PROC_ROOT,	/* "proc_root": through /proc/<pid>/root/<path>, inode checked */
+	__MEMLENS_SOURCE_MAX,
+};
+
+/* What a source is chosen for. */
+enum memlens_job {
+	MEMLENS_JOB_WALK,	/* "maps": every VMA of one process */
+	MEMLENS_JOB_QUERY,	/* "query": the VMAs covering some addresses */
+	MEMLENS_JOB_WALK_ALL,	/* "maps_all": every VMA of every process */
+	MEMLENS_JOB_DMABUF,	/* "dmabuf": DMA-BUF holders, system-wide */
+	MEMLENS_JOB_PAGES,	/* "pages": present/swapped/huge ranges */
+	MEMLENS_JOB_BUILD_ID,	/* "build_id": ELF build IDs of mapped files */
+	__MEMLENS_JOB_MAX,
 };
 
 /* Kernel interfaces memlens probes (once per context). */
@@ -64,6 +96,10 @@ enum memlens_iface {
 	MEMLENS_IFACE_BTF,		/* /sys/kernel/btf/vmlinux */
 	MEMLENS_IFACE_BPF_ITER_DMABUF,	/* the kernel has iter/dmabuf (6.16+): told by its BTF */
 	MEMLENS_IFACE_DMABUF_EXPORTER,	/* a DMA-BUF exporter userspace can allocate from: /dev/dma_heap/<heap>, /dev/udmabuf */
+	MEMLENS_IFACE_BPF_DMABUF,	/* the three DMA-BUF iterator programs load */
+	MEMLENS_IFACE_PAGEMAP_SCAN,	/* ioctl(PAGEMAP_SCAN) on /proc/<pid>/pagemap (6.7+) */
+	MEMLENS_IFACE_PAGEMAP,		/* /proc/<pid>/pagemap */
+	MEMLENS_IFACE_KPAGEFLAGS,	/* /proc/kpageflags (root): tells huge pages from pagemap PFNs */
 	__MEMLENS_IFACE_MAX,
 };
 
@@ -89,23 +125,47 @@ MEMLENS_API int memlens__probe(struct memlens *ml, enum memlens_iface iface);
 /* One line saying why the interface is (un)usable; never NULL. */
 MEMLENS_API const char *memlens__probe_reason(struct memlens *ml, enum memlens_iface iface);
 MEMLENS_API const char *memlens_iface__name(enum memlens_iface iface);
-MEMLENS_API const char *memlens_backend__name(enum memlens_backend backend);
-/* The interface a backend reads (for memlens__probe_reason()). */
-MEMLENS_API enum memlens_iface memlens_backend__iface(enum memlens_backend backend);
-/* Parse "ioctl", "bpf", "text", "auto"; -EINVAL if unknown. */
-MEMLENS_API int memlens_backend__parse(const char *s, enum memlens_backend *out);
 
-/* What a backend choice is for: a whole walk or point queries (normalization). */
-enum memlens_job {
-	MEMLENS_JOB_WALK,	/* every VMA of one process */
-	MEMLENS_JOB_QUERY,	/* the VMAs covering some addresses */
-	MEMLENS_JOB_WALK_ALL,	/* every VMA of every process */
-};
+/* ---- sources and the choice between them ----------------------------- */
+
+/* "ioctl", "bpf", "text", "procfs", "pagemap_scan", ...; "auto" for AUTO */
+MEMLENS_API const char *memlens_source__name(enum memlens_source source);
+/* The kernel interface a source reads. */
+MEMLENS_API enum memlens_iface memlens_source__iface(enum memlens_source source);
+/* A source of @job by name ("auto" included); -EINVAL if the job has none of that name. */
+MEMLENS_API int memlens_source__parse(enum memlens_job job, const char *name, enum memlens_source *out);
+/* "maps", "query", "maps_all", "dmabuf", "pages", "build_id" */
+MEMLENS_API const char *memlens_job__name(enum memlens_job job);
 /**
- * memlens__pick_backend() - the backend AUTO resolves to for @job.
- * Return: the backend; never fails since the text file is always the last resort.
+ * memlens_job__sources() - the sources of @job, best first: the order AUTO tries.
+ * Return: how many there are; the first min(that, @max) are stored in @out.
  */
-MEMLENS_API enum memlens_backend memlens__pick_backend(struct memlens *ml, enum memlens_job job);
+MEMLENS_API size_t memlens_job__sources(enum memlens_job job, enum memlens_source *out, size_t max);
+/**
+ * memlens__source_usable() - can this caller use @source now?
+ * Return: 0, or a negative errno; memlens__source_reason() says why.
+ */
+MEMLENS_API int memlens__source_usable(struct memlens *ml, enum memlens_source source);
+/* One line: why the source is (un)usable; never NULL. */
+MEMLENS_API const char *memlens__source_reason(struct memlens *ml, enum memlens_source source);
+/**
+ * memlens__select() - the source a job uses: @forced if it is usable, else
+ * with MEMLENS_SOURCE_AUTO the first usable one of memlens_job__sources().
+ * The sources passed over are the ones before it in that order; for each,
+ * memlens__source_reason() says why.
+ * Return: 0 and *out; -EOPNOTSUPP @forced is unusable (*out = @forced);
+ * -EINVAL @forced is not a source of @job.
+ */
+MEMLENS_API int memlens__select(struct memlens *ml, enum memlens_job job, enum memlens_source forced,
+				enum memlens_source *out);
+/**
+ * memlens__explain() - one line for -v and features: why @used answers @job
+ * (its reason, after "forced: " when @forced), then "; not X: why" for each
+ * better source AUTO passed over.  The line is kept in the context until the
+ * next call; never NULL.
+ */
+MEMLENS_API const char *memlens__explain(struct memlens *ml, enum memlens_job job, enum memlens_source used,
+					 bool forced);
 
 /* ---- VMA records ---------------------------------------------------- */
 
@@ -137,20 +197,28 @@ struct memlens_vma {
 MEMLENS_API const char *memlens_vma__perms(const struct memlens_vma *vma, char buf[5]);
 /* lowercase hex of the build ID; buf needs 2*MEMLENS_BUILD_ID_MAX+1 bytes; "" if none */
 MEMLENS_API const char *memlens_vma__build_id_hex(const struct memlens_vma *vma, char *buf, size_t len);
+/* what backs the VMA, by its name: "file", "deleted", "memfd", "shm" (shared
+ * anonymous), "sysv", "dmabuf", "anon" (no inode), "special" ([vdso], ...) */
+MEMLENS_API const char *memlens_vma__kind(const struct memlens_vma *vma);
 
 struct memlens_vma_set;
 
 MEMLENS_API size_t memlens_vma_set__count(const struct memlens_vma_set *set);
+/* NULL and errno ERANGE past the end (every _get of the library does the same) */
 MEMLENS_API const struct memlens_vma *memlens_vma_set__get(const struct memlens_vma_set *set, size_t i);
-/* the backend that produced the set */
-MEMLENS_API enum memlens_backend memlens_vma_set__backend(const struct memlens_vma_set *set);
+/* the source that produced the set */
+MEMLENS_API enum memlens_source memlens_vma_set__source(const struct memlens_vma_set *set);
+/* whole-system sets: processes that exited during the walk, and that could
+ * not be read (every whole-system result counts these two the same way) */
+MEMLENS_API size_t memlens_vma_set__exited(const struct memlens_vma_set *set);
+MEMLENS_API size_t memlens_vma_set__unreadable(const struct memlens_vma_set *set);
 MEMLENS_API void memlens_vma_set__free(struct memlens_vma_set *set);
 
 /* ---- one process --------------------------------------------------- */
 
 struct memlens_proc_opts {
 	size_t sz;
-	enum memlens_backend backend;	/* AUTO: best per job */
+	enum memlens_source source;	/* a VMA source; AUTO: the best per job */
 	size_t :0;
 };
 
@@ -161,8 +229,8 @@ struct memlens_proc;
  * @pid: a process id; 0 means the caller itself.
  * The handle pins the process's memory descriptor (through /proc/<pid>/maps),
  * so a recycled pid is never answered for.  Errors: -ESRCH no such process,
- * -EACCES/-EPERM not allowed (PTRACE_MODE_READ), -ENOTSUP forced backend
- * unavailable (memlens__probe_reason() says why).
+ * -EACCES/-EPERM not allowed (PTRACE_MODE_READ), -EOPNOTSUPP forced source
+ * unavailable (memlens__source_reason() says why), -EINVAL not a VMA source.
  */
 MEMLENS_API struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid,
 						    const struct memlens_proc_opts *opts);
@@ -268,14 +336,6 @@ MEMLENS_API int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vm
 #define MEMLENS_PAGE_THP	0x08	/* a transparent huge page maps it */
 #define MEMLENS_PAGE_HUGETLB	0x10	/* a hugetlbfs page maps it */
 
-enum memlens_pages_source {
-	MEMLENS_PAGES_AUTO = 0,
-	MEMLENS_PAGES_PAGEMAP_SCAN,	/* PAGEMAP_SCAN ioctl on /proc/<pid>/pagemap (6.7+) */
-	MEMLENS_PAGES_PAGEMAP,		/* /proc/<pid>/pagemap, + /proc/kpageflags for huge pages (root) */
-	MEMLENS_PAGES_SMAPS,		/* smaps totals per VMA: no ranges */
-	__MEMLENS_PAGES_SOURCE_MAX,
-};
-
 struct memlens_page_range {
 	uint64_t start, end;
 	uint32_t flags;		/* MEMLENS_PAGE_*; ranges with none are not listed */
@@ -283,7 +343,7 @@ struct memlens_page_range {
 
 struct memlens_pages_opts {
 	size_t sz;
-	enum memlens_pages_source source;
+	enum memlens_source source;	/* PAGEMAP_SCAN, PAGEMAP, SMAPS or AUTO */
 	uint64_t start, end;	/* 0, 0: every VMA */
 	size_t :0;
 };
@@ -293,13 +353,12 @@ MEMLENS_API int memlens_proc__pages(struct memlens_proc *proc, const struct meml
 				    struct memlens_pages **out);
 MEMLENS_API size_t memlens_pages__count(const struct memlens_pages *p);
 MEMLENS_API const struct memlens_page_range *memlens_pages__get(const struct memlens_pages *p, size_t i);
-MEMLENS_API enum memlens_pages_source memlens_pages__source(const struct memlens_pages *p);
+MEMLENS_API enum memlens_source memlens_pages__source(const struct memlens_pages *p);
 /* why this source; for pagemap without root: huge pages unknown */
 MEMLENS_API const char *memlens_pages__reason(const struct memlens_pages *p);
 /* false when the source cannot tell huge pages apart (pagemap without PFNs, smaps) */
 MEMLENS_API bool memlens_pages__knows_huge(const struct memlens_pages *p);
 MEMLENS_API void memlens_pages__free(struct memlens_pages *p);
-MEMLENS_API const char *memlens_pages_source__name(enum memlens_pages_source s);
 
 /* ---- whole-system snapshot ------------------------------------------ */
 
@@ -328,34 +387,33 @@ MEMLENS_API size_t memlens_snapshot__unreadable(const struct memlens_snapshot *s
 /* /proc/meminfo MemTotal and MemAvailable, bytes */
 MEMLENS_API uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s);
 MEMLENS_API uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s);
-/* where the DMA-BUF columns came from ("" if not asked) */
-MEMLENS_API const char *memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s);
+/* where the DMA-BUF columns came from; AUTO: not asked, or no source could answer */
+MEMLENS_API enum memlens_source memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s);
 MEMLENS_API void memlens_snapshot__free(struct memlens_snapshot *s);
 
 /* ---- every process ------------------------------------------------- */
 
+struct memlens_maps_all_opts {
+	size_t sz;
+	enum memlens_source source;	/* a VMA source; AUTO: the best for MEMLENS_JOB_WALK_ALL */
+	bool build_ids;
+	size_t :0;
+};
+
 /**
  * memlens__maps_all() - every VMA of every process the caller may read, in
- * (pid, address) order; with the BPF backend in one pass over all tasks.
- * Processes that exit or cannot be read during the walk are skipped; their
- * number is in *skipped when it is not NULL.
+ * (pid, address) order; with the BPF source in one pass over all tasks.
+ * Processes that exit or cannot be read during the walk are left out and
+ * counted: memlens_vma_set__exited() and memlens_vma_set__unreadable().
  */
-MEMLENS_API int memlens__maps_all(struct memlens *ml, enum memlens_backend backend,
-				  const struct memlens_maps_opts *opts, struct memlens_vma_set **out,
-				  size_t *skipped);
+MEMLENS_API int memlens__maps_all(struct memlens *ml, const struct memlens_maps_all_opts *opts,
+				  struct memlens_vma_set **out);
 
 /* ---- DMA-BUF accounting -------------------------------------------- */
 
-enum memlens_dmabuf_source {
-	MEMLENS_DMABUF_AUTO = 0,	/* pins, then BPF, then procfs */
-	MEMLENS_DMABUF_BPF,		/* iter/dmabuf + iter/task_file + iter/task_vma (6.16+), or their pins */
-	MEMLENS_DMABUF_PROCFS,		/* /proc/<pid>/fd, fdinfo, maps; debugfs bufinfo or sysfs for the system list */
-	__MEMLENS_DMABUF_SOURCE_MAX,
-};
-
 struct memlens_dmabuf_opts {
 	size_t sz;
-	enum memlens_dmabuf_source source;
+	enum memlens_source source;	/* DMABUF_BPF, DMABUF_PROCFS or AUTO */
 	pid_t pid;		/* 0: every process; else only this one (the system list stays whole) */
 	const char *pin_dir;	/* pinned iterators (memlens bpf pin); NULL: MEMLENS_PIN_DIR */
 	size_t :0;
@@ -425,14 +483,14 @@ MEMLENS_API const struct memlens_dmabuf_fd *memlens_dmabuf__fd(const struct meml
 MEMLENS_API size_t memlens_dmabuf__proc_count(const struct memlens_dmabuf *d);
 MEMLENS_API const struct memlens_dmabuf_proc *memlens_dmabuf__proc(const struct memlens_dmabuf *d, size_t i);
 /* which source answered, and where the system-wide list came from ("bpf", "debugfs", "sysfs", "none") */
-MEMLENS_API enum memlens_dmabuf_source memlens_dmabuf__source(const struct memlens_dmabuf *d);
+MEMLENS_API enum memlens_source memlens_dmabuf__source(const struct memlens_dmabuf *d);
 MEMLENS_API const char *memlens_dmabuf__source_reason(const struct memlens_dmabuf *d);
 MEMLENS_API const char *memlens_dmabuf__system_list(const struct memlens_dmabuf *d);
-/* processes that could not be read (permission), and that exited during the scan */
-MEMLENS_API size_t memlens_dmabuf__unreadable_count(const struct memlens_dmabuf *d);
-MEMLENS_API int32_t memlens_dmabuf__unreadable(const struct memlens_dmabuf *d, size_t i);
-MEMLENS_API size_t memlens_dmabuf__exited_count(const struct memlens_dmabuf *d);
-MEMLENS_API const char *memlens_dmabuf_source__name(enum memlens_dmabuf_source s);
+/* processes that exited during the scan, and that could not be read (permission) */
+MEMLENS_API size_t memlens_dmabuf__exited(const struct memlens_dmabuf *d);
+MEMLENS_API size_t memlens_dmabuf__unreadable(const struct memlens_dmabuf *d);
+/* the i-th process that could not be read; -1 and errno ERANGE past the end */
+MEMLENS_API int32_t memlens_dmabuf__unreadable_pid(const struct memlens_dmabuf *d, size_t i);
 
 /**
  * memlens__bpf_pin() - load the DMA-BUF iterators and pin their links in
@@ -444,14 +502,20 @@ MEMLENS_API int memlens__bpf_unpin(struct memlens *ml, const char *dir);
 
 /* ---- who maps what ------------------------------------------------ */
 
+struct memlens_who_maps_opts {
+	size_t sz;
+	enum memlens_source source;	/* a VMA source; AUTO: the best for MEMLENS_JOB_WALK_ALL */
+	size_t :0;
+};
+
 /**
  * memlens__who_maps() - every VMA, in every process the caller may read, that
  * maps the object (dev major:minor, inode): a file, memfd, SysV segment,
- * DMA-BUF or shared anonymous region.  Processes that cannot be read are
- * counted in *skipped.
+ * DMA-BUF or shared anonymous region.  Processes that exited or could not be
+ * read are counted as memlens__maps_all() counts them.
  */
 MEMLENS_API int memlens__who_maps(struct memlens *ml, uint32_t dev_major, uint32_t dev_minor, uint64_t inode,
-				  enum memlens_backend backend, struct memlens_vma_set **out, size_t *skipped);
+				  const struct memlens_who_maps_opts *opts, struct memlens_vma_set **out);
 /**
  * memlens_vma__check_map_file() - open the exact inode behind a file-backed VMA
  * through /proc/<pid>/map_files (deleted files included) and check it is the

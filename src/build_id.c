@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "memlens_internal.h"
+#include "build_id.h"
+#include "source.h"
 
 #define NT_GNU_BUILD_ID_TYPE 3
 
@@ -161,7 +162,7 @@ int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *id, uint32_
 	return err;
 }
 
-static int open_mapped(struct memlens *ml, pid_t pid, const struct memlens_vma *v)
+static int open_mapped(enum memlens_source how, pid_t pid, const struct memlens_vma *v)
 {
 	static const char deleted[] = " (deleted)";
 	size_t nl = strlen(v->name), dl = sizeof(deleted) - 1;
@@ -169,7 +170,7 @@ static int open_mapped(struct memlens *ml, pid_t pid, const struct memlens_vma *
 	struct stat st;
 	int fd;
 
-	if (memlens__probe(ml, MEMLENS_IFACE_MAP_FILES) == 0) {
+	if (how == MEMLENS_SOURCE_MAP_FILES) {
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)v->start,
 			 (unsigned long long)v->end);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -192,7 +193,7 @@ static int open_mapped(struct memlens *ml, pid_t pid, const struct memlens_vma *
 	return fd;
 }
 
-int ml_build_id_fill(struct memlens *ml, pid_t pid, struct memlens_vma *v)
+int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens_vma *v)
 {
 	struct bid_entry *e;
 	int fd;
@@ -211,7 +212,7 @@ int ml_build_id_fill(struct memlens *ml, pid_t pid, struct memlens_vma *v)
 		e->dev_major = v->dev_major;
 		e->dev_minor = v->dev_minor;
 		e->size = 0;
-		fd = open_mapped(ml, pid, v);
+		fd = open_mapped(how, v->pid, v);
 		if (fd < 0) {
 			e->err = fd;
 		} else {
@@ -238,3 +239,21 @@ int ml_build_id_fill(struct memlens *ml, pid_t pid, struct memlens_vma *v)
 	memcpy(v->build_id, e->id, e->size);
 	return 0;
 }
+
+const struct ml_source ml_src_map_files = {
+	.id = MEMLENS_SOURCE_MAP_FILES,
+	.name = "map_files",
+	.iface = MEMLENS_IFACE_MAP_FILES,
+	.also = -1,
+	.rank = { [MEMLENS_JOB_BUILD_ID] = 2 },
+};
+
+/* where map_files cannot be opened: the path in the process's root, when
+ * its inode is still the mapped one; deleted files have none */
+const struct ml_source ml_src_proc_root = {
+	.id = MEMLENS_SOURCE_PROC_ROOT,
+	.name = "proc_root",
+	.iface = MEMLENS_IFACE_MAPS_TEXT,
+	.also = -1,
+	.rank = { [MEMLENS_JOB_BUILD_ID] = 3 },
+};

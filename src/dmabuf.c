@@ -8,7 +8,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include "dmabuf_internal.h"
+#include <sys/stat.h>
+#include "dmabuf_raw.h"
+#include "select.h"
 
 struct memlens_dmabuf {
 	struct memlens_dmabuf_buf *bufs;
@@ -23,9 +25,9 @@ struct memlens_dmabuf {
 	size_t nprocs;
 	int32_t *unreadable;
 	size_t nunreadable, exited;
-	enum memlens_dmabuf_source source;
+	enum memlens_source source;
 	const char *system_list;
-	char reason[300];
+	char reason[600];
 	struct ml_arena arena;
 };
 
@@ -328,49 +330,48 @@ static void filter_pid(struct memlens_dmabuf *d, int32_t pid)
 	free(map);
 }
 
-const char *memlens_dmabuf_source__name(enum memlens_dmabuf_source s)
-{
-	static const char *const n[] = { "auto", "bpf", "procfs" };
+/* the system-wide list for a source that has none, best first */
+static int (*const system_lists[])(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw) = {
+	ml_dmabuf_debugfs_collect,	/* root, debugfs mounted */
+	ml_dmabuf_sysfs_collect,	/* CONFIG_DMABUF_SYSFS_STATS, gone in 7.0 */
+};
 
-	return (unsigned)s < ARRAY_SIZE(n) ? n[s] : "unknown";
+static int collect(struct memlens *ml, const struct memlens_dmabuf_opts *opts, struct memlens_dmabuf *d,
+		   struct ml_dmabuf_raw *raw)
+{
+	enum memlens_source forced = OPTS_GET(opts, source, MEMLENS_SOURCE_AUTO);
+	const char *pin_dir = OPTS_GET(opts, pin_dir, NULL);
+	const struct ml_source *src = NULL;
+	size_t n;
+	int err;
+
+	pin_dir = pin_dir ? pin_dir : MEMLENS_PIN_DIR;
+	err = ml_select(ml, MEMLENS_JOB_DMABUF, forced, pin_dir, &src);
+	if (err)
+		return err;
+	d->source = src->id;
+	err = src->dmabuf.collect(ml, pin_dir, raw);
+	for (size_t i = 0; !err && !strcmp(raw->system_list, "none") && i < ARRAY_SIZE(system_lists); i++)
+		system_lists[i](ml, pin_dir, raw);
+	ml_explain(ml, MEMLENS_JOB_DMABUF, src->id, forced != MEMLENS_SOURCE_AUTO, pin_dir, d->reason, sizeof(d->reason));
+	n = strlen(d->reason);
+	snprintf(d->reason + n, sizeof(d->reason) - n, "; system-wide list from %s", raw->system_list);
+	return err;
 }
 
 int memlens__dmabuf(struct memlens *ml, const struct memlens_dmabuf_opts *opts, struct memlens_dmabuf **out)
 {
-	enum memlens_dmabuf_source src = OPTS_GET(opts, source, MEMLENS_DMABUF_AUTO);
-	const char *pin_dir = OPTS_GET(opts, pin_dir, NULL);
 	pid_t pid = OPTS_GET(opts, pid, 0);
 	struct ml_dmabuf_raw raw = { .system_list = "none" };
 	struct memlens_dmabuf *d;
-	char why[200] = "";
 	int err;
 
-	if (!ml || !out || (unsigned)src >= __MEMLENS_DMABUF_SOURCE_MAX)
+	if (!ml || !out || !OPTS_VALID(opts, memlens_dmabuf_opts))
 		return ml_err(EINVAL);
-	pin_dir = pin_dir ? pin_dir : MEMLENS_PIN_DIR;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return ml_err(ENOMEM);
-	err = src == MEMLENS_DMABUF_PROCFS ? -EOPNOTSUPP : ml_dmabuf_bpf_probe(ml, pin_dir, why, sizeof(why));
-	if (!err) {
-		d->source = MEMLENS_DMABUF_BPF;
-		snprintf(d->reason, sizeof(d->reason), "%s", why);
-		err = ml_dmabuf_bpf_collect(ml, pin_dir, &raw);
-	} else if (src == MEMLENS_DMABUF_BPF) {
-		snprintf(d->reason, sizeof(d->reason), "%s", why);
-		ml_log(ml, MEMLENS_WARN, "BPF DMA-BUF source unavailable: %s\n", why);
-		memlens_dmabuf__free(d);
-		return ml_err(EOPNOTSUPP);
-	} else {
-		d->source = MEMLENS_DMABUF_PROCFS;
-		err = ml_dmabuf_procfs_collect(ml, &raw);
-		/* the system-wide list: debugfs (root), else the deprecated sysfs stats */
-		if (!err && ml_dmabuf_debugfs_collect(&raw) && ml_dmabuf_sysfs_collect(&raw))
-			raw.system_list = "none";
-		snprintf(d->reason, sizeof(d->reason), "%s%s; system-wide list from %s",
-			 src == MEMLENS_DMABUF_PROCFS ? "forced" : "no BPF: ", src == MEMLENS_DMABUF_PROCFS ? "" : why,
-			 raw.system_list);
-	}
+	err = collect(ml, opts, d, &raw);
 	if (!err)
 		err = build_bufs(d, &raw);
 	if (!err)
@@ -395,15 +396,41 @@ int memlens__dmabuf(struct memlens *ml, const struct memlens_dmabuf_opts *opts, 
 	return 0;
 }
 
+int memlens__bpf_pin(struct memlens *ml, const char *dir)
+{
+	int err;
+
+	if (!ml)
+		return ml_err(EINVAL);
+	dir = dir ? dir : MEMLENS_PIN_DIR;
+	err = memlens__probe(ml, MEMLENS_IFACE_BPF_DMABUF);
+	if (err)
+		return err;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return ml_err(errno);
+	err = ml_dmabuf_bpf_pin(ml->dmabuf_bpf, dir);
+	if (err) {
+		ml_dmabuf_bpf_unpin(dir);
+		return ml_err(err);
+	}
+	chmod(dir, 0755);
+	return 0;
+}
+
+int memlens__bpf_unpin(struct memlens *ml, const char *dir)
+{
+	int err;
+
+	(void)ml;
+	err = ml_dmabuf_bpf_unpin(dir ? dir : MEMLENS_PIN_DIR);
+	return err ? ml_err(err) : 0;
+}
+
 #define GETTER(name, field, n, type)                                                           \
 	size_t memlens_dmabuf__##name##_count(const struct memlens_dmabuf *d) { return d ? d->n : 0; } \
 	const type *memlens_dmabuf__##name(const struct memlens_dmabuf *d, size_t i)           \
 	{                                                                                      \
-		if (!d || i >= d->n) {                                                         \
-			errno = ERANGE;                                                        \
-			return NULL;                                                           \
-		}                                                                              \
-		return &d->field[i];                                                           \
+		return d && i < d->n ? &d->field[i] : ml_get_none(d);                          \
 	}
 GETTER(buf, bufs, nbufs, struct memlens_dmabuf_buf)
 GETTER(holder, holders, nholders, struct memlens_dmabuf_holder)
@@ -411,9 +438,9 @@ GETTER(ref, refs, nrefs, struct memlens_dmabuf_ref)
 GETTER(fd, fds, nfds, struct memlens_dmabuf_fd)
 GETTER(proc, procs, nprocs, struct memlens_dmabuf_proc)
 
-enum memlens_dmabuf_source memlens_dmabuf__source(const struct memlens_dmabuf *d)
+enum memlens_source memlens_dmabuf__source(const struct memlens_dmabuf *d)
 {
-	return d ? d->source : MEMLENS_DMABUF_AUTO;
+	return d ? d->source : MEMLENS_SOURCE_AUTO;
 }
 
 const char *memlens_dmabuf__source_reason(const struct memlens_dmabuf *d)
@@ -426,17 +453,20 @@ const char *memlens_dmabuf__system_list(const struct memlens_dmabuf *d)
 	return d ? d->system_list : "none";
 }
 
-size_t memlens_dmabuf__unreadable_count(const struct memlens_dmabuf *d)
+size_t memlens_dmabuf__unreadable(const struct memlens_dmabuf *d)
 {
 	return d ? d->nunreadable : 0;
 }
 
-int32_t memlens_dmabuf__unreadable(const struct memlens_dmabuf *d, size_t i)
+int32_t memlens_dmabuf__unreadable_pid(const struct memlens_dmabuf *d, size_t i)
 {
-	return d && i < d->nunreadable ? d->unreadable[i] : -1;
+	if (d && i < d->nunreadable)
+		return d->unreadable[i];
+	ml_get_none(d);
+	return -1;
 }
 
-size_t memlens_dmabuf__exited_count(const struct memlens_dmabuf *d)
+size_t memlens_dmabuf__exited(const struct memlens_dmabuf *d)
 {
 	return d ? d->exited : 0;
 }

@@ -13,7 +13,10 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "dmabuf_internal.h"
+#include "bpf_iter.h"
+#include "dmabuf_raw.h"
+#include "probes.h"
+#include "procfs.h"
 #include "dmabuf_record.h"
 #include "dmabuf.skel.h"
 #include "task_file.skel.h"
@@ -21,14 +24,14 @@
 
 static const char *const pin_names[3] = { "dmabuf_buffers", "dmabuf_fds", "dmabuf_maps" };
 
-struct loaded {
+struct ml_dmabuf_bpf {
 	struct dmabuf_bpf *bufs;
 	struct task_file_bpf *fds;
 	struct task_vma_dmabuf_bpf *maps;
 	struct bpf_link *links[3];
 };
 
-static void unload(struct loaded *l)
+static void unload(struct ml_dmabuf_bpf *l)
 {
 	for (int i = 0; i < 3; i++)
 		bpf_link__destroy(l->links[i]);
@@ -38,7 +41,7 @@ static void unload(struct loaded *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int load(struct loaded *l)
+static int load(struct ml_dmabuf_bpf *l)
 {
 	void *old = ml_libbpf_quiet();
 	int err = 0;
@@ -77,29 +80,48 @@ static bool pins_readable(const char *dir)
 	return true;
 }
 
-int ml_dmabuf_bpf_probe(struct memlens *ml, const char *pin_dir, char *why, size_t len)
+void ml_dmabuf_bpf_free(struct ml_dmabuf_bpf *l)
 {
-	struct loaded l;
+	if (!l)
+		return;
+	unload(l);
+	free(l);
+}
+
+/* loads the three programs once per context; the job reads them, pinning pins them */
+int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
+{
+	struct ml_dmabuf_bpf *l = calloc(1, sizeof(*l));
 	int err;
 
+	if (!l) {
+		ml_probe_set(p, -ENOMEM, "out of memory");
+		return p->err;
+	}
+	err = load(l);
+	if (err) {
+		free(l);
+		if (err == -EPERM || err == -EACCES)
+			ml_probe_set(p, err, "loading BPF needs CAP_BPF and CAP_PERFMON (or root)");
+		else
+			ml_probe_set(p, err, "DMA-BUF iterators failed to load: %s", strerror(-err));
+		return err;
+	}
+	ml->dmabuf_bpf = l;
+	ml_probe_set(p, 0, "iter/dmabuf, iter/task_file and iter/task_vma loaded");
+	return 0;
+}
+
+/* pins readable in pin_dir: usable without loading anything */
+static int pins_ready(struct memlens *ml, const char *pin_dir, char *why, size_t len)
+{
+	(void)ml;
 	if (pins_readable(pin_dir)) {
 		snprintf(why, len, "pinned iterators in %s", pin_dir);
 		return 0;
 	}
-	err = memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF);
-	if (err) {
-		snprintf(why, len, "%s", memlens__probe_reason(ml, MEMLENS_IFACE_BPF_ITER_DMABUF));
-		return err;
-	}
-	err = load(&l);
-	unload(&l);
-	if (err == -EPERM || err == -EACCES)
-		snprintf(why, len, "loading BPF needs CAP_BPF and CAP_PERFMON (or root), and no pins in %s", pin_dir);
-	else if (err)
-		snprintf(why, len, "DMA-BUF iterators failed to load: %s", strerror(-err));
-	else
-		snprintf(why, len, "iter/dmabuf, iter/task_file and iter/task_vma loaded");
-	return err;
+	snprintf(why, len, "no readable pins in %s", pin_dir);
+	return -ENOENT;
 }
 
 static int read_iter(int fd, char **buf, size_t *len)
@@ -110,7 +132,7 @@ static int read_iter(int fd, char **buf, size_t *len)
 	return err;
 }
 
-static int open_iter(struct loaded *l, const char *pin_dir, int i)
+static int open_iter(struct ml_dmabuf_bpf *l, const char *pin_dir, int i)
 {
 	char path[512];
 	int fd;
@@ -124,21 +146,19 @@ static int open_iter(struct loaded *l, const char *pin_dir, int i)
 	return fd < 0 ? -errno : fd;
 }
 
-int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
+static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
-	struct loaded l, *lp = NULL;
+	struct ml_dmabuf_bpf *lp = NULL;
 	struct ml_seen seen = { .cur_tid = -1 };
 	bool skip_task;
 	char *buf[3] = { NULL };
 	size_t len[3] = { 0 };
 	int err = 0, fd;
 
-	(void)ml;
 	if (!pins_readable(pin_dir)) {
-		err = load(&l);
-		if (err)
-			return err;
-		lp = &l;
+		lp = ml->dmabuf_bpf;
+		if (!lp)
+			return -EOPNOTSUPP;
 	}
 	/* fds and maps before buffers: a buffer freed in between is then
 	 * missing from the list rather than shown as kernel-only */
@@ -148,7 +168,7 @@ int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 	}
 	for (size_t o = 0; !err && o + sizeof(struct ml_dmabuf_buf_rec) <= len[0]; o += sizeof(struct ml_dmabuf_buf_rec)) {
 		struct ml_dmabuf_buf_rec r;
-		struct ml_dbuf *b = ML_PUSH(raw, bufs, nbufs, capbufs);
+		struct ml_dbuf *b = ML_VEC_PUSH(raw->bufs, raw->nbufs, raw->capbufs);
 
 		if (!b) {
 			err = -ENOMEM;
@@ -164,7 +184,7 @@ int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 	}
 	for (size_t o = 0; !err && o + sizeof(struct ml_dmabuf_fd_rec) <= len[1]; o += sizeof(struct ml_dmabuf_fd_rec)) {
 		struct ml_dmabuf_fd_rec r;
-		struct ml_dfd *f = ML_PUSH(raw, fds, nfds, capfds);
+		struct ml_dfd *f = ML_VEC_PUSH(raw->fds, raw->nfds, raw->capfds);
 
 		if (!f) {
 			err = -ENOMEM;
@@ -189,7 +209,7 @@ int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 			break;
 		if (skip_task)
 			continue;	/* the same mm again, through a thread with its own fd table */
-		m = ML_PUSH(raw, maps, nmaps, capmaps);
+		m = ML_VEC_PUSH(raw->maps, raw->nmaps, raw->capmaps);
 		if (!m) {
 			err = -ENOMEM;
 			break;
@@ -208,46 +228,41 @@ int ml_dmabuf_bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 	for (int i = 0; i < 3; i++)
 		free(buf[i]);
 	free(seen.bits);
-	if (lp)
-		unload(lp);
 	return err;
 }
 
-int memlens__bpf_pin(struct memlens *ml, const char *dir)
-{
-	struct loaded l;
-	char path[512];
-	int err;
+const struct ml_source ml_src_dmabuf_bpf = {
+	.id = MEMLENS_SOURCE_DMABUF_BPF,
+	.name = "bpf",
+	.iface = MEMLENS_IFACE_BPF_DMABUF,
+	.also = -1,
+	.rank = { [MEMLENS_JOB_DMABUF] = 1 },
+	.ready = pins_ready,
+	.dmabuf = { .collect = bpf_collect },
+};
 
-	if (!ml)
-		return ml_err(EINVAL);
-	dir = dir ? dir : MEMLENS_PIN_DIR;
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return ml_err(errno);
-	err = load(&l);
-	for (int i = 0; i < 3 && !err; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
-		unlink(path);
-		err = bpf_link__pin(l.links[i], path);
-		if (!err && chmod(path, 0444))
-			err = -errno;
-	}
-	unload(&l);	/* the pins keep links and programs alive */
-	if (err) {
-		memlens__bpf_unpin(ml, dir);
-		return ml_err(err);
-	}
-	chmod(dir, 0755);
-	return 0;
-}
-
-int memlens__bpf_unpin(struct memlens *ml, const char *dir)
+/* pin the loaded links as pin_names in dir (memlens__bpf_pin() in dmabuf.c) */
+int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir)
 {
 	char path[512];
 	int err = 0;
 
-	(void)ml;
-	dir = dir ? dir : MEMLENS_PIN_DIR;
+	/* the pins keep links and programs alive after the context is freed */
+	for (int i = 0; i < 3 && !err; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
+		unlink(path);
+		err = bpf_obj_pin(bpf_link__fd(l->links[i]), path) ? -errno : 0;
+		if (!err && chmod(path, 0444))
+			err = -errno;
+	}
+	return err;
+}
+
+int ml_dmabuf_bpf_unpin(const char *dir)
+{
+	char path[512];
+	int err = 0;
+
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
 		if (unlink(path) && errno != ENOENT)
@@ -255,5 +270,5 @@ int memlens__bpf_unpin(struct memlens *ml, const char *dir)
 	}
 	if (rmdir(dir) && errno != ENOENT && !err)
 		err = -errno;
-	return err ? ml_err(err) : 0;
+	return err;
 }

@@ -8,7 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "dmabuf_internal.h"
+#include "dmabuf_raw.h"
+#include "procfs.h"
 
 static bool field_u64(const char **p, const char *end, int base, uint64_t *out)
 {
@@ -54,7 +55,7 @@ int ml_dmabuf_bufinfo_parse(const char *buf, size_t len, struct ml_dmabuf_raw *r
 		q++;
 		if (!field_u64(&q, le, 10, &ino))
 			continue;
-		b = ML_PUSH(raw, bufs, nbufs, capbufs);
+		b = ML_VEC_PUSH(raw->bufs, raw->nbufs, raw->capbufs);
 		if (!b)
 			return -ENOMEM;
 		b->ino = ino;
@@ -68,12 +69,14 @@ int ml_dmabuf_bufinfo_parse(const char *buf, size_t len, struct ml_dmabuf_raw *r
 	return 0;
 }
 
-int ml_dmabuf_debugfs_collect(struct ml_dmabuf_raw *raw)
+int ml_dmabuf_debugfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
 	char *buf;
 	size_t len;
 	int err = ml_read_file("/sys/kernel/debug/dma_buf/bufinfo", &buf, &len);
 
+	(void)ml;
+	(void)pin_dir;
 	if (err)
 		return err;
 	err = ml_dmabuf_bufinfo_parse(buf, len, raw);

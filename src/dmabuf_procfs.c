@@ -12,29 +12,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
-#include "dmabuf_internal.h"
-
-static bool is_dmabuf_name(const char *s)
-{
-	return !strncmp(s, "/dmabuf:", 8) || !strcmp(s, "anon_inode:dmabuf");
-}
-
-static void read_comm(int pid, char comm[16])
-{
-	char path[64];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	comm[0] = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, comm, 15);
-	close(fd);
-	comm[n > 0 ? n : 0] = 0;
-	comm[strcspn(comm, "\n")] = 0;
-}
+#include "dmabuf_raw.h"
+#include "procfs.h"
+#include "vma_maps_text.h"
 
 static void parse_fdinfo(int dirfd, const char *fdname, struct ml_dfd *r)
 {
@@ -91,9 +71,9 @@ static int scan_fds(const char *base, int tgid, int tid, const char *comm, struc
 		if (n <= 0)
 			continue;
 		target[n] = 0;
-		if (!is_dmabuf_name(target))
+		if (!ml_name_is_dmabuf(target))
 			continue;
-		r = ML_PUSH(raw, fds, nfds, capfds);
+		r = ML_VEC_PUSH(raw->fds, raw->nfds, raw->capfds);
 		if (!r) {
 			err = -ENOMEM;
 			break;
@@ -115,7 +95,7 @@ static int scan_fds(const char *base, int tgid, int tid, const char *comm, struc
 
 static int scan_maps(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 {
-	struct memlens_vma_set *set = ml_set_new(MEMLENS_BACKEND_TEXT);
+	struct memlens_vma_set *set = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
 	int err;
 
 	if (!set)
@@ -124,9 +104,9 @@ static int scan_maps(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 	for (size_t i = 0; !err && i < set->n; i++) {
 		struct ml_dmap *m;
 
-		if (!is_dmabuf_name(set->v[i].name))
+		if (!ml_name_is_dmabuf(set->v[i].name))
 			continue;
-		m = ML_PUSH(raw, maps, nmaps, capmaps);
+		m = ML_VEC_PUSH(raw->maps, raw->nmaps, raw->capmaps);
 		if (!m) {
 			err = -ENOMEM;
 			break;
@@ -153,7 +133,7 @@ static int scan_threads(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 	if (!d)
 		return 0;
 	while (!err && (de = readdir(d))) {
-		int tid = atoi(de->d_name);
+		pid_t tid = ml_parse_pid(de->d_name);
 		long same;
 
 		if (tid <= 0 || tid == pid)
@@ -170,35 +150,25 @@ static int scan_threads(int pid, const char *comm, struct ml_dmabuf_raw *raw)
 	return err;
 }
 
-/* kernel threads have no fd table of their own to hold a buffer in */
-static bool is_kthread(int pid)
+static int procfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
-	unsigned long flags;
-	char state;
-
-	return ml_proc_stat(pid, &state, &flags) == 0 && (flags & 0x00200000);	/* PF_KTHREAD */
-}
-
-int ml_dmabuf_procfs_collect(struct memlens *ml, struct ml_dmabuf_raw *raw)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc");
-	int err = 0;
+	struct ml_pids pids;
+	pid_t pid;
+	int err;
 
 	(void)ml;
-	if (!d)
-		return -errno;
-	while (!err && (de = readdir(d))) {
+	(void)pin_dir;
+	err = ml_pids_open(&pids);
+	while (!err && (pid = ml_pids_next(&pids))) {
 		char base[64], comm[16];
-		int pid = atoi(de->d_name), e;
+		int e;
 
-		if (pid <= 0)
-			continue;
 		snprintf(base, sizeof(base), "/proc/%d", pid);
-		read_comm(pid, comm);
+		ml_proc_comm(pid, comm);
 		e = scan_fds(base, pid, pid, comm, raw);
-		if ((e == -EACCES || e == -EPERM) && !is_kthread(pid)) {
-			int32_t *u = ML_PUSH(raw, unreadable, nunreadable, capunreadable);
+		/* kernel threads have no fd table of their own to hold a buffer in */
+		if ((e == -EACCES || e == -EPERM) && !ml_pid_is_kthread(pid)) {
+			int32_t *u = ML_VEC_PUSH(raw->unreadable, raw->nunreadable, raw->capunreadable);
 
 			if (!u) {
 				err = -ENOMEM;
@@ -224,6 +194,15 @@ int ml_dmabuf_procfs_collect(struct memlens *ml, struct ml_dmabuf_raw *raw)
 				err = e;
 		}
 	}
-	closedir(d);
+	ml_pids_close(&pids);
 	return err;
 }
+
+const struct ml_source ml_src_dmabuf_procfs = {
+	.id = MEMLENS_SOURCE_DMABUF_PROCFS,
+	.name = "procfs",
+	.iface = MEMLENS_IFACE_MAPS_TEXT,
+	.also = -1,
+	.rank = { [MEMLENS_JOB_DMABUF] = 2 },
+	.dmabuf = { .collect = procfs_collect },
+};

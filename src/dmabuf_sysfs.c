@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "dmabuf_internal.h"
+#include "dmabuf_raw.h"
+#include "procfs.h"
 
 static int read_small(int dirfd, const char *name, char *buf, size_t len)
 {
@@ -26,12 +27,14 @@ static int read_small(int dirfd, const char *name, char *buf, size_t len)
 	return 0;
 }
 
-int ml_dmabuf_sysfs_collect(struct ml_dmabuf_raw *raw)
+int ml_dmabuf_sysfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
 	DIR *d = opendir("/sys/kernel/dmabuf/buffers");
 	struct dirent *de;
 	char val[64];
 
+	(void)ml;
+	(void)pin_dir;
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
@@ -45,7 +48,7 @@ int ml_dmabuf_sysfs_collect(struct ml_dmabuf_raw *raw)
 		dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
 			continue;	/* freed while we looked */
-		b = ML_PUSH(raw, bufs, nbufs, capbufs);
+		b = ML_VEC_PUSH(raw->bufs, raw->nbufs, raw->capbufs);
 		if (!b) {
 			close(dfd);
 			closedir(d);

@@ -7,7 +7,7 @@
  * every address up to the end of the VMA it returns.
  */
 #include <stdlib.h>
-#include "memlens_internal.h"
+#include "vma.h"
 
 struct memlens_norm {
 	struct memlens_norm_addr *a;
@@ -64,7 +64,8 @@ static void answer(struct memlens_norm *norm, size_t idx, const struct memlens_v
 	a->file_offset = vi < 0 ? 0 : a->addr - v->start + v->offset;
 }
 
-static int by_query(struct memlens_proc *proc, const struct key *k, size_t n, bool bid, struct memlens_norm *norm)
+static int by_query(struct memlens_proc *proc, const struct ml_source *src, const struct ml_vma_req *req,
+		    const struct key *k, size_t n, struct memlens_norm *norm)
 {
 	struct memlens_vma next;
 	char name[4096];
@@ -78,7 +79,7 @@ static int by_query(struct memlens_proc *proc, const struct key *k, size_t n, bo
 
 		if (!end && (!have || addr >= next.end)) {
 			memset(&next, 0, sizeof(next));
-			err = ml_pq_query(proc, addr, MEMLENS_FIND_COVERING_OR_NEXT, bid, &next, name, 4096, &name_len);
+			err = src->vma.query(req, addr, MEMLENS_FIND_COVERING_OR_NEXT, &next, name, sizeof(name), &name_len);
 			if (err == -ENOENT) {
 				err = 0;
 				end = true;	/* nothing above: the rest is unmapped */
@@ -146,21 +147,24 @@ static int by_walk(struct memlens_proc *proc, const struct key *k, size_t n, str
 int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, size_t n,
 			    const struct memlens_normalize_opts *opts, struct memlens_norm **out)
 {
-	bool bid = OPTS_GET(opts, build_ids, false), kernel_bid = false;
+	bool bid = OPTS_GET(opts, build_ids, false);
+	const struct ml_source *src;
 	struct memlens_norm *norm;
+	struct ml_vma_req req;
 	struct memlens *ml;
-	enum memlens_backend b;
 	struct key *k;
 	int err;
 
-	if (!proc || !out || (n && !addrs))
+	if (!proc || !out || (n && !addrs) || !OPTS_VALID(opts, memlens_normalize_opts))
 		return ml_err(EINVAL);
-	b = proc->backend != MEMLENS_BACKEND_AUTO ? proc->backend : memlens__pick_backend(proc->ml, MEMLENS_JOB_QUERY);
+	err = ml_proc_source(proc, MEMLENS_JOB_QUERY, bid, &src, &req);
+	if (err)
+		return ml_err(err);
 	norm = calloc(1, sizeof(*norm));
 	if (!norm)
 		return ml_err(ENOMEM);
 	ml = proc->ml;
-	norm->vmas = ml_set_new(b);
+	norm->vmas = ml_set_new(src->id);
 	norm->a = malloc((n ? n : 1) * sizeof(*norm->a));
 	/* sort scratch kept in the context: a profiler normalizes batch after
 	 * batch, and freeing it each time makes malloc give the heap back */
@@ -183,16 +187,16 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 		norm->a[i].addr = addrs[i];
 	}
 	sort_keys(&k, (struct key *)ml->scratch + n, n);
-	if (b == MEMLENS_BACKEND_IOCTL) {
-		kernel_bid = bid && memlens__probe(proc->ml, MEMLENS_IFACE_PROCMAP_BUILD_ID) == 0;
-		err = by_query(proc, k, n, kernel_bid, norm);
+	if (src->vma.query) {
+		err = by_query(proc, src, &req, k, n, norm);
 	} else {
 		err = by_walk(proc, k, n, norm);
+		req.kernel_bid = false;
 	}
 	if (err)
 		goto err;
 	if (bid)
-		ml_fill_build_ids(proc->ml, norm->vmas, kernel_bid);
+		ml_fill_build_ids(proc->ml, norm->vmas, req.kernel_bid);
 	*out = norm;
 	return 0;
 err:
@@ -207,11 +211,7 @@ size_t memlens_norm__count(const struct memlens_norm *norm)
 
 const struct memlens_norm_addr *memlens_norm__get(const struct memlens_norm *norm, size_t i)
 {
-	if (!norm || i >= norm->n) {
-		errno = ERANGE;
-		return NULL;
-	}
-	return &norm->a[i];
+	return norm && i < norm->n ? &norm->a[i] : ml_get_none(norm);
 }
 
 const struct memlens_vma_set *memlens_norm__vmas(const struct memlens_norm *norm)

@@ -10,36 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "memlens_internal.h"
+#include "procfs.h"
 
 struct memlens_snapshot {
 	struct memlens_proc_usage *p;
 	size_t n, cap;
 	size_t exited, unreadable;
 	uint64_t mem_total, mem_available;
-	const char *dmabuf_source;
+	enum memlens_source dmabuf_source;
 };
-
-static int read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return errno == ESRCH ? -ESRCH : -errno;
-	buf[n] = 0;
-	return 0;
-}
 
 static void meminfo(struct memlens_snapshot *s)
 {
 	char buf[4096], *p;
 
-	if (read_small("/proc/meminfo", buf, sizeof(buf)))
+	if (ml_read_small("/proc/meminfo", buf, sizeof(buf)))
 		return;
 	if ((p = strstr(buf, "MemTotal:")))
 		s->mem_total = strtoull(p + 9, NULL, 10) * 1024;
@@ -65,17 +50,9 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
 	}
 	if (!u.present)
 		return 0;	/* kernel thread: no memory of its own */
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		void *np = realloc(s->p, cap * sizeof(*s->p));
-
-		if (!np)
-			return -ENOMEM;
-		s->p = np;
-		s->cap = cap;
-	}
-	r = &s->p[s->n];
-	memset(r, 0, sizeof(*r));
+	r = ML_VEC_PUSH(s->p, s->n, s->cap);
+	if (!r)
+		return -ENOMEM;
 	r->pid = pid;
 	r->rss = u.kb[MEMLENS_USAGE_RSS] * 1024;
 	r->pss = u.kb[MEMLENS_USAGE_PSS] * 1024;
@@ -83,19 +60,14 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
 	r->swap = u.kb[MEMLENS_USAGE_SWAP] * 1024;
 	r->swap_pss = u.kb[MEMLENS_USAGE_SWAP_PSS] * 1024;
 	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	if (read_small(path, buf, sizeof(buf)) == 0)
+	if (ml_read_small(path, buf, sizeof(buf)) == 0)
 		r->vss = strtoull(buf, NULL, 10) * (uint64_t)ml->page_size;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_small(path, buf, sizeof(buf)) == 0) {
-		buf[strcspn(buf, "\n")] = 0;
-		snprintf(r->comm, sizeof(r->comm), "%.15s", buf);
-	}
+	ml_proc_comm(pid, r->comm);
 	/* gone by now: its numbers may be half a process's, drop it */
 	if (ml_pid_gone(pid)) {
+		s->n--;
 		s->exited++;
-		return 0;
 	}
-	s->n++;
 	return 0;
 }
 
@@ -105,11 +77,9 @@ static void add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const cha
 	struct memlens_dmabuf *d = NULL;
 	size_t j = 0;
 
-	if (memlens__dmabuf(ml, &o, &d)) {
-		s->dmabuf_source = "unavailable";
-		return;
-	}
-	s->dmabuf_source = memlens_dmabuf__source(d) == MEMLENS_DMABUF_BPF ? "bpf" : "procfs";
+	if (memlens__dmabuf(ml, &o, &d))
+		return;	/* dmabuf_source stays AUTO: no source could answer */
+	s->dmabuf_source = memlens_dmabuf__source(d);
 	/* both sorted by pid */
 	for (size_t i = 0; i < memlens_dmabuf__proc_count(d); i++) {
 		const struct memlens_dmabuf_proc *dp = memlens_dmabuf__proc(d, i);
@@ -134,29 +104,20 @@ static int cmp_pid(const void *a, const void *b)
 int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts, struct memlens_snapshot **out)
 {
 	struct memlens_snapshot *s;
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
+	struct ml_pids pids;
+	pid_t pid;
+	int err;
 
-	if (!ml || !out)
+	if (!ml || !out || !OPTS_VALID(opts, memlens_snapshot_opts))
 		return ml_err(EINVAL);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ml_err(ENOMEM);
-	s->dmabuf_source = "";
 	meminfo(s);
-	d = opendir("/proc");
-	if (!d) {
-		free(s);
-		return ml_err(errno);
-	}
-	while (!err && (de = readdir(d))) {
-		int pid = atoi(de->d_name);
-
-		if (pid > 0)
-			err = one(ml, s, pid);
-	}
-	closedir(d);
+	err = ml_pids_open(&pids);
+	while (!err && (pid = ml_pids_next(&pids)))
+		err = one(ml, s, pid);
+	ml_pids_close(&pids);
 	if (!err) {
 		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 		if (OPTS_GET(opts, dmabuf, false))
@@ -173,13 +134,16 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 size_t memlens_snapshot__count(const struct memlens_snapshot *s) { return s ? s->n : 0; }
 const struct memlens_proc_usage *memlens_snapshot__get(const struct memlens_snapshot *s, size_t i)
 {
-	return s && i < s->n ? &s->p[i] : NULL;
+	return s && i < s->n ? &s->p[i] : ml_get_none(s);
 }
 size_t memlens_snapshot__exited(const struct memlens_snapshot *s) { return s ? s->exited : 0; }
 size_t memlens_snapshot__unreadable(const struct memlens_snapshot *s) { return s ? s->unreadable : 0; }
 uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s) { return s ? s->mem_total : 0; }
 uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s) { return s ? s->mem_available : 0; }
-const char *memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s) { return s ? s->dmabuf_source : ""; }
+enum memlens_source memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s)
+{
+	return s ? s->dmabuf_source : MEMLENS_SOURCE_AUTO;
+}
 
 void memlens_snapshot__free(struct memlens_snapshot *s)
 {

@@ -10,7 +10,11 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "memlens_internal.h"
+#include "probes.h"
+#include "procfs.h"
+#include "source.h"
+#include "vma_maps_text.h"
+#include "bpf_iter.h"
 #include "vma_record.h"
 #include "task_vma.skel.h"
 
@@ -26,48 +30,13 @@ void ml_bpf_free(struct ml_bpf *bpf)
 	free(bpf);
 }
 
-/* libbpf's print callback is process-wide: install ours only while loading,
- * keep the last line for the probe's reason, and never print. */
-static __thread char libbpf_last[160];
-
-static int libbpf_capture(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+int ml_bpf_task_vma_probe(struct memlens *ml, struct ml_probe *p)
 {
-	char line[160];
-	size_t n;
-
-	if (lvl == LIBBPF_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strcspn(line, "\n");
-	line[n] = 0;
-	if (n)
-		memcpy(libbpf_last, line, n + 1);
-	return 0;
-}
-
-void *ml_libbpf_quiet(void)
-{
-	libbpf_last[0] = 0;
-	return (void *)libbpf_set_print(libbpf_capture);
-}
-
-void ml_libbpf_restore(void *old)
-{
-	libbpf_set_print((libbpf_print_fn_t)old);
-}
-
-int ml_bpf_probe(struct memlens *ml, struct ml_probe *p)
-{
-	libbpf_print_fn_t old;
 	struct task_vma_bpf *skel;
+	void *old;
 	int err;
 
-	if (memlens__probe(ml, MEMLENS_IFACE_BTF)) {
-		ml_probe_set(p, -EOPNOTSUPP, "%s", ml->probe[MEMLENS_IFACE_BTF].reason);
-		return p->err;
-	}
-	libbpf_last[0] = 0;
-	old = libbpf_set_print(libbpf_capture);
+	old = ml_libbpf_quiet();
 	skel = task_vma_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -76,7 +45,7 @@ int ml_bpf_probe(struct memlens *ml, struct ml_probe *p)
 	skel->rodata->page_size = (uint32_t)ml->page_size;
 	err = task_vma_bpf__load(skel);
 out:
-	libbpf_set_print(old);
+	ml_libbpf_restore(old);
 	if (!err) {
 		ml->bpf = calloc(1, sizeof(*ml->bpf));
 		if (!ml->bpf) {
@@ -95,7 +64,7 @@ out:
 		ml_probe_set(p, err, "kernel %s has no iter/task_vma (needs 5.12+)", ml->release);
 	else
 		ml_probe_set(p, err, "iter/task_vma program failed to load: %s%s%s", strerror(-err),
-			     libbpf_last[0] ? ": " : "", libbpf_last);
+			     ml_libbpf_last()[0] ? ": " : "", ml_libbpf_last());
 	return err;
 }
 
@@ -116,15 +85,11 @@ static struct bpf_link *attach(struct ml_bpf *bpf, pid_t pid, bool by_link)
 int ml_bpf_iter_pid_probe(struct memlens *ml, struct ml_probe *p)
 {
 	struct bpf_link *link;
-	libbpf_print_fn_t old;
+	void *old;
 
-	if (memlens__probe(ml, MEMLENS_IFACE_BPF_TASK_VMA)) {
-		ml_probe_set(p, -EOPNOTSUPP, "%s", ml->probe[MEMLENS_IFACE_BPF_TASK_VMA].reason);
-		return p->err;
-	}
-	old = libbpf_set_print(libbpf_capture);
+	old = ml_libbpf_quiet();
 	link = attach(ml->bpf, getpid(), true);
-	libbpf_set_print(old);
+	ml_libbpf_restore(old);
 	if (!link) {
 		ml_probe_set(p, -errno, "kernel %s cannot give task iterators a pid (6.1+): filtering in the program",
 			     ml->release);
@@ -169,7 +134,7 @@ static const char *kind_name(const struct ml_vma_rec *r, const char *raw, char *
 /* Name of a VMA whose path the program could not get (longer than its buffer) */
 static int text_name(pid_t pid, uint64_t start, struct memlens_vma_set *into, size_t idx)
 {
-	struct memlens_vma_set *t = ml_set_new(MEMLENS_BACKEND_TEXT);
+	struct memlens_vma_set *t = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
 	int err;
 
 	if (!t)
@@ -187,41 +152,11 @@ static int text_name(pid_t pid, uint64_t start, struct memlens_vma_set *into, si
 	return err;
 }
 
-/* true if tgid was already marked; marks it */
-static int seen_test_set(struct ml_seen *s, int32_t tgid, bool *was)
+static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 {
-	size_t need = (size_t)tgid + 1;
-
-	if (need > s->nbits) {
-		size_t nbits = need * 2;
-		uint8_t *b = realloc(s->bits, (nbits + 7) / 8);
-
-		if (!b)
-			return -ENOMEM;
-		memset(b + (s->nbits + 7) / 8, 0, (nbits + 7) / 8 - (s->nbits + 7) / 8);
-		s->bits = b;
-		s->nbits = nbits;
-	}
-	*was = s->bits[tgid / 8] & (1u << (tgid % 8));
-	s->bits[tgid / 8] |= (uint8_t)(1u << (tgid % 8));
-	return 0;
-}
-
-int ml_seen_first_task(struct ml_seen *s, int32_t tgid, int32_t tid, bool *skip)
-{
-	int err = 0;
-
-	if (tid != s->cur_tid) {
-		s->cur_tid = tid;
-		err = seen_test_set(s, tgid, &s->skip);
-	}
-	*skip = s->skip;
-	return err;
-}
-
-int ml_bpf_walk(struct memlens *ml, pid_t pid, struct memlens_vma_set *set)
-{
-	bool by_link = pid && memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_PID) == 0;
+	struct memlens *ml = req->ml;
+	pid_t pid = req->pid;
+	bool by_link = pid && ml_has(ml, MEMLENS_IFACE_BPF_ITER_PID);
 	struct bpf_link *link = NULL;
 	struct ml_seen seen = { .cur_tid = -1 };
 	char *buf = NULL, nbuf[300];
@@ -229,9 +164,8 @@ int ml_bpf_walk(struct memlens *ml, pid_t pid, struct memlens_vma_set *set)
 	size_t len = 0, off = 0;
 	int fd = -1, err;
 
-	err = memlens__probe(ml, MEMLENS_IFACE_BPF_TASK_VMA);
-	if (err)
-		return err;
+	if (!ml->bpf)
+		return -EOPNOTSUPP;
 	/* with link_info the kernel walks only this process (and resolves the pid
 	 * in our pid namespace); without it the program filters on tgid */
 	ml->bpf->skel->bss->target_tgid = by_link ? 0 : (uint32_t)pid;
@@ -295,3 +229,13 @@ out:
 	free(seen.bits);
 	return err;
 }
+
+const struct ml_source ml_src_bpf_task_vma = {
+	.id = MEMLENS_SOURCE_BPF_TASK_VMA,
+	.name = "bpf",
+	.iface = MEMLENS_IFACE_BPF_TASK_VMA,
+	.also = MEMLENS_IFACE_BPF_ITER_PID,
+	/* every process: one BPF pass beats a file per process */
+	.rank = { [MEMLENS_JOB_WALK] = 2, [MEMLENS_JOB_QUERY] = 2, [MEMLENS_JOB_WALK_ALL] = 1 },
+	.vma = { .walk = bpf_walk, .all_in_one_pass = true },
+};

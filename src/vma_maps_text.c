@@ -10,57 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "memlens_internal.h"
-
-int ml_read_file_fd(int fd, char **bufp, size_t *lenp)
-{
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = malloc(cap), *nb;
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) {
-		free(buf);
-		return -errno;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
-			free(buf);
-			return (int)n;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-}
-
-int ml_read_file(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
-
-	if (fd < 0)
-		return errno == ENOENT && !strncmp(path, "/proc/", 6) ? -ESRCH : -errno;
-	err = ml_read_file_fd(fd, buf, len);
-	close(fd);
-	return err;
-}
+#include "procfs.h"
+#include "source.h"
+#include "vma_maps_text.h"
 
 static int hexval(char c)
 {
@@ -187,16 +139,25 @@ int ml_maps_text_read_pid(pid_t pid, struct memlens_vma_set *set)
 	return err;
 }
 
-int ml_maps_text_walk(struct memlens_proc *proc, struct memlens_vma_set *set)
+static int text_walk(const struct ml_vma_req *r, struct memlens_vma_set *set)
 {
 	char *buf;
 	size_t len;
 	int err;
 
-	err = ml_read_file_fd(proc->maps_fd, &buf, &len);
+	err = ml_read_file_fd(r->maps_fd, &buf, &len);
 	if (err)
 		return err;
-	err = ml_maps_text_parse(buf, len, proc->pid, set);
+	err = ml_maps_text_parse(buf, len, r->pid, set);
 	free(buf);
 	return err;
 }
+
+const struct ml_source ml_src_maps_text = {
+	.id = MEMLENS_SOURCE_MAPS_TEXT,
+	.name = "text",
+	.iface = MEMLENS_IFACE_MAPS_TEXT,
+	.also = -1,
+	.rank = { [MEMLENS_JOB_WALK] = 3, [MEMLENS_JOB_QUERY] = 3, [MEMLENS_JOB_WALK_ALL] = 3 },
+	.vma = { .walk = text_walk },
+};

@@ -1,22 +1,19 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * PROCMAP_QUERY ioctl on /proc/<pid>/maps (Linux 6.11+): binary point
- * queries address -> VMA, with name and ELF build ID on request.  A whole walk
- * is a chain of covering-or-next queries starting at 0.
+ * queries address -> VMA, with name and ELF build ID on request (trusted
+ * from 6.12).  A whole walk is a chain of covering-or-next queries from 0.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include "memlens_internal.h"
+#include "probes.h"
+#include "source.h"
 #include "uapi/procmap_query.h"
 
 #define PQ_NAME_MAX 4096	/* the kernel caps names at PATH_MAX */
-
-struct pq_buf {
-	char name[PQ_NAME_MAX];
-};
 
 static int pq_ioctl(int fd, uint64_t addr, uint32_t flags, bool want_bid, struct memlens_vma *v, char *name,
 		    size_t name_size, size_t *name_len)
@@ -49,17 +46,10 @@ static int pq_ioctl(int fd, uint64_t addr, uint32_t flags, bool want_bid, struct
 	return 0;
 }
 
-int ml_pq_query(struct memlens_proc *proc, uint64_t addr, uint32_t flags, bool want_bid, struct memlens_vma *v,
-		char *name, size_t name_size, size_t *name_len)
-{
-	v->pid = proc->pid;
-	return pq_ioctl(proc->maps_fd, addr, flags, want_bid, v, name, name_size, name_len);
-}
-
-int ml_pq_probe(struct memlens *ml, struct ml_probe *p)
+int ml_procmap_query_probe(struct memlens *ml, struct ml_probe *p)
 {
 	struct memlens_vma v;
-	struct pq_buf *b;
+	char *name;
 	size_t len;
 	int fd, err;
 
@@ -68,15 +58,15 @@ int ml_pq_probe(struct memlens *ml, struct ml_probe *p)
 		ml_probe_set(p, -errno, "cannot open /proc/self/maps: %s", strerror(errno));
 		return p->err;
 	}
-	b = malloc(sizeof(*b));
-	if (!b) {
+	name = malloc(PQ_NAME_MAX);
+	if (!name) {
 		close(fd);
 		ml_probe_set(p, -ENOMEM, "out of memory");
 		return p->err;
 	}
 	memset(&v, 0, sizeof(v));
-	err = pq_ioctl(fd, (uintptr_t)&ml_pq_probe, 0, false, &v, b->name, sizeof(b->name), &len);
-	free(b);
+	err = pq_ioctl(fd, (uintptr_t)&ml_procmap_query_probe, 0, false, &v, name, PQ_NAME_MAX, &len);
+	free(name);
 	close(fd);
 	if (err == -ENOTTY)
 		ml_probe_set(p, err, "kernel %s has no PROCMAP_QUERY ioctl (needs 6.11+)", ml->release);
@@ -87,51 +77,56 @@ int ml_pq_probe(struct memlens *ml, struct ml_probe *p)
 	return err;
 }
 
-int ml_pq_find(struct memlens_proc *proc, uint64_t addr, uint32_t flags, struct memlens_vma_set *set)
+static int pq_query(const struct ml_vma_req *r, uint64_t addr, uint32_t flags, struct memlens_vma *v, char *name,
+		    size_t name_size, size_t *name_len)
 {
-	struct memlens_vma v;
-	struct pq_buf *b = malloc(sizeof(*b));
-	size_t len;
-	int err;
-
-	if (!b)
-		return -ENOMEM;
-	memset(&v, 0, sizeof(v));
-	v.pid = proc->pid;
-	err = pq_ioctl(proc->maps_fd, addr, flags, (flags & MEMLENS_FIND_BUILD_ID) &&
-		       memlens__probe(proc->ml, MEMLENS_IFACE_PROCMAP_BUILD_ID) == 0, &v, b->name, sizeof(b->name), &len);
-	if (!err)
-		err = ml_set_push_path(set, &v, b->name, len);
-	free(b);
-	return err;
+	v->pid = r->pid;
+	return pq_ioctl(r->maps_fd, addr, flags, r->kernel_bid, v, name, name_size, name_len);
 }
 
-int ml_pq_walk(struct memlens_proc *proc, bool build_ids, struct memlens_vma_set *set)
+static int pq_walk(const struct ml_vma_req *r, struct memlens_vma_set *set)
 {
-	struct pq_buf *b = malloc(sizeof(*b));
+	char *name = malloc(PQ_NAME_MAX);
 	struct memlens_vma v;
 	uint64_t addr = 0;
 	size_t len;
 	int err;
 
-	if (!b)
+	if (!name)
 		return -ENOMEM;
 	memset(&v, 0, sizeof(v));
-	v.pid = proc->pid;
 	for (;;) {
-		err = pq_ioctl(proc->maps_fd, addr, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, build_ids, &v, b->name,
-			       sizeof(b->name), &len);
+		err = pq_query(r, addr, PROCMAP_QUERY_COVERING_OR_NEXT_VMA, &v, name, PQ_NAME_MAX, &len);
 		if (err == -ENOENT) {
 			err = 0;
 			break;
 		}
 		if (err)
 			break;
-		err = ml_set_push_path(set, &v, b->name, len);
+		err = ml_set_push_path(set, &v, name, len);
 		if (err || v.end <= addr)
 			break;
 		addr = v.end;
 	}
-	free(b);
+	free(name);
 	return err;
 }
+
+const struct ml_source ml_src_procmap_query = {
+	.id = MEMLENS_SOURCE_PROCMAP_QUERY,
+	.name = "ioctl",
+	.iface = MEMLENS_IFACE_PROCMAP_QUERY,
+	.also = MEMLENS_IFACE_PROCMAP_BUILD_ID,
+	/* one process: a point query per VMA beats loading a BPF program */
+	.rank = { [MEMLENS_JOB_WALK] = 1, [MEMLENS_JOB_QUERY] = 1, [MEMLENS_JOB_WALK_ALL] = 2 },
+	.vma = { .walk = pq_walk, .query = pq_query },
+};
+
+/* build IDs the kernel reads with each VMA: this source's, from 6.12 */
+const struct ml_source ml_src_build_id_kernel = {
+	.id = MEMLENS_SOURCE_BUILD_ID_KERNEL,
+	.name = "procmap_query",
+	.iface = MEMLENS_IFACE_PROCMAP_BUILD_ID,
+	.also = -1,
+	.rank = { [MEMLENS_JOB_BUILD_ID] = 1 },
+};

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
-#include "memlens_internal.h"
+#include "procfs.h"
+#include "vma.h"
+#include "vma_maps_text.h"
 
 static const char *const field_names[__MEMLENS_USAGE_MAX] = {
 	"Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
@@ -74,7 +76,7 @@ static void usage_init(struct memlens_vma_usage *u)
 	u->vma.name = "";
 }
 
-int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set)
+static int smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set)
 {
 	const char *p = buf, *end = buf + len;
 	struct memlens_vma_usage *cur = NULL;
@@ -89,34 +91,25 @@ int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_
 			p = nl ? nl + 1 : end;
 			continue;
 		}
-		if (set->n == set->cap) {
-			size_t cap = set->cap ? set->cap * 2 : 64;
-			struct memlens_vma_usage *u = realloc(set->u, cap * sizeof(*u));
-
-			if (!u)
-				return -ENOMEM;
-			set->u = u;
-			set->cap = cap;
-		}
-		cur = &set->u[set->n];
-		usage_init(cur);
-		if (!ml_maps_text_parse_line(p, le, pid, &cur->vma, &name, &name_len))
-			return -EINVAL;
-		cur->vma.name = ml_arena_strndup(&set->arena, name, name_len);
-		if (!cur->vma.name)
+		cur = ML_VEC_PUSH(set->u, set->n, set->cap);
+		if (!cur)
 			return -ENOMEM;
-		set->n++;
+		usage_init(cur);
+		if (!ml_maps_text_parse_line(p, le, pid, &cur->vma, &name, &name_len)) {
+			set->n--;
+			return -EINVAL;
+		}
+		cur->vma.name = ml_arena_strndup(&set->arena, name, name_len);
+		if (!cur->vma.name) {
+			set->n--;
+			return -ENOMEM;
+		}
 		p = nl ? nl + 1 : end;
 	}
 	for (size_t i = 0; i < set->n; i++)
 		if (!set->u[i].vm_flags)
 			return -ENOMEM;
 	return 0;
-}
-
-struct memlens_usage_set *ml_usage_set_new(void)
-{
-	return calloc(1, sizeof(struct memlens_usage_set));
 }
 
 int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **out)
@@ -134,7 +127,7 @@ int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **ou
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)proc->pid);
 	err = ml_read_file(path, &buf, &len);
 	if (!err) {
-		err = ml_smaps_parse(buf, len, proc->pid, set);
+		err = smaps_parse(buf, len, proc->pid, set);
 		free(buf);
 	}
 	if (!err && !set->n && ml_pid_gone(proc->pid))
@@ -145,29 +138,6 @@ int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **ou
 	}
 	*out = set;
 	return 0;
-}
-
-size_t memlens_usage_set__count(const struct memlens_usage_set *set)
-{
-	return set ? set->n : 0;
-}
-
-const struct memlens_vma_usage *memlens_usage_set__get(const struct memlens_usage_set *set, size_t i)
-{
-	if (!set || i >= set->n) {
-		errno = ERANGE;
-		return NULL;
-	}
-	return &set->u[i];
-}
-
-void memlens_usage_set__free(struct memlens_usage_set *set)
-{
-	if (!set)
-		return;
-	ml_arena_free(&set->arena);
-	free(set->u);
-	free(set);
 }
 
 int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out)
@@ -207,3 +177,12 @@ int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out
 	}
 	return 0;
 }
+
+/* the pages job's last resort: smaps totals per VMA, no ranges */
+const struct ml_source ml_src_smaps = {
+	.id = MEMLENS_SOURCE_SMAPS,
+	.name = "smaps",
+	.iface = MEMLENS_IFACE_MAPS_TEXT,
+	.also = -1,
+	.rank = { [MEMLENS_JOB_PAGES] = 3 },
+};

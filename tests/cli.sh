@@ -149,8 +149,8 @@ EOS
 	ok "$(grep -qx 'maps rc 0' "$u"; echo $?)" "nobody: maps of its own child works"
 	ok "$(grep -qx 'maps same' "$u"; echo $?)" "nobody: ... and equals /proc/<pid>/maps"
 	ok "$(grep -qx 'query rc 0' "$u" && grep -q 'tests/mapper\|/mapper' "$tmp/nobody/q.txt"; echo $?)" "nobody: query of its own child works"
-	ok "$(grep -qx 'bpf rc 1' "$u" && grep -q 'backend bpf unavailable: .*CAP_BPF' "$tmp/nobody/bpf.err"; echo $?)" \
-		"nobody: --backend bpf fails with one line saying why ($(cat "$tmp/nobody/bpf.err"))"
+	ok "$(grep -qx 'bpf rc 1' "$u" && grep -q 'source bpf unavailable: .*CAP_BPF' "$tmp/nobody/bpf.err"; echo $?)" \
+		"nobody: --source bpf fails with one line saying why ($(cat "$tmp/nobody/bpf.err"))"
 	ok "$(grep -qx 'init rc 1' "$u" && grep -q 'pid 1: permission denied' "$tmp/nobody/init.err"; echo $?)" \
 		"nobody: maps of pid 1 is refused with one line ($(cat "$tmp/nobody/init.err"))"
 else

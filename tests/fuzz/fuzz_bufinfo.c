@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer: the debugfs bufinfo parser on any text. */
 #include <stdlib.h>
-#include "dmabuf_internal.h"
+#include "dmabuf_raw.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer: reading a build ID note never crashes on any file contents. */
 #include <stdlib.h>
-#include "memlens_internal.h"
+#include "build_id.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer: the maps text parser never reads out of bounds, and what it keeps is sane. */
 #include <stdlib.h>
-#include "memlens_internal.h"
+#include "vma_maps_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct memlens_vma_set *s = ml_set_new(MEMLENS_BACKEND_TEXT);
+	struct memlens_vma_set *s = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
 	char *copy = malloc(size ? size : 1);	/* exact size: ASan sees any overread */
 
 	if (!s || !copy)

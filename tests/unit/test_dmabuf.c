@@ -274,7 +274,7 @@ static const struct memlens_dmabuf_proc *find_proc(const struct memlens_dmabuf *
 	return NULL;
 }
 
-static void check_source(struct memlens *ml, const struct scen *s, enum memlens_dmabuf_source src, const char *pin_dir)
+static void check_source(struct memlens *ml, const struct scen *s, enum memlens_source src, const char *pin_dir)
 {
 	static const char *const names[6] = { "fork-shared", "scm-passed", "dup3", "map-only", "thread-own", "kernel-only" };
 	static const char *const exporters[6] = { "system", "udmabuf", "system", "system", "udmabuf", "system" };
@@ -286,7 +286,7 @@ static void check_source(struct memlens *ml, const struct scen *s, enum memlens_
 		{ { 0, 0 }, { 1, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 } },	/* U */
 		{ { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 }, { 1, 0 }, { 0, 0 } },	/* thread */
 	};
-	const char *sn = memlens_dmabuf_source__name(src);
+	const char *sn = memlens_source__name(src);
 	pid_t who[4][2] = { { s->p, 0 }, { s->c1, 0 }, { s->u, 0 }, { s->p, s->tid } };
 	MEMLENS_OPTS(memlens_dmabuf_opts, o, .source = src, .pin_dir = pin_dir);
 	struct memlens_dmabuf *d = NULL;
@@ -501,16 +501,16 @@ int main(void)
 	if (!ok(scen_start(&s) == 0, "scenario built: P %d, child %d, receiver %d, thread %d", s.p, s.c1, s.u, s.tid))
 		return tap_done();
 	churn = churn_start();
-	for (int src = MEMLENS_DMABUF_BPF; src <= MEMLENS_DMABUF_PROCFS; src++) {
+	for (int src = MEMLENS_SOURCE_DMABUF_BPF; src <= MEMLENS_SOURCE_DMABUF_PROCFS; src++) {
 		char why[64];
 
-		if (src == MEMLENS_DMABUF_BPF && memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF)) {
+		if (src == MEMLENS_SOURCE_DMABUF_BPF && memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF)) {
 			snprintf(why, sizeof(why), "%s", memlens__probe_reason(ml, MEMLENS_IFACE_BPF_ITER_DMABUF));
 			skip("bpf source: %s", why);
 			continue;
 		}
-		check_source(ml, &s, (enum memlens_dmabuf_source)src, "/nonexistent");
-		check_cli(&s, bin, memlens_dmabuf_source__name((enum memlens_dmabuf_source)src));
+		check_source(ml, &s, (enum memlens_source)src, "/nonexistent");
+		check_cli(&s, bin, memlens_source__name((enum memlens_source)src));
 	}
 	{
 		/* the snapshot's DMA-BUF columns come from the same accounting */
@@ -526,7 +526,7 @@ int main(void)
 			pss += i < 2 ? sz / 2 : sz;
 		}
 		if (ok(memlens__snapshot(ml, &so, &snap) == 0, "snapshot with DMA-BUF columns (source %s)",
-		       memlens_snapshot__dmabuf_source(snap)))
+		       memlens_source__name(memlens_snapshot__dmabuf_source(snap))))
 			for (size_t i = 0; i < memlens_snapshot__count(snap); i++) {
 				const struct memlens_proc_usage *u = memlens_snapshot__get(snap, i);
 

@@ -97,14 +97,14 @@ static void check_buffer(struct memlens *ml, const char *what, int fd, size_t si
 	ok(maps_line(p, &ino, mname, sizeof(mname)) == 0, "%s: mapping in /proc/self/maps", what);
 	is_str(mname, want, "%s: maps names it /dmabuf:NAME", what);
 	is_u64(ino, st.st_ino, "%s: maps inode is the buffer's", what);
-	for (int b = MEMLENS_BACKEND_IOCTL; b <= MEMLENS_BACKEND_TEXT; b++) {
-		MEMLENS_OPTS(memlens_proc_opts, po, .backend = b);
+	for (int b = MEMLENS_SOURCE_PROCMAP_QUERY; b <= MEMLENS_SOURCE_MAPS_TEXT; b++) {
+		MEMLENS_OPTS(memlens_proc_opts, po, .source = b);
 		struct memlens_proc *proc;
 		struct memlens_vma_set *set = NULL;
 
-		if (memlens__probe(ml, memlens_backend__iface(b))) {
-			skip("%s: %s unavailable: %s", what, memlens_backend__name(b),
-			     memlens__probe_reason(ml, memlens_backend__iface(b)));
+		if (memlens__probe(ml, memlens_source__iface(b))) {
+			skip("%s: %s unavailable: %s", what, memlens_source__name(b),
+			     memlens__probe_reason(ml, memlens_source__iface(b)));
 			continue;
 		}
 		proc = memlens__proc_open(ml, 0, &po);
@@ -113,10 +113,10 @@ static void check_buffer(struct memlens *ml, const char *what, int fd, size_t si
 
 			ok(!strcmp(v->name, want) && v->inode == st.st_ino && v->start == (uintptr_t)p &&
 				   v->end == (uintptr_t)p + size && (v->flags & MEMLENS_VMA_SHARED),
-			   "%s: memlens %s record: %s ino %llu", what, memlens_backend__name(b), v->name,
+			   "%s: memlens %s record: %s ino %llu", what, memlens_source__name(b), v->name,
 			   (unsigned long long)v->inode);
 		} else {
-			ok(0, "%s: memlens %s finds the mapping", what, memlens_backend__name(b));
+			ok(0, "%s: memlens %s finds the mapping", what, memlens_source__name(b));
 		}
 		memlens_vma_set__free(set);
 		memlens_proc__close(proc);

@@ -2,7 +2,8 @@
 /* The maps text parser on recorded /proc/<pid>/maps text, tricky lines and broken ones. */
 #include <stdlib.h>
 #include <string.h>
-#include "memlens_internal.h"
+#include "build_id.h"
+#include "vma_maps_text.h"
 #include "tap.h"
 
 /* recorded on Linux 6.18 (x86_64), plus lines older kernels and other machines print */
@@ -23,7 +24,7 @@ static const char recorded[] =
 
 static void check_recorded(void)
 {
-	struct memlens_vma_set *s = ml_set_new(MEMLENS_BACKEND_TEXT);
+	struct memlens_vma_set *s = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
 	const struct memlens_vma *v;
 	int err = ml_maps_text_parse(recorded, sizeof(recorded) - 1, 42, s);
 
@@ -77,7 +78,7 @@ static void check_broken(void)
 	char buf[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct memlens_vma_set *s = ml_set_new(MEMLENS_BACKEND_TEXT);
+		struct memlens_vma_set *s = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
 		int n = snprintf(buf, sizeof(buf), "1000-2000 r--p 00000000 00:00 0 \n%s", bad[i]);
 		int err = ml_maps_text_parse(buf, (size_t)n, 1, s);
 
@@ -85,7 +86,7 @@ static void check_broken(void)
 		memlens_vma_set__free(s);
 	}
 	{
-		struct memlens_vma_set *s = ml_set_new(MEMLENS_BACKEND_TEXT);
+		struct memlens_vma_set *s = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
 
 		ok(ml_maps_text_parse("", 0, 1, s) == 0 && memlens_vma_set__count(s) == 0, "empty text: no records");
 		memlens_vma_set__free(s);
@@ -97,7 +98,7 @@ static void check_long_name(void)
 {
 	size_t len = 200000;
 	char *buf = malloc(len + 64);
-	struct memlens_vma_set *s = ml_set_new(MEMLENS_BACKEND_TEXT);
+	struct memlens_vma_set *s = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
 	int n = sprintf(buf, "1000-2000 r--p 00000000 00:00 0 /");
 
 	memset(buf + n, 'a', len);

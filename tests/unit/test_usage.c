@@ -89,16 +89,16 @@ static void check_pages(struct memlens *ml)
 	pm_thp = pagemap_huge_bytes(lo, hi, &err);
 	printf("# THP in the region: smaps AnonHugePages %llu bytes, pagemap+kpageflags %llu%s\n",
 	       (unsigned long long)want_thp, (unsigned long long)pm_thp, err ? " (unreadable)" : "");
-	for (int src = MEMLENS_PAGES_PAGEMAP_SCAN; src <= MEMLENS_PAGES_PAGEMAP; src++) {
+	for (int src = MEMLENS_SOURCE_PAGEMAP_SCAN; src <= MEMLENS_SOURCE_PAGEMAP; src++) {
 		MEMLENS_OPTS(memlens_pages_opts, po, .source = src);
-		const char *sn = memlens_pages_source__name(src);
+		const char *sn = memlens_source__name(src);
 		struct memlens_proc *p = memlens__proc_open(ml, 0, NULL);
 		struct memlens_pages *pg = NULL;
 		uint64_t thp = 0, thp_2nd = 0, present = 0, hugetlb = 0, hugetlb_thp = 0;
 
 		err = memlens_proc__pages(p, &po, &pg);
 		memlens_proc__close(p);
-		if (src == MEMLENS_PAGES_PAGEMAP_SCAN && err == -EOPNOTSUPP) {
+		if (src == MEMLENS_SOURCE_PAGEMAP_SCAN && err == -EOPNOTSUPP) {
 			skip("%s: kernel has no PAGEMAP_SCAN (6.7+)", sn);
 			continue;
 		}

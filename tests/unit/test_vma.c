@@ -14,12 +14,12 @@
 #include "tap.h"
 #include "mapper_client.h"
 
-static const enum memlens_backend backends[] = { MEMLENS_BACKEND_IOCTL, MEMLENS_BACKEND_BPF, MEMLENS_BACKEND_TEXT };
+static const enum memlens_source backends[] = { MEMLENS_SOURCE_PROCMAP_QUERY, MEMLENS_SOURCE_BPF_TASK_VMA, MEMLENS_SOURCE_MAPS_TEXT };
 #define NB 3
 
-static struct memlens_vma_set *walk(struct memlens *ml, pid_t pid, enum memlens_backend b, bool bid, int *err)
+static struct memlens_vma_set *walk(struct memlens *ml, pid_t pid, enum memlens_source b, bool bid, int *err)
 {
-	MEMLENS_OPTS(memlens_proc_opts, po, .backend = b);
+	MEMLENS_OPTS(memlens_proc_opts, po, .source = b);
 	MEMLENS_OPTS(memlens_maps_opts, mo, .build_ids = bid);
 	struct memlens_vma_set *set = NULL;
 	struct memlens_proc *p = memlens__proc_open(ml, pid, &po);
@@ -33,9 +33,9 @@ static struct memlens_vma_set *walk(struct memlens *ml, pid_t pid, enum memlens_
 	return set;
 }
 
-static bool usable(struct memlens *ml, enum memlens_backend b)
+static bool usable(struct memlens *ml, enum memlens_source b)
 {
-	return memlens__probe(ml, memlens_backend__iface(b)) == 0;
+	return memlens__probe(ml, memlens_source__iface(b)) == 0;
 }
 
 /* field by field; says the first difference */
@@ -76,19 +76,19 @@ static void check_sources_agree(struct memlens *ml, pid_t pid, const char *what)
 	char why[600] = "";
 	int err;
 
-	ref = walk(ml, pid, MEMLENS_BACKEND_TEXT, false, &err);
+	ref = walk(ml, pid, MEMLENS_SOURCE_MAPS_TEXT, false, &err);
 	if (!ok(ref != NULL, "%s: text source walks (err %d)", what, err))
 		return;
 	for (int i = 0; i < NB - 1; i++) {
 		if (!usable(ml, backends[i])) {
-			skip("%s: %s unavailable: %s", what, memlens_backend__name(backends[i]),
-			     memlens__probe_reason(ml, memlens_backend__iface(backends[i])));
+			skip("%s: %s unavailable: %s", what, memlens_source__name(backends[i]),
+			     memlens__probe_reason(ml, memlens_source__iface(backends[i])));
 			continue;
 		}
 		s = walk(ml, pid, backends[i], false, &err);
-		if (ok(s != NULL, "%s: %s source walks (err %d)", what, memlens_backend__name(backends[i]), err) &&
+		if (ok(s != NULL, "%s: %s source walks (err %d)", what, memlens_source__name(backends[i]), err) &&
 		    !ok(same_set(s, ref, why, sizeof(why)), "%s: %s records equal text records (%zu VMAs)", what,
-			memlens_backend__name(backends[i]), memlens_vma_set__count(ref)))
+			memlens_source__name(backends[i]), memlens_vma_set__count(ref)))
 			printf("#   %s\n", why);
 		memlens_vma_set__free(s);
 	}
@@ -104,7 +104,7 @@ static void check_reference_parser(struct memlens *ml, pid_t pid)
 	int err, bad = 0;
 	FILE *f;
 
-	set = walk(ml, pid, MEMLENS_BACKEND_TEXT, false, &err);
+	set = walk(ml, pid, MEMLENS_SOURCE_MAPS_TEXT, false, &err);
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "r");
 	if (!ok(set && f, "reference parser: open maps and walk"))
@@ -165,7 +165,7 @@ static void check_expected(struct memlens *ml, const struct mapper *m)
 	};
 
 	for (int b = 0; b < NB; b++) {
-		const char *bn = memlens_backend__name(backends[b]);
+		const char *bn = memlens_source__name(backends[b]);
 		const struct memlens_vma *v;
 		struct memlens_vma_set *set;
 		char perms[5], want[600];
@@ -208,7 +208,7 @@ static void check_expected(struct memlens *ml, const struct mapper *m)
 		}
 		if ((i = mapper_find(m, "hugetlb")) >= 0) {
 			v = covering(set, m->e[i].addr);
-			if (backends[b] == MEMLENS_BACKEND_TEXT)
+			if (backends[b] == MEMLENS_SOURCE_MAPS_TEXT)
 				ok(v && v->page_size == 0, "%s: text does not claim a page size", bn);
 			else
 				is_u64(v ? v->page_size : 0, 2 << 20, "%s: hugetlb VMA has 2 MB kernel pages", bn);
@@ -242,20 +242,20 @@ static uint64_t rnd(void)
 /* point queries: ioctl against the generic walk-and-pick, many addresses and filters */
 static void check_find(struct memlens *ml, const struct mapper *m)
 {
-	MEMLENS_OPTS(memlens_proc_opts, pq, .backend = MEMLENS_BACKEND_IOCTL);
-	MEMLENS_OPTS(memlens_proc_opts, pt, .backend = MEMLENS_BACKEND_TEXT);
+	MEMLENS_OPTS(memlens_proc_opts, pq, .source = MEMLENS_SOURCE_PROCMAP_QUERY);
+	MEMLENS_OPTS(memlens_proc_opts, pt, .source = MEMLENS_SOURCE_MAPS_TEXT);
 	struct memlens_proc *q, *t;
 	struct memlens_vma_set *all;
 	int err, mism = 0, tried = 0;
 	char why[600] = "";
 
-	if (!usable(ml, MEMLENS_BACKEND_IOCTL)) {
+	if (!usable(ml, MEMLENS_SOURCE_PROCMAP_QUERY)) {
 		skip("find_vma: PROCMAP_QUERY unavailable: %s", memlens__probe_reason(ml, MEMLENS_IFACE_PROCMAP_QUERY));
 		return;
 	}
 	q = memlens__proc_open(ml, m->pid, &pq);
 	t = memlens__proc_open(ml, m->pid, &pt);
-	all = walk(ml, m->pid, MEMLENS_BACKEND_TEXT, false, &err);
+	all = walk(ml, m->pid, MEMLENS_SOURCE_MAPS_TEXT, false, &err);
 	if (!ok(q && t && all, "find_vma: open"))
 		goto out;
 	for (int i = 0; i < 400 && !mism; i++) {
@@ -299,10 +299,10 @@ out:
 	memlens_proc__close(t);
 }
 
-static struct memlens_norm *normalize(struct memlens *ml, pid_t pid, enum memlens_backend b, const uint64_t *a, size_t n,
+static struct memlens_norm *normalize(struct memlens *ml, pid_t pid, enum memlens_source b, const uint64_t *a, size_t n,
 				      bool bid, int *err)
 {
-	MEMLENS_OPTS(memlens_proc_opts, po, .backend = b);
+	MEMLENS_OPTS(memlens_proc_opts, po, .source = b);
 	MEMLENS_OPTS(memlens_normalize_opts, no, .build_ids = bid);
 	struct memlens_norm *norm = NULL;
 	struct memlens_proc *p = memlens__proc_open(ml, pid, &po);
@@ -322,7 +322,7 @@ static void check_normalize(struct memlens *ml, const struct mapper *m, size_t n
 	uint64_t *addrs = malloc(n * sizeof(*addrs));
 	int err;
 
-	ref = walk(ml, m->pid, MEMLENS_BACKEND_TEXT, false, &err);
+	ref = walk(ml, m->pid, MEMLENS_SOURCE_MAPS_TEXT, false, &err);
 	if (!ok(ref && addrs, "normalize: reference walk"))
 		goto out;
 	/* half inside VMAs (executable ones first), half anywhere, plus edges */
@@ -344,7 +344,7 @@ static void check_normalize(struct memlens *ml, const struct mapper *m, size_t n
 		if (!usable(ml, backends[b]))
 			continue;
 		norm = normalize(ml, m->pid, backends[b], addrs, n, false, &err);
-		if (!ok(norm != NULL, "normalize %zu addresses with %s (err %d)", n, memlens_backend__name(backends[b]), err))
+		if (!ok(norm != NULL, "normalize %zu addresses with %s (err %d)", n, memlens_source__name(backends[b]), err))
 			continue;
 		for (size_t i = 0; i < n && !bad; i++) {
 			const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
@@ -360,7 +360,7 @@ static void check_normalize(struct memlens *ml, const struct mapper *m, size_t n
 			mapped += want != NULL;
 		}
 		if (!ok(!bad, "normalize with %s: each of %zu addresses (%zu mapped) gets its covering VMA and file offset, in input order",
-			memlens_backend__name(backends[b]), n, mapped))
+			memlens_source__name(backends[b]), n, mapped))
 			printf("#   %s\n", why);
 		memlens_norm__free(norm);
 	}
@@ -377,12 +377,12 @@ static void check_build_ids(struct memlens *ml, const struct mapper *m)
 	char why[300] = "";
 	int err;
 
-	if (!usable(ml, MEMLENS_BACKEND_IOCTL) || memlens__probe(ml, MEMLENS_IFACE_PROCMAP_BUILD_ID)) {
+	if (!usable(ml, MEMLENS_SOURCE_PROCMAP_QUERY) || memlens__probe(ml, MEMLENS_IFACE_PROCMAP_BUILD_ID)) {
 		skip("build IDs: kernel gives none: %s", memlens__probe_reason(ml, MEMLENS_IFACE_PROCMAP_BUILD_ID));
 		return;
 	}
-	a = walk(ml, m->pid, MEMLENS_BACKEND_IOCTL, true, &err);
-	b = walk(ml, m->pid, MEMLENS_BACKEND_TEXT, true, &err);
+	a = walk(ml, m->pid, MEMLENS_SOURCE_PROCMAP_QUERY, true, &err);
+	b = walk(ml, m->pid, MEMLENS_SOURCE_MAPS_TEXT, true, &err);
 	if (!ok(a && b && memlens_vma_set__count(a) == memlens_vma_set__count(b), "build IDs: walks"))
 		goto out;
 	for (size_t i = 0; i < memlens_vma_set__count(a); i++) {
@@ -421,15 +421,15 @@ static void check_errors(struct memlens *ml)
 		memlens_proc__close(p);
 	}
 	for (int b = 0; b < NB; b++) {
-		MEMLENS_OPTS(memlens_proc_opts, po, .backend = backends[b]);
+		MEMLENS_OPTS(memlens_proc_opts, po, .source = backends[b]);
 		struct memlens_proc *p;
 
 		if (!usable(ml, backends[b]))
 			continue;
-		if (!ok(mapper_start(&m, NULL) == 0, "%s: start a mapper that will exit", memlens_backend__name(backends[b])))
+		if (!ok(mapper_start(&m, NULL) == 0, "%s: start a mapper that will exit", memlens_source__name(backends[b])))
 			continue;
 		p = memlens__proc_open(ml, m.pid, &po);
-		if (!ok(p != NULL, "%s: open", memlens_backend__name(backends[b]))) {
+		if (!ok(p != NULL, "%s: open", memlens_source__name(backends[b]))) {
 			mapper_stop(&m);
 			continue;
 		}
@@ -441,9 +441,9 @@ static void check_errors(struct memlens *ml)
 			uint64_t addr = 0x1000;
 
 			ok(memlens_proc__maps(p, NULL, &s) == -ESRCH, "%s: walk of a process that exited after open: ESRCH",
-			   memlens_backend__name(backends[b]));
+			   memlens_source__name(backends[b]));
 			ok(memlens_proc__normalize(p, &addr, 1, NULL, &n) == -ESRCH,
-			   "%s: normalize on a process that exited: ESRCH", memlens_backend__name(backends[b]));
+			   "%s: normalize on a process that exited: ESRCH", memlens_source__name(backends[b]));
 			memlens_vma_set__free(s);
 			memlens_norm__free(n);
 		}
@@ -455,21 +455,22 @@ static void check_maps_all(struct memlens *ml, const struct mapper *m)
 {
 	for (int b = 0; b < NB; b++) {
 		struct memlens_vma_set *all = NULL, *one, *mine;
+		MEMLENS_OPTS(memlens_maps_all_opts, ao, .source = backends[b]);
 		char why[600] = "";
-		size_t skipped = 0;
 		int err;
 
 		if (!usable(ml, backends[b]))
 			continue;
-		err = memlens__maps_all(ml, backends[b], NULL, &all, &skipped);
+		err = memlens__maps_all(ml, &ao, &all);
 		one = walk(ml, m->pid, backends[b], false, &err);
-		if (!ok(all && one, "%s: every process walked (%zu VMAs, %zu skipped)", memlens_backend__name(backends[b]),
-			memlens_vma_set__count(all), skipped))
+		if (!ok(all && one, "%s: every process walked (%zu VMAs, %zu exited, %zu unreadable)",
+			memlens_source__name(backends[b]), memlens_vma_set__count(all), memlens_vma_set__exited(all),
+			memlens_vma_set__unreadable(all)))
 			goto next;
 		mine = NULL;
 		{
 			/* the mapper's records, cut out of the whole-system set */
-			extern struct memlens_vma_set *ml_set_new(enum memlens_backend);
+			extern struct memlens_vma_set *ml_set_new(enum memlens_source);
 			extern int ml_set_push(struct memlens_vma_set *, const struct memlens_vma *, const char *, size_t);
 
 			mine = ml_set_new(backends[b]);
@@ -481,7 +482,7 @@ static void check_maps_all(struct memlens *ml, const struct mapper *m)
 			}
 		}
 		if (!ok(same_set(mine, one, why, sizeof(why)), "%s: the mapper's VMAs in the whole-system walk equal its own walk",
-			memlens_backend__name(backends[b])))
+			memlens_source__name(backends[b])))
 			printf("#   %s\n", why);
 		memlens_vma_set__free(mine);
 next:
@@ -503,8 +504,8 @@ int main(void)
 		return 1;
 	dargs[1] = dir;
 	for (int b = 0; b < NB; b++)
-		printf("# %s: %s\n", memlens_backend__name(backends[b]),
-		       memlens__probe_reason(ml, memlens_backend__iface(backends[b])));
+		printf("# %s: %s\n", memlens_source__name(backends[b]),
+		       memlens__probe_reason(ml, memlens_source__iface(backends[b])));
 	if (!ok(mapper_start(&m, dargs) == 0, "mapper started"))
 		return tap_done();
 	check_sources_agree(ml, m.pid, "mapper");

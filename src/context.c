@@ -1,21 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The context object: options, print callback, and what hangs off it. */
+/* The context: created with its options, freed with what hangs off it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include "memlens_internal.h"
-
-void ml_log(struct memlens *ml, enum memlens_print_level lvl, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ml || !ml->print)
-		return;
-	va_start(ap, fmt);
-	ml->print(lvl, fmt, ap);
-	va_end(ap);
-}
+#include "build_id.h"
+#include "probes.h"
 
 static unsigned parse_kver(const char *rel)
 {
@@ -39,7 +29,7 @@ struct memlens *memlens__new(const struct memlens_opts *opts)
 	struct memlens *ml;
 	struct utsname u;
 
-	if (opts && opts->sz < sizeof(size_t)) {
+	if (!OPTS_VALID(opts, memlens_opts)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -62,30 +52,8 @@ void memlens__free(struct memlens *ml)
 	if (!ml)
 		return;
 	ml_bpf_free(ml->bpf);
+	ml_dmabuf_bpf_free(ml->dmabuf_bpf);
 	ml_bid_cache_free(ml->bid);
 	free(ml->scratch);
 	free(ml);
-}
-
-static const char *const backend_names[] = {
-	[MEMLENS_BACKEND_AUTO] = "auto",
-	[MEMLENS_BACKEND_IOCTL] = "ioctl",
-	[MEMLENS_BACKEND_BPF] = "bpf",
-	[MEMLENS_BACKEND_TEXT] = "text",
-};
-
-const char *memlens_backend__name(enum memlens_backend b)
-{
-	return (unsigned)b < ARRAY_SIZE(backend_names) ? backend_names[b] : "unknown";
-}
-
-int memlens_backend__parse(const char *s, enum memlens_backend *out)
-{
-	for (size_t i = 0; s && i < ARRAY_SIZE(backend_names); i++) {
-		if (strcmp(s, backend_names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	}
-	return ml_err(EINVAL);
 }

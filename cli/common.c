@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* What every command shares: errors, pids and addresses, the common options, -v. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memlens_cli.h"
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("memlens: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_err_pid(pid_t pid, int err)
+{
+	const char *what;
+
+	err = err < 0 ? -err : err;
+	switch (err) {
+	case ESRCH: what = "no such process"; break;
+	case EACCES:
+	case EPERM: what = "permission denied (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE)"; break;
+	case EOPNOTSUPP: what = "backend unavailable"; break;
+	default: what = strerror(err); break;
+	}
+	cli_err("pid %d: %s", (int)pid, what);
+}
+
+void cli_err_open(struct cli *cli, pid_t pid, int err)
+{
+	if (err == -EOPNOTSUPP)
+		cli_err("source %s unavailable: %s", memlens_source__name(cli->source),
+			memlens__source_reason(cli->ml, cli->source));
+	else if (err == -EINVAL && cli->source != MEMLENS_SOURCE_AUTO)
+		cli_err("source %s does not read VMAs", memlens_source__name(cli->source));
+	else
+		cli_err_pid(pid, err);
+}
+
+void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job job, size_t records)
+{
+	cli_err("%zu records from %s (%s): %s", records, memlens_source__name(used),
+		cli->source == MEMLENS_SOURCE_AUTO ? "picked" : "forced",
+		memlens__explain(cli->ml, job, used, cli->source != MEMLENS_SOURCE_AUTO));
+}
+
+int cli_parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	if (strcmp(s, "self") == 0) {
+		*pid = 0;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int cli_parse_addr(const char *s, uint64_t *addr)
+{
+	uint64_t v = 0;
+	int digits = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (; *s; s++) {
+		int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (*s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (*s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return -EINVAL;
+		if (++digits > 16)
+			return -ERANGE;
+		v = v << 4 | (unsigned)d;
+	}
+	if (!digits)
+		return -EINVAL;
+	*addr = v;
+	return 0;
+}
+
+int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg)
+{
+	enum memlens_source order[16];
+	size_t n;
+
+	switch (c) {
+	case 'b':
+		if (memlens_source__parse(job, arg, &cli->source)) {
+			char names[128] = "";
+			size_t o = 0;
+
+			n = memlens_job__sources(job, order, 16);
+			for (size_t i = 0; i < n && i < 16 && o < sizeof(names); i++)
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s, ", memlens_source__name(order[i]));
+			cli_err("unknown source '%s' (%sor auto)", arg, names);
+			return -1;
+		}
+		return 0;
+	case 'J': cli->mode = OUT_JSON; return 0;
+	case 'r': cli->mode = OUT_RAW; return 0;
+	case 'n': cli->no_headings = true; return 0;
+	case 'o': cli->columns = arg; return 0;
+	case 'v': cli->verbose++; return 0;
+	case '?': return -1;	/* getopt said it */
+	default: return 1;
+	}
+}

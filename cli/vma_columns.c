@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The VMA columns, once: maps, query, who-maps and --smaps add their own after them. */
+#include <string.h>
+#include "memlens_cli.h"
+
+static const struct colinfo vcols[VCOL_NCOLS] = {
+	[VCOL_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
+	[VCOL_START] = { "START", 14, 0, SCOLS_JSON_STRING, "first address of the VMA (hex)" },
+	[VCOL_END] = { "END", 14, 0, SCOLS_JSON_STRING, "address after its last (hex)" },
+	[VCOL_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "r w x, s shared or p private" },
+	[VCOL_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset of START (hex)" },
+	[VCOL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device major:minor (hex, as maps)" },
+	[VCOL_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode number" },
+	[VCOL_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START in bytes" },
+	[VCOL_PAGESIZE] = { "PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kernel page size (0: the source does not tell)" },
+	[VCOL_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "file path or [heap], [stack], [anon:NAME] ..." },
+	[VCOL_KIND] = { "KIND", 6, 0, SCOLS_JSON_STRING, "file, deleted, memfd, shm (shared anonymous), sysv, dmabuf, anon, special" },
+	[VCOL_BUILDID] = { "BUILDID", 40, 0, SCOLS_JSON_STRING, "ELF build ID (hex)" },
+	[VCOL_SOURCE] = { "SOURCE", 5, 0, SCOLS_JSON_STRING, "where the record came from: ioctl, bpf or text" },
+};
+
+size_t vma_columns(struct colinfo *cols, const struct colinfo *extra, size_t nextra)
+{
+	size_t n = VCOL_NCOLS;
+
+	memcpy(cols, vcols, sizeof(vcols));
+	for (size_t i = 0; i < nextra && n < OUT_MAX_COLS; i++)
+		cols[n++] = extra[i];
+	return n;
+}
+
+void vma_columns_fill(struct out *o, struct libscols_line *ln, const struct memlens_vma *v, enum memlens_source src)
+{
+	char perms[5], hex[2 * MEMLENS_BUILD_ID_MAX + 1];
+
+	out_set(o, ln, VCOL_PID, "%d", v->pid);
+	out_set(o, ln, VCOL_START, "0x%llx", (unsigned long long)v->start);
+	out_set(o, ln, VCOL_END, "0x%llx", (unsigned long long)v->end);
+	out_set(o, ln, VCOL_PERMS, "%s", memlens_vma__perms(v, perms));
+	out_set(o, ln, VCOL_OFFSET, "0x%llx", (unsigned long long)v->offset);
+	out_set(o, ln, VCOL_DEV, "%02x:%02x", v->dev_major, v->dev_minor);
+	out_set(o, ln, VCOL_INODE, "%llu", (unsigned long long)v->inode);
+	out_set(o, ln, VCOL_SIZE, "%llu", (unsigned long long)(v->end - v->start));
+	out_set(o, ln, VCOL_PAGESIZE, "%u", v->page_size);
+	out_set(o, ln, VCOL_NAME, "%s", v->name);
+	out_set(o, ln, VCOL_KIND, "%s", memlens_vma__kind(v));
+	if (out_has(o, VCOL_BUILDID))
+		out_set(o, ln, VCOL_BUILDID, "%s", memlens_vma__build_id_hex(v, hex, sizeof(hex)));
+	if (src != MEMLENS_SOURCE_AUTO)
+		out_set(o, ln, VCOL_SOURCE, "%s", memlens_source__name(src));
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* ELF build IDs read from the mapped file (build_id.c). */
+#ifndef MEMLENS_BUILD_ID_H
+#define MEMLENS_BUILD_ID_H
+
+#include "core.h"
+
+/* the build ID of v's file, opened the way 'how' says (MAP_FILES or
+ * PROC_ROOT), cached by (dev, inode) in the context */
+ML_HIDDEN int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens_vma *v);
+ML_HIDDEN void ml_bid_cache_free(struct ml_bid_cache *c);
+/* the GNU build ID note of an ELF image in memory; 0 and *size, -ENOENT none, -ENOEXEC not ELF */
+ML_HIDDEN int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *id, uint32_t *size);
+ML_HIDDEN int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size);
+
+#endif

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The helpers of core.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <bpf/libbpf.h>
+#include "core.h"
+
+bool ml_opts_valid(const void *opts, size_t user_sz, size_t known_sz)
+{
+	if (user_sz < sizeof(size_t))
+		return false;
+	for (size_t i = known_sz; i < user_sz; i++)
+		if (((const unsigned char *)opts)[i])
+			return false;
+	return true;
+}
+
+void ml_log(struct memlens *ml, enum memlens_print_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ml || !ml->print)
+		return;
+	va_start(ap, fmt);
+	ml->print(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void ml_probe_set(struct ml_probe *p, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->done = true;
+	p->err = err > 0 ? -err : err;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+}
+
+static __thread char libbpf_last[160];
+
+static int libbpf_capture(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	char line[160];
+	size_t n;
+
+	if (lvl == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strcspn(line, "\n");
+	line[n] = 0;
+	if (n)
+		memcpy(libbpf_last, line, n + 1);
+	return 0;
+}
+
+void *ml_libbpf_quiet(void)
+{
+	libbpf_last[0] = 0;
+	return (void *)libbpf_set_print(libbpf_capture);
+}
+
+void ml_libbpf_restore(void *old)
+{
+	libbpf_set_print((libbpf_print_fn_t)old);
+}
+
+const char *ml_libbpf_last(void)
+{
+	return libbpf_last;
+}
+
+/* ---- arena ---- */
+struct ml_arena_blk {
+	struct ml_arena_blk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* blocks grow from 2 KiB to 64 KiB: small sets (a normalization's few VMAs)
+ * stay small, big walks do not allocate per name */
+#define ML_ARENA_BLK_MIN (2 * 1024)
+#define ML_ARENA_BLK_MAX (64 * 1024)
+
+const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len)
+{
+	struct ml_arena_blk *b = a->head;
+	char *p;
+
+	if (len == 0)
+		return "";
+	if (!b || b->cap - b->used < len + 1) {
+		size_t cap = b ? (b->cap * 2 > ML_ARENA_BLK_MAX ? ML_ARENA_BLK_MAX : b->cap * 2) : ML_ARENA_BLK_MIN;
+
+		if (cap < len + 1)
+			cap = len + 1;
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->next = a->head;
+		a->head = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, s, len);
+	p[len] = 0;
+	b->used += len + 1;
+	return p;
+}
+
+void ml_arena_free(struct ml_arena *a)
+{
+	struct ml_arena_blk *b = a->head, *n;
+
+	for (; b; b = n) {
+		n = b->next;
+		free(b);
+	}
+	a->head = NULL;
+}
+
+void *ml_vec_push(void **arr, size_t *n, size_t *cap, size_t elem_size)
+{
+	char *p;
+
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+
+		if (c > SIZE_MAX / elem_size)
+			return NULL;
+		p = realloc(*arr, c * elem_size);
+		if (!p)
+			return NULL;
+		*arr = p;
+		*cap = c;
+	}
+	p = (char *)*arr + (*n)++ * elem_size;
+	memset(p, 0, elem_size);
+	return p;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The context and the few helpers every file of the library uses: errors,
+ * the print callback, options checks, the probe cache's slots, strings that
+ * live as long as their set, and one growable array.  Nothing here calls
+ * into the rest of the library.
+ */
+#ifndef MEMLENS_CORE_H
+#define MEMLENS_CORE_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "memlens.h"
+
+#define ML_HIDDEN __attribute__((visibility("hidden")))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Options structs: the caller's size tells which fields it knows (libbpf's OPTS_GET). */
+#define OPTS_HAS(opts, field) \
+	((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), field) + sizeof((opts)->field))
+#define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
+/* libbpf's OPTS_VALID: a size too small to hold sz, or non-zero bytes past
+ * what this library knows (a newer caller's field it cannot honour) */
+#define OPTS_VALID(opts, type) (!(opts) || ml_opts_valid((opts), (opts)->sz, sizeof(struct type)))
+ML_HIDDEN bool ml_opts_valid(const void *opts, size_t user_sz, size_t known_sz);
+
+/* Return -err and set errno, libbpf style. */
+static inline int ml_err(int err)
+{
+	if (err > 0)
+		err = -err;
+	errno = -err;
+	return err;
+}
+
+/* NULL and errno: what every _get of the library returns past the end */
+static inline void *ml_get_none(const void *obj)
+{
+	errno = obj ? ERANGE : EINVAL;
+	return NULL;
+}
+
+/* ---- the probe cache (CRIU's kerndat): one slot per kernel interface --- */
+struct ml_probe {
+	bool done;
+	int err;
+	char reason[200];
+};
+
+ML_HIDDEN void ml_probe_set(struct ml_probe *p, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+struct ml_bid_cache;
+struct ml_bpf;
+struct ml_dmabuf_bpf;
+
+struct memlens {
+	memlens_print_fn_t print;
+	struct ml_probe probe[__MEMLENS_IFACE_MAX];
+	/* sources usable without their interface (pins) say why here */
+	char source_why[__MEMLENS_SOURCE_MAX][300];
+	char explain[1200];	/* memlens__explain()'s line when no buffer is given */
+	unsigned kver;		/* KERNEL_VERSION(a,b,c) of uname -r */
+	char release[65];
+	long page_size;
+	/* the gate VMA ([vsyscall]) is in maps text only: the same in every
+	 * 64-bit process, read once from /proc/self/maps */
+	bool gate_known;
+	struct memlens_vma gate;
+	char gate_name[32];
+	struct ml_bid_cache *bid;
+	struct ml_bpf *bpf;			/* iter/task_vma, loaded by its probe */
+	struct ml_dmabuf_bpf *dmabuf_bpf;	/* the DMA-BUF iterators, loaded by their probe */
+	void *scratch;		/* normalization's sort buffer, reused */
+	size_t scratch_cap;
+};
+
+#define ML_KVER(a, b, c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))
+
+/* whether an interface probed usable; only for interfaces the selector has
+ * probed for the chosen source (its iface and its 'also') */
+static inline bool ml_has(const struct memlens *ml, enum memlens_iface i)
+{
+	return ml->probe[i].done && !ml->probe[i].err;
+}
+
+ML_HIDDEN void ml_log(struct memlens *ml, enum memlens_print_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* libbpf prints through one process-wide callback: silence it around our
+ * calls; the last line it said is kept for the probe's reason */
+ML_HIDDEN void *ml_libbpf_quiet(void);
+ML_HIDDEN void ml_libbpf_restore(void *old);
+ML_HIDDEN const char *ml_libbpf_last(void);
+
+/* ---- strings that live as long as their set: blocks never move ------ */
+struct ml_arena_blk;
+struct ml_arena {
+	struct ml_arena_blk *head;
+};
+ML_HIDDEN const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len);
+ML_HIDDEN void ml_arena_free(struct ml_arena *a);
+
+/* ---- the growable array: a zeroed new element at the end, NULL if out of memory */
+ML_HIDDEN void *ml_vec_push(void **arr, size_t *n, size_t *cap, size_t elem_size);
+#define ML_VEC_PUSH(arr, n, cap) ((__typeof__(arr))ml_vec_push((void **)&(arr), &(n), &(cap), sizeof(*(arr))))
+
+#endif

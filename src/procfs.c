@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Small readers of /proc: whole files, small files, stat, comm, the pid walk. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "procfs.h"
+
+int ml_read_file_fd(int fd, char **bufp, size_t *lenp)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) {
+		free(buf);
+		return -errno;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			free(buf);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+static int open_proc(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT && !strncmp(path, "/proc/", 6) ? -ESRCH : -errno;
+	return fd;
+}
+
+int ml_read_file(const char *path, char **buf, size_t *len)
+{
+	int fd = open_proc(path), err;
+
+	if (fd < 0)
+		return fd;
+	err = ml_read_file_fd(fd, buf, len);
+	close(fd);
+	return err;
+}
+
+int ml_read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open_proc(path);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+int ml_proc_stat(pid_t pid, char *state, unsigned long *flags)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	*state = 0;
+	*flags = 0;
+	if (ml_read_small(path, buf, sizeof(buf)) || !buf[0])
+		return -ESRCH;
+	/* "pid (comm) S ppid pgrp session tty tpgid flags": comm may hold ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) < 1)
+		return -EPROTO;
+	return 0;
+}
+
+int ml_pid_gone(pid_t pid)
+{
+	unsigned long flags;
+	char state;
+	int err = ml_proc_stat(pid, &state, &flags);
+
+	if (err == -ESRCH)
+		return 1;
+	return !err && (state == 'Z' || state == 'X');
+}
+
+bool ml_pid_is_kthread(pid_t pid)
+{
+	unsigned long flags;
+	char state;
+
+	return ml_proc_stat(pid, &state, &flags) == 0 && (flags & 0x00200000);	/* PF_KTHREAD */
+}
+
+void ml_proc_comm(pid_t pid, char comm[16])
+{
+	char path[64], buf[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	comm[0] = 0;
+	if (ml_read_small(path, buf, sizeof(buf)))
+		return;
+	buf[strcspn(buf, "\n")] = 0;
+	snprintf(comm, 16, "%.15s", buf);
+}
+
+int ml_open_maps(pid_t pid, int *fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	*fd = open_proc(path);
+	return *fd < 0 ? *fd : 0;
+}
+
+pid_t ml_parse_pid(const char *name)
+{
+	long v = 0;
+
+	if (*name < '1' || *name > '9')
+		return 0;
+	for (; *name; name++) {
+		if (*name < '0' || *name > '9' || v > 0x3fffffff)
+			return 0;
+		v = v * 10 + (*name - '0');
+	}
+	return (pid_t)v;
+}
+
+int ml_pids_open(struct ml_pids *it)
+{
+	it->d = opendir("/proc");
+	return it->d ? 0 : -errno;
+}
+
+pid_t ml_pids_next(struct ml_pids *it)
+{
+	struct dirent *de;
+	pid_t pid;
+
+	while (it->d && (de = readdir(it->d)))
+		if ((pid = ml_parse_pid(de->d_name)) > 0)
+			return pid;
+	return 0;
+}
+
+void ml_pids_close(struct ml_pids *it)
+{
+	if (it->d)
+		closedir(it->d);
+	it->d = NULL;
+}

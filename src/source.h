@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What a source is (util-linux lsfd's struct file_class): one kernel
+ * interface, described once in the file that reads it, with its entry points
+ * in one signature per family.  The selector (select.c) keeps the table of
+ * them and is the only place that chooses; jobs call a source through its
+ * description, and a source never asks the selector or the probe table: what
+ * it may use beyond its interface is its 'also' interface, probed for it
+ * before it is called (ml_has()).
+ */
+#ifndef MEMLENS_SOURCE_H
+#define MEMLENS_SOURCE_H
+
+#include "records.h"
+
+/* ---- VMAs ---- */
+struct ml_vma_req {
+	struct memlens *ml;
+	pid_t pid;		/* 0: every process (sources with all_in_one_pass) */
+	int maps_fd;		/* /proc/<pid>/maps, held open by the process handle; -1 for every process */
+	bool kernel_bid;	/* ask the kernel for build IDs with each VMA */
+};
+
+struct ml_vma_ops {
+	/* every VMA of req->pid (of every process when pid is 0) into set */
+	int (*walk)(const struct ml_vma_req *req, struct memlens_vma_set *set);
+	/* the VMA covering addr, or with MEMLENS_FIND_COVERING_OR_NEXT the next
+	 * one, that matches flags; -ENOENT none.  NULL: the job walks and picks */
+	int (*query)(const struct ml_vma_req *req, uint64_t addr, uint32_t flags, struct memlens_vma *v,
+		     char *name, size_t name_size, size_t *name_len);
+	bool all_in_one_pass;	/* walk(pid 0) covers every process */
+};
+
+/* ---- DMA-BUF ---- */
+struct ml_dmabuf_raw;
+struct ml_dmabuf_ops {
+	/* holders (fds, mappings) and, where the source has it, the system-wide list */
+	int (*collect)(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw);
+};
+
+/* ---- page backing ---- */
+struct ml_pages_req {
+	struct memlens *ml;
+	int pagemap_fd;		/* /proc/<pid>/pagemap */
+	uint32_t huge;		/* MEMLENS_PAGE_THP or _HUGETLB: what a huge page is in this VMA */
+};
+struct ml_pages_ops {
+	/* ranges of [start, end), one VMA's part, into p; NULL: no ranges (totals only) */
+	int (*scan)(const struct ml_pages_req *req, uint64_t start, uint64_t end, struct memlens_pages *p);
+};
+
+struct ml_source {
+	enum memlens_source id;
+	const char *name;		/* what -b / -s / --pages-source take */
+	enum memlens_iface iface;	/* usable when this probes usable */
+	int also;			/* an interface it uses when there, probed with it; -1: none */
+	/* where it stands in each job it serves, 1 first; 0: not a source of that job */
+	uint8_t rank[__MEMLENS_JOB_MAX];
+	/* usable without its interface (pinned iterators): 0 and why, else non-zero */
+	int (*ready)(struct memlens *ml, const char *pin_dir, char *why, size_t len);
+	union {
+		struct ml_vma_ops vma;
+		struct ml_dmabuf_ops dmabuf;
+		struct ml_pages_ops pages;
+	};
+};
+
+#endif
