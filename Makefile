@@ -43,7 +43,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/test_vma $(BUILD)/tests/test_maps_text $(BUILD)/tests/test_dmabuf_smoke $(BUILD)/tests/test_dmabuf $(BUILD)/tests/test_usage
+TEST_BINS := $(BUILD)/tests/mapper $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all lib cli tests check vm-check fuzz bench install clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)

@@ -49,7 +49,8 @@ static void help(void)
 	       "      --csv          CSV of the view's rows\n"
 	       "  -s, --source S     bpf | procfs (default: pins, then bpf, then procfs)\n"
 	       "      --pin-dir DIR  pinned iterators (default " MEMLENS_PIN_DIR ")\n"
-	       "  (and the common options: memlens --help)\n");
+	       );
+	cli_help_common(false);
 	out_help_columns(stdout, cols, NCOLS);
 }
 

@@ -58,7 +58,7 @@ static void job_row(struct out *o, struct cli *cli, enum memlens_job job)
 
 int cmd_features(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = { COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { OUTPUT_LONGOPTS, { NULL, 0, NULL, 0 } };
 	static const struct { int cap; const char *name; } caps[] = {
 		{ CAP_SYS_ADMIN, "cap_sys_admin" }, { CAP_BPF, "cap_bpf" }, { CAP_PERFMON, "cap_perfmon" },
 		{ CAP_CHECKPOINT_RESTORE, "cap_checkpoint_restore" }, { CAP_SYS_PTRACE, "cap_sys_ptrace" },
@@ -70,9 +70,10 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 	struct out o;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
 		if (c == 'h') {
-			printf("Usage: memlens features [options]\n\nWhat the running kernel and your privileges allow.\n");
+			printf("Usage: memlens features [options]\n\nWhat the running kernel and your privileges allow.\n\n");
+			cli_help_common(false);
 			out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
 			return EXIT_OK;
 		}
@@ -83,7 +84,7 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 		cli_err("features takes no arguments");
 		return EXIT_USAGE;
 	}
-	err = out_init(&o, cli, "features", cols, sizeof(cols) / sizeof(cols[0]), "SECTION,NAME,AVAILABLE,VALUE,REASON");
+	err = out_init(&o, cli, "features", cols, sizeof(cols) / sizeof(cols[0]), cli->mode == OUT_JSON ? "SECTION,NAME,AVAILABLE,VALUE,ORDER,REASON" : "SECTION,NAME,AVAILABLE,VALUE,REASON");
 	if (err) {
 		out_free(&o);
 		return EXIT_USAGE;

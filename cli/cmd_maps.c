@@ -20,7 +20,8 @@ static void help(void)
 	       "  -X, --smaps       smaps fields per VMA (pmap -X), kB\n"
 	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
 	       "      --pages-source pagemap_scan|pagemap|smaps\n"
-	       "  (and the common options: memlens --help)\n");
+	       );
+	cli_help_common(true);
 	ncols = vma_columns(cols, NULL, 0);
 	out_help_columns(stdout, cols, ncols);
 }

@@ -140,7 +140,11 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		case OPT_NO_DMABUF: opts.dmabuf = false; break;
 		case 'h':
 			printf("Usage: memlens snapshot [-s COLUMN] [--json|--openmetrics] [--no-dmabuf]\n\n"
-			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n");
+			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n\n"
+			       "  -s, --sort COLUMN  sort by this column, largest first\n"
+			       "      --openmetrics  OpenMetrics text\n"
+			       "      --no-dmabuf    without the DMA-BUF pass\n");
+			cli_help_common(false);
 			out_help_columns(stdout, cols, NCOLS);
 			return EXIT_OK;
 		default:

@@ -51,6 +51,18 @@ void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job 
 		memlens__explain(cli->ml, job, used, cli->source != MEMLENS_SOURCE_AUTO));
 }
 
+void cli_help_common(bool vma_source)
+{
+	if (vma_source)
+		printf("  -b, --source S    ioctl | bpf | text | auto (default: the best available)\n");
+	printf("  -J, --json        JSON output (schema: docs/json.md)\n"
+	       "  -r, --raw         raw output, no alignment\n"
+	       "  -n, --noheadings  no header line\n"
+	       "  -o, --output LIST columns to print (-o +LIST adds to the defaults)\n"
+	       "  -v, --verbose     say which source was used and why\n"
+	       "  -h, --help        this help\n");
+}
+
 int cli_parse_pid(const char *s, pid_t *pid)
 {
 	char *end;

@@ -33,6 +33,8 @@ void cli_err_pid(pid_t pid, int err);
 void cli_err_open(struct cli *cli, pid_t pid, int err);
 /* -v: which source answered job, and why the better ones did not (the library's order) */
 void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job job, size_t records);
+/* the common options' lines of a command's --help; vma_source: it takes -b */
+void cli_help_common(bool vma_source);
 int cli_parse_pid(const char *s, pid_t *pid);
 int cli_parse_addr(const char *s, uint64_t *addr);
 

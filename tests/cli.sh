@@ -104,6 +104,32 @@ ok "$([ $rc -le 2 ] && echo 0 || echo 1)" "random bytes on stdin: clean exit (go
 "$ML" maps "$pid" -b nope 2>/dev/null; is "unknown backend: exit 2" 2 $?
 "$ML" maps self -b text >/dev/null 2>&1; is "maps self: exit 0" 0 $?
 
+# every short option each command's --help lists is taken by that command
+for cmd in maps query features dmabuf snapshot who-maps; do
+	help=$("$ML" $cmd --help); rc=$?
+	is "$cmd --help: exit 0" 0 $rc
+	col=$(echo "$help" | awk '/^Columns/ {getline; print $1; exit}')
+	for opt in $(echo "$help" | grep -oE '^  -[A-Za-z]' | tr -d ' '); do
+		arg=()
+		case "$cmd$opt" in
+		*-b) [ $cmd = dmabuf ] || arg=(auto) ;;
+		*-o) arg=("$col") ;;
+		dmabuf-s) arg=(procfs) ;;
+		snapshot-s) arg=(PID) ;;
+		esac
+		pos=()
+		case "$cmd$opt" in
+		maps-a | who-maps-S | *-h) ;;
+		maps*) pos=("$pid") ;;
+		query*) pos=("$pid" 0x1000) ;;
+		who-maps*) pos=("$ML") ;;
+		esac
+		"$ML" $cmd "$opt" "${arg[@]}" "${pos[@]}" > /dev/null 2> "$tmp/opt.err"; rc=$?
+		ok "$([ $rc != 2 ] && ! grep -qE 'invalid option|unrecognized option|requires an argument' "$tmp/opt.err" && echo 0 || echo 1)" \
+			"$cmd $opt ${arg[*]}: taken, as --help says (exit $rc$([ -s "$tmp/opt.err" ] && echo ": $(head -1 "$tmp/opt.err")"))"
+	done
+done
+
 # a process that exits while being asked about
 "$B/tests/mapper" --vmas 20000 --dir "$tmp" < /dev/null > /dev/null & short=$!
 sleep 0.05

@@ -26,6 +26,12 @@ check_jobs() { # FILE WHO
 	if [ "$(field "$f" procmap_query_build_id available)" = true ]; then want=procmap_query
 	elif [ "$(field "$f" map_files available)" = true ]; then want=map_files; else want=proc_root; fi
 	is "$who: build IDs from $want" "$want" "$(field "$f" build_id value)"
+	if [ "$(field "$f" pagemap_scan available)" = true ]; then want=pagemap_scan
+	elif [ "$(field "$f" pagemap available)" = true ]; then want=pagemap; else want=smaps; fi
+	is "$who: pages from $want" "$want" "$(field "$f" pages value)"
+	# pins (none here: the tests never leave any) or programs loaded by this caller
+	if [ "$(field "$f" bpf_dmabuf available)" = true ]; then want=bpf; else want=procfs; fi
+	is "$who: dmabuf from $want" "$want" "$(field "$f" dmabuf value)"
 	if [ "$pq" != true ]; then
 		is "$who: a missing PROCMAP_QUERY is ENOTTY (kernel too old)" ENOTTY "$(field "$f" procmap_query value)"
 	fi

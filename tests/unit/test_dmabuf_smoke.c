@@ -97,7 +97,12 @@ static void check_buffer(struct memlens *ml, const char *what, int fd, size_t si
 	ok(maps_line(p, &ino, mname, sizeof(mname)) == 0, "%s: mapping in /proc/self/maps", what);
 	is_str(mname, want, "%s: maps names it /dmabuf:NAME", what);
 	is_u64(ino, st.st_ino, "%s: maps inode is the buffer's", what);
-	for (int b = MEMLENS_SOURCE_PROCMAP_QUERY; b <= MEMLENS_SOURCE_MAPS_TEXT; b++) {
+	enum memlens_source vma_sources[8];
+	size_t nvs = memlens_job__sources(MEMLENS_JOB_WALK, vma_sources, 8);
+
+	for (size_t i = 0; i < nvs && i < 8; i++) {
+		enum memlens_source b = vma_sources[i];
+
 		MEMLENS_OPTS(memlens_proc_opts, po, .source = b);
 		struct memlens_proc *proc;
 		struct memlens_vma_set *set = NULL;

@@ -14,8 +14,10 @@
 #include "tap.h"
 #include "mapper_client.h"
 
-static const enum memlens_source backends[] = { MEMLENS_SOURCE_PROCMAP_QUERY, MEMLENS_SOURCE_BPF_TASK_VMA, MEMLENS_SOURCE_MAPS_TEXT };
-#define NB 3
+/* the VMA sources, as the library lists them for a walk; the text file, the
+ * reference the others are held against, comes last */
+static enum memlens_source backends[8];
+static int NB;
 
 static struct memlens_vma_set *walk(struct memlens *ml, pid_t pid, enum memlens_source b, bool bid, int *err)
 {
@@ -503,6 +505,10 @@ int main(void)
 	if (!ml || !mkdtemp(dir))
 		return 1;
 	dargs[1] = dir;
+	NB = (int)memlens_job__sources(MEMLENS_JOB_WALK, backends, 8);
+	if (!ok(NB >= 2 && NB <= 8 && backends[NB - 1] == MEMLENS_SOURCE_MAPS_TEXT,
+		"the library lists %d VMA sources for a walk, the text file last", NB))
+		return tap_done();
 	for (int b = 0; b < NB; b++)
 		printf("# %s: %s\n", memlens_source__name(backends[b]),
 		       memlens__probe_reason(ml, memlens_source__iface(backends[b])));
