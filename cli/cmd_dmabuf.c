@@ -247,7 +247,7 @@ static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_FDS = 256, OPT_KONLY, OPT_CSV, OPT_PIN_DIR };
-	/* the common options but --backend (VMA sources do not apply): -b is
+	/* the output options, and -s for the source: -b is
 	 * dmabuf_dump's per-buffer view here */
 	static const struct option longopts[] = {
 		OUTPUT_LONGOPTS,

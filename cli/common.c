@@ -27,7 +27,7 @@ void cli_err_pid(pid_t pid, int err)
 	case ESRCH: what = "no such process"; break;
 	case EACCES:
 	case EPERM: what = "permission denied (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE)"; break;
-	case EOPNOTSUPP: what = "backend unavailable"; break;
+	case EOPNOTSUPP: what = "source unavailable"; break;
 	default: what = strerror(err); break;
 	}
 	cli_err("pid %d: %s", (int)pid, what);

@@ -83,7 +83,6 @@ void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 	{ "help", no_argument, NULL, 'h' }
 #define COMMON_LONGOPTS                                              \
 	{ "source", required_argument, NULL, 'b' },                  \
-	{ "backend", required_argument, NULL, 'b' },                 \
 	OUTPUT_LONGOPTS
 int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg);
 

@@ -80,19 +80,30 @@ int ml_proc_source(struct memlens_proc *proc, enum memlens_job job, bool build_i
 	return 0;
 }
 
+/* the first usable build-ID source that reads the file (the kernel's comes with the VMA) */
+static enum memlens_source file_build_id_source(struct memlens *ml)
+{
+	enum memlens_source order[__MEMLENS_SOURCE_MAX];
+	size_t n = memlens_job__sources(MEMLENS_JOB_BUILD_ID, order, ARRAY_SIZE(order));
+
+	for (size_t i = 0; i < n; i++)
+		if (order[i] != MEMLENS_SOURCE_BUILD_ID_KERNEL && memlens__source_usable(ml, order[i]) == 0)
+			return order[i];
+	return order[n - 1];
+}
+
 void ml_fill_build_ids(struct memlens *ml, struct memlens_vma_set *set, bool kernel_gave)
 {
-	const struct ml_source *how = NULL;
+	enum memlens_source how = MEMLENS_SOURCE_AUTO;
 
 	for (size_t i = 0; i < set->n; i++) {
 		struct memlens_vma *v = &set->v[i];
 
 		if (!v->inode || v->build_id_size || (kernel_gave && !v->build_id_err))
 			continue;
-		/* from the file: map_files where this caller may, else /proc/<pid>/root */
-		if (!how && ml_select(ml, MEMLENS_JOB_BUILD_ID, MEMLENS_SOURCE_MAP_FILES, NULL, &how))
-			how = ml_source(MEMLENS_SOURCE_PROC_ROOT);
-		ml_build_id_fill(ml, how->id, v);
+		if (how == MEMLENS_SOURCE_AUTO)
+			how = file_build_id_source(ml);
+		ml_build_id_fill(ml, how, v);
 	}
 }
 

@@ -101,7 +101,7 @@ ok "$([ $rc -le 2 ] && echo 0 || echo 1)" "random bytes on stdin: clean exit (go
 "$ML" maps -- -5 2>/dev/null; is "maps -5: exit 2" 2 $?
 "$ML" maps 2>/dev/null; is "maps without pid: exit 2" 2 $?
 "$ML" frob 2>/dev/null; is "unknown command: exit 2" 2 $?
-"$ML" maps "$pid" -b nope 2>/dev/null; is "unknown backend: exit 2" 2 $?
+"$ML" maps "$pid" -b nope 2>/dev/null; is "unknown source: exit 2" 2 $?
 "$ML" maps self -b text >/dev/null 2>&1; is "maps self: exit 0" 0 $?
 
 # every short option each command's --help lists is taken by that command
