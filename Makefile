@@ -118,7 +118,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=bui
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 
-fuzz: build-fuzz/fuzz_maps_text build-fuzz/fuzz_elf_note build-fuzz/fuzz_bufinfo
+fuzz: build-fuzz/fuzz_maps_text build-fuzz/fuzz_elf_note build-fuzz/fuzz_bufinfo build-fuzz/fuzz_fdinfo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include

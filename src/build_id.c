@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 #include "build_id.h"
 #include "source.h"
@@ -98,33 +101,52 @@ static int note_scan(Elf_Data *data, unsigned char *id, uint32_t *size)
 	return -ENOENT;
 }
 
+/*
+ * Bounds: the file belongs to the target, which may make it a sparse
+ * gigabyte of "notes" or truncate it while we read.  Nothing is mmapped
+ * (libelf reads with pread: a truncated file is a read error, not SIGBUS),
+ * and at most ML_NOTE_MAX bytes of one note segment or section, ML_NOTES_MAX
+ * in all, 512 program headers and 4096 section headers are looked at.  The
+ * kernel's own build_id_parse() looks at the first page of notes only.
+ */
+#define ML_NOTE_MAX (64 * 1024)
+#define ML_NOTES_MAX (256 * 1024)
+#define ML_PHDRS_MAX 512
+#define ML_SHDRS_MAX 4096
+
 static int elf_build_id(Elf *elf, unsigned char *id, uint32_t *size)
 {
-	size_t nph = 0;
+	size_t nph = 0, nsh = 0, budget = ML_NOTES_MAX;
 	Elf_Scn *scn = NULL;
 
 	if (elf_kind(elf) != ELF_K_ELF)
 		return -ENOEXEC;
 	/* program headers first, as the kernel does; then sections */
-	if (elf_getphdrnum(elf, &nph) == 0) {
+	if (elf_getphdrnum(elf, &nph) == 0 && nph <= ML_PHDRS_MAX) {
 		for (size_t i = 0; i < nph; i++) {
 			GElf_Phdr ph;
 			Elf_Data *d;
 
 			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
 				continue;
+			if (ph.p_filesz > ML_NOTE_MAX || ph.p_filesz > budget)
+				continue;
+			budget -= ph.p_filesz;
 			d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
 						 ph.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
 			if (d && note_scan(d, id, size) == 0)
 				return 0;
 		}
 	}
+	if (elf_getshdrnum(elf, &nsh) || nsh > ML_SHDRS_MAX)
+		return -ENOENT;
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d = NULL;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || sh.sh_size > ML_NOTE_MAX || sh.sh_size > budget)
 			continue;
+		budget -= sh.sh_size;
 		while ((d = elf_getdata(scn, d)))
 			if (note_scan(d, id, size) == 0)
 				return 0;
@@ -139,7 +161,8 @@ int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ELIBBAD;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* ELF_C_READ: pread, never mmap, of a file someone else may truncate */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -ENOEXEC;
 	err = elf_build_id(elf, id, size);
@@ -162,35 +185,69 @@ int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *id, uint32_
 	return err;
 }
 
+/* the mapped file itself: a regular file with the mapping's device and inode */
+static int check_mapped(int fd, const struct memlens_vma *v)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != v->inode || major(st.st_dev) != v->dev_major ||
+	    minor(st.st_dev) != v->dev_minor) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * The path maps names, opened inside the target's root: never following a
+ * symlink, magic or not, that the target may have planted since (openat2,
+ * 5.6+); before 5.6 the last component is not followed and the device and
+ * inode check below refuses any other file.
+ */
+static int open_in_root(pid_t pid, const char *name)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+	};
+	char path[4200];
+	int dfd, fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, dfd, name + 1, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dfd, name + 1, (int)how.flags);
+	if (fd < 0)
+		fd = -errno;
+	close(dfd);
+	return fd;
+}
+
 static int open_mapped(enum memlens_source how, pid_t pid, const struct memlens_vma *v)
 {
 	static const char deleted[] = " (deleted)";
 	size_t nl = strlen(v->name), dl = sizeof(deleted) - 1;
-	char path[4200];
-	struct stat st;
+	char path[96];
 	int fd;
 
 	if (how == MEMLENS_SOURCE_MAP_FILES) {
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)v->start,
 			 (unsigned long long)v->end);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd >= 0)
-			return fd;
+			return check_mapped(fd, v);
 	}
 	/* a deleted file is reachable only through map_files */
 	if (v->name[0] != '/' || (nl >= dl && strcmp(v->name + nl - dl, deleted) == 0))
 		return -EPERM;
-	if (snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, v->name) >= (int)sizeof(path))
+	if (nl >= 4096)
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
+	fd = open_in_root(pid, v->name);
 	/* the path may now name another file than the mapped one */
-	if (fstat(fd, &st) || st.st_ino != v->inode || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
+	return fd < 0 ? fd : check_mapped(fd, v);
 }
 
 int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens_vma *v)

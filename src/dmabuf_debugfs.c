@@ -3,7 +3,10 @@
  * debugfs /sys/kernel/debug/dma_buf/bufinfo (root, debugfs mounted): every
  * buffer, one line each from dma_buf_debug_show():
  *   size \t flags \t mode \t count \t exp_name \t ino \t name
- * followed by indented fence and attachment lines we skip.
+ * followed by indented fence and attachment lines we skip.  The name is its
+ * owner's and may hold newlines, but at most 31 bytes: a line it forges after
+ * its own cannot have the six zero-padded 8-digit fields (48 bytes) a buffer
+ * line has.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include "dmabuf_raw.h"
 #include "procfs.h"
 
+/* a field the kernel prints zero-padded to 8 digits ("%08zu", "%08x"), then a tab */
 static bool field_u64(const char **p, const char *end, int base, uint64_t *out)
 {
 	char tmp[32];
@@ -19,7 +23,7 @@ static bool field_u64(const char **p, const char *end, int base, uint64_t *out)
 
 	while (*p < end && **p != '\t' && n < sizeof(tmp) - 1)
 		tmp[n++] = *(*p)++;
-	if (*p >= end || **p != '\t' || !n)
+	if (*p >= end || **p != '\t' || n < 8)
 		return false;
 	(*p)++;
 	tmp[n] = 0;

@@ -16,35 +16,67 @@
 #include "procfs.h"
 #include "vma_maps_text.h"
 
-static void parse_fdinfo(int dirfd, const char *fdname, struct ml_dfd *r)
+/*
+ * dma_buf_show_fdinfo(): the generic pos/flags/mnt_id/ino lines, then
+ * size, count, exp_name, and last "name:\t%s\n" with the name as its owner
+ * set it, newlines included.  So each key counts at its first line only, and
+ * the name is everything after "name:\t" but the final newline: a name
+ * carrying "\nsize:\t..." cannot change the size.
+ */
+void ml_dmabuf_fdinfo_parse(const char *buf, size_t len, struct ml_dfd *r)
 {
-	char buf[1024], *line, *save;
+	const char *p = buf, *end = buf + len;
+	bool seen_ino = false, seen_size = false, seen_exp = false;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+		const char *colon = memchr(p, ':', (size_t)(le - p)), *v;
+		size_t klen;
+
+		if (!colon) {
+			p = nl ? nl + 1 : end;
+			continue;
+		}
+		klen = (size_t)(colon - p);
+		for (v = colon + 1; v < le && (*v == ' ' || *v == '\t'); v++)
+			;
+		if (klen == 4 && !memcmp(p, "name", 4)) {
+			const char *ne = end > v && end[-1] == '\n' ? end - 1 : end;
+			size_t n = (size_t)(ne - v) < sizeof(r->name) - 1 ? (size_t)(ne - v) : sizeof(r->name) - 1;
+
+			memcpy(r->name, v, n);
+			r->name[n] = 0;
+			break;	/* the last line: what follows is the name's */
+		}
+		if (klen == 3 && !memcmp(p, "ino", 3) && !seen_ino) {
+			r->ino = strtoull(v, NULL, 10);
+			seen_ino = true;
+		} else if (klen == 4 && !memcmp(p, "size", 4) && !seen_size) {
+			r->size = strtoull(v, NULL, 10);
+			seen_size = true;
+		} else if (klen == 8 && !memcmp(p, "exp_name", 8) && !seen_exp) {
+			size_t n = (size_t)(le - v) < sizeof(r->exp) - 1 ? (size_t)(le - v) : sizeof(r->exp) - 1;
+
+			memcpy(r->exp, v, n);
+			r->exp[n] = 0;
+			seen_exp = true;
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
+static void read_fdinfo(int dirfd, const char *fdname, struct ml_dfd *r)
+{
+	char buf[1024];
 	int fd = openat(dirfd, fdname, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *v = strchr(line, ':');
-
-		if (!v)
-			continue;
-		*v++ = 0;
-		v += strspn(v, " \t");
-		if (!strcmp(line, "ino"))
-			r->ino = strtoull(v, NULL, 10);
-		else if (!strcmp(line, "size"))
-			r->size = strtoull(v, NULL, 10);
-		else if (!strcmp(line, "exp_name"))
-			snprintf(r->exp, sizeof(r->exp), "%s", v);
-		else if (!strcmp(line, "name"))
-			snprintf(r->name, sizeof(r->name), "%s", v);
-	}
+	if (n > 0)
+		ml_dmabuf_fdinfo_parse(buf, (size_t)n, r);
 }
 
 /* fds of one fd table: /proc/<pid>/fd or /proc/<pid>/task/<tid>/fd */
@@ -83,7 +115,7 @@ static int scan_fds(const char *base, int tgid, int tid, const char *comm, struc
 		r->fd = (uint32_t)strtoul(de->d_name, NULL, 10);
 		memcpy(r->comm, comm, 16);
 		if (infofd >= 0)
-			parse_fdinfo(infofd, de->d_name, r);
+			read_fdinfo(infofd, de->d_name, r);
 		if (!r->ino)	/* closed between readlink and fdinfo */
 			raw->nfds--;
 	}

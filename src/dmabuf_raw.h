@@ -46,6 +46,8 @@ ML_HIDDEN int ml_dmabuf_sysfs_collect(struct memlens *ml, const char *pin_dir, s
 /* dmabuf_bpf_iter.c: pin the context's loaded iterators in dir, and remove them */
 ML_HIDDEN int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir);
 ML_HIDDEN int ml_dmabuf_bpf_unpin(const char *dir);
+/* dmabuf_procfs.c: one fd's fdinfo text (fuzzed) */
+ML_HIDDEN void ml_dmabuf_fdinfo_parse(const char *buf, size_t len, struct ml_dfd *r);
 /* the bufinfo text parser (fuzzed) */
 ML_HIDDEN int ml_dmabuf_bufinfo_parse(const char *buf, size_t len, struct ml_dmabuf_raw *raw);
 

@@ -62,6 +62,7 @@ if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: maps text parser" fuzz fuzz_maps_text "tests/fuzz/corpus/maps/*"
 	run "fuzz: ELF build ID note" fuzz fuzz_elf_note "${1:-build}/tests/mapper"
 	run "fuzz: debugfs bufinfo parser" fuzz fuzz_bufinfo "tests/fuzz/corpus/bufinfo/*"
+	run "fuzz: DMA-BUF fdinfo parser" fuzz fuzz_fdinfo "tests/fuzz/corpus/fdinfo/*"
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"

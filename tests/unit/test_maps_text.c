@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "build_id.h"
+#include "dmabuf_raw.h"
 #include "vma_maps_text.h"
 #include "tap.h"
 
@@ -131,8 +132,44 @@ static void check_elf(void)
 	free(img);
 }
 
+
+/* DMA-BUF names are their owner's: newlines in them must not forge fields */
+static void check_dmabuf_text(void)
+{
+	/* dma_buf_show_fdinfo() of a 4 KiB buffer named "x\nsize:\t1099511627776\nino:\t7" */
+	static const char fdinfo[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1063\nsize:\t4096\ncount:\t1\n"
+				     "exp_name:\tsystem\nname:\tx\nsize:\t1099511627776\nino:\t7\n";
+	/* dma_buf_debug_show() with a buffer named "a\n99999999999\t0\t0\t1\tz\t5" (31 bytes) and
+	 * one named "b\n" followed by a line of zero-padded fields it cannot fit */
+	static const char bufinfo[] =
+		"\nDma-buf Objects:\nsize\tflags\tmode\tcount\texp_name\tino\tname\n"
+		"00004096\t00000002\t00080007\t00000001\tsystem\t00000077\ta\n99999999999\t0\t0\t1\tz\t5\n"
+		"\tAttached Devices:\nTotal 0 devices attached\n\n"
+		"00008192\t00000002\t00080007\t00000003\tsystem\t00000078\tb\n\n"
+		"\nTotal 2 objects, 12288 bytes\n";
+	struct ml_dmabuf_raw raw = { .system_list = "none" };
+	struct ml_dfd r;
+
+	memset(&r, 0, sizeof(r));
+	ml_dmabuf_fdinfo_parse(fdinfo, sizeof(fdinfo) - 1, &r);
+	is_u64(r.size, 4096, "fdinfo: a name carrying a size line does not change the size");
+	is_u64(r.ino, 1063, "fdinfo: ... nor the inode");
+	is_str(r.exp, "system", "fdinfo: exporter");
+	is_str(r.name, "x\nsize:\t1099511627776\nino:\t7", "fdinfo: the name is everything after name:, newlines included");
+	ok(ml_dmabuf_bufinfo_parse(bufinfo, sizeof(bufinfo) - 1, &raw) == 0, "bufinfo with hostile names parses");
+	if (is_u64(raw.nbufs, 2, "bufinfo: a line forged inside a name is no buffer")) {
+		is_u64(raw.bufs[0].size, 4096, "bufinfo: first buffer's size");
+		is_u64(raw.bufs[0].ino, 77, "bufinfo: first buffer's inode");
+		is_u64(raw.bufs[1].size, 8192, "bufinfo: second buffer's size");
+		is_u64(raw.bufs[1].file_refs, 3, "bufinfo: second buffer's file references");
+		is_str(raw.bufs[1].name, "b", "bufinfo: second buffer's name");
+	}
+	free(raw.bufs);
+}
+
 int main(void)
 {
+	check_dmabuf_text();
 	check_recorded();
 	check_broken();
 	check_long_name();
