@@ -271,14 +271,15 @@ int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens
 		e->size = 0;
 		fd = open_mapped(how, v->pid, v);
 		if (fd < 0) {
-			e->err = fd;
+			/* -ENOENT here is a path gone, not a file without a note */
+			e->err = fd == -ENOENT ? -ESTALE : fd;
 		} else {
 			e->err = ml_elf_build_id_fd(fd, e->id, &e->size);
 			close(fd);
+			/* not an ELF file, or one without the note: no build ID, no error */
+			if (e->err == -ENOEXEC || e->err == -ENOENT)
+				e->err = 0;
 		}
-		/* not an ELF file, or one without the note: no build ID, no error */
-		if (e->err == -ENOEXEC || e->err == -ENOENT)
-			e->err = 0;
 		v->build_id_size = e->size;
 		v->build_id_err = e->err;
 		memcpy(v->build_id, e->id, e->size);

@@ -139,11 +139,11 @@ static void check_dmabuf_text(void)
 	/* dma_buf_show_fdinfo() of a 4 KiB buffer named "x\nsize:\t1099511627776\nino:\t7" */
 	static const char fdinfo[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1063\nsize:\t4096\ncount:\t1\n"
 				     "exp_name:\tsystem\nname:\tx\nsize:\t1099511627776\nino:\t7\n";
-	/* dma_buf_debug_show() with a buffer named "a\n99999999999\t0\t0\t1\tz\t5" (31 bytes) and
+	/* dma_buf_debug_show() with a buffer named "a\n99999999999\t0\t0\t1\tz\t5\tq" (27 bytes) and
 	 * one named "b\n" followed by a line of zero-padded fields it cannot fit */
 	static const char bufinfo[] =
 		"\nDma-buf Objects:\nsize\tflags\tmode\tcount\texp_name\tino\tname\n"
-		"00004096\t00000002\t00080007\t00000001\tsystem\t00000077\ta\n99999999999\t0\t0\t1\tz\t5\n"
+		"00004096\t00000002\t00080007\t00000001\tsystem\t00000077\ta\n99999999999\t0\t0\t1\tz\t5\tq\n"
 		"\tAttached Devices:\nTotal 0 devices attached\n\n"
 		"00008192\t00000002\t00080007\t00000003\tsystem\t00000078\tb\n\n"
 		"\nTotal 2 objects, 12288 bytes\n";

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Files a hostile target controls, read by root's memlens for build IDs:
+ *  - a mapped ELF the target truncates and restores while it is read: no
+ *    SIGBUS (this test process would die of it), answers or clean errors;
+ *  - a sparse 1 GiB "ELF" whose note segment and note section cover it all:
+ *    no build ID, and the reader's peak RSS grows by less than 16 MiB;
+ *  - a target in a chroot whose mapped file's path, seen from its root,
+ *    is a symlink to a file outside: the build-ID reader through
+ *    /proc/<pid>/root does not open it (inotify sees no open), while a plain
+ *    mapping still gets the same build ID as through map_files.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "build_id.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/memlens-hostile-XXXXXX";
+
+static int copy_self(const char *dst, char **data, size_t *len)
+{
+	int in = open("/proc/self/exe", O_RDONLY), out;
+	struct stat st;
+	char *buf;
+
+	if (in < 0 || fstat(in, &st))
+		return -1;
+	buf = malloc((size_t)st.st_size);
+	if (!buf || read(in, buf, (size_t)st.st_size) != st.st_size)
+		return -1;
+	close(in);
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (out < 0 || write(out, buf, (size_t)st.st_size) != st.st_size)
+		return -1;
+	close(out);
+	if (data) {
+		*data = buf;
+		*len = (size_t)st.st_size;
+	} else {
+		free(buf);
+	}
+	return 0;
+}
+
+static long vm_hwm_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* a child that maps path and then, if trunc, truncates and restores it forever */
+static pid_t mapper(const char *path, const char *data, size_t len, bool trunc, const char *chroot_to)
+{
+	int pfd[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int fd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive a test that died */
+		fd = open(path, O_RDWR);
+		void *p = fd < 0 ? MAP_FAILED : mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED || (chroot_to && (chroot(chroot_to) || chdir("/"))))
+			_exit(1);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(1);
+		for (;;) {
+			if (!trunc) {
+				pause();
+				continue;
+			}
+			if (ftruncate(fd, 0) || pwrite(fd, data, len, 0) != (ssize_t)len)
+				_exit(1);
+		}
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
+		close(pfd[0]);
+		return -1;
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* the child's VMA of a file, as maps text shows it to us */
+static int find_vma(struct memlens *ml, pid_t pid, const char *suffix, struct memlens_vma *out, char *name, size_t nlen)
+{
+	MEMLENS_OPTS(memlens_proc_opts, po, .source = MEMLENS_SOURCE_MAPS_TEXT);
+	struct memlens_proc *p = memlens__proc_open(ml, pid, &po);
+	struct memlens_vma_set *set = NULL;
+	int err = -ENOENT;
+
+	if (!p || memlens_proc__maps(p, NULL, &set)) {
+		memlens_proc__close(p);
+		return -ESRCH;
+	}
+	for (size_t i = 0; i < memlens_vma_set__count(set); i++) {
+		const struct memlens_vma *v = memlens_vma_set__get(set, i);
+		size_t n = strlen(v->name), s = strlen(suffix);
+
+		if (n >= s && !strcmp(v->name + n - s, suffix)) {
+			*out = *v;
+			snprintf(name, nlen, "%s", v->name);
+			out->name = name;
+			err = 0;
+			break;
+		}
+	}
+	memlens_vma_set__free(set);
+	memlens_proc__close(p);
+	return err;
+}
+
+static void check_truncating(void)
+{
+	char path[128], *data;
+	unsigned char id[MEMLENS_BUILD_ID_MAX];
+	size_t len;
+	int answered = 0, errors = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/trunc.so", dir);
+	if (!ok(copy_self(path, &data, &len) == 0, "an ELF the target owns"))
+		return;
+	pid = mapper(path, data, len, true, NULL);
+	if (!ok(pid > 0, "the target maps it and truncates and restores it in a loop"))
+		return;
+	for (int i = 0; i < 3000; i++) {
+		uint32_t size = 0;
+		int fd = open(path, O_RDONLY | O_NONBLOCK);
+		int err = fd < 0 ? -errno : ml_elf_build_id_fd(fd, id, &size);
+
+		if (fd >= 0)
+			close(fd);
+		if (err == 0 && size)
+			answered++;
+		else
+			errors++;
+	}
+	ok(1, "3000 reads of its build ID while it changes size: no SIGBUS (%d answered, %d clean errors)", answered,
+	   errors);
+	stop(pid);
+	free(data);
+}
+
+static void check_sparse(void)
+{
+	const uint64_t gib = 1ULL << 30;
+	Elf64_Ehdr eh = { 0 };
+	Elf64_Phdr ph = { 0 };
+	Elf64_Shdr sh[2];
+	unsigned char id[MEMLENS_BUILD_ID_MAX];
+	uint32_t size = 0;
+	char path[128];
+	long before, after;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/sparse.so", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_DYN;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_phoff = sizeof(eh);
+	eh.e_phentsize = sizeof(ph);
+	eh.e_phnum = 1;
+	eh.e_shoff = 2048;
+	eh.e_shentsize = sizeof(Elf64_Shdr);
+	eh.e_shnum = 2;
+	eh.e_ehsize = sizeof(eh);
+	ph.p_type = PT_NOTE;
+	ph.p_offset = 4096;
+	ph.p_filesz = gib - 4096;
+	ph.p_align = 4;
+	memset(sh, 0, sizeof(sh));
+	sh[1].sh_type = SHT_NOTE;
+	sh[1].sh_offset = 4096;
+	sh[1].sh_size = gib - 4096;
+	sh[1].sh_addralign = 4;
+	if (!ok(fd >= 0 && ftruncate(fd, (off_t)gib) == 0 && pwrite(fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
+		pwrite(fd, &ph, sizeof(ph), sizeof(eh)) == sizeof(ph) && pwrite(fd, sh, sizeof(sh), 2048) == sizeof(sh),
+		"a sparse 1 GiB ELF whose note segment and note section cover it"))
+		return;
+	before = vm_hwm_kb();
+	err = ml_elf_build_id_fd(fd, id, &size);
+	after = vm_hwm_kb();
+	ok(err == -ENOENT, "no build ID in a gigabyte of zero notes (%d)", err);
+	if (!ok(before > 0 && after - before < 16 * 1024, "reading it grows peak RSS by less than 16 MiB (%ld kB)",
+		after - before))
+		printf("#   VmHWM %ld kB before, %ld kB after\n", before, after);
+	close(fd);
+	unlink(path);
+}
+
+static void check_chroot_symlink(void)
+{
+	char lib[128], canary[256], inner[512], link[768], name[4200], name2[4200];
+	struct memlens_vma v, v2;
+	struct memlens *ml, *ml2;
+	char *data, evbuf[4096];
+	size_t len;
+	pid_t pid, pid2;
+	int in;
+
+	if (geteuid() != 0) {
+		skip("chroot of a hostile target needs root");
+		return;
+	}
+	snprintf(lib, sizeof(lib), "%s/lib.so", dir);
+	snprintf(canary, sizeof(canary), "%s/canary", dir);
+	snprintf(inner, sizeof(inner), "%s%s", dir, dir);	/* where the target's root puts our path */
+	snprintf(link, sizeof(link), "%s/lib.so", inner);
+	in = open(canary, O_WRONLY | O_CREAT, 0600);
+	if (in >= 0)
+		close(in);
+	snprintf(link, sizeof(link), "mkdir -p %s", inner);
+	if (!ok(copy_self(lib, &data, &len) == 0 && in >= 0 && system(link) == 0, "a target's file, and a canary outside its root"))
+		return;
+	snprintf(link, sizeof(link), "%s/lib.so", inner);
+	/* seen from inside the target's root, the path maps names is a symlink
+	 * out of it, absolute: resolved from the opener's root */
+	ok(symlink(canary, link) == 0, "the target plants %s -> %s", link, canary);
+	pid = mapper(lib, data, len, false, dir);
+	if (!ok(pid > 0, "the target maps it and chroots into %s", dir))
+		return;
+	ml = memlens__new(NULL);
+	ml2 = memlens__new(NULL);
+	if (ok(find_vma(ml, pid, "/lib.so", &v, name, sizeof(name)) == 0, "its mapping: %s", name)) {
+		int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		ssize_t n;
+
+		ok(ifd >= 0 && inotify_add_watch(ifd, canary, IN_OPEN) >= 0, "watching the canary for opens");
+		v.build_id_size = 0;
+		ml_build_id_fill(ml, MEMLENS_SOURCE_PROC_ROOT, &v);
+		n = read(ifd, evbuf, sizeof(evbuf));
+		ok(n < 0 && errno == EAGAIN, "the build-ID reader through /proc/<pid>/root did not open the canary");
+		is_u64(v.build_id_size, 0, "... and gives no build ID for a path that is now a symlink");
+		close(ifd);
+	}
+	stop(pid);
+	/* the same kind of mapping without tricks: the same build ID both ways */
+	pid2 = mapper(lib, data, len, false, NULL);
+	if (ok(pid2 > 0 && find_vma(ml, pid2, "/lib.so", &v2, name2, sizeof(name2)) == 0, "a plain target mapping it")) {
+		struct memlens_vma a = v2, b = v2;
+		char ha[80], hb[80];
+
+		ml_build_id_fill(ml, MEMLENS_SOURCE_PROC_ROOT, &a);
+		ml_build_id_fill(ml2, MEMLENS_SOURCE_MAP_FILES, &b);
+		ok(a.build_id_size > 0, "its build ID through /proc/<pid>/root (%s)", memlens_vma__build_id_hex(&a, ha, sizeof(ha)));
+		is_str(memlens_vma__build_id_hex(&a, ha, sizeof(ha)), memlens_vma__build_id_hex(&b, hb, sizeof(hb)),
+		       "... equals the one through map_files");
+	}
+	if (pid2 > 0)
+		stop(pid2);
+	memlens__free(ml);
+	memlens__free(ml2);
+	unlink(link);
+	free(data);
+}
+
+int main(void)
+{
+	char cmd[128];
+
+	if (!mkdtemp(dir))
+		return 1;
+	chmod(dir, 0755);
+	check_truncating();
+	check_sparse();
+	check_chroot_symlink();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		return 1;
+	return tap_done();
+}
