@@ -78,7 +78,7 @@ static void print_dump(const struct memlens_dmabuf *d)
 				continue;
 			last = (int32_t)r->buf;
 			printf("%22s %13llu kB %13llu kB %16u %16llu %16s\n", or_unknown(b->name),
-			       (unsigned long long)b->size / 1024, (unsigned long long)(b->size / b->nr_procs) / 1024,
+			       (unsigned long long)b->size / 1024, (unsigned long long)(b->size / (b->nr_procs ? b->nr_procs : 1)) / 1024,
 			       b->nr_procs, (unsigned long long)b->ino, or_unknown(b->exporter));
 		}
 		printf("%22s %13llu kB %13llu kB %16s\n", "PROCESS TOTAL", (unsigned long long)pr->rss / 1024,
@@ -337,7 +337,14 @@ int cmd_bpf(struct cli *cli, int argc, char **argv)
 	const char *dir;
 	int err;
 
-	if (argc < 2 || (strcmp(argv[1], "pin") && strcmp(argv[1], "unpin")) || argc > 3) {
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: memlens bpf pin|unpin [DIR]   (default " MEMLENS_PIN_DIR ")\n\n"
+		       "pin: load the DMA-BUF iterators and pin them in DIR on bpffs (created 0755, pins 0444),\n"
+		       "so that readers without CAP_BPF get the system view; DIR must be root's and writable\n"
+		       "by no one else.  unpin: remove them and DIR.\n");
+		return EXIT_OK;
+	}
+	if (argc < 2 || (strcmp(argv[1], "pin") && strcmp(argv[1], "unpin")) || argc > 3 || (argc == 3 && argv[2][0] == '-')) {
 		cli_err("usage: memlens bpf pin|unpin [DIR]   (default " MEMLENS_PIN_DIR ")");
 		return EXIT_USAGE;
 	}
@@ -345,7 +352,8 @@ int cmd_bpf(struct cli *cli, int argc, char **argv)
 	err = !strcmp(argv[1], "pin") ? memlens__bpf_pin(cli->ml, dir) : memlens__bpf_unpin(cli->ml, dir);
 	if (err) {
 		cli_err("bpf %s %s: %s%s", argv[1], dir, strerror(-err),
-			err == -EPERM ? " (pinning needs CAP_BPF, CAP_PERFMON and write access to bpffs)" :
+			err == -EPERM ? (argv[1][0] == 'p' ? " (needs CAP_BPF and CAP_PERFMON, and DIR a directory on bpffs owned by root, writable by no one else)" :
+					 " (not a pin directory: on bpffs, owned by root, writable by no one else)") :
 			err == -ENOENT ? " (is bpffs mounted there? mount -t bpf bpf /sys/fs/bpf)" : "");
 		return EXIT_RUNTIME;
 	}

@@ -8,7 +8,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include "dmabuf_raw.h"
 #include "select.h"
 
@@ -406,15 +405,10 @@ int memlens__bpf_pin(struct memlens *ml, const char *dir)
 	err = memlens__probe(ml, MEMLENS_IFACE_BPF_DMABUF);
 	if (err)
 		return err;
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return ml_err(errno);
 	err = ml_dmabuf_bpf_pin(ml->dmabuf_bpf, dir);
-	if (err) {
+	if (err && err != -EPERM)
 		ml_dmabuf_bpf_unpin(dir);
-		return ml_err(err);
-	}
-	chmod(dir, 0755);
-	return 0;
+	return err ? ml_err(err) : 0;
 }
 
 int memlens__bpf_unpin(struct memlens *ml, const char *dir)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -68,16 +69,59 @@ static int load(struct ml_dmabuf_bpf *l)
 	return 0;
 }
 
+/*
+ * The pin directory and its pins belong to whoever may write them: the
+ * directory must be on bpffs, owned by root (or us), writable by no one
+ * else, and reached without following a symlink; each pin must be a regular
+ * bpffs entry opened without following one.  A name that is a symlink to
+ * /dev/zero, a FIFO, or a plain file of forged records is refused.
+ */
+#define ML_BPF_FS_MAGIC 0xcafe4a11
+
+static int open_pin_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct statfs sf;
+	struct stat st;
+
+	if (dfd < 0)
+		return -errno;
+	if (fstat(dfd, &st) || fstatfs(dfd, &sf) || (uint32_t)sf.f_type != ML_BPF_FS_MAGIC ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		close(dfd);
+		return -EPERM;
+	}
+	return dfd;
+}
+
+static int open_pin(int dfd, int i)
+{
+	int fd = openat(dfd, pin_names[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 static bool pins_readable(const char *dir)
 {
-	char path[512];
+	int dfd = open_pin_dir(dir), fd;
+	bool all = dfd >= 0;
 
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
-		if (access(path, R_OK))
-			return false;
+	for (int i = 0; all && i < 3; i++) {
+		fd = open_pin(dfd, i);
+		all = fd >= 0;
+		if (fd >= 0)
+			close(fd);
 	}
-	return true;
+	if (dfd >= 0)
+		close(dfd);
+	return all;
 }
 
 void ml_dmabuf_bpf_free(struct ml_dmabuf_bpf *l)
@@ -134,13 +178,15 @@ static int read_iter(int fd, char **buf, size_t *len)
 
 static int open_iter(struct ml_dmabuf_bpf *l, const char *pin_dir, int i)
 {
-	char path[512];
-	int fd;
+	int fd, dfd;
 
 	if (!l) {
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, pin_names[i]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		return fd < 0 ? -errno : fd;
+		dfd = open_pin_dir(pin_dir);
+		if (dfd < 0)
+			return dfd;
+		fd = open_pin(dfd, i);
+		close(dfd);
+		return fd;
 	}
 	fd = bpf_iter_create(bpf_link__fd(l->links[i]));
 	return fd < 0 ? -errno : fd;
@@ -245,30 +291,46 @@ const struct ml_source ml_src_dmabuf_bpf = {
 int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir)
 {
 	char path[512];
-	int err = 0;
+	int err = 0, dfd, fd;
 
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	/* someone else's directory (or a symlink, or not bpffs) is not ours to fill */
+	dfd = open_pin_dir(dir);
+	if (dfd < 0)
+		return dfd;
 	/* the pins keep links and programs alive after the context is freed */
 	for (int i = 0; i < 3 && !err; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
-		unlink(path);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, pin_names[i]);
+		unlinkat(dfd, pin_names[i], 0);
 		err = bpf_obj_pin(bpf_link__fd(l->links[i]), path) ? -errno : 0;
-		if (!err && chmod(path, 0444))
-			err = -errno;
+		fd = err ? -1 : open_pin(dfd, i);
+		if (!err && (fd < 0 || fchmod(fd, 0444)))
+			err = fd < 0 ? fd : -errno;
+		if (fd >= 0)
+			close(fd);
 	}
+	close(dfd);
 	return err;
 }
 
 int ml_dmabuf_bpf_unpin(const char *dir)
 {
-	char path[512];
-	int err = 0;
+	struct stat st;
+	int err = 0, dfd;
 
+	/* only our pins, in a directory that is a pin directory: never files elsewhere */
+	dfd = open_pin_dir(dir);
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
 	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, pin_names[i]);
-		if (unlink(path) && errno != ENOENT)
-			err = -errno;
+		if (fstatat(dfd, pin_names[i], &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (!S_ISREG(st.st_mode) || unlinkat(dfd, pin_names[i], 0))
+			err = S_ISREG(st.st_mode) ? -errno : -EPERM;
 	}
-	if (rmdir(dir) && errno != ENOENT && !err)
+	close(dfd);
+	if (!err && rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY)
 		err = -errno;
 	return err;
 }
