@@ -193,6 +193,8 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 		err = by_walk(proc, k, n, norm);
 		req.kernel_bid = false;
 	}
+	if (!err && ml_proc_reused(proc))
+		err = -ESRCH;
 	if (err)
 		goto err;
 	if (bid)

@@ -81,6 +81,8 @@ int memlens_proc__pages(struct memlens_proc *proc, const struct memlens_pages_op
 		req.huge = huge_kind(u);
 		err = src->pages.scan(&req, s, e, p);
 	}
+	if (!err && ml_proc_reused(proc))
+		err = -ESRCH;
 out:
 	if (req.pagemap_fd >= 0)
 		close(req.pagemap_fd);

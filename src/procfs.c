@@ -96,6 +96,21 @@ int ml_proc_stat(pid_t pid, char *state, unsigned long *flags)
 	return 0;
 }
 
+int ml_proc_start_time(pid_t pid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (ml_read_small(path, buf, sizeof(buf)) || !buf[0])
+		return -ESRCH;
+	/* after "pid (comm)": state is field 3, starttime field 22 */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 start) != 1)
+		return -EPROTO;
+	return 0;
+}
+
 int ml_pid_gone(pid_t pid)
 {
 	unsigned long flags;

@@ -40,13 +40,27 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	proc->ml = ml;
 	proc->pid = pid ? pid : getpid();
 	proc->source = forced;
-	err = ml_open_maps(proc->pid, &proc->maps_fd);
+	err = ml_proc_start_time(proc->pid, &proc->start_time);
+	if (!err)
+		err = ml_open_maps(proc->pid, &proc->maps_fd);
+	/* the maps file pins the mm of the process that had the pid then */
+	if (!err && ml_proc_reused(proc)) {
+		close(proc->maps_fd);
+		err = -ESRCH;
+	}
 	if (err) {
 		free(proc);
-		errno = -err;
+		errno = err == -EPROTO ? ESRCH : -err;
 		return NULL;
 	}
 	return proc;
+}
+
+bool ml_proc_reused(const struct memlens_proc *proc)
+{
+	unsigned long long now;
+
+	return ml_proc_start_time(proc->pid, &now) == 0 && now != proc->start_time;
 }
 
 void memlens_proc__close(struct memlens_proc *proc)
@@ -176,7 +190,7 @@ static int walk_one(struct memlens_proc *proc, enum memlens_job job, bool build_
 	/* a kernel thread has no mm: PROCMAP_QUERY says ESRCH, text is empty */
 	if (err == -ESRCH && !ml_pid_gone(proc->pid))
 		err = 0;
-	if (!err && set->n == 0 && ml_pid_gone(proc->pid))
+	if (!err && ((set->n == 0 && ml_pid_gone(proc->pid)) || ml_proc_reused(proc)))
 		err = -ESRCH;
 	if (!err && src->id != MEMLENS_SOURCE_MAPS_TEXT)
 		err = add_gates(proc->ml, &set);
@@ -280,6 +294,8 @@ int memlens_proc__find_vma(struct memlens_proc *proc, uint64_t addr, uint32_t fl
 	}
 	if (!err && bid)
 		ml_fill_build_ids(proc->ml, set, req.kernel_bid);
+	if ((!err || err == -ENOENT) && ml_proc_reused(proc))
+		err = -ESRCH;
 	if (err) {
 		memlens_vma_set__free(set);
 		return ml_err(err);

@@ -10,7 +10,12 @@ struct memlens_proc {
 	pid_t pid;
 	enum memlens_source source;	/* forced, or AUTO */
 	int maps_fd;			/* /proc/<pid>/maps, opened at open time */
+	unsigned long long start_time;	/* the process's, at open time: a reused pid has another */
 };
+
+/* the pid now names another process than the one opened: every answer read
+ * by pid (BPF, smaps, pagemap) is checked with this after it is read */
+ML_HIDDEN bool ml_proc_reused(const struct memlens_proc *proc);
 
 /* the VMA source for job on this process, and the request to call it with;
  * build_ids: the kernel is asked for them where it can give them */

@@ -130,7 +130,7 @@ int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **ou
 		err = smaps_parse(buf, len, proc->pid, set);
 		free(buf);
 	}
-	if (!err && !set->n && ml_pid_gone(proc->pid))
+	if (!err && ((!set->n && ml_pid_gone(proc->pid)) || ml_proc_reused(proc)))
 		err = -ESRCH;
 	if (err) {
 		memlens_usage_set__free(set);

@@ -8,7 +8,10 @@
  *  - a target in a chroot whose mapped file's path, seen from its root,
  *    is a symlink to a file outside: the build-ID reader through
  *    /proc/<pid>/root does not open it (inotify sees no open), while a plain
- *    mapping still gets the same build ID as through map_files.
+ *    mapping still gets the same build ID as through map_files;
+ *  - a pid that exits and comes back as another process (ns_last_pid): a
+ *    handle opened on the first never answers for the second, whatever the
+ *    source: ESRCH.
  */
 #include <elf.h>
 #include <errno.h>
@@ -290,6 +293,91 @@ static void check_chroot_symlink(void)
 	free(data);
 }
 
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/* a handle opened on a process must never answer for the next one with its pid */
+static void check_pid_reuse(void)
+{
+	enum memlens_source srcs[8];
+	size_t ns = memlens_job__sources(MEMLENS_JOB_WALK, srcs, 8);
+	struct memlens_proc *h[8] = { NULL };
+	struct memlens *ml = memlens__new(NULL);
+	pid_t a = sleeper(), b = -1;
+	char buf[32];
+	int fd;
+
+	if (access("/proc/sys/kernel/ns_last_pid", W_OK)) {
+		skip("pid reuse: /proc/sys/kernel/ns_last_pid not writable (root, CONFIG_CHECKPOINT_RESTORE)");
+		stop(a);
+		memlens__free(ml);
+		return;
+	}
+	for (size_t i = 0; i < ns && i < 8; i++) {
+		MEMLENS_OPTS(memlens_proc_opts, po, .source = srcs[i]);
+
+		if (memlens__source_usable(ml, srcs[i]) == 0)
+			h[i] = memlens__proc_open(ml, a, &po);
+	}
+	stop(a);
+	/* ask the kernel for the same pid again: the next pid after a - 1 */
+	for (int tries = 0; tries < 100 && b != a; tries++) {
+		if (b > 0)
+			stop(b);
+		fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+		snprintf(buf, sizeof(buf), "%d", a - 1);
+		if (fd < 0 || write(fd, buf, strlen(buf)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+		b = sleeper();
+	}
+	if (b != a) {
+		skip("pid reuse: pid %d did not come back (another process took it)", a);
+	} else {
+		for (size_t i = 0; i < ns && i < 8; i++) {
+			struct memlens_vma_set *set = NULL;
+			struct memlens_usage_set *us = NULL;
+			struct memlens_pages *pg = NULL;
+			const char *sn = memlens_source__name(srcs[i]);
+			int err;
+
+			if (!h[i])
+				continue;
+			err = memlens_proc__maps(h[i], NULL, &set);
+			ok(err == -ESRCH, "pid %d reused: %s maps through the old handle is ESRCH (%d, %zu VMAs)", a, sn, err,
+			   memlens_vma_set__count(set));
+			memlens_vma_set__free(set);
+			set = NULL;
+			err = memlens_proc__find_vma(h[i], (uint64_t)(uintptr_t)&check_pid_reuse, 0, &set);
+			ok(err == -ESRCH, "pid %d reused: %s find_vma is ESRCH (%d)", a, sn, err);
+			memlens_vma_set__free(set);
+			err = memlens_proc__smaps(h[i], &us);
+			ok(err == -ESRCH, "pid %d reused: smaps through the old handle is ESRCH (%d)", a, err);
+			memlens_usage_set__free(us);
+			err = memlens_proc__pages(h[i], NULL, &pg);
+			ok(err == -ESRCH, "pid %d reused: pages through the old handle is ESRCH (%d)", a, err);
+			memlens_pages__free(pg);
+		}
+	}
+	if (b > 0)
+		stop(b);
+	for (size_t i = 0; i < 8; i++)
+		memlens_proc__close(h[i]);
+	memlens__free(ml);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -300,6 +388,7 @@ int main(void)
 	check_truncating();
 	check_sparse();
 	check_chroot_symlink();
+	check_pid_reuse();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		return 1;
