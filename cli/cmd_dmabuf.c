@@ -68,7 +68,7 @@ static void print_dump(const struct memlens_dmabuf *d)
 		const struct memlens_dmabuf_proc *pr = memlens_dmabuf__proc(d, p);
 		int32_t last = -1;
 
-		printf("%16s:%-5d\n", pr->comm, pr->pid);
+		printf("%16s:%-5d\n", CLI_SAFE(pr->comm), pr->pid);
 		printf("%22s %16s %16s %16s %16s %16s\n", "Name", "Rss", "Pss", "nr_procs", "Inode", "Exporter");
 		for (size_t i = 0; i < memlens_dmabuf__ref_count(d); i++) {
 			const struct memlens_dmabuf_ref *r = memlens_dmabuf__ref(d, i);
@@ -77,9 +77,9 @@ static void print_dump(const struct memlens_dmabuf *d)
 			if (memlens_dmabuf__holder(d, r->holder)->pid != pr->pid || (int32_t)r->buf == last)
 				continue;
 			last = (int32_t)r->buf;
-			printf("%22s %13llu kB %13llu kB %16u %16llu %16s\n", or_unknown(b->name),
+			printf("%22s %13llu kB %13llu kB %16u %16llu %16s\n", CLI_SAFE(or_unknown(b->name)),
 			       (unsigned long long)b->size / 1024, (unsigned long long)(b->size / (b->nr_procs ? b->nr_procs : 1)) / 1024,
-			       b->nr_procs, (unsigned long long)b->ino, or_unknown(b->exporter));
+			       b->nr_procs, (unsigned long long)b->ino, CLI_SAFE(or_unknown(b->exporter)));
 		}
 		printf("%22s %13llu kB %13llu kB %16s\n", "PROCESS TOTAL", (unsigned long long)pr->rss / 1024,
 		       (unsigned long long)pr->pss / 1024, "");
@@ -131,6 +131,7 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 	int err;
 
 	err = out_init(&o, cli, names[v], cols, NCOLS, defaults[v]);
+	o.raw = false;	/* CSV is printed from the cells: escaped by out_set() */
 	if (err) {
 		out_free(&o);
 		return err;

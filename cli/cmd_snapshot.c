@@ -54,9 +54,9 @@ static int cmp_rows(const void *a, const void *b)
 }
 
 /* OpenMetrics label values: backslash, quote and newline escaped */
-static void om_label(const char *s)
+static void om_label(const char *name)
 {
-	for (; *s; s++) {
+	for (const char *s = CLI_SAFE(name); *s; s++) {
 		if (*s == '\\' || *s == '"')
 			printf("\\%c", *s);
 		else if (*s == '\n')

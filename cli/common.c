@@ -51,6 +51,60 @@ void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job 
 		memlens__explain(cli->ml, job, used, cli->source != MEMLENS_SOURCE_AUTO));
 }
 
+/* length of the valid UTF-8 sequence at s that is printable (no C0/C1
+ * control, no DEL), 0 if there is none */
+static size_t utf8_printable(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c >= 0x20 && c < 0x7f && c != '\\')
+		return 1;	/* a backslash is escaped too: \x5c, as libsmartcols does */
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+	if (c == 0xc2 && s[1] < 0xa0)
+		return 0;	/* C1 controls */
+	return n;
+}
+
+char *cli_escape(const char *in, char *out, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	char *o = out, *end = out + len - 1;
+
+	while (*s && end - o >= 4) {
+		size_t n = utf8_printable(s);
+
+		if (n) {
+			memcpy(o, s, n);
+			o += n;
+			s += n;
+		} else {
+			o += sprintf(o, "\\x%02x", *s++);
+		}
+	}
+	*o = 0;
+	return out;
+}
+
 void cli_help_common(bool vma_source)
 {
 	if (vma_source)

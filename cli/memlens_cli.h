@@ -3,6 +3,7 @@
 #define MEMLENS_CLI_H
 
 #include <libsmartcols.h>
+#include <string.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,13 @@ void cli_err_pid(pid_t pid, int err);
 void cli_err_open(struct cli *cli, pid_t pid, int err);
 /* -v: which source answered job, and why the better ones did not (the library's order) */
 void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job job, size_t records);
+/* What a process, file or buffer owner named is printed the same way in every
+ * format: valid printable UTF-8 as it is, every other byte (controls, DEL,
+ * C1, invalid UTF-8) as \xHH; nothing is cut when len >= 4 * strlen(in) + 1. */
+char *cli_escape(const char *in, char *out, size_t len);
+/* cli_escape() of a name the kernel bounds (comm, DMA-BUF name and exporter:
+ * under 256 bytes) into a buffer that lives to the end of the block */
+#define CLI_SAFE(s) cli_escape((s), (char[4 * 256 + 1]){ 0 }, 4 * 256 + 1)
 /* the common options' lines of a command's --help; vma_source: it takes -b */
 void cli_help_common(bool vma_source);
 int cli_parse_pid(const char *s, pid_t *pid);
@@ -56,6 +64,7 @@ struct out {
 	int sel[OUT_MAX_COLS];	/* selected column ids, in output order */
 	int pos[OUT_MAX_COLS];	/* column id -> output position, -1 if not selected */
 	size_t nsel;
+	bool raw;	/* libsmartcols escapes raw output itself (\xHH, as lsblk -r) */
 };
 
 /* defaults: comma-separated; spec: -o LIST, "+A,B" appends to the defaults */

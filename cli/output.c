@@ -68,7 +68,10 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	scols_table_set_name(o->tb, name);
 	scols_table_enable_json(o->tb, cli->mode == OUT_JSON);
 	scols_table_enable_raw(o->tb, cli->mode == OUT_RAW);
+	o->raw = cli->mode == OUT_RAW;
 	scols_table_enable_noheadings(o->tb, cli->no_headings);
+	/* names are escaped once, by out_set() (cli_escape), the same in every format */
+	scols_table_enable_noencoding(o->tb, 1);
 	for (size_t i = 0; i < o->nsel; i++) {
 		const struct colinfo *c = &cols[o->sel[i]];
 		struct libscols_column *cl = scols_table_new_column(o->tb, c->name, c->whint, c->flags);
@@ -98,8 +101,14 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 	if (!ln || o->pos[id] < 0)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) >= 0 && scols_line_refer_data(ln, (size_t)o->pos[id], s) != 0)
+	if (vasprintf(&s, fmt, ap) >= 0) {
+		size_t len = 4 * strlen(s) + 1;
+		char *safe = malloc(len);
+
+		if (safe && scols_line_refer_data(ln, (size_t)o->pos[id], o->raw ? strcpy(safe, s) : cli_escape(s, safe, len)) != 0)
+			free(safe);
 		free(s);
+	}
 	va_end(ap);
 }
 

@@ -133,12 +133,16 @@ bool ml_pid_is_kthread(pid_t pid)
 void ml_proc_comm(pid_t pid, char comm[16])
 {
 	char path[64], buf[64];
+	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	comm[0] = 0;
 	if (ml_read_small(path, buf, sizeof(buf)))
 		return;
-	buf[strcspn(buf, "\n")] = 0;
+	/* "%s\n" of task->comm, which may itself hold newlines: only the last goes */
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
 	snprintf(comm, 16, "%.15s", buf);
 }
 

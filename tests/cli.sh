@@ -130,6 +130,27 @@ for cmd in maps query features dmabuf snapshot who-maps; do
 	done
 done
 
+# a process name that is not UTF-8 and holds controls and a newline: the same
+# escape (\xHH) in table, raw, JSON and OpenMetrics, valid JSON, nothing cut
+mkfifo "$tmp/in.evil"
+"$B/tests/mapper" --dir "$tmp" --comm $'ev\n"il\377\033[2J' < "$tmp/in.evil" > "$tmp/out.evil" & evil=$!
+exec 8> "$tmp/in.evil"
+for _ in $(seq 100); do grep -q '^ready' "$tmp/out.evil" 2>/dev/null && break; sleep 0.05; done
+want='ev\x0a"il\xff\x1b[2J'
+got_t=$("$ML" snapshot --no-dmabuf -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
+got_r=$("$ML" snapshot --no-dmabuf -r -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
+"$ML" snapshot --no-dmabuf -J > "$tmp/evil.json"
+got_j=$(jq -r --argjson p $evil '.snapshot[] | select(.pid == $p) | .comm' "$tmp/evil.json"); rc=$?
+"$ML" snapshot --no-dmabuf --openmetrics > "$tmp/evil.om"
+got_o=$(sed -n "s/^memlens_process_memory_bytes{pid=\"$evil\",comm=\"\(.*\)\",memtype=\"rss\"} .*/\1/p" "$tmp/evil.om" | sed 's/\\\\/\\/g; s/\\"/"/g')
+is "hostile comm in the table: escaped, not cut" "$want" "$got_t"
+is "hostile comm in raw output: the same" "$want" "$got_r"
+is "hostile comm in JSON: valid JSON, the same" "0 $want" "$rc $got_j"
+is "hostile comm in OpenMetrics: the same once unescaped" "$want" "$got_o"
+ok "$(LC_ALL=C grep -c "$(printf '[\200-\377\001-\010\033]')" "$tmp/evil.om" "$tmp/evil.json" | awk -F: '{s += $2} END {print s}')" \
+	"no byte outside printable ASCII in the OpenMetrics and JSON output"
+exec 8>&-; wait $evil 2>/dev/null
+
 # a process that exits while being asked about
 "$B/tests/mapper" --vmas 20000 --dir "$tmp" < /dev/null > /dev/null & short=$!
 sleep 0.05

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,8 @@ int main(int argc, char **argv)
 			children = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--map") && i + 1 < argc)
 			extra = argv[++i];
+		else if (!strcmp(argv[i], "--comm") && i + 1 < argc)
+			prctl(PR_SET_NAME, argv[++i]);	/* any bytes, as any process may choose */
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
