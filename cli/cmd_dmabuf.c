@@ -265,14 +265,14 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	struct memlens_dmabuf *d = NULL;
 	enum view v = V_PROCS;
 	bool csv = false;
-	int c, err, rc;
+	int c, err, rc, views = 0;
 
 	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "abs:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'a': v = V_GRID; break;
-		case 'b': v = V_BUFS; break;
-		case OPT_FDS: v = V_FDS; break;
-		case OPT_KONLY: v = V_KONLY; break;
+		case 'a': views++; v = V_GRID; break;
+		case 'b': views++; v = V_BUFS; break;
+		case OPT_FDS: views++; v = V_FDS; break;
+		case OPT_KONLY: views++; v = V_KONLY; break;
 		case OPT_CSV: csv = true; break;
 		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
 		case 's':
@@ -286,6 +286,10 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
 				return EXIT_USAGE;
 		}
+	}
+	if (views > 1 || (csv && cli->mode != OUT_TABLE)) {
+		cli_err(views > 1 ? "choose one view: -a, -b, --fds or --kernel-only" : "--csv and -J/-r do not go together");
+		return EXIT_USAGE;
 	}
 	if (optind + 1 < argc) {
 		cli_err("dmabuf takes at most one PID");

@@ -195,6 +195,10 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		}
 	}
+	if ((smaps && want_pages) || (all && (smaps || want_pages)) || (proc_maps && (smaps || want_pages || cli->mode == OUT_JSON))) {
+		cli_err("choose one view: --smaps, --pages, --proc-maps (not with -J), or --all");
+		return EXIT_USAGE;
+	}
 	if (all ? optind != argc : optind + 1 != argc) {
 		cli_err(all ? "maps --all takes no PID" : "maps needs one PID (or 'self')");
 		return EXIT_USAGE;

@@ -152,6 +152,10 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		}
 	}
+	if (om && cli->mode != OUT_TABLE) {
+		cli_err("--openmetrics and -J/-r do not go together");
+		return EXIT_USAGE;
+	}
 	if (optind != argc) {
 		cli_err("snapshot takes no arguments");
 		return EXIT_USAGE;

@@ -99,8 +99,6 @@ static int shared(struct cli *cli)
 /* TARGET -> (dev, inode) */
 static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min, uint64_t *ino)
 {
-	unsigned a, b;
-	unsigned long long c;
 	int pid, n = 0;
 	char *colon = strchr(t, ':');
 
@@ -117,11 +115,20 @@ static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min,
 		return 0;
 	}
 	if (colon && strchr(colon + 1, ':')) {
-		if (sscanf(t, "%x:%x:%llu%n", &a, &b, &c, &n) == 3 && !t[n]) {
-			*maj = a, *min = b, *ino = c;
+		char *e1, *e2, *e3;
+		unsigned long x, y;
+		unsigned long long z;
+
+		errno = 0;
+		x = strtoul(t, &e1, 16);
+		y = *e1 == ':' ? strtoul(e1 + 1, &e2, 16) : 0;
+		z = *e1 == ':' && *e2 == ':' ? strtoull(e2 + 1, &e3, 10) : 0;
+		if (!errno && *e1 == ':' && e1 > t && *e2 == ':' && e2 > e1 + 1 && e3 > e2 + 1 && !*e3 && t[0] != '-' &&
+		    x <= 0xfff && y <= 0xfffff) {
+			*maj = (uint32_t)x, *min = (uint32_t)y, *ino = z;
 			return 0;
 		}
-	} else if (colon && sscanf(t, "%d:%n", &pid, &n) == 1 && n) {
+	} else if (colon && (pid = 0, cli_parse_pid_prefix(t, &pid, &n) == 0)) {
 		uint64_t addr;
 		struct memlens_proc *p;
 		struct memlens_vma_set *set = NULL;

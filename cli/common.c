@@ -136,6 +136,23 @@ int cli_parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+int cli_parse_pid_prefix(const char *s, int *pid, int *used)
+{
+	long v = 0;
+	int i = 0;
+
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (s[i] - '0');
+		if (v > INT_MAX)
+			return -ERANGE;
+	}
+	if (!i || s[i] != ':' || v <= 0)
+		return -EINVAL;
+	*pid = (int)v;
+	*used = i + 1;
+	return 0;
+}
+
 int cli_parse_addr(const char *s, uint64_t *addr)
 {
 	uint64_t v = 0;

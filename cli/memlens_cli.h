@@ -45,6 +45,8 @@ char *cli_escape(const char *in, char *out, size_t len);
 void cli_help_common(bool vma_source);
 int cli_parse_pid(const char *s, pid_t *pid);
 int cli_parse_addr(const char *s, uint64_t *addr);
+/* "PID:..." -> pid and the length of "PID:"; -ERANGE past INT_MAX */
+int cli_parse_pid_prefix(const char *s, int *pid, int *used);
 
 /* ---- output: a table of columns rendered by libsmartcols (lsfd's way) ---- */
 struct colinfo {

@@ -50,6 +50,10 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	int err;
 
 	memset(o, 0, sizeof(*o));
+	if (spec && (!*spec || !strcmp(spec, "+"))) {
+		cli_err("-o needs a column (see --help for the list)");
+		return -EINVAL;
+	}
 	o->cols = cols;
 	o->ncols = ncols;
 	for (size_t i = 0; i < OUT_MAX_COLS; i++)

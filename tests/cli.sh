@@ -151,6 +151,15 @@ ok "$(LC_ALL=C grep -c "$(printf '[\200-\377\001-\010\033]')" "$tmp/evil.om" "$t
 	"no byte outside printable ASCII in the OpenMetrics and JSON output"
 exec 8>&-; wait $evil 2>/dev/null
 
+# options that do not go together, and targets that overflow: one line, exit 2
+for args in "maps $pid --smaps --pages" "maps --all --smaps" "maps $pid -m -J" "dmabuf -a -b" "dmabuf --csv -J" \
+	    "snapshot -J --openmetrics" "who-maps 99999999999:1" "who-maps 4294967297:1000" "who-maps 1000:1:12"; do
+	"$ML" $args > /dev/null 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "$args: exit 2 with one line ($rc: $(cat "$tmp/e"))"
+done
+"$ML" maps "$pid" -o '' > /dev/null 2> "$tmp/e"; rc=$?
+ok "$([ $rc = 2 ] && grep -q 'needs a column' "$tmp/e"; echo $?)" "maps -o '': exit 2 saying why ($(cat "$tmp/e"))"
+
 # a process that exits while being asked about
 "$B/tests/mapper" --vmas 20000 --dir "$tmp" < /dev/null > /dev/null & short=$!
 sleep 0.05
