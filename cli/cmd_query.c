@@ -47,19 +47,32 @@ static int push(struct addrs *a, uint64_t v)
 	return 0;
 }
 
-/* one address a line; blank lines and # comments skipped; bad lines said and counted */
+/* one address a line; blank lines and # comments skipped; bad lines said and
+ * counted.  A line is read into a fixed buffer: a longer one (no address is)
+ * is skipped to its end, never held whole */
+#define QUERY_LINE_MAX 256
+
 static int read_stdin(struct addrs *a, size_t *bad)
 {
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t len;
+	char line[QUERY_LINE_MAX];
+	size_t lineno = 0, len;
 	int err = 0;
 
-	while (!err && (len = getline(&line, &cap, stdin)) >= 0) {
-		char *s = line, *e = line + len;
+	while (!err && fgets(line, sizeof(line), stdin)) {
+		char *s = line, *e;
 		uint64_t v;
+		int c;
 
+		len = strlen(line);
+		e = line + len;
 		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			while ((c = getchar()) != EOF && c != '\n')
+				;
+			cli_err("stdin line %zu: longer than %d bytes: not an address", lineno, QUERY_LINE_MAX - 1);
+			(*bad)++;
+			continue;
+		}
 		while (s < e && (*s == ' ' || *s == '\t'))
 			s++;
 		while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
@@ -74,7 +87,6 @@ static int read_stdin(struct addrs *a, size_t *bad)
 		}
 		err = push(a, v);
 	}
-	free(line);
 	return err;
 }
 

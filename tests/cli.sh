@@ -94,6 +94,10 @@ is "only garbage lines on stdin: exit 1" 1 $rc
 ok "$(echo "$out" | grep -c 'stdin line 1: .garbage.: not a hex address' | grep -qx 1; echo $?)" "garbage lines are named by line number"
 out=$(printf 'garbage\n%s\n' "$main" | "$ML" query "$pid" -r -n -o ADDR 2>/dev/null); rc=$?
 is "garbage and good lines: exit 0, good ones answered" "0 0x$main" "$rc $out"
+{ echo "$main"; head -c 50000000 /dev/zero | tr '\0' 'a'; echo; echo "$main"; } > "$tmp/long"
+out=$("$ML" query "$pid" -r -n -o ADDR < "$tmp/long" 2> "$tmp/e"); rc=$?
+is "a 50 MB line on stdin: skipped with one line, the addresses around it answered" "0 0x$main 0x$main 1" \
+	"$rc $(echo $out) $(grep -c 'longer than' "$tmp/e")"
 head -c 100000 /dev/urandom > "$tmp/rand"
 "$ML" query "$pid" < "$tmp/rand" > /dev/null 2>&1; rc=$?
 ok "$([ $rc -le 2 ] && echo 0 || echo 1)" "random bytes on stdin: clean exit (got $rc)"
