@@ -108,20 +108,31 @@ static int open_pin(int dfd, int i)
 	return fd;
 }
 
-static bool pins_readable(const char *dir)
+static void close_pins(int fds[3])
 {
-	int dfd = open_pin_dir(dir), fd;
-	bool all = dfd >= 0;
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
 
-	for (int i = 0; all && i < 3; i++) {
-		fd = open_pin(dfd, i);
-		all = fd >= 0;
-		if (fd >= 0)
-			close(fd);
+/* the three pins of dir, each open (an iterator of its own): 0 when all are there and ours */
+static int open_pins(const char *dir, int fds[3])
+{
+	int dfd = open_pin_dir(dir), err = dfd < 0 ? dfd : 0;
+
+	for (int i = 0; i < 3; i++)
+		fds[i] = -1;
+	for (int i = 0; !err && i < 3; i++) {
+		fds[i] = open_pin(dfd, i);
+		err = fds[i] < 0 ? fds[i] : 0;
 	}
 	if (dfd >= 0)
 		close(dfd);
-	return all;
+	if (err)
+		close_pins(fds);
+	return err;
 }
 
 void ml_dmabuf_bpf_free(struct ml_dmabuf_bpf *l)
@@ -159,8 +170,11 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 /* pins readable in pin_dir: usable without loading anything */
 static int pins_ready(struct memlens *ml, const char *pin_dir, char *why, size_t len)
 {
+	int fds[3];
+
 	(void)ml;
-	if (pins_readable(pin_dir)) {
+	if (open_pins(pin_dir, fds) == 0) {
+		close_pins(fds);
 		snprintf(why, len, "pinned iterators in %s", pin_dir);
 		return 0;
 	}
@@ -176,22 +190,6 @@ static int read_iter(int fd, char **buf, size_t *len)
 	return err;
 }
 
-static int open_iter(struct ml_dmabuf_bpf *l, const char *pin_dir, int i)
-{
-	int fd, dfd;
-
-	if (!l) {
-		dfd = open_pin_dir(pin_dir);
-		if (dfd < 0)
-			return dfd;
-		fd = open_pin(dfd, i);
-		close(dfd);
-		return fd;
-	}
-	fd = bpf_iter_create(bpf_link__fd(l->links[i]));
-	return fd < 0 ? -errno : fd;
-}
-
 static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
 	struct ml_dmabuf_bpf *lp = NULL;
@@ -199,19 +197,24 @@ static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf
 	bool skip_task;
 	char *buf[3] = { NULL };
 	size_t len[3] = { 0 };
-	int err = 0, fd;
+	int err = 0, fd, pins[3];
 
-	if (!pins_readable(pin_dir)) {
+	/* the pins when they are there, else the programs the probe loaded */
+	if (open_pins(pin_dir, pins)) {
 		lp = ml->dmabuf_bpf;
 		if (!lp)
 			return -EOPNOTSUPP;
 	}
 	/* fds and maps before buffers: a buffer freed in between is then
-	 * missing from the list rather than shown as kernel-only */
+	 * missing from the list rather than shown as kernel-only (an
+	 * iterator walks when it is read, not when it is opened) */
 	for (int i = 2; i >= 0 && !err; i--) {
-		fd = open_iter(lp, pin_dir, i);
-		err = fd < 0 ? fd : read_iter(fd, &buf[i], &len[i]);
+		fd = lp ? bpf_iter_create(bpf_link__fd(lp->links[i])) : pins[i];
+		pins[i] = -1;
+		err = fd < 0 ? (lp ? -errno : -EBADF) : read_iter(fd, &buf[i], &len[i]);
 	}
+	if (!lp)
+		close_pins(pins);
 	for (size_t o = 0; !err && o + sizeof(struct ml_dmabuf_buf_rec) <= len[0]; o += sizeof(struct ml_dmabuf_buf_rec)) {
 		struct ml_dmabuf_buf_rec r;
 		struct ml_dbuf *b = ML_VEC_PUSH(raw->bufs, raw->nbufs, raw->capbufs);
