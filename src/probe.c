@@ -17,18 +17,25 @@
 #include "probes.h"
 #include "uapi/pagemap_scan.h"
 
-static int probe_maps_text(struct memlens *ml, struct ml_probe *p)
+/* an interface that is a file of /proc anyone may open for itself: whether it opens */
+static int probe_open(struct ml_probe *p, const char *path, const char *ok_reason, const char *fail_hint)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	(void)ml;
 	if (fd < 0) {
-		ml_probe_set(p, -errno, "cannot open /proc/self/maps: %s (is /proc mounted?)", strerror(errno));
+		ml_probe_set(p, -errno, "cannot open %s: %s%s", path, strerror(errno), fail_hint);
 		return p->err;
 	}
 	close(fd);
-	ml_probe_set(p, 0, "/proc/<pid>/maps is readable (PTRACE_MODE_READ on the target)");
+	ml_probe_set(p, 0, "%s", ok_reason);
 	return 0;
+}
+
+static int probe_maps_text(struct memlens *ml, struct ml_probe *p)
+{
+	(void)ml;
+	return probe_open(p, "/proc/self/maps", "/proc/<pid>/maps is readable (PTRACE_MODE_READ on the target)",
+			  " (is /proc mounted?)");
 }
 
 static int probe_map_files(struct memlens *ml, struct ml_probe *p)
@@ -144,16 +151,9 @@ static int probe_procmap_build_id(struct memlens *ml, struct ml_probe *p)
 
 static int probe_pagemap(struct memlens *ml, struct ml_probe *p)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-
 	(void)ml;
-	if (fd < 0) {
-		ml_probe_set(p, -errno, "cannot open /proc/self/pagemap: %s", strerror(errno));
-		return p->err;
-	}
-	close(fd);
-	ml_probe_set(p, 0, "/proc/<pid>/pagemap is readable (PTRACE_MODE_READ; PFNs need CAP_SYS_ADMIN)");
-	return 0;
+	return probe_open(p, "/proc/self/pagemap",
+			  "/proc/<pid>/pagemap is readable (PTRACE_MODE_READ; PFNs need CAP_SYS_ADMIN)", "");
 }
 
 static int probe_pagemap_scan(struct memlens *ml, struct ml_probe *p)
@@ -178,16 +178,9 @@ static int probe_pagemap_scan(struct memlens *ml, struct ml_probe *p)
 
 static int probe_kpageflags(struct memlens *ml, struct ml_probe *p)
 {
-	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-
 	(void)ml;
-	if (fd < 0) {
-		ml_probe_set(p, -errno, "/proc/kpageflags: %s (root only): huge pages unknown from pagemap", strerror(errno));
-		return p->err;
-	}
-	close(fd);
-	ml_probe_set(p, 0, "/proc/kpageflags tells THP and hugetlb pages");
-	return 0;
+	return probe_open(p, "/proc/kpageflags", "/proc/kpageflags tells THP and hugetlb pages",
+			  " (root only): huge pages unknown from pagemap");
 }
 
 #define NONE (-1)

@@ -120,6 +120,12 @@ static int usable(struct memlens *ml, const struct ml_source *src, const char *p
 	return err;
 }
 
+/* its last reason, usable() having run: its own for sources with ready(), else its interface's */
+static const char *why_of(const struct memlens *ml, const struct ml_source *src)
+{
+	return src->ready ? ml->source_why[src->id] : ml->probe[src->iface].reason;
+}
+
 int ml_select(struct memlens *ml, enum memlens_job job, enum memlens_source forced, const char *pin_dir,
 	      const struct ml_source **out)
 {
@@ -173,11 +179,8 @@ const char *memlens__source_reason(struct memlens *ml, enum memlens_source s)
 {
 	if (!ml || !ml_source(s))
 		return "unknown source";
-	if (sources[s]->ready) {
-		usable(ml, sources[s], NULL);
-		return ml->source_why[s];
-	}
-	return memlens__probe_reason(ml, sources[s]->iface);
+	usable(ml, sources[s], NULL);
+	return why_of(ml, sources[s]);
 }
 
 const char *ml_explain(struct memlens *ml, enum memlens_job job, enum memlens_source used, bool forced,
@@ -189,15 +192,13 @@ const char *ml_explain(struct memlens *ml, enum memlens_job job, enum memlens_so
 	if (!ml_source(used))
 		return snprintf(buf, len, "no source"), buf;
 	usable(ml, sources[used], pin_dir);
-	o = (size_t)snprintf(buf, len, "%s%s", forced ? "forced: " : "", sources[used]->ready ? ml->source_why[used] :
-			     ml->probe[sources[used]->iface].reason);
+	o = (size_t)snprintf(buf, len, "%s%s", forced ? "forced: " : "", why_of(ml, sources[used]));
 	for (size_t i = 0; !forced && i < n && order[i] != used && o < len; i++) {
 		const struct ml_source *s = sources[order[i]];
 
 		if (usable(ml, s, pin_dir) == 0)
 			continue;
-		o += (size_t)snprintf(buf + o, len - o, "; not %s: %s", s->name,
-				      s->ready ? ml->source_why[s->id] : ml->probe[s->iface].reason);
+		o += (size_t)snprintf(buf + o, len - o, "; not %s: %s", s->name, why_of(ml, s));
 	}
 	return buf;
 }

@@ -23,13 +23,13 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	struct memlens_proc *proc;
 	int err;
 
-	if (!ml || pid < 0 || !OPTS_VALID(opts, memlens_proc_opts) ||
-	    (forced != MEMLENS_SOURCE_AUTO && !ml_source_serves(forced, MEMLENS_JOB_WALK))) {
+	if (!ml || pid < 0 || !OPTS_VALID(opts, memlens_proc_opts)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (forced != MEMLENS_SOURCE_AUTO && ml_select(ml, MEMLENS_JOB_WALK, forced, NULL, &src)) {
-		errno = EOPNOTSUPP;
+	/* -EINVAL not a VMA source, -EOPNOTSUPP unusable */
+	if (forced != MEMLENS_SOURCE_AUTO && (err = ml_select(ml, MEMLENS_JOB_WALK, forced, NULL, &src))) {
+		errno = -err;
 		return NULL;
 	}
 	proc = calloc(1, sizeof(*proc));
