@@ -277,7 +277,10 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
 		case 's':
 			if (memlens_source__parse(MEMLENS_JOB_DMABUF, optarg, &opts.source)) {
-				cli_err("unknown source '%s' (bpf or procfs)", optarg);
+				char names[128];
+
+				cli_err("unknown source '%s' (%s, or auto)", optarg,
+					cli_job_sources(MEMLENS_JOB_DMABUF, ", ", names, sizeof(names)));
 				return EXIT_USAGE;
 			}
 			break;

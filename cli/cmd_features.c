@@ -43,17 +43,14 @@ static void row(struct out *o, const char *sec, const char *name, bool avail, co
 
 static void job_row(struct out *o, struct cli *cli, enum memlens_job job)
 {
-	enum memlens_source b, order[16];
-	size_t n = memlens_job__sources(job, order, 16), len = 0;
-	char names[128] = "";
+	enum memlens_source b;
+	char names[128];
 	struct libscols_line *ln;
 
-	for (size_t i = 0; i < n && i < 16 && len < sizeof(names); i++)
-		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", i ? "," : "", memlens_source__name(order[i]));
 	memlens__select(cli->ml, job, MEMLENS_SOURCE_AUTO, &b);
 	row(o, "job", memlens_job__name(job), true, memlens_source__name(b), memlens__explain(cli->ml, job, b, false));
 	ln = scols_table_get_line(o->tb, scols_table_get_nlines(o->tb) - 1);
-	out_set(o, ln, COL_ORDER, "%s", names);
+	out_set(o, ln, COL_ORDER, "%s", cli_job_sources(job, ",", names, sizeof(names)));
 }
 
 int cmd_features(struct cli *cli, int argc, char **argv)

@@ -118,7 +118,9 @@ static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_nam
 	int err;
 
 	if (src_name && memlens_source__parse(MEMLENS_JOB_PAGES, src_name, &po.source)) {
-		cli_err("unknown pages source '%s' (pagemap_scan, pagemap, smaps)", src_name);
+		char names[128];
+
+		cli_err("unknown pages source '%s' (%s)", src_name, cli_job_sources(MEMLENS_JOB_PAGES, ", ", names, sizeof(names)));
 		return EXIT_USAGE;
 	}
 	err = memlens_proc__pages(proc, &po, &pg);

@@ -181,21 +181,25 @@ int cli_parse_addr(const char *s, uint64_t *addr)
 	return 0;
 }
 
-int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg)
+const char *cli_job_sources(enum memlens_job job, const char *sep, char *buf, size_t len)
 {
 	enum memlens_source order[16];
-	size_t n;
+	size_t n = memlens_job__sources(job, order, 16), o = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < n && i < 16 && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? sep : "", memlens_source__name(order[i]));
+	return buf;
+}
+
+int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg)
+{
+	char names[128];
 
 	switch (c) {
 	case 'b':
 		if (memlens_source__parse(job, arg, &cli->source)) {
-			char names[128] = "";
-			size_t o = 0;
-
-			n = memlens_job__sources(job, order, 16);
-			for (size_t i = 0; i < n && i < 16 && o < sizeof(names); i++)
-				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s, ", memlens_source__name(order[i]));
-			cli_err("unknown source '%s' (%sor auto)", arg, names);
+			cli_err("unknown source '%s' (%s, or auto)", arg, cli_job_sources(job, ", ", names, sizeof(names)));
 			return -1;
 		}
 		return 0;

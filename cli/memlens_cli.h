@@ -41,6 +41,8 @@ char *cli_escape(const char *in, char *out, size_t len);
 /* cli_escape() of a name the kernel bounds (comm, DMA-BUF name and exporter:
  * under 256 bytes) into a buffer that lives to the end of the block */
 #define CLI_SAFE(s) cli_escape((s), (char[4 * 256 + 1]){ 0 }, 4 * 256 + 1)
+/* the names of a job's sources, best first, between sep */
+const char *cli_job_sources(enum memlens_job job, const char *sep, char *buf, size_t len);
 /* the common options' lines of a command's --help; vma_source: it takes -b */
 void cli_help_common(bool vma_source);
 int cli_parse_pid(const char *s, pid_t *pid);
