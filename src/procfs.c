@@ -80,54 +80,38 @@ int ml_read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-int ml_proc_stat(pid_t pid, char *state, unsigned long *flags)
-{
-	char path[64], buf[512], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	*state = 0;
-	*flags = 0;
-	if (ml_read_small(path, buf, sizeof(buf)) || !buf[0])
-		return -ESRCH;
-	/* "pid (comm) S ppid pgrp session tty tpgid flags": comm may hold ')' */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) < 1)
-		return -EPROTO;
-	return 0;
-}
-
-int ml_proc_start_time(pid_t pid, unsigned long long *start)
+int ml_proc_stat(pid_t pid, struct ml_proc_stat *st)
 {
 	char path[64], buf[1024], *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	memset(st, 0, sizeof(*st));
 	if (ml_read_small(path, buf, sizeof(buf)) || !buf[0])
 		return -ESRCH;
-	/* after "pid (comm)": state is field 3, starttime field 22 */
+	/* "pid (comm) S ppid pgrp session tty tpgid flags ... starttime(22)":
+	 * comm may hold ')', so the fields start after the last one */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 start) != 1)
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &st->state, &st->flags, &st->start_time) != 3)
 		return -EPROTO;
 	return 0;
 }
 
 int ml_pid_gone(pid_t pid)
 {
-	unsigned long flags;
-	char state;
-	int err = ml_proc_stat(pid, &state, &flags);
+	struct ml_proc_stat st;
+	int err = ml_proc_stat(pid, &st);
 
 	if (err == -ESRCH)
 		return 1;
-	return !err && (state == 'Z' || state == 'X');
+	return !err && (st.state == 'Z' || st.state == 'X');
 }
 
 bool ml_pid_is_kthread(pid_t pid)
 {
-	unsigned long flags;
-	char state;
+	struct ml_proc_stat st;
 
-	return ml_proc_stat(pid, &state, &flags) == 0 && (flags & 0x00200000);	/* PF_KTHREAD */
+	return ml_proc_stat(pid, &st) == 0 && (st.flags & 0x00200000);	/* PF_KTHREAD */
 }
 
 void ml_proc_comm(pid_t pid, char comm[16])

@@ -12,11 +12,15 @@ ML_HIDDEN int ml_read_file_fd(int fd, char **buf, size_t *len);
 ML_HIDDEN int ml_read_file(const char *path, char **buf, size_t *len);
 /* at most len - 1 bytes of a small file, NUL-terminated; -ESRCH as above */
 ML_HIDDEN int ml_read_small(const char *path, char *buf, size_t len);
-/* state letter and flags from /proc/<pid>/stat; -ESRCH if it is not there */
-ML_HIDDEN int ml_proc_stat(pid_t pid, char *state, unsigned long *flags);
-/* the process's start time (field 22 of /proc/<pid>/stat, clock ticks since
- * boot): with the pid, what names one process, since pids are reused */
-ML_HIDDEN int ml_proc_start_time(pid_t pid, unsigned long long *start);
+/* from /proc/<pid>/stat: the state letter, the flags (PF_*), and the start
+ * time (clock ticks since boot), which with the pid names one process since
+ * pids are reused; -ESRCH if it is not there */
+struct ml_proc_stat {
+	char state;
+	unsigned long flags;
+	unsigned long long start_time;
+};
+ML_HIDDEN int ml_proc_stat(pid_t pid, struct ml_proc_stat *st);
 /* 1 if the process is gone or a zombie (no memory left to look at) */
 ML_HIDDEN int ml_pid_gone(pid_t pid);
 /* a kernel thread (PF_KTHREAD): no memory and no fd table of its own */

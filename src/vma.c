@@ -21,6 +21,7 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	enum memlens_source forced = OPTS_GET(opts, source, MEMLENS_SOURCE_AUTO);
 	const struct ml_source *src;
 	struct memlens_proc *proc;
+	struct ml_proc_stat st;
 	int err;
 
 	if (!ml || pid < 0 || !OPTS_VALID(opts, memlens_proc_opts)) {
@@ -40,7 +41,8 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	proc->ml = ml;
 	proc->pid = pid ? pid : getpid();
 	proc->source = forced;
-	err = ml_proc_start_time(proc->pid, &proc->start_time);
+	err = ml_proc_stat(proc->pid, &st);
+	proc->start_time = st.start_time;
 	if (!err)
 		err = ml_open_maps(proc->pid, &proc->maps_fd);
 	/* the maps file pins the mm of the process that had the pid then */
@@ -58,9 +60,9 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 
 bool ml_proc_reused(const struct memlens_proc *proc)
 {
-	unsigned long long now;
+	struct ml_proc_stat st;
 
-	return ml_proc_start_time(proc->pid, &now) == 0 && now != proc->start_time;
+	return ml_proc_stat(proc->pid, &st) == 0 && st.start_time != proc->start_time;
 }
 
 void memlens_proc__close(struct memlens_proc *proc)
