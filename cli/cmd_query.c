@@ -2,8 +2,10 @@
 /* memlens query: address normalization, one row per address in input order. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "memlens_cli.h"
 
 /* the VMA columns, then these */
@@ -27,100 +29,194 @@ static void help(void)
 	out_help_columns(stdout, cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])));
 }
 
-struct addrs {
-	uint64_t *v;
-	size_t n, cap;
+/*
+ * Standard input is answered in pieces: up to QUERY_CHUNK addresses, or fewer
+ * when no more input is waiting (a profiler talking to memlens through a pipe
+ * gets each answer as soon as it asked), each piece normalized, printed and
+ * dropped.  Memory is the same for ten addresses or ten million.  A line is read
+ * into QUERY_LINE_MAX bytes; a longer one (no address is) is skipped to its end,
+ * never held whole.  Blank lines and # comments are skipped, bad lines said
+ * and counted.
+ */
+#define QUERY_CHUNK 4096
+#define QUERY_LINE_MAX 256
+
+struct input {
+	char buf[65536];
+	size_t pos, len;
+	bool eof;
+	size_t lineno;
 };
 
-static int push(struct addrs *a, uint64_t v)
+static int fill(struct input *in)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		uint64_t *nv = realloc(a->v, cap * sizeof(*nv));
+	ssize_t r;
 
-		if (!nv)
-			return -ENOMEM;
-		a->v = nv;
-		a->cap = cap;
-	}
-	a->v[a->n++] = v;
+	memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+	in->len -= in->pos;
+	in->pos = 0;
+	do
+		r = read(STDIN_FILENO, in->buf + in->len, sizeof(in->buf) - in->len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	in->eof = r == 0;
+	in->len += (size_t)r;
 	return 0;
 }
 
-/* one address a line; blank lines and # comments skipped; bad lines said and
- * counted.  A line is read into a fixed buffer: a longer one (no address is)
- * is skipped to its end, never held whole */
-#define QUERY_LINE_MAX 256
-
-static int read_stdin(struct addrs *a, size_t *bad)
+/* whether the next line can be had without waiting */
+static bool input_waiting(const struct input *in)
 {
-	char line[QUERY_LINE_MAX];
-	size_t lineno = 0, len;
-	int err = 0;
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 
-	while (!err && fgets(line, sizeof(line), stdin)) {
-		char *s = line, *e;
-		uint64_t v;
-		int c;
+	return in->eof || memchr(in->buf + in->pos, '\n', in->len - in->pos) || poll(&p, 1, 0) > 0;
+}
 
-		len = strlen(line);
-		e = line + len;
-		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			while ((c = getchar()) != EOF && c != '\n')
-				;
-			cli_err("stdin line %zu: longer than %d bytes: not an address", lineno, QUERY_LINE_MAX - 1);
-			(*bad)++;
-			continue;
+/* 1: the next line in line[QUERY_LINE_MAX]; 0: end of input; -E2BIG: a longer
+ * line, skipped; other -errno: a read error */
+static int next_line(struct input *in, char *line)
+{
+	bool too_long = false;
+
+	for (;;) {
+		char *p = in->buf + in->pos, *nl = memchr(p, '\n', in->len - in->pos);
+		size_t n = nl ? (size_t)(nl - p) : in->len - in->pos;
+		int err;
+
+		if (nl || in->eof) {
+			if (!nl && !n && !too_long)
+				return 0;
+			in->pos += n + (nl != NULL);
+			in->lineno++;
+			if (too_long || n >= QUERY_LINE_MAX)
+				return -E2BIG;
+			memcpy(line, p, n);
+			line[n] = 0;
+			return 1;
 		}
-		while (s < e && (*s == ' ' || *s == '\t'))
-			s++;
-		while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		*e = 0;
-		if (!*s || *s == '#')
-			continue;
-		if (strlen(s) != (size_t)(e - s) || cli_parse_addr(s, &v)) {
-			cli_err("stdin line %zu: '%.40s': not a hex address", lineno, s);
-			(*bad)++;
-			continue;
+		if (n >= QUERY_LINE_MAX) {
+			too_long = true;
+			in->pos = in->len;
 		}
-		err = push(a, v);
+		err = fill(in);
+		if (err)
+			return err;
 	}
+}
+
+/* 1 and *v: an address; 0: nothing on the line; -EINVAL: not an address */
+static int parse_line(char *s, uint64_t *v)
+{
+	char *e = s + strlen(s);
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	*e = 0;
+	if (!*s || *s == '#')
+		return 0;
+	return cli_parse_addr(s, v) ? -EINVAL : 1;
+}
+
+struct query {
+	struct cli *cli;
+	struct memlens_proc *proc;
+	struct out out;
+	bool build_ids, said;
+	size_t answered;
+};
+
+/* one piece: normalized, then its rows */
+static int answer(struct query *q, const uint64_t *addrs, size_t n)
+{
+	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = q->build_ids);
+	struct memlens_norm *norm = NULL;
+	const struct memlens_vma_set *vmas;
+	enum memlens_source src;
+	pid_t pid = memlens_proc__pid(q->proc);
+	int err = memlens_proc__normalize(q->proc, addrs, n, &nopts, &norm);
+
+	if (err) {
+		cli_err_pid(pid, err);
+		return err;
+	}
+	vmas = memlens_norm__vmas(norm);
+	src = memlens_vma_set__source(vmas);
+	if (q->cli->verbose && !q->said) {
+		cli_say_source(q->cli, src, MEMLENS_JOB_QUERY, memlens_vma_set__count(vmas));
+		q->said = true;
+	}
+	for (size_t i = 0; i < memlens_norm__count(norm); i++) {
+		const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
+		const struct memlens_vma *v = a->vma >= 0 ? memlens_vma_set__get(vmas, (size_t)a->vma) : NULL;
+		struct libscols_line *ln = out_line(&q->out);
+
+		if (!ln) {
+			err = -ENOMEM;
+			break;
+		}
+		out_set(&q->out, ln, Q_ADDR, "0x%llx", (unsigned long long)a->addr);
+		out_set(&q->out, ln, Q_MAPPED, "%s", v ? "yes" : "no");
+		if (!v) {
+			out_set(&q->out, ln, VCOL_PID, "%d", (int)pid);
+			out_set(&q->out, ln, VCOL_SOURCE, "%s", memlens_source__name(src));
+			out_set(&q->out, ln, VCOL_NAME, "[unmapped]");
+			continue;
+		}
+		vma_columns_fill(&q->out, ln, v, src);
+		out_set(&q->out, ln, Q_FILE_OFFSET, "0x%llx", (unsigned long long)a->file_offset);
+	}
+	memlens_norm__free(norm);
+	q->answered += n;
 	return err;
 }
 
-static int render(struct cli *cli, const struct memlens_norm *norm, pid_t pid, bool build_ids)
+static int answer_stdin(struct query *q, size_t *bad)
 {
-	const struct memlens_vma_set *vmas = memlens_norm__vmas(norm);
-	enum memlens_source src = memlens_vma_set__source(vmas);
-	char defaults[128];
-	struct out o;
-	int err;
+	struct input *in = malloc(sizeof(*in));
+	uint64_t *v = malloc(QUERY_CHUNK * sizeof(*v));
+	char line[QUERY_LINE_MAX];
+	size_t n = 0;
+	int r, err = 0;
 
-	snprintf(defaults, sizeof(defaults), "%sADDR,FILE_OFFSET,START,END,PERMS,NAME%s%s",
-		 cli->mode == OUT_JSON ? "PID," : "", build_ids ? ",BUILDID" : "",
-		 cli->mode == OUT_JSON ? ",MAPPED,OFFSET,DEV,INODE,SOURCE" : "");
-	err = out_init(&o, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])), defaults);
-	for (size_t i = 0; !err && i < memlens_norm__count(norm); i++) {
-		const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
-		const struct memlens_vma *v = a->vma >= 0 ? memlens_vma_set__get(vmas, (size_t)a->vma) : NULL;
-		struct libscols_line *ln = out_line(&o);
-
-		out_set(&o, ln, Q_ADDR, "0x%llx", (unsigned long long)a->addr);
-		out_set(&o, ln, Q_MAPPED, "%s", v ? "yes" : "no");
-		if (!v) {
-			out_set(&o, ln, VCOL_PID, "%d", (int)pid);
-			out_set(&o, ln, VCOL_SOURCE, "%s", memlens_source__name(src));
-			out_set(&o, ln, VCOL_NAME, "[unmapped]");
-			continue;
-		}
-		vma_columns_fill(&o, ln, v, src);
-		out_set(&o, ln, Q_FILE_OFFSET, "0x%llx", (unsigned long long)a->file_offset);
+	if (!in || !v) {
+		err = -ENOMEM;
+		goto out;
 	}
-	if (!err)
-		err = out_print(&o);
-	out_free(&o);
+	in->pos = in->len = in->lineno = 0;
+	in->eof = false;
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "memlens: reading addresses from standard input, one a line (end with Ctrl-D)\n");
+	do {
+		r = next_line(in, line);
+		if (r == -E2BIG) {
+			cli_err("stdin line %zu: longer than %d bytes: not an address", in->lineno, QUERY_LINE_MAX - 1);
+			(*bad)++;
+		} else if (r < 0) {
+			cli_err("standard input: %s", strerror(-r));
+			err = r;
+			break;
+		} else if (r > 0) {
+			r = parse_line(line, &v[n]);
+			if (r < 0) {
+				cli_err("stdin line %zu: '%.40s': not a hex address", in->lineno, line);
+				(*bad)++;
+			}
+			n += r > 0;
+			r = 1;
+		}
+		if (n && (!r || n == QUERY_CHUNK || !input_waiting(in))) {
+			err = answer(q, v, n);
+			if (!err)
+				err = out_flush(&q->out);
+			n = 0;
+		}
+	} while (r && !err);
+out:
+	free(v);
+	free(in);
 	return err;
 }
 
@@ -131,17 +227,16 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 		{ "no-build-id", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct memlens_norm *norm = NULL;
-	struct memlens_proc *proc;
-	struct addrs a = { 0 };
-	bool build_ids = true;
-	size_t bad = 0;
+	struct query q = { .cli = cli, .build_ids = true };
+	uint64_t *args = NULL;
+	size_t nargs = 0, bad = 0;
+	char defaults[128];
 	pid_t pid;
-	int c, err, rc = EXIT_RUNTIME;
+	int c, err;
 
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
-		case 'N': build_ids = false; break;
+		case 'N': q.build_ids = false; break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_QUERY, c, optarg))
@@ -156,47 +251,50 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 		cli_err("'%s': not a pid", argv[optind]);
 		return EXIT_USAGE;
 	}
+	args = calloc((size_t)(argc - optind), sizeof(*args));
+	if (!args)
+		return EXIT_RUNTIME;
 	for (int i = optind + 1; i < argc; i++) {
-		uint64_t v;
-
-		if (cli_parse_addr(argv[i], &v)) {
+		if (cli_parse_addr(argv[i], &args[nargs++])) {
 			cli_err("'%s': not a hex address", argv[i]);
-			free(a.v);
+			free(args);
 			return EXIT_USAGE;
 		}
-		if (push(&a, v))
-			goto out;
 	}
-	if (optind + 1 == argc) {
-		if (read_stdin(&a, &bad))
-			goto out;
-		if (!a.n) {
-			cli_err(bad ? "no valid address on standard input" :
-				      "no addresses: give them as arguments or on standard input, one per line");
-			rc = bad ? EXIT_RUNTIME : EXIT_USAGE;
-			goto out;
-		}
+	snprintf(defaults, sizeof(defaults), "%sADDR,FILE_OFFSET,START,END,PERMS,NAME%s%s",
+		 cli->mode == OUT_JSON ? "PID," : "", q.build_ids ? ",BUILDID" : "",
+		 cli->mode == OUT_JSON ? ",MAPPED,OFFSET,DEV,INODE,SOURCE" : "");
+	err = out_init(&q.out, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])), defaults);
+	if (err) {
+		out_free(&q.out);
+		free(args);
+		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	MEMLENS_OPTS(memlens_proc_opts, popts, .source = cli->source);
-	proc = memlens__proc_open(cli->ml, pid, &popts);
-	if (!proc) {
+	q.proc = memlens__proc_open(cli->ml, pid, &popts);
+	if (!q.proc) {
 		cli_err_open(cli, pid, -errno);
-		goto out;
-	}
-	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = build_ids);
-	err = memlens_proc__normalize(proc, a.v, a.n, &nopts, &norm);
-	if (err) {
-		cli_err_pid(memlens_proc__pid(proc), err);
+		err = -ESRCH;
+	} else if (nargs) {
+		err = answer(&q, args, nargs);
 	} else {
-		if (cli->verbose)
-			cli_say_source(cli, memlens_vma_set__source(memlens_norm__vmas(norm)), MEMLENS_JOB_QUERY,
-				       memlens_vma_set__count(memlens_norm__vmas(norm)));
-		err = render(cli, norm, memlens_proc__pid(proc), build_ids);
-		rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+		err = answer_stdin(&q, &bad);
 	}
-	memlens_norm__free(norm);
-	memlens_proc__close(proc);
-out:
-	free(a.v);
-	return rc;
+	if (!err && !q.answered) {
+		cli_err(bad ? "no valid address on standard input" :
+			      "no addresses: give them as arguments or on standard input, one per line");
+		err = bad ? -EINVAL : -ENODATA;
+	} else if (q.out.pieces || !err) {
+		/* rows printed before an error stay, and a JSON document is closed */
+		int perr = out_print(&q.out);
+
+		if (!err)
+			err = perr;
+	}
+	memlens_proc__close(q.proc);
+	out_free(&q.out);
+	free(args);
+	if (err == -ENODATA)
+		return EXIT_USAGE;
+	return err ? EXIT_RUNTIME : EXIT_OK;
 }

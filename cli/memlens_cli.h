@@ -69,6 +69,7 @@ struct out {
 	int pos[OUT_MAX_COLS];	/* column id -> output position, -1 if not selected */
 	size_t nsel;
 	bool raw;	/* libsmartcols escapes raw output itself (\xHH, as lsblk -r) */
+	size_t pieces;	/* printed by out_flush() so far */
 };
 
 /* defaults: comma-separated; spec: -o LIST, "+A,B" appends to the defaults */
@@ -78,6 +79,9 @@ bool out_has(const struct out *o, int id);
 struct libscols_line *out_line(struct out *o);
 void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* out_flush(): print the lines so far and drop them (a long stream in pieces,
+ * headings once, JSON still one document); out_print(): the rest, the end */
+int out_flush(struct out *o);
 int out_print(struct out *o);
 void out_free(struct out *o);
 void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);

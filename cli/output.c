@@ -116,9 +116,65 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 	va_end(ap);
 }
 
+/* JSON in pieces: libsmartcols prints each piece as a whole document,
+ * {\n   "NAME": [\n ROWS\n   ]\n}; the head comes from the first piece, the
+ * rows of every piece are joined into one array and out_print() closes it */
+static int json_piece(struct out *o)
+{
+	char *s = NULL, *body, *end;
+	int err = scols_print_table_to_string(o->tb, &s);
+
+	if (err)
+		goto out;
+	body = s ? strstr(s, "[\n") : NULL;
+	end = body ? strrchr(body, ']') : NULL;
+	while (end && end > body && end[-1] == ' ')
+		end--;
+	if (!end || end == body || end[-1] != '\n') {
+		err = -EPROTO;	/* not the layout above: never print half a document */
+		goto out;
+	}
+	body += 2;
+	end--;
+	if (!o->pieces)
+		fwrite(s, 1, (size_t)(body - s), stdout);
+	else
+		fputs(",\n", stdout);
+	fwrite(body, 1, (size_t)(end - body), stdout);
+out:
+	free(s);
+	return err;
+}
+
+int out_flush(struct out *o)
+{
+	int err;
+
+	if (!scols_table_get_nlines(o->tb))
+		return 0;
+	if (scols_table_is_json(o->tb)) {
+		err = json_piece(o);
+	} else {
+		err = scols_print_table(o->tb);
+		scols_table_enable_noheadings(o->tb, 1);	/* headings once */
+	}
+	scols_table_remove_lines(o->tb);
+	o->pieces++;
+	if (fflush(stdout) && !err)
+		err = -EIO;
+	return err;
+}
+
 int out_print(struct out *o)
 {
-	return scols_print_table(o->tb);
+	int err;
+
+	if (!o->pieces)
+		return scols_print_table(o->tb);
+	err = out_flush(o);
+	if (scols_table_is_json(o->tb))
+		fputs("\n   ]\n}\n", stdout);
+	return err;
 }
 
 void out_free(struct out *o)

@@ -77,6 +77,24 @@ printf '%s\n' 1000 "$main" '' '# comment' 0X1000 | "$ML" query "$pid" -r -n -o A
 is "query from stdin keeps the input order" "0x1000 0x$main 0x1000" "$(tr '\n' ' ' < "$tmp/q" | sed 's/ $//')"
 "$ML" query "$pid" 1000 "$main" -J > "$tmp/q.json"
 is "query --json: jq reads mapped flags" "false true" "$(jq -r '[.query[].mapped] | map(tostring) | join(" ")' "$tmp/q.json")"
+# standard input is answered in pieces of 4096: 5000 addresses cross a piece
+for i in $(seq 0 4999); do if [ $((i % 2)) = 1 ]; then printf '%x\n' $((i + 0x1000)); else echo "$main"; fi; done > "$tmp/q5000"
+want=$(awk '{ printf "0x%s %s\n", $1, NR % 2 ? "true" : "false" }' "$tmp/q5000" | md5sum)
+"$ML" query "$pid" -J -o ADDR,MAPPED < "$tmp/q5000" > "$tmp/q5000.json"
+is "query: 5000 addresses on stdin, -J: one document, every row in input order" "$want" \
+	"$(jq -r '.query[] | "\(.addr) \(.mapped)"' "$tmp/q5000.json" | md5sum)"
+"$ML" query "$pid" -o ADDR,MAPPED < "$tmp/q5000" > "$tmp/q5000.txt"
+is "query: 5000 addresses, table: headings once, 5000 rows" "1 5000" \
+	"$(grep -c '^ *ADDR' "$tmp/q5000.txt") $(grep -c '^ *0x' "$tmp/q5000.txt")"
+# a process talking to query through a pipe gets each answer before its next question
+coproc Q { "$ML" query "$pid" -r -n -o ADDR,MAPPED; }
+echo 1000 >&"${Q[1]}"; IFS= read -r -t 20 a1 <&"${Q[0]}"
+echo "$main" >&"${Q[1]}"; IFS= read -r -t 20 a2 <&"${Q[0]}"
+exec {Q[1]}>&-; wait "$Q_PID"
+is "query as a coprocess: each address answered while its input stays open" "0x1000 no|0x$main yes" "$a1|$a2"
+out=$(printf '1000\n\004' | timeout 20 script -qec "$ML query $pid -r -n -o ADDR" /dev/null | tr -d '\r')
+ok "$(echo "$out" | grep -q '^memlens: reading addresses from standard input' && echo "$out" | grep -qx 0x1000; echo $?)" \
+	"query on a terminal says it reads standard input, then answers"
 
 # ---- bad input ----
 dead=$(sh -c 'echo $$')
