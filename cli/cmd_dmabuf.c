@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,7 +309,11 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	}
 	err = memlens__dmabuf(cli->ml, &opts, &d);
 	if (err) {
-		if (err == -EOPNOTSUPP)
+		if (opts.pin_dir && (err == -ENOENT || err == -EACCES || err == -EPERM))
+			cli_err("--pin-dir %s: %s", opts.pin_dir, err == -EPERM ?
+				"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
+				strerror(-err));
+		else if (err == -EOPNOTSUPP)
 			cli_err("DMA-BUF source bpf unavailable: %s", memlens__source_reason(cli->ml, MEMLENS_SOURCE_DMABUF_BPF));
 		else
 			cli_err("DMA-BUF scan failed: %s", strerror(-err));
@@ -340,30 +345,103 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+static void bpf_help(void)
+{
+	printf("Usage: memlens bpf pin [DIR] [--group G] [--mode MODE]\n"
+	       "       memlens bpf unpin [DIR]\n\n"
+	       "pin: load the DMA-BUF iterators and pin them in DIR (default " MEMLENS_PIN_DIR ") on bpffs,\n"
+	       "so that readers without CAP_BPF get the system view.  DIR is created, or must already\n"
+	       "be root's and writable by no one else.  The pins show every process's buffers, names and\n"
+	       "fds, also those /proc hides from the reader (hidepid): by default only root and the\n"
+	       "group may read them (pins 0440, DIR 0750, group root).\n"
+	       "  -g, --group G   the group that may read them (name or number)\n"
+	       "  -m, --mode M    the pins' mode, within 0444 (0444: everyone; DIR gets search to match)\n\n"
+	       "unpin: remove our pins from DIR, then DIR when it is empty; nothing else.\n");
+}
+
+static int parse_group(const char *s, gid_t *gid)
+{
+	struct group *g;
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s && !*end && !errno && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	g = getgrnam(s);
+	if (!g)
+		return -ENOENT;
+	*gid = g->gr_gid;
+	return 0;
+}
+
 int cmd_bpf(struct cli *cli, int argc, char **argv)
 {
-	const char *dir;
-	int err;
+	static const struct option longopts[] = {
+		{ "group", required_argument, NULL, 'g' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	MEMLENS_OPTS(memlens_pin_opts, popts);
+	const char *dir = MEMLENS_PIN_DIR, *verb;
+	bool pin, set = false;
+	char *end;
+	int c, err;
 
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: memlens bpf pin|unpin [DIR]   (default " MEMLENS_PIN_DIR ")\n\n"
-		       "pin: load the DMA-BUF iterators and pin them in DIR on bpffs (created 0755, pins 0444),\n"
-		       "so that readers without CAP_BPF get the system view; DIR must be root's and writable\n"
-		       "by no one else.  unpin: remove them and DIR.\n");
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		bpf_help();
 		return EXIT_OK;
 	}
-	if (argc < 2 || (strcmp(argv[1], "pin") && strcmp(argv[1], "unpin")) || argc > 3 || (argc == 3 && argv[2][0] == '-')) {
-		cli_err("usage: memlens bpf pin|unpin [DIR]   (default " MEMLENS_PIN_DIR ")");
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "g:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (parse_group(optarg, &popts.gid)) {
+				cli_err("'%s': no such group", optarg);
+				return EXIT_USAGE;
+			}
+			set = true;
+			break;
+		case 'm':
+			errno = 0;
+			popts.mode = (mode_t)strtoul(optarg, &end, 8);
+			if (!*optarg || *end || errno || (popts.mode & ~(mode_t)0444)) {
+				cli_err("'%s': not a mode within 0444 (read bits only, octal)", optarg);
+				return EXIT_USAGE;
+			}
+			set = true;
+			break;
+		case 'h': bpf_help(); return EXIT_OK;
+		default: return EXIT_USAGE;
+		}
+	}
+	verb = argc > 1 ? argv[1] : "";
+	pin = !strcmp(verb, "pin");
+	if ((!pin && strcmp(verb, "unpin")) || argc - optind > 1 || (!pin && set)) {
+		cli_err(!pin && set && !strcmp(verb, "unpin") ? "unpin takes no --group or --mode" :
+			"usage: memlens bpf pin [DIR] [--group G] [--mode MODE] | unpin [DIR]");
 		return EXIT_USAGE;
 	}
-	dir = argc == 3 ? argv[2] : MEMLENS_PIN_DIR;
-	err = !strcmp(argv[1], "pin") ? memlens__bpf_pin(cli->ml, dir) : memlens__bpf_unpin(cli->ml, dir);
+	if (optind < argc)
+		dir = argv[optind];
+	if (!*dir) {
+		cli_err("an empty directory name");
+		return EXIT_USAGE;
+	}
+	err = pin ? memlens__bpf_pin(cli->ml, dir, &popts) : memlens__bpf_unpin(cli->ml, dir);
 	if (err) {
-		cli_err("bpf %s %s: %s%s", argv[1], dir, strerror(-err),
-			err == -EPERM ? (argv[1][0] == 'p' ? " (needs CAP_BPF and CAP_PERFMON, and DIR a directory on bpffs owned by root, writable by no one else)" :
+		cli_err("bpf %s %s: %s%s", verb, dir, strerror(-err),
+			err == -EPERM ? (pin ? " (needs CAP_BPF and CAP_PERFMON, and DIR a directory on bpffs owned by root, writable by no one else)" :
 					 " (not a pin directory: on bpffs, owned by root, writable by no one else)") :
 			err == -ENOENT ? " (is bpffs mounted there? mount -t bpf bpf /sys/fs/bpf)" : "");
 		return EXIT_RUNTIME;
 	}
+	if (pin && (popts.mode & 04))
+		fprintf(stderr, "memlens: warning: the pins in %s are readable by everyone: every process's DMA-BUF holders, "
+				"also those /proc hides from a reader (hidepid)\n", dir);
 	return EXIT_OK;
 }

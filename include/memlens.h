@@ -415,7 +415,10 @@ struct memlens_dmabuf_opts {
 	size_t sz;
 	enum memlens_source source;	/* DMABUF_BPF, DMABUF_PROCFS or AUTO */
 	pid_t pid;		/* 0: every process; else only this one (the system list stays whole) */
-	const char *pin_dir;	/* pinned iterators (memlens bpf pin); NULL: MEMLENS_PIN_DIR */
+	/* pinned iterators (memlens bpf pin).  NULL: MEMLENS_PIN_DIR when its pins
+	 * are readable, else the next source.  Set: these pins are asked for, and
+	 * unreadable ones are an error (-ENOENT, -EACCES, -EPERM), not a fallback */
+	const char *pin_dir;
 	size_t :0;
 };
 
@@ -492,12 +495,28 @@ MEMLENS_API size_t memlens_dmabuf__unreadable(const struct memlens_dmabuf *d);
 /* the i-th process that could not be read; -1 and errno ERANGE past the end */
 MEMLENS_API int32_t memlens_dmabuf__unreadable_pid(const struct memlens_dmabuf *d, size_t i);
 
+struct memlens_pin_opts {
+	size_t sz;
+	/* who may read the pins: a subset of 0444, owner's read always added;
+	 * 0: 0440 (root and @gid).  The pinned iterators report every process's
+	 * buffers, names and fds, also those /proc hides from the reader
+	 * (hidepid): readable by everyone (0444) only when asked */
+	mode_t mode;
+	gid_t gid;		/* the group of the directory and pins (0: root's) */
+	size_t :0;
+};
+
 /**
  * memlens__bpf_pin() - load the DMA-BUF iterators and pin their links in
- * @dir (created, mode 0755; pins mode 0444), so that readers without CAP_BPF
- * can read them.  memlens__bpf_unpin() removes them and the directory.
+ * @dir (NULL: MEMLENS_PIN_DIR), so that readers without CAP_BPF can read
+ * them.  The directory is created, or must already be a pin directory (on
+ * bpffs, owned by root, writable by no one else); it and the pins get @opts'
+ * group and mode (the directory 0700 plus search for whoever may read).
+ * Return: 0, -EINVAL for a mode outside 0444, -EPERM for a directory that
+ * is not a pin directory, other -errno.  memlens__bpf_unpin() removes the
+ * pins and the directory, and nothing else.
  */
-MEMLENS_API int memlens__bpf_pin(struct memlens *ml, const char *dir);
+MEMLENS_API int memlens__bpf_pin(struct memlens *ml, const char *dir, const struct memlens_pin_opts *opts);
 MEMLENS_API int memlens__bpf_unpin(struct memlens *ml, const char *dir);
 
 /* ---- who maps what ------------------------------------------------ */

@@ -147,7 +147,8 @@ static int build_bufs(struct memlens_dmabuf *d, const struct ml_dmabuf_raw *raw)
 		b->name = keep(d, raw->bufs[i].name);
 		b->kernel_only = true;	/* until a holder shows up */
 	}
-	/* buffers the system list did not have (no list, or allocated since) */
+	/* buffers the system list did not have (no list, or allocated since);
+	 * and names: debugfs cuts a name at its first newline, fdinfo has it whole */
 	for (size_t i = 0; i < raw->nfds; i++) {
 		struct memlens_dmabuf_buf *b = &d->bufs[buf_index(d, raw->fds[i].ino)];
 
@@ -155,7 +156,7 @@ static int build_bufs(struct memlens_dmabuf *d, const struct ml_dmabuf_raw *raw)
 			b->size = raw->fds[i].size;
 		if (!b->exporter[0] && raw->fds[i].exp[0])
 			b->exporter = keep(d, raw->fds[i].exp);
-		if (!b->name[0] && raw->fds[i].name[0])
+		if ((!b->name[0] || !strcmp(raw->system_list, "debugfs")) && raw->fds[i].name[0])
 			b->name = keep(d, raw->fds[i].name);
 	}
 	for (size_t i = 0; i < raw->nmaps; i++) {
@@ -344,6 +345,12 @@ static int collect(struct memlens *ml, const struct memlens_dmabuf_opts *opts, s
 	size_t n;
 	int err;
 
+	/* pins the caller names are asked for: unreadable ones are an error, not a fallback */
+	if (pin_dir && forced != MEMLENS_SOURCE_DMABUF_PROCFS) {
+		err = ml_dmabuf_pins_check(pin_dir);
+		if (err)
+			return err;
+	}
 	pin_dir = pin_dir ? pin_dir : MEMLENS_PIN_DIR;
 	err = ml_select(ml, MEMLENS_JOB_DMABUF, forced, pin_dir, &src);
 	if (err)
@@ -395,17 +402,20 @@ int memlens__dmabuf(struct memlens *ml, const struct memlens_dmabuf_opts *opts, 
 	return 0;
 }
 
-int memlens__bpf_pin(struct memlens *ml, const char *dir)
+int memlens__bpf_pin(struct memlens *ml, const char *dir, const struct memlens_pin_opts *opts)
 {
+	mode_t mode = OPTS_GET(opts, mode, 0);
+	gid_t gid = OPTS_GET(opts, gid, 0);
 	int err;
 
-	if (!ml)
+	if (!ml || !OPTS_VALID(opts, memlens_pin_opts) || (mode & ~(mode_t)0444))
 		return ml_err(EINVAL);
+	mode = mode ? mode | 0400 : 0440;
 	dir = dir ? dir : MEMLENS_PIN_DIR;
 	err = memlens__probe(ml, MEMLENS_IFACE_BPF_DMABUF);
 	if (err)
 		return err;
-	err = ml_dmabuf_bpf_pin(ml->dmabuf_bpf, dir);
+	err = ml_dmabuf_bpf_pin(ml->dmabuf_bpf, dir, mode, gid);
 	if (err && err != -EPERM)
 		ml_dmabuf_bpf_unpin(dir);
 	return err ? ml_err(err) : 0;

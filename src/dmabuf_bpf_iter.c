@@ -84,8 +84,8 @@ static int open_pin_dir(const char *dir)
 	struct statfs sf;
 	struct stat st;
 
-	if (dfd < 0)
-		return -errno;
+	if (dfd < 0)	/* a symlink or a file where the directory should be is not ours */
+		return errno == ELOOP || errno == ENOTDIR ? -EPERM : -errno;
 	if (fstat(dfd, &st) || fstatfs(dfd, &sf) || (uint32_t)sf.f_type != ML_BPF_FS_MAGIC ||
 	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
 		close(dfd);
@@ -167,18 +167,27 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 	return 0;
 }
 
+int ml_dmabuf_pins_check(const char *dir)
+{
+	int fds[3], err = open_pins(dir, fds);
+
+	if (!err)
+		close_pins(fds);
+	return err;
+}
+
 /* pins readable in pin_dir: usable without loading anything */
 static int pins_ready(struct memlens *ml, const char *pin_dir, char *why, size_t len)
 {
-	int fds[3];
+	int err = ml_dmabuf_pins_check(pin_dir);
 
 	(void)ml;
-	if (open_pins(pin_dir, fds) == 0) {
-		close_pins(fds);
+	if (!err) {
 		snprintf(why, len, "pinned iterators in %s", pin_dir);
 		return 0;
 	}
-	snprintf(why, len, "no readable pins in %s", pin_dir);
+	snprintf(why, len, "no readable pins in %s (%s)", pin_dir,
+		 err == -EPERM ? "not a pin directory" : strerror(-err));
 	return -ENOENT;
 }
 
@@ -290,29 +299,36 @@ const struct ml_source ml_src_dmabuf_bpf = {
 	.dmabuf = { .collect = bpf_collect },
 };
 
-/* pin the loaded links as pin_names in dir (memlens__bpf_pin() in dmabuf.c) */
-int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir)
+/* pin the loaded links as pin_names in dir (memlens__bpf_pin() in dmabuf.c):
+ * the pins get mode and gid, the directory 0700 plus search for the group or
+ * others when they may read the pins; made private before anything is pinned */
+int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir, mode_t mode, gid_t gid)
 {
+	mode_t dmode = 0700 | (mode & 040 ? 050 : 0) | (mode & 04 ? 05 : 0);
 	char path[512];
 	int err = 0, dfd, fd;
 
-	if (mkdir(dir, 0755) && errno != EEXIST)
+	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	/* someone else's directory (or a symlink, or not bpffs) is not ours to fill */
 	dfd = open_pin_dir(dir);
 	if (dfd < 0)
 		return dfd;
+	if (fchmod(dfd, 0700) || fchown(dfd, (uid_t)-1, gid))
+		err = -errno;
 	/* the pins keep links and programs alive after the context is freed */
 	for (int i = 0; i < 3 && !err; i++) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, pin_names[i]);
 		unlinkat(dfd, pin_names[i], 0);
 		err = bpf_obj_pin(bpf_link__fd(l->links[i]), path) ? -errno : 0;
 		fd = err ? -1 : open_pin(dfd, i);
-		if (!err && (fd < 0 || fchmod(fd, 0444)))
+		if (!err && (fd < 0 || fchown(fd, (uid_t)-1, gid) || fchmod(fd, mode)))
 			err = fd < 0 ? fd : -errno;
 		if (fd >= 0)
 			close(fd);
 	}
+	if (!err && fchmod(dfd, dmode))
+		err = -errno;
 	close(dfd);
 	return err;
 }

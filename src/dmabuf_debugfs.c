@@ -6,7 +6,9 @@
  * followed by indented fence and attachment lines we skip.  The name is its
  * owner's and may hold newlines, but at most 31 bytes: a line it forges after
  * its own cannot have the six zero-padded 8-digit fields (48 bytes) a buffer
- * line has.
+ * line has.  A name is kept up to its first newline (where it ends cannot be
+ * told from the lines after it); the job prefers a holder's fdinfo name,
+ * which is whole.
  */
 #include <fcntl.h>
 #include <stdlib.h>

@@ -44,7 +44,9 @@ struct ml_dmabuf_raw {
 ML_HIDDEN int ml_dmabuf_debugfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw);
 ML_HIDDEN int ml_dmabuf_sysfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw);
 /* dmabuf_bpf_iter.c: pin the context's loaded iterators in dir, and remove them */
-ML_HIDDEN int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir);
+ML_HIDDEN int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir, mode_t mode, gid_t gid);
+/* 0 when dir holds our three pins and they can be read, else -errno */
+ML_HIDDEN int ml_dmabuf_pins_check(const char *dir);
 ML_HIDDEN int ml_dmabuf_bpf_unpin(const char *dir);
 /* dmabuf_procfs.c: one fd's fdinfo text (fuzzed) */
 ML_HIDDEN void ml_dmabuf_fdinfo_parse(const char *buf, size_t len, struct ml_dfd *r);

@@ -32,17 +32,40 @@ if grep -qiE 'iter/dmabuf|6.16|not supported' "$tmp/e"; then
 	skip "no DMA-BUF iterators to pin on this kernel: $(cat "$tmp/e")"
 else
 	ok $rc "root pins into a directory it creates"
-	ok "$([ "$(stat -c '%U %a' "$M/ours")" = "root 755" ] && [ "$(stat -c '%a' "$M/ours"/dmabuf_* | sort -u)" = 444 ]; echo $?)" \
-		"the directory is root's 0755, the pins 0444"
+	# the pins show every process's buffers: by default not to users whom
+	# /proc (hidepid) may hide processes from
+	is_mode() { [ "$(stat -c '%U:%G %a' "$M/ours")" = "$1" ] && [ "$(stat -c '%U:%G %a' "$M/ours"/dmabuf_* | sort -u)" = "$2" ]; }
+	ok "$(is_mode 'root:root 750' 'root:root 440'; echo $?)" "by default the directory is root:root 0750, the pins 0440 ($(stat -c '%U:%G %a' "$M/ours"))"
+	asnobody "$tmp/ml" dmabuf --pin-dir "$M/ours" > /dev/null 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 1 ] && grep -qx "memlens: --pin-dir $M/ours: Permission denied" "$tmp/e"; echo $?)" \
+		"nobody cannot read them: --pin-dir says so, exit 1 (rc $rc: $(cat "$tmp/e"))"
+	asnobody cat "$M/ours/dmabuf_buffers" > /dev/null 2>&1
+	ok "$([ $? != 0 ]; echo $?)" "... nor can cat"
+	"$ML" bpf pin "$M/ours" --group nogroup 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 0 ] && is_mode 'root:nogroup 750' 'root:nogroup 440'; echo $?)" "--group nogroup: the group may read (rc $rc)"
 	asnobody "$tmp/ml" dmabuf --pin-dir "$M/ours" > /dev/null 2> "$tmp/e"
-	ok "$(grep -q 'source bpf: pinned iterators' "$tmp/e"; echo $?)" "nobody reads the pins ($(grep source "$tmp/e"))"
+	ok "$(grep -q 'source bpf: pinned iterators' "$tmp/e"; echo $?)" "a member of the group reads the pins ($(grep source "$tmp/e"))"
+	setpriv --reuid=nobody --regid=12345 --clear-groups "$tmp/ml" dmabuf --pin-dir "$M/ours" > /dev/null 2>&1
+	ok "$([ $? = 1 ]; echo $?)" "... someone outside it does not"
+	"$ML" bpf pin "$M/ours" --mode 0444 > /dev/null 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 0 ] && is_mode 'root:root 755' 'root:root 444' && grep -q 'warning: .*readable by everyone.*hidepid' "$tmp/e"; echo $?)" \
+		"--mode 0444: everyone may read, with a warning about hidepid (rc $rc)"
+	setpriv --reuid=nobody --regid=12345 --clear-groups "$tmp/ml" dmabuf --pin-dir "$M/ours" > /dev/null 2> "$tmp/e"
+	ok "$(grep -q 'source bpf: pinned iterators' "$tmp/e"; echo $?)" "... and anyone reads them"
+	"$ML" bpf pin "$M/ours" --mode 0644 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "--mode 0644 (write bits): usage error, one line (rc $rc)"
+	"$ML" bpf unpin "$M/ours" --group nogroup 2> /dev/null; rc=$?
+	ok "$([ $rc = 2 ] && [ -e "$M/ours/dmabuf_fds" ]; echo $?)" "unpin --group: usage error, nothing removed (rc $rc)"
 	# a symlink to the real pin directory, planted by nobody
 	asnobody ln -s "$M/ours" "$M/link"
 	timeout 20 "$ML" dmabuf --pin-dir "$M/link" > /dev/null 2> "$tmp/e"; rc=$?
-	ok "$([ $rc = 0 ] && ! grep -q 'pinned iterators' "$tmp/e"; echo $?)" "a pin directory reached through nobody's symlink is not used (rc $rc)"
+	ok "$([ $rc = 1 ] && grep -q 'not a pin directory' "$tmp/e"; echo $?)" "a pin directory reached through nobody's symlink is refused (rc $rc)"
 	"$ML" bpf unpin "$M/ours"; ok $? "unpin removes them"
 	ok "$([ ! -e "$M/ours" ]; echo $?)" "... and the directory"
 fi
+timeout 20 "$ML" dmabuf --pin-dir "$tmp/nonexistent" > /dev/null 2> "$tmp/e"; rc=$?
+ok "$([ $rc = 1 ] && [ "$(cat "$tmp/e")" = "memlens: --pin-dir $tmp/nonexistent: No such file or directory" ]; echo $?)" \
+	"dmabuf --pin-dir of a missing directory: one line, exit 1, no silent fallback (rc $rc: $(cat "$tmp/e"))"
 
 # nobody's directory with a symlink to /dev/zero, a FIFO and forged records
 asnobody bash -c "mkdir '$M/evil' && ln -s /dev/zero '$M/evil/dmabuf_buffers' && ln -s /dev/zero '$M/evil/dmabuf_fds' &&
@@ -55,10 +78,10 @@ asnobody bash -c "mkfifo '$tmp/forged/dmabuf_fds' && head -c 4096 /dev/urandom >
 ok "$([ $rc = 1 ] && [ -L "$M/evil/dmabuf_fds" ] && [ -L "$M/evil/dmabuf_buffers" ]; echo $?)" \
 	"root refuses to pin into nobody's directory (rc $rc: $(cat "$tmp/e"))"
 timeout 20 "$ML" dmabuf --pin-dir "$M/evil" > /dev/null 2> "$tmp/e"; rc=$?
-ok "$([ $rc = 0 ] && ! grep -q 'pinned iterators' "$tmp/e"; echo $?)" \
-	"root's dmabuf does not read nobody's directory of symlinks to /dev/zero (rc $rc)"
+ok "$([ $rc = 1 ] && grep -q 'not a pin directory' "$tmp/e"; echo $?)" \
+	"root's dmabuf refuses nobody's directory of symlinks to /dev/zero (rc $rc: $(cat "$tmp/e"))"
 timeout 20 "$ML" dmabuf --pin-dir "$tmp/forged" > /dev/null 2> "$tmp/e"; rc=$?
-ok "$([ $rc = 0 ] && ! grep -q 'pinned iterators' "$tmp/e"; echo $?)" \
+ok "$([ $rc = 1 ] && grep -q 'not a pin directory' "$tmp/e"; echo $?)" \
 	"... nor hangs on a FIFO or reads forged records off bpffs (rc $rc)"
 "$ML" bpf unpin "$M/evil" 2> /dev/null; rc=$?
 ok "$([ $rc = 1 ] && [ -L "$M/evil/dmabuf_buffers" ]; echo $?)" "unpin leaves nobody's directory alone (rc $rc)"
@@ -68,5 +91,5 @@ mkdir "$tmp/plain"; touch "$tmp/plain/dmabuf_buffers" "$tmp/plain/dmabuf_fds" "$
 "$ML" bpf unpin "$tmp/plain" 2> /dev/null; rc=$?
 ok "$([ $rc = 1 ] && [ -e "$tmp/plain/dmabuf_buffers" ]; echo $?)" "unpin of a directory off bpffs removes nothing (rc $rc)"
 (cd "$tmp" && "$ML" bpf pin --help > /dev/null 2>&1); rc=$?
-ok "$([ $rc = 2 ] && [ ! -e "$tmp/--help" ]; echo $?)" "bpf pin --help creates no directory named --help (rc $rc)"
+ok "$([ $rc = 0 ] && [ ! -e "$tmp/--help" ]; echo $?)" "bpf pin --help is help and creates no directory named --help (rc $rc)"
 echo "1..$n"

@@ -3,7 +3,8 @@
  * iter/dmabuf (Linux 6.16+): every DMA-BUF in the system, kernel-only ones
  * included, as struct ml_dmabuf_buf_rec.  The name is read without the
  * buffer's name_lock (a program cannot take it): bounded to DMA_BUF_NAME_LEN
- * and sanitized as the kernel selftest does, since userspace sets it.
+ * and NUL-terminated, its bytes as the owner set them (a binary record needs
+ * no sanitizing; output escapes them, as for every other source).
  */
 #include "memlens_core.h"
 #include <bpf/bpf_helpers.h>
@@ -46,12 +47,6 @@ int memlens_dmabuf(struct bpf_iter__dmabuf *ctx)
 	p = 0;
 	if (!bpf_core_read(&p, sizeof(p), &d->name) && p) {
 		bpf_probe_read_kernel_str(r.name, sizeof(r.name), p);
-		for (int i = 0; i < ML_DMABUF_NAME_LEN; i++) {
-			if (!r.name[i])
-				break;
-			if (r.name[i] < 0x20 || r.name[i] > 0x7e)
-				r.name[i] = '?';
-		}
 	}
 	r.name[ML_DMABUF_NAME_LEN - 1] = 0;
 	r.exp_name[ML_DMABUF_NAME_LEN - 1] = 0;

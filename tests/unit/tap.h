@@ -46,12 +46,35 @@ __attribute__((format(printf, 1, 2))) TAP_UNUSED static void skip(const char *fm
 		r_;                                                                         \
 	})
 
+/* a string on one TAP line: newlines, tabs and other bytes outside printable
+ * ASCII as \xHH, so a failure's details stay on its "#   " line */
+TAP_UNUSED static const char *tap_esc(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (!s)
+		return "(null)";
+	for (; *s && n + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[n++] = (char)c;
+		else
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 #define is_str(got, want, ...)                                                   \
 	({                                                                       \
 		const char *g_ = (got), *w_ = (want);                            \
 		int r_ = ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__);       \
-		if (!r_)                                                         \
-			printf("#   expected '%s', got '%s'\n", w_ ? w_ : "(null)", g_ ? g_ : "(null)"); \
+		if (!r_) {                                                       \
+			char gb_[512], wb_[512];                                 \
+			printf("#   expected '%s', got '%s'\n", tap_esc(w_, wb_, sizeof(wb_)), \
+			       tap_esc(g_, gb_, sizeof(gb_)));                   \
+		}                                                                \
 		r_;                                                              \
 	})
 

@@ -4,7 +4,8 @@
  * (/dev/dma_heap/system and /dev/udmabuf), every size distinct:
  *   A  2 pages  shared by fork (P and its child C1)
  *   B  3 pages  passed by SCM_RIGHTS to an unrelated process U (P keeps it)
- *   C  4 pages  dup'ed three times in P (4 fds)
+ *   C  4 pages  dup'ed three times in P (4 fds), named with a newline and a
+ *               forged "size:" line after it (a name is any bytes its owner picks)
  *   D  5 pages  mapped by P, its fd closed (map-only)
  *   E  6 pages  held by a thread of P with its own fd table
  *   F  7 pages  held by nobody but the kernel (its last fd in flight in an
@@ -34,6 +35,9 @@
 #include "tap.h"
 
 static long pg;
+/* C's name: fdinfo puts it on a line of its own, and a parser that splits
+ * fdinfo at newlines reads a 1 TiB buffer */
+#define DUP3_NAME "dup3\nsize:\t1099511627776"
 static int heap = -1, udma = -1;
 
 static int alloc_buf(bool use_udmabuf, long pages, const char *name)
@@ -156,7 +160,7 @@ static void run_p(int report, int go)
 	}
 	b = alloc_buf(true, 3, "scm-passed");
 	send_fd(sv[0], b);
-	c = alloc_buf(false, 4, "dup3");
+	c = alloc_buf(false, 4, DUP3_NAME);
 	for (int i = 0; i < 3; i++)
 		if (dup(c) < 0)
 			_exit(1);
@@ -276,7 +280,7 @@ static const struct memlens_dmabuf_proc *find_proc(const struct memlens_dmabuf *
 
 static void check_source(struct memlens *ml, const struct scen *s, enum memlens_source src, const char *pin_dir)
 {
-	static const char *const names[6] = { "fork-shared", "scm-passed", "dup3", "map-only", "thread-own", "kernel-only" };
+	static const char *const names[6] = { "fork-shared", "scm-passed", DUP3_NAME, "map-only", "thread-own", "kernel-only" };
 	static const char *const exporters[6] = { "system", "udmabuf", "system", "system", "udmabuf", "system" };
 	static const unsigned nr_procs[6] = { 2, 2, 1, 1, 1, 0 };
 	/* fd and map refs of P, C1, U, P's thread, per buffer */
@@ -402,6 +406,11 @@ static void check_cli(const struct scen *s, const char *bin, const char *src)
 	   "cli -s %s: dmabuf_dump layout, P's PROCESS TOTAL is Rss %llu kB Pss %llu kB", src,
 	   (unsigned long long)rss / 1024, (unsigned long long)pss / 1024);
 	ok(strstr(out, "dmabuf total:") && strstr(out, "kernel_rss:"), "cli -s %s: closing dmabuf total line", src);
+	snprintf(cmd, sizeof(cmd), "%s dmabuf -b -s %s -J 2>/dev/null | jq -r '.buffers[] | select(.inode==%llu) | \"\\(.name)|\\(.size)\"'",
+		 bin, src, (unsigned long long)s->ino[2]);
+	rc = run_cli(cmd, out, sizeof(out));
+	snprintf(want, sizeof(want), "dup3\\x0asize:\\x091099511627776|%llu\n", (unsigned long long)(4 * pg));
+	is_str(out, want, "cli -s %s: C's name with a newline: escaped whole, its real size", src);
 	snprintf(cmd, sizeof(cmd), "%s dmabuf --kernel-only -s %s -r -n -o INODE 2>/dev/null", bin, src);
 	rc = run_cli(cmd, out, sizeof(out));
 	snprintf(want, sizeof(want), "%llu\n", (unsigned long long)s->ino[5]);
@@ -420,13 +429,14 @@ static void check_cli(const struct scen *s, const char *bin, const char *src)
 	ok(atoi(out) == 4, "cli -s %s: --fds repeats C's inode for each of its 4 fds", src);
 }
 
-/* pinned iterators read by nobody give the same numbers */
+/* pinned iterators read by nobody (in the pins' group) give the same
+ * numbers; someone outside the group cannot read them */
 static void check_pins(const struct scen *s, const char *bin)
 {
 	char cmd[1024], out[4096], dir[] = "/sys/fs/bpf/memlens-test";
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "%s bpf pin %s 2>&1", bin, dir);
+	snprintf(cmd, sizeof(cmd), "%s bpf pin %s --group nogroup 2>&1", bin, dir);
 	rc = run_cli(cmd, out, sizeof(out));
 	if (!ok(rc == 0, "memlens bpf pin %s (%s)", dir, out))
 		return;
@@ -454,13 +464,19 @@ static void check_pins(const struct scen *s, const char *bin)
 		snprintf(want, sizeof(want), "%d %d %llu 1 0", s->p, s->tid, (unsigned long long)s->ino[4]);
 		ok(strstr(out, want) != NULL, "nobody reads the pins: the thread's ref to E");
 	}
+	snprintf(cmd, sizeof(cmd),
+		 "d=$(mktemp -d); cp %s $d/; chmod 755 $d $d/memlens; /usr/bin/setpriv --reuid=nobody --regid=12345 --clear-groups "
+		 "--inh-caps=-all --bounding-set=-all $d/memlens dmabuf --pin-dir %s 2>&1; echo rc $?; rm -rf $d", bin, dir);
+	run_cli(cmd, out, sizeof(out));
+	ok(strstr(out, "Permission denied") && strstr(out, "rc 1") && !strstr(out, "dmabuf-test"),
+	   "outside the pins' group: refused, nothing shown (%.200s)", out);
 	snprintf(cmd, sizeof(cmd), "%s bpf unpin %s 2>&1 && ! test -e %s", bin, dir, dir);
 	ok(run_cli(cmd, out, sizeof(out)) == 0, "memlens bpf unpin leaves nothing behind");
 	/* no pins, no privilege: procfs, and it names what it could not read */
 	snprintf(cmd, sizeof(cmd),
 		 "d=$(mktemp -d); cp %s $d/; chmod 755 $d $d/memlens; /usr/bin/setpriv --reuid=nobody --regid=nogroup "
-		 "--clear-groups --inh-caps=-all --bounding-set=-all $d/memlens dmabuf --pin-dir %s 2>&1 >/dev/null; rm -rf $d",
-		 bin, dir);
+		 "--clear-groups --inh-caps=-all --bounding-set=-all $d/memlens dmabuf 2>&1 >/dev/null; rm -rf $d",
+		 bin);
 	run_cli(cmd, out, sizeof(out));
 	{
 		char want[64];
@@ -509,12 +525,12 @@ int main(void)
 			skip("bpf source: %s", why);
 			continue;
 		}
-		check_source(ml, &s, (enum memlens_source)src, "/nonexistent");
+		check_source(ml, &s, (enum memlens_source)src, NULL);
 		check_cli(&s, bin, memlens_source__name((enum memlens_source)src));
 	}
 	{
 		/* the snapshot's DMA-BUF columns come from the same accounting */
-		MEMLENS_OPTS(memlens_snapshot_opts, so, .dmabuf = true, .pin_dir = "/nonexistent");
+		MEMLENS_OPTS(memlens_snapshot_opts, so, .dmabuf = true);
 		struct memlens_snapshot *snap = NULL;
 		uint64_t rss = 0, pss = 0;
 		bool found = false;
