@@ -30,7 +30,7 @@ struct memlens_dmabuf {
 	struct ml_arena arena;
 };
 
-static void raw_free(struct ml_dmabuf_raw *r)
+void ml_dmabuf_raw_free(struct ml_dmabuf_raw *r)
 {
 	free(r->bufs);
 	free(r->fds);
@@ -330,6 +330,39 @@ static void filter_pid(struct memlens_dmabuf *d, int32_t pid)
 	free(map);
 }
 
+static int model(struct memlens_dmabuf *d, struct ml_dmabuf_raw *raw, int32_t pid)
+{
+	int err = build_bufs(d, raw);
+
+	if (!err)
+		err = build_holders(d, raw);
+	if (!err)
+		err = build_refs(d, raw);
+	if (!err)
+		err = build_procs(d);
+	d->system_list = raw->system_list;
+	d->unreadable = raw->unreadable;
+	d->nunreadable = raw->nunreadable;
+	d->exited = raw->exited;
+	raw->unreadable = NULL;
+	if (!err && pid)
+		filter_pid(d, pid);
+	return err;
+}
+
+int ml_dmabuf_model(struct ml_dmabuf_raw *raw, int32_t pid, struct memlens_dmabuf **out)
+{
+	struct memlens_dmabuf *d = calloc(1, sizeof(*d));
+	int err = d ? model(d, raw, pid) : -ENOMEM;
+
+	if (err) {
+		memlens_dmabuf__free(d);
+		return err;
+	}
+	*out = d;
+	return 0;
+}
+
 /* the system-wide list for a source that has none, best first */
 static int (*const system_lists[])(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw) = {
 	ml_dmabuf_debugfs_collect,	/* root, debugfs mounted */
@@ -379,25 +412,12 @@ int memlens__dmabuf(struct memlens *ml, const struct memlens_dmabuf_opts *opts, 
 		return ml_err(ENOMEM);
 	err = collect(ml, opts, d, &raw);
 	if (!err)
-		err = build_bufs(d, &raw);
-	if (!err)
-		err = build_holders(d, &raw);
-	if (!err)
-		err = build_refs(d, &raw);
-	if (!err)
-		err = build_procs(d);
-	d->system_list = raw.system_list;
-	d->unreadable = raw.unreadable;
-	d->nunreadable = raw.nunreadable;
-	d->exited = raw.exited;
-	raw.unreadable = NULL;
-	raw_free(&raw);
+		err = model(d, &raw, pid);
+	ml_dmabuf_raw_free(&raw);
 	if (err) {
 		memlens_dmabuf__free(d);
 		return ml_err(err);
 	}
-	if (pid)
-		filter_pid(d, pid);
 	*out = d;
 	return 0;
 }

@@ -199,31 +199,15 @@ static int read_iter(int fd, char **buf, size_t *len)
 	return err;
 }
 
-static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
+/* the three iterators' record streams (buffers, fds, maps) into raw; a stream
+ * that is not a whole number of records is -EPROTO, and so is a task id out
+ * of range (a pin is read as root: its bytes are checked like any input) */
+int ml_dmabuf_records_parse(char *const buf[3], const size_t len[3], struct ml_dmabuf_raw *raw)
 {
-	struct ml_dmabuf_bpf *lp = NULL;
 	struct ml_seen seen = { .cur_tid = -1 };
 	bool skip_task;
-	char *buf[3] = { NULL };
-	size_t len[3] = { 0 };
-	int err = 0, fd, pins[3];
+	int err = 0;
 
-	/* the pins when they are there, else the programs the probe loaded */
-	if (open_pins(pin_dir, pins)) {
-		lp = ml->dmabuf_bpf;
-		if (!lp)
-			return -EOPNOTSUPP;
-	}
-	/* fds and maps before buffers: a buffer freed in between is then
-	 * missing from the list rather than shown as kernel-only (an
-	 * iterator walks when it is read, not when it is opened) */
-	for (int i = 2; i >= 0 && !err; i--) {
-		fd = lp ? bpf_iter_create(bpf_link__fd(lp->links[i])) : pins[i];
-		pins[i] = -1;
-		err = fd < 0 ? (lp ? -errno : -EBADF) : read_iter(fd, &buf[i], &len[i]);
-	}
-	if (!lp)
-		close_pins(pins);
 	for (size_t o = 0; !err && o + sizeof(struct ml_dmabuf_buf_rec) <= len[0]; o += sizeof(struct ml_dmabuf_buf_rec)) {
 		struct ml_dmabuf_buf_rec r;
 		struct ml_dbuf *b = ML_VEC_PUSH(raw->bufs, raw->nbufs, raw->capbufs);
@@ -281,11 +265,39 @@ static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf
 	if (!err && (len[0] % sizeof(struct ml_dmabuf_buf_rec) || len[1] % sizeof(struct ml_dmabuf_fd_rec) ||
 		     len[2] % sizeof(struct ml_dmabuf_map_rec)))
 		err = -EPROTO;
+	free(seen.bits);
+	return err;
+}
+
+static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
+{
+	struct ml_dmabuf_bpf *lp = NULL;
+	char *buf[3] = { NULL };
+	size_t len[3] = { 0 };
+	int err = 0, fd, pins[3];
+
+	/* the pins when they are there, else the programs the probe loaded */
+	if (open_pins(pin_dir, pins)) {
+		lp = ml->dmabuf_bpf;
+		if (!lp)
+			return -EOPNOTSUPP;
+	}
+	/* fds and maps before buffers: a buffer freed in between is then
+	 * missing from the list rather than shown as kernel-only (an
+	 * iterator walks when it is read, not when it is opened) */
+	for (int i = 2; i >= 0 && !err; i--) {
+		fd = lp ? bpf_iter_create(bpf_link__fd(lp->links[i])) : pins[i];
+		pins[i] = -1;
+		err = fd < 0 ? (lp ? -errno : -EBADF) : read_iter(fd, &buf[i], &len[i]);
+	}
+	if (!lp)
+		close_pins(pins);
+	if (!err)
+		err = ml_dmabuf_records_parse(buf, len, raw);
 	if (!err)
 		raw->system_list = "bpf";
 	for (int i = 0; i < 3; i++)
 		free(buf[i]);
-	free(seen.bits);
 	return err;
 }
 

@@ -50,6 +50,12 @@ ML_HIDDEN int ml_dmabuf_pins_check(const char *dir);
 ML_HIDDEN int ml_dmabuf_bpf_unpin(const char *dir);
 /* dmabuf_procfs.c: one fd's fdinfo text (fuzzed) */
 ML_HIDDEN void ml_dmabuf_fdinfo_parse(const char *buf, size_t len, struct ml_dfd *r);
+/* dmabuf_bpf_iter.c: the iterators' records, buffers/fds/maps (fuzzed) */
+ML_HIDDEN int ml_dmabuf_records_parse(char *const buf[3], const size_t len[3], struct ml_dmabuf_raw *raw);
+/* dmabuf.c: the model from what the sources collected (fuzzed with the records);
+ * takes raw's arrays, pid 0: every process */
+ML_HIDDEN int ml_dmabuf_model(struct ml_dmabuf_raw *raw, int32_t pid, struct memlens_dmabuf **out);
+ML_HIDDEN void ml_dmabuf_raw_free(struct ml_dmabuf_raw *r);
 /* the bufinfo text parser (fuzzed) */
 ML_HIDDEN int ml_dmabuf_bufinfo_parse(const char *buf, size_t len, struct ml_dmabuf_raw *raw);
 

@@ -15,7 +15,7 @@ struct ml_dmabuf_buf_rec {
 	__u64 size;
 	__u64 file_refs;	/* references to the buffer's struct file */
 	char exp_name[ML_DMABUF_NAME_LEN];
-	char name[ML_DMABUF_NAME_LEN];	/* sanitized: printable ASCII, '?' otherwise */
+	char name[ML_DMABUF_NAME_LEN];	/* as its owner set it, NUL-terminated */
 };
 
 /* iter/task_file: one per fd referring to a DMA-BUF, per task with its own fd table */

@@ -82,19 +82,38 @@ int ml_read_small(const char *path, char *buf, size_t len)
 
 int ml_proc_stat(pid_t pid, struct ml_proc_stat *st)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024];
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	memset(st, 0, sizeof(*st));
 	if (ml_read_small(path, buf, sizeof(buf)) || !buf[0])
 		return -ESRCH;
+	return ml_proc_stat_parse(buf, st);
+}
+
+int ml_proc_stat_parse(const char *buf, struct ml_proc_stat *st)
+{
+	const char *p;
+
+	memset(st, 0, sizeof(*st));
 	/* "pid (comm) S ppid pgrp session tty tpgid flags ... starttime(22)":
 	 * comm may hold ')', so the fields start after the last one */
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &st->state, &st->flags, &st->start_time) != 3)
+			 &st->state, &st->flags, &st->start_time) != 3) {
+		memset(st, 0, sizeof(*st));
 		return -EPROTO;
+	}
 	return 0;
+}
+
+int ml_statm_parse(const char *buf, uint64_t *pages)
+{
+	char *e;
+
+	errno = 0;
+	*pages = strtoull(buf, &e, 10);
+	return e == buf || errno || (*e != ' ' && *e != '\n' && *e) ? -EPROTO : 0;
 }
 
 int ml_pid_gone(pid_t pid)

@@ -21,6 +21,10 @@ struct ml_proc_stat {
 	unsigned long long start_time;
 };
 ML_HIDDEN int ml_proc_stat(pid_t pid, struct ml_proc_stat *st);
+/* the text of /proc/<pid>/stat, NUL-terminated (fuzzed); -EPROTO if not its layout */
+ML_HIDDEN int ml_proc_stat_parse(const char *buf, struct ml_proc_stat *st);
+/* the first field of /proc/<pid>/statm (size in pages), NUL-terminated text (fuzzed) */
+ML_HIDDEN int ml_statm_parse(const char *buf, uint64_t *pages);
 /* 1 if the process is gone or a zombie (no memory left to look at) */
 ML_HIDDEN int ml_pid_gone(pid_t pid);
 /* a kernel thread (PF_KTHREAD): no memory and no fd table of its own */

@@ -60,8 +60,8 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
 	r->swap = u.kb[MEMLENS_USAGE_SWAP] * 1024;
 	r->swap_pss = u.kb[MEMLENS_USAGE_SWAP_PSS] * 1024;
 	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	if (ml_read_small(path, buf, sizeof(buf)) == 0)
-		r->vss = strtoull(buf, NULL, 10) * (uint64_t)ml->page_size;
+	if (ml_read_small(path, buf, sizeof(buf)) == 0 && ml_statm_parse(buf, &r->vss) == 0)
+		r->vss *= (uint64_t)ml->page_size;
 	ml_proc_comm(pid, r->comm);
 	/* gone by now: its numbers may be half a process's, drop it */
 	if (ml_pid_gone(pid)) {

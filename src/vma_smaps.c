@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "procfs.h"
 #include "vma.h"
+#include "vma_smaps.h"
 #include "vma_maps_text.h"
 
 static const char *const field_names[__MEMLENS_USAGE_MAX] = {
@@ -76,7 +77,7 @@ static void usage_init(struct memlens_vma_usage *u)
 	u->vma.name = "";
 }
 
-static int smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set)
+int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set)
 {
 	const char *p = buf, *end = buf + len;
 	struct memlens_vma_usage *cur = NULL;
@@ -127,7 +128,7 @@ int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **ou
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)proc->pid);
 	err = ml_read_file(path, &buf, &len);
 	if (!err) {
-		err = smaps_parse(buf, len, proc->pid, set);
+		err = ml_smaps_parse(buf, len, proc->pid, set);
 		free(buf);
 	}
 	if (!err && ((!set->n && ml_pid_gone(proc->pid)) || ml_proc_reused(proc)))
@@ -140,10 +141,23 @@ int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **ou
 	return 0;
 }
 
+void ml_rollup_parse(const char *buf, size_t len, struct memlens_vma_usage *out)
+{
+	const char *p = buf, *end = buf + len;
+
+	usage_init(out);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+
+		parse_key_line(p, le, out, NULL);
+		p = nl ? nl + 1 : end;
+	}
+}
+
 int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out)
 {
 	char path[64], buf[4096];
-	const char *p, *end;
 	ssize_t n;
 	int fd;
 
@@ -167,14 +181,8 @@ int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out
 		return ml_pid_gone(pid) ? ml_err(ESRCH) : 0;
 	if (n < 0)
 		return ml_err((int)-n);
+	ml_rollup_parse(buf, (size_t)n, out);
 	out->vma.pid = pid;
-	for (p = buf, end = buf + n; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-
-		parse_key_line(p, le, out, NULL);
-		p = nl ? nl + 1 : end;
-	}
 	return 0;
 }
 

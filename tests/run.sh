@@ -63,6 +63,9 @@ if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: ELF build ID note" fuzz fuzz_elf_note "${1:-build}/tests/mapper"
 	run "fuzz: debugfs bufinfo parser" fuzz fuzz_bufinfo "tests/fuzz/corpus/bufinfo/*"
 	run "fuzz: DMA-BUF fdinfo parser" fuzz fuzz_fdinfo "tests/fuzz/corpus/fdinfo/*"
+	run "fuzz: smaps, smaps_rollup parsers" fuzz fuzz_smaps "tests/fuzz/corpus/smaps/*"
+	run "fuzz: stat, statm parsers" fuzz fuzz_stat "tests/fuzz/corpus/stat/*"
+	run "fuzz: pin records and model" fuzz fuzz_pin_records "tests/fuzz/corpus/pin_records/*"
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* libFuzzer: the /proc/<pid>/stat and statm parsers on any text (comm is its owner's). */
+#include <stdlib.h>
+#include "procfs.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ml_proc_stat st;
+	char *copy = malloc(size + 1);
+	uint64_t pages;
+
+	if (!copy)
+		abort();
+	memcpy(copy, data, size);
+	copy[size] = 0;
+	if (ml_proc_stat_parse(copy, &st) && (st.state || st.flags || st.start_time))
+		abort();	/* a refused line leaves nothing half-filled */
+	ml_statm_parse(copy, &pages);
+	free(copy);
+	return 0;
+}
