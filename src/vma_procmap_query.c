@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "probes.h"
+#include "procfs.h"
 #include "source.h"
 #include "uapi/procmap_query.h"
 
@@ -80,8 +81,15 @@ int ml_procmap_query_probe(struct memlens *ml, struct ml_probe *p)
 static int pq_query(const struct ml_vma_req *r, uint64_t addr, uint32_t flags, struct memlens_vma *v, char *name,
 		    size_t name_size, size_t *name_len)
 {
+	int err;
+
 	v->pid = r->pid;
-	return pq_ioctl(r->maps_fd, addr, flags, r->kernel_bid, v, name, name_size, name_len);
+	err = pq_ioctl(r->maps_fd, addr, flags, r->kernel_bid, v, name, name_size, name_len);
+	/* no mm (a kernel thread, or a zombie): nothing is mapped, as the other
+	 * sources say; a process that is gone stays ESRCH */
+	if (err == -ESRCH && !ml_pid_gone(r->pid))
+		err = -ENOENT;
+	return err;
 }
 
 static int pq_walk(const struct ml_vma_req *r, struct memlens_vma_set *set)

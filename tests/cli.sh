@@ -100,6 +100,17 @@ else
 	skip "no util-linux script(1) to give query a terminal"
 fi
 
+# a kernel thread has no mm: nothing mapped, whatever the source
+if grep -q '^2 (kthreadd)' /proc/2/stat 2>/dev/null; then
+	for b in ioctl bpf text; do
+		out=$("$ML" query 2 1000 -b $b -r -n -o ADDR,MAPPED,NAME 2>&1); rc=$?
+		if [ $rc != 0 ] && echo "$out" | grep -q "source $b.*unavailable\|not available\|cannot"; then skip "query -b $b: $out"; continue; fi
+		is "query -b $b of a kernel thread (kthreadd): unmapped, exit 0" "0 0x1000 no [unmapped]" "$rc $out"
+	done
+else
+	skip "pid 2 is not kthreadd here"
+fi
+
 # ---- bad input ----
 dead=$(sh -c 'echo $$')
 out=$("$ML" maps "$dead" 2>&1); rc=$?
