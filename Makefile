@@ -38,7 +38,7 @@ LIB_SRCS := $(sort $(wildcard src/*.c))
 LIB_HDRS := $(wildcard src/*.h) include/memlens.h
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 BPF_PROGS := task_vma dmabuf task_file task_vma_dmabuf
-BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
@@ -59,6 +59,10 @@ $(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+# light skeletons: a loader program relocates in the kernel (bpf_prog.c)
+$(BUILD)/%.lskel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton -L $< name $*_lskel > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: src/%.c $(LIB_HDRS) $(BPF_SKELS)
 	@mkdir -p $(@D)
@@ -114,7 +118,7 @@ vm-check: tests
 # ---- fuzzers (clang libFuzzer, ASan+UBSan) ----
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc -Ibuild $(DEPS_CFLAGS)
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=build/%.skel.h)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=build/%.skel.h) $(BPF_PROGS:%=build/%.lskel.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 

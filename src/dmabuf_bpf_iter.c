@@ -19,54 +19,42 @@
 #include "probes.h"
 #include "procfs.h"
 #include "dmabuf_record.h"
-#include "dmabuf.skel.h"
-#include "task_file.skel.h"
-#include "task_vma_dmabuf.skel.h"
+#include "bpf_prog.h"
 
 static const char *const pin_names[3] = { "dmabuf_buffers", "dmabuf_fds", "dmabuf_maps" };
+static const enum ml_prog progs[3] = { ML_PROG_DMABUF, ML_PROG_TASK_FILE, ML_PROG_TASK_VMA_DMABUF };
 
 struct ml_dmabuf_bpf {
-	struct dmabuf_bpf *bufs;
-	struct task_file_bpf *fds;
-	struct task_vma_dmabuf_bpf *maps;
-	struct bpf_link *links[3];
+	struct ml_prog_loaded progs[3];
+	int links[3];		/* iterator links, read and pinned */
 };
 
 static void unload(struct ml_dmabuf_bpf *l)
 {
-	for (int i = 0; i < 3; i++)
-		bpf_link__destroy(l->links[i]);
-	dmabuf_bpf__destroy(l->bufs);
-	task_file_bpf__destroy(l->fds);
-	task_vma_dmabuf_bpf__destroy(l->maps);
-	memset(l, 0, sizeof(*l));
+	for (int i = 0; i < 3; i++) {
+		if (l->links[i] >= 0)
+			close(l->links[i]);
+		l->links[i] = -1;
+		ml_prog_unload(&l->progs[i]);
+	}
 }
 
-static int load(struct ml_dmabuf_bpf *l)
+static int load(struct memlens *ml, struct ml_dmabuf_bpf *l)
 {
-	void *old = ml_libbpf_quiet();
 	int err = 0;
 
-	memset(l, 0, sizeof(*l));
-	l->bufs = dmabuf_bpf__open_and_load();
-	l->fds = l->bufs ? task_file_bpf__open_and_load() : NULL;
-	l->maps = l->fds ? task_vma_dmabuf_bpf__open_and_load() : NULL;
-	if (!l->maps)
-		err = -errno;
-	if (!err) {
-		l->links[0] = bpf_program__attach_iter(l->bufs->progs.memlens_dmabuf, NULL);
-		l->links[1] = bpf_program__attach_iter(l->fds->progs.memlens_dmabuf_fds, NULL);
-		l->links[2] = bpf_program__attach_iter(l->maps->progs.memlens_dmabuf_maps, NULL);
-		for (int i = 0; i < 3 && !err; i++)
-			if (!l->links[i])
-				err = -errno;
+	for (int i = 0; i < 3; i++)
+		l->links[i] = -1;
+	for (int i = 0; i < 3 && !err; i++) {
+		err = ml_prog_load(ml, progs[i], &l->progs[i]);
+		if (!err) {
+			l->links[i] = ml_prog_iter_link(&l->progs[i], 0);
+			err = l->links[i] < 0 ? l->links[i] : 0;
+		}
 	}
-	ml_libbpf_restore(old);
-	if (err) {
+	if (err)
 		unload(l);
-		return err ? err : -EINVAL;
-	}
-	return 0;
+	return err;
 }
 
 /*
@@ -153,7 +141,7 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 		ml_probe_set(p, -ENOMEM, "out of memory");
 		return p->err;
 	}
-	err = load(l);
+	err = load(ml, l);
 	if (err) {
 		free(l);
 		if (err == -EPERM || err == -EACCES)
@@ -163,7 +151,7 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 		return err;
 	}
 	ml->dmabuf_bpf = l;
-	ml_probe_set(p, 0, "iter/dmabuf, iter/task_file and iter/task_vma loaded");
+	ml_probe_set(p, 0, "iter/dmabuf, iter/task_file and iter/task_vma loaded (%s)", l->progs[0].how);
 	return 0;
 }
 
@@ -286,7 +274,7 @@ static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf
 	 * missing from the list rather than shown as kernel-only (an
 	 * iterator walks when it is read, not when it is opened) */
 	for (int i = 2; i >= 0 && !err; i--) {
-		fd = lp ? bpf_iter_create(bpf_link__fd(lp->links[i])) : pins[i];
+		fd = lp ? bpf_iter_create(lp->links[i]) : pins[i];
 		pins[i] = -1;
 		err = fd < 0 ? (lp ? -errno : -EBADF) : read_iter(fd, &buf[i], &len[i]);
 	}
@@ -332,7 +320,7 @@ int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir, mode_t mode, gid
 	for (int i = 0; i < 3 && !err; i++) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, pin_names[i]);
 		unlinkat(dfd, pin_names[i], 0);
-		err = bpf_obj_pin(bpf_link__fd(l->links[i]), path) ? -errno : 0;
+		err = bpf_obj_pin(l->links[i], path) ? -errno : 0;
 		fd = err ? -1 : open_pin(dfd, i);
 		if (!err && (fd < 0 || fchown(fd, (uid_t)-1, gid) || fchmod(fd, mode)))
 			err = fd < 0 ? fd : -errno;

@@ -16,49 +16,34 @@
 #include "vma_maps_text.h"
 #include "bpf_iter.h"
 #include "vma_record.h"
-#include "task_vma.skel.h"
+#include "bpf_prog.h"
 
 struct ml_bpf {
-	struct task_vma_bpf *skel;
+	struct ml_prog_loaded prog;
 };
 
 void ml_bpf_free(struct ml_bpf *bpf)
 {
 	if (!bpf)
 		return;
-	task_vma_bpf__destroy(bpf->skel);
+	ml_prog_unload(&bpf->prog);
 	free(bpf);
 }
 
 int ml_bpf_task_vma_probe(struct memlens *ml, struct ml_probe *p)
 {
-	struct task_vma_bpf *skel;
-	void *old;
-	int err;
+	struct ml_bpf *bpf = calloc(1, sizeof(*bpf));
+	int err = bpf ? ml_prog_load(ml, ML_PROG_TASK_VMA, &bpf->prog) : -ENOMEM;
 
-	old = ml_libbpf_quiet();
-	skel = task_vma_bpf__open();
-	if (!skel) {
-		err = -errno;
-		goto out;
-	}
-	skel->rodata->page_size = (uint32_t)ml->page_size;
-	err = task_vma_bpf__load(skel);
-out:
-	ml_libbpf_restore(old);
 	if (!err) {
-		ml->bpf = calloc(1, sizeof(*ml->bpf));
-		if (!ml->bpf) {
-			task_vma_bpf__destroy(skel);
-			ml_probe_set(p, -ENOMEM, "out of memory");
-			return p->err;
-		}
-		ml->bpf->skel = skel;
-		ml_probe_set(p, 0, "iter/task_vma program loaded");
+		ml->bpf = bpf;
+		ml_probe_set(p, 0, "iter/task_vma program loaded (%s)", bpf->prog.how);
 		return 0;
 	}
-	task_vma_bpf__destroy(skel);
-	if (err == -EPERM || err == -EACCES)
+	free(bpf);
+	if (err == -ENOMEM)
+		ml_probe_set(p, err, "out of memory");
+	else if (err == -EPERM || err == -EACCES)
 		ml_probe_set(p, err, "loading BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
 	else if (ml->kver < ML_KVER(5, 12, 0))
 		ml_probe_set(p, err, "kernel %s has no iter/task_vma (needs 5.12+)", ml->release);
@@ -68,34 +53,16 @@ out:
 	return err;
 }
 
-static struct bpf_link *attach(struct ml_bpf *bpf, pid_t pid, bool by_link)
-{
-	union bpf_iter_link_info linfo;
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
-
-	if (by_link) {
-		memset(&linfo, 0, sizeof(linfo));
-		linfo.task.pid = pid;
-		opts.link_info = &linfo;
-		opts.link_info_len = sizeof(linfo);
-	}
-	return bpf_program__attach_iter(bpf->skel->progs.memlens_task_vma, &opts);
-}
-
 int ml_bpf_iter_pid_probe(struct memlens *ml, struct ml_probe *p)
 {
-	struct bpf_link *link;
-	void *old;
+	int fd = ml_prog_iter_link(&ml->bpf->prog, getpid());
 
-	old = ml_libbpf_quiet();
-	link = attach(ml->bpf, getpid(), true);
-	ml_libbpf_restore(old);
-	if (!link) {
-		ml_probe_set(p, -errno, "kernel %s cannot give task iterators a pid (6.1+): filtering in the program",
+	if (fd < 0) {
+		ml_probe_set(p, fd, "kernel %s cannot give task iterators a pid (6.1+): filtering in the program",
 			     ml->release);
 		return p->err;
 	}
-	bpf_link__destroy(link);
+	close(fd);
 	ml_probe_set(p, 0, "task iterators take a pid in link_info");
 	return 0;
 }
@@ -157,7 +124,7 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	struct memlens *ml = req->ml;
 	pid_t pid = req->pid;
 	bool by_link = pid && ml_has(ml, MEMLENS_IFACE_BPF_ITER_PID);
-	struct bpf_link *link = NULL;
+	int link = -1;
 	struct ml_seen seen = { .cur_tid = -1 };
 	char *buf = NULL, nbuf[300];
 	bool skip_task;
@@ -168,13 +135,13 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		return -EOPNOTSUPP;
 	/* with link_info the kernel walks only this process (and resolves the pid
 	 * in our pid namespace); without it the program filters on tgid */
-	ml->bpf->skel->bss->target_tgid = by_link ? 0 : (uint32_t)pid;
-	link = attach(ml->bpf, pid, by_link);
-	if (!link) {
-		err = -errno;
+	*ml->bpf->prog.target_tgid = by_link ? 0 : (uint32_t)pid;
+	link = ml_prog_iter_link(&ml->bpf->prog, by_link ? pid : 0);
+	if (link < 0) {
+		err = link;
 		goto out;
 	}
-	fd = bpf_iter_create(bpf_link__fd(link));
+	fd = bpf_iter_create(link);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
@@ -224,7 +191,8 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 out:
 	if (fd >= 0)
 		close(fd);
-	bpf_link__destroy(link);
+	if (link >= 0)
+		close(link);
 	free(buf);
 	free(seen.bits);
 	return err;

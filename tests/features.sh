@@ -48,6 +48,24 @@ for kv in ${MEMLENS_EXPECT:-}; do
 done
 [ -n "${MEMLENS_EXPECT:-}" ] || echo "# no MEMLENS_EXPECT: interfaces not checked against a known kernel"
 
+# which skeleton loaded the BPF programs, and the forced fallback
+if [ "$(field "$tmp/f.json" bpf_task_vma available)" = true ]; then
+	for kind in light regular; do
+		MEMLENS_BPF_SKELETON=$kind "$B/memlens" features -J > "$tmp/$kind.json"
+		r=$(field "$tmp/$kind.json" bpf_task_vma reason)
+		ok "$(echo "$r" | grep -q "($kind skeleton"; echo $?)" "MEMLENS_BPF_SKELETON=$kind: task_vma loaded by the $kind skeleton ($r)"
+		if [ "$(field "$tmp/f.json" bpf_dmabuf available)" = true ]; then
+			r=$(field "$tmp/$kind.json" bpf_dmabuf reason)
+			ok "$(echo "$r" | grep -q "($kind skeleton"; echo $?)" "MEMLENS_BPF_SKELETON=$kind: the DMA-BUF iterators too ($r)"
+		fi
+		MEMLENS_BPF_SKELETON=$kind "$B/memlens" maps self -b bpf -r -n -o START,END,PERMS,OFFSET,INODE,NAME > "$tmp/$kind.maps" 2>&1
+		ok $? "MEMLENS_BPF_SKELETON=$kind: maps self -b bpf works"
+	done
+	# the kernels of the matrix all run the light loader (BPF_PROG_TYPE_SYSCALL, 5.14+)
+	ok "$(field "$tmp/f.json" bpf_task_vma reason | grep -q '(light skeleton'; echo $?)" \
+		"by default the light skeleton ($(field "$tmp/f.json" bpf_task_vma reason))"
+fi
+
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	cp "$B/memlens" "$tmp/"; chmod 755 "$tmp/memlens"
 	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \

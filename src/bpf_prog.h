@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * One BPF program, loaded once per context: by its light skeleton where the
+ * kernel can run the loader program (it does the CO-RE relocations itself,
+ * no vmlinux BTF parsed here: a few ms), else by the regular skeleton
+ * (libbpf relocates against /sys/kernel/btf/vmlinux: tens of ms).
+ */
+#ifndef MEMLENS_BPF_PROG_H
+#define MEMLENS_BPF_PROG_H
+
+#include "core.h"
+
+enum ml_prog {
+	ML_PROG_TASK_VMA,		/* iter/task_vma: VMA records */
+	ML_PROG_DMABUF,			/* iter/dmabuf: every DMA-BUF */
+	ML_PROG_TASK_FILE,		/* iter/task_file: DMA-BUF fds */
+	ML_PROG_TASK_VMA_DMABUF,	/* iter/task_vma: DMA-BUF mappings */
+	ML_PROG_MAX
+};
+
+struct ml_prog_loaded {
+	int fd;			/* the program; -1 when not loaded */
+	uint32_t *target_tgid;	/* ML_PROG_TASK_VMA's filter (its .bss), else NULL */
+	bool light;		/* loaded by the light skeleton */
+	char how[160];		/* which skeleton, and why not the light one */
+	void *skel;
+	void (*destroy)(void *skel);
+};
+
+/* 0 and *out loaded, or -errno (the light loader's error when the regular
+ * skeleton was not tried, else the regular one's).  MEMLENS_BPF_SKELETON=
+ * regular (or light) in the environment allows only that kind: the tests
+ * force the fallback with it. */
+ML_HIDDEN int ml_prog_load(struct memlens *ml, enum ml_prog id, struct ml_prog_loaded *out);
+ML_HIDDEN void ml_prog_unload(struct ml_prog_loaded *p);
+/* an iterator link of the program, its fd or -errno; pid > 0: the kernel
+ * walks only that process (link_info task.pid, 6.1+) */
+ML_HIDDEN int ml_prog_iter_link(const struct ml_prog_loaded *p, pid_t pid);
+
+#endif
