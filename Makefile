@@ -101,11 +101,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h tests/unit/mapper_cl
 
 tests: all $(TEST_BINS)
 
-# Every test: the host suite on the normal build and again under ASan+UBSan,
+# Every test: the host suite on the normal build and again under ASan+UBSan
+# (the benchmark is built too, so an API change cannot leave it behind),
 # the fuzzers for a bounded time, then the same suite inside each kernel of
 # the QEMU matrix (tests/vm/run.sh).  The last line adds everything up.
 check:
-	$(MAKE) tests
+	$(MAKE) tests $(BUILD)/bench/bench
 	$(MAKE) SANITIZE=1 tests
 	$(MAKE) fuzz
 	tests/check.sh

@@ -508,7 +508,7 @@ static int bench_dmabuf(FILE *out)
 	snprintf(pins, sizeof(pins), "%s/memlens", fs);
 	if (memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF))
 		nc = 2;	/* no iter/dmabuf: procfs against the baseline only */
-	else if (!mounted || memlens__bpf_pin(ml, pins))
+	else if (!mounted || memlens__bpf_pin(ml, pins, NULL))
 		nc = 3;	/* no pins */
 	usleep(200000);
 	if (shared)
