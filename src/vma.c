@@ -5,10 +5,12 @@
  * description, then finishes records the same way whatever the source (the
  * gate VMA, build IDs).
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include "build_id.h"
 #include "procfs.h"
@@ -41,6 +43,7 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	proc->ml = ml;
 	proc->pid = pid ? pid : getpid();
 	proc->source = forced;
+	proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
 	err = ml_proc_stat(proc->pid, &st);
 	proc->start_time = st.start_time;
 	if (!err)
@@ -51,6 +54,8 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 		err = -ESRCH;
 	}
 	if (err) {
+		if (proc->pidfd >= 0)
+			close(proc->pidfd);
 		free(proc);
 		errno = err == -EPROTO ? ESRCH : -err;
 		return NULL;
@@ -58,10 +63,16 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	return proc;
 }
 
+/* the pidfd says exactly when the process the handle was opened on is gone;
+ * the start time (clock ticks) is the fallback where there is no pidfd (before
+ * 5.3, or a thread id), and cannot tell a pid reused within the same tick */
 bool ml_proc_reused(const struct memlens_proc *proc)
 {
+	struct pollfd p = { .fd = proc->pidfd, .events = POLLIN };
 	struct ml_proc_stat st;
 
+	if (proc->pidfd >= 0 && poll(&p, 1, 0) > 0)
+		return true;
 	return ml_proc_stat(proc->pid, &st) == 0 && st.start_time != proc->start_time;
 }
 
@@ -70,6 +81,8 @@ void memlens_proc__close(struct memlens_proc *proc)
 	if (!proc)
 		return;
 	close(proc->maps_fd);
+	if (proc->pidfd >= 0)
+		close(proc->pidfd);
 	free(proc);
 }
 

@@ -10,6 +10,7 @@ struct memlens_proc {
 	pid_t pid;
 	enum memlens_source source;	/* forced, or AUTO */
 	int maps_fd;			/* /proc/<pid>/maps, opened at open time */
+	int pidfd;			/* the process itself, -1 where pidfd_open fails */
 	unsigned long long start_time;	/* the process's, at open time: a reused pid has another */
 };
 
