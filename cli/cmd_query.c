@@ -175,7 +175,7 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 
 static int answer_stdin(struct query *q, size_t *bad)
 {
-	struct input *in = malloc(sizeof(*in));
+	struct input *in = calloc(1, sizeof(*in));
 	uint64_t *v = malloc(QUERY_CHUNK * sizeof(*v));
 	char line[QUERY_LINE_MAX];
 	size_t n = 0;
@@ -185,8 +185,6 @@ static int answer_stdin(struct query *q, size_t *bad)
 		err = -ENOMEM;
 		goto out;
 	}
-	in->pos = in->len = in->lineno = 0;
-	in->eof = false;
 	if (isatty(STDIN_FILENO))
 		fprintf(stderr, "memlens: reading addresses from standard input, one a line (end with Ctrl-D)\n");
 	do {

@@ -125,21 +125,16 @@ static int probe_bpf_iter_dmabuf(struct memlens *ml, struct ml_probe *p)
 		return p->err;
 	}
 	memcpy(&h, buf, len >= sizeof(h) ? sizeof(h) : 0);
-	if (len < sizeof(h) || h.magic != BTF_MAGIC || h.hdr_len > len || h.str_off > len - h.hdr_len ||
-	    h.str_len > len - h.hdr_len - h.str_off) {
-		if (map != MAP_FAILED)
-			munmap(map, len);
-		else
-			free(buf);
-		ml_probe_set(p, -EPROTO, "kernel BTF is not BTF");
-		return p->err;
-	}
-	found = memmem(buf + h.hdr_len + h.str_off, h.str_len, name, sizeof(name)) != NULL;
+	err = len < sizeof(h) || h.magic != BTF_MAGIC || h.hdr_len > len || h.str_off > len - h.hdr_len ||
+	      h.str_len > len - h.hdr_len - h.str_off ? -EPROTO : 0;
+	found = !err && memmem(buf + h.hdr_len + h.str_off, h.str_len, name, sizeof(name)) != NULL;
 	if (map != MAP_FAILED)
 		munmap(map, len);
 	else
 		free(buf);
-	if (!found)
+	if (err)
+		ml_probe_set(p, err, "kernel BTF is not BTF");
+	else if (!found)
 		ml_probe_set(p, -EOPNOTSUPP, "kernel %s has no iter/dmabuf (6.16+)", ml->release);
 	else
 		ml_probe_set(p, 0, "kernel BTF has iter/dmabuf");

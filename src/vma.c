@@ -202,9 +202,6 @@ static int walk_one(struct memlens_proc *proc, enum memlens_job job, bool build_
 	if (!set)
 		return -ENOMEM;
 	err = src->vma.walk(&req, set);
-	/* a kernel thread has no mm: PROCMAP_QUERY says ESRCH, text is empty */
-	if (err == -ESRCH && !ml_pid_gone(proc->pid))
-		err = 0;
 	if (!err && ((set->n == 0 && ml_pid_gone(proc->pid)) || ml_proc_reused(proc)))
 		err = -ESRCH;
 	if (!err && src->id != MEMLENS_SOURCE_MAPS_TEXT)

@@ -106,6 +106,8 @@ if grep -q '^2 (kthreadd)' /proc/2/stat 2>/dev/null; then
 		out=$("$ML" query 2 1000 -b $b -r -n -o ADDR,MAPPED,NAME 2>&1); rc=$?
 		if [ $rc != 0 ] && echo "$out" | grep -q "source $b.*unavailable\|not available\|cannot"; then skip "query -b $b: $out"; continue; fi
 		is "query -b $b of a kernel thread (kthreadd): unmapped, exit 0" "0 0x1000 no [unmapped]" "$rc $out"
+		out=$("$ML" maps 2 -b $b -r -n 2>&1); rc=$?
+		is "maps -b $b of a kernel thread: no VMAs, exit 0" "0 " "$rc $out"
 	done
 else
 	skip "pid 2 is not kthreadd here"
