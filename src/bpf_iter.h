@@ -18,4 +18,21 @@ struct ml_seen {
  * tgid no kernel gives (above PID_MAX_LIMIT, or negative) */
 ML_HIDDEN int ml_seen_first_task(struct ml_seen *s, int32_t tgid, int32_t tid, bool *skip);
 
+/* An iterator's record stream read a piece at a time, through one buffer that
+ * never holds more than a piece plus the record being cut: the walk of a
+ * whole system does not need its whole output in memory at once */
+struct ml_iter_rd {
+	int fd;
+	char *buf;
+	size_t cap, off, len;
+	bool eof;
+};
+/* at start: fd is the iterator (or pin) to read; -ENOMEM */
+ML_HIDDEN int ml_iter_rd_init(struct ml_iter_rd *r, int fd);
+ML_HIDDEN void ml_iter_rd_free(struct ml_iter_rd *r);
+/* the next n bytes of the stream in *p (valid until the next call): 0; 1 at
+ * the end of the stream when nothing is left (a clean end between records);
+ * -EPROTO when it ends inside the n bytes; -errno of read() */
+ML_HIDDEN int ml_iter_rd_next(struct ml_iter_rd *r, size_t n, const char **p);
+
 #endif

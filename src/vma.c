@@ -159,32 +159,43 @@ static void gate_probe(struct memlens *ml)
 }
 
 /* add the gate VMA after each process's VMAs, so every source agrees with the text */
-static int add_gates(struct memlens *ml, struct memlens_vma_set **setp)
+static int add_gates(struct memlens *ml, struct memlens_vma_set *set)
 {
-	struct memlens_vma_set *in = *setp, *out;
-	struct memlens_vma g;
-	int err = 0;
+	size_t k = 0, w;
+	const char *name;
+	int32_t next_pid = 0;
 
 	gate_probe(ml);
-	if (!ml->gate.end || !in->n)
+	if (!ml->gate.end || !set->n)
 		return 0;
-	out = ml_set_new(in->source);
-	if (!out)
+	/* one gate row after each process's rows (the set is by pid): grow
+	 * once, then move rows back from the end, gates in between */
+	for (size_t i = 0; i < set->n; i++)
+		k += i + 1 == set->n || set->v[i + 1].pid != set->v[i].pid;
+	if (set->cap - set->n < k) {
+		struct memlens_vma *v = reallocarray(set->v, set->n + k, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		set->v = v;
+		set->cap = set->n + k;
+	}
+	name = ml_arena_strndup(&set->arena, ml->gate.name, strlen(ml->gate.name));
+	if (!name)
 		return -ENOMEM;
-	for (size_t i = 0; i < in->n && !err; i++) {
-		err = ml_set_push(out, &in->v[i], in->v[i].name, strlen(in->v[i].name));
-		if (!err && (i + 1 == in->n || in->v[i + 1].pid != in->v[i].pid)) {
-			g = ml->gate;
-			g.pid = in->v[i].pid;
-			err = ml_set_push(out, &g, g.name, strlen(g.name));
+	w = set->n + k;
+	for (size_t i = set->n; i-- > 0;) {
+		int32_t pid = set->v[i].pid;
+
+		if (i + 1 == set->n || next_pid != pid) {
+			set->v[--w] = ml->gate;
+			set->v[w].pid = pid;
+			set->v[w].name = name;
 		}
+		set->v[--w] = set->v[i];
+		next_pid = pid;
 	}
-	if (err) {
-		memlens_vma_set__free(out);
-		return err;
-	}
-	memlens_vma_set__free(in);
-	*setp = out;
+	set->n += k;
 	return 0;
 }
 
@@ -205,7 +216,7 @@ static int walk_one(struct memlens_proc *proc, enum memlens_job job, bool build_
 	if (!err && ((set->n == 0 && ml_pid_gone(proc->pid)) || ml_proc_reused(proc)))
 		err = -ESRCH;
 	if (!err && src->id != MEMLENS_SOURCE_MAPS_TEXT)
-		err = add_gates(proc->ml, &set);
+		err = add_gates(proc->ml, set);
 	if (err) {
 		memlens_vma_set__free(set);
 		return err;
@@ -355,6 +366,19 @@ static int walk_each(struct memlens *ml, enum memlens_source source, bool build_
 	return err;
 }
 
+/* by pid, then address; a task iterator gives them in that order already
+ * (tasks by id, a process's leader first, VMAs by address), and qsort's
+ * merge buffer would be as large as the set */
+static void sort_rows(struct memlens_vma_set *set)
+{
+	for (size_t i = 1; i < set->n; i++) {
+		if (cmp_pid_start(&set->v[i - 1], &set->v[i]) > 0) {
+			qsort(set->v, set->n, sizeof(*set->v), cmp_pid_start);
+			return;
+		}
+	}
+}
+
 int memlens__maps_all(struct memlens *ml, const struct memlens_maps_all_opts *opts, struct memlens_vma_set **out)
 {
 	enum memlens_source forced = OPTS_GET(opts, source, MEMLENS_SOURCE_AUTO);
@@ -372,23 +396,30 @@ int memlens__maps_all(struct memlens *ml, const struct memlens_maps_all_opts *op
 	set = ml_set_new(src->id);
 	if (!set)
 		return ml_err(ENOMEM);
+	if (ml->walk_all_rows) {
+		size_t cap = ml->walk_all_rows + ml->walk_all_rows / 8 + 64;
+
+		set->v = malloc(cap * sizeof(*set->v));
+		set->cap = set->v ? cap : 0;
+	}
 	if (src->vma.all_in_one_pass) {
 		err = src->vma.walk(&req, set);
 		if (!err) {
-			qsort(set->v, set->n, sizeof(*set->v), cmp_pid_start);
-			err = add_gates(ml, &set);
+			sort_rows(set);
+			err = add_gates(ml, set);
 		}
 		if (!err && build_ids)
 			ml_fill_build_ids(ml, set, false);
 	} else {
 		err = walk_each(ml, src->id, build_ids, set);
 		if (!err)
-			qsort(set->v, set->n, sizeof(*set->v), cmp_pid_start);
+			sort_rows(set);
 	}
 	if (err) {
 		memlens_vma_set__free(set);
 		return ml_err(err);
 	}
+	ml->walk_all_rows = set->n;
 	*out = set;
 	return 0;
 }

@@ -126,9 +126,9 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	bool by_link = pid && ml_has(ml, MEMLENS_IFACE_BPF_ITER_PID);
 	int link = -1;
 	struct ml_seen seen = { .cur_tid = -1 };
-	char *buf = NULL, nbuf[300];
+	struct ml_iter_rd rd = { .fd = -1 };
+	char nbuf[300];
 	bool skip_task;
-	size_t len = 0, off = 0;
 	int fd = -1, err;
 
 	if (!ml->bpf)
@@ -146,23 +146,22 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		err = -errno;
 		goto out;
 	}
-	err = ml_read_file_fd(fd, &buf, &len);
-	if (err)
-		goto out;
-	while (!err && len - off >= sizeof(struct ml_vma_rec)) {
+	err = ml_iter_rd_init(&rd, fd);
+	while (!err) {
 		struct ml_vma_rec r;
 		struct memlens_vma v;
 		const char *raw, *name;
 		size_t name_len;
 
-		memcpy(&r, buf + off, sizeof(r));
-		off += sizeof(r);
-		if (r.name_len > len - off) {
-			err = -EPROTO;
+		err = ml_iter_rd_next(&rd, sizeof(r), &raw);
+		if (err)
+			break;
+		memcpy(&r, raw, sizeof(r));
+		err = ml_iter_rd_next(&rd, r.name_len, &raw);
+		if (err) {
+			err = err == 1 ? -EPROTO : err;
 			break;
 		}
-		raw = buf + off;
-		off += r.name_len;
 		/* one record stream per task; a thread with its own fd table walks
 		 * its process's mm again: keep the first task of each process */
 		err = ml_seen_first_task(&seen, r.tgid, r.tid, &skip_task);
@@ -186,14 +185,14 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		if (!err && r.name_kind == ML_NAME_PATH_ERR)
 			err = text_name(v.pid, v.start, set, set->n - 1);
 	}
-	if (!err && off != len)
-		err = -EPROTO;
+	if (err == 1)
+		err = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (link >= 0)
 		close(link);
-	free(buf);
+	ml_iter_rd_free(&rd);
 	free(seen.bits);
 	return err;
 }
