@@ -17,14 +17,14 @@
 #include "task_vma_dmabuf.skel.h"
 #include "task_vma_dmabuf.lskel.h"
 
-/* task_vma reads the page size from .rodata and filters on .bss's target_tgid */
+/* task_vma reads the page size from .rodata and its walk controls from .bss */
 #define TASK_VMA_SETUP(s) ((s)->rodata->page_size = (uint32_t)ml->page_size)
-#define TASK_VMA_TGID(s) (&(s)->bss->target_tgid)
+#define TASK_VMA_CTL(s) (&(s)->bss->walk_ctl)
 #define NO_SETUP(s) ((void)(s))
-#define NO_TGID(s) ((uint32_t *)NULL)
+#define NO_CTL(s) ((struct ml_walk_ctl *)NULL)
 
 /* one loader per skeleton kind and program: open, set up, load, take the fd */
-#define LOADERS(name, prog, setup, tgid)                                                        \
+#define LOADERS(name, prog, setup, ctl)                                                         \
 	static void name##_light_destroy(void *s) { name##_lskel__destroy(s); }                  \
 	static void name##_regular_destroy(void *s) { name##_bpf__destroy(s); }                  \
 	static int name##_light(struct memlens *ml, struct ml_prog_loaded *p)                    \
@@ -42,7 +42,7 @@
 			return err < 0 ? err : -EINVAL;                                         \
 		}                                                                               \
 		p->fd = s->progs.prog.prog_fd;                                                  \
-		p->target_tgid = tgid(s);                                                       \
+		p->walk_ctl = ctl(s);                                                             \
 		p->skel = s;                                                                    \
 		p->destroy = name##_light_destroy;                                              \
 		return 0;                                                                       \
@@ -62,16 +62,16 @@
 			return err;                                                             \
 		}                                                                               \
 		p->fd = bpf_program__fd(s->progs.prog);                                         \
-		p->target_tgid = tgid(s);                                                       \
+		p->walk_ctl = ctl(s);                                                             \
 		p->skel = s;                                                                    \
 		p->destroy = name##_regular_destroy;                                            \
 		return 0;                                                                       \
 	}
 
-LOADERS(task_vma, memlens_task_vma, TASK_VMA_SETUP, TASK_VMA_TGID)
-LOADERS(dmabuf, memlens_dmabuf, NO_SETUP, NO_TGID)
-LOADERS(task_file, memlens_dmabuf_fds, NO_SETUP, NO_TGID)
-LOADERS(task_vma_dmabuf, memlens_dmabuf_maps, NO_SETUP, NO_TGID)
+LOADERS(task_vma, memlens_task_vma, TASK_VMA_SETUP, TASK_VMA_CTL)
+LOADERS(dmabuf, memlens_dmabuf, NO_SETUP, NO_CTL)
+LOADERS(task_file, memlens_dmabuf_fds, NO_SETUP, NO_CTL)
+LOADERS(task_vma_dmabuf, memlens_dmabuf_maps, NO_SETUP, NO_CTL)
 
 static const struct {
 	int (*light)(struct memlens *ml, struct ml_prog_loaded *p);

@@ -9,6 +9,8 @@
 #define MEMLENS_BPF_PROG_H
 
 #include "core.h"
+#include <linux/types.h>
+#include "vma_record.h"
 
 enum ml_prog {
 	ML_PROG_TASK_VMA,		/* iter/task_vma: VMA records */
@@ -20,7 +22,7 @@ enum ml_prog {
 
 struct ml_prog_loaded {
 	int fd;			/* the program; -1 when not loaded */
-	uint32_t *target_tgid;	/* ML_PROG_TASK_VMA's filter (its .bss), else NULL */
+	struct ml_walk_ctl *walk_ctl;	/* ML_PROG_TASK_VMA's controls (its .bss), else NULL */
 	bool light;		/* loaded by the light skeleton */
 	char how[160];		/* which skeleton, and why not the light one */
 	void *skel;

@@ -71,6 +71,7 @@ static const char *kind_name(const struct ml_vma_rec *r, const char *raw, char *
 {
 	switch (r->name_kind) {
 	case ML_NAME_PATH:
+	case ML_NAME_PATH_REF:
 	case ML_NAME_SPECIAL:
 		*out_len = r->name_len;
 		return raw;
@@ -119,6 +120,39 @@ static int text_name(pid_t pid, uint64_t start, struct memlens_vma_set *into, si
 	return err;
 }
 
+/* the walk's paths by id: ids come in order, 1, 2, ... */
+struct path_ids {
+	struct {
+		const char *name;
+		uint16_t len;
+	} *v;
+	size_t n, cap;
+	struct ml_arena arena;
+};
+
+static int path_ids_add(struct path_ids *ids, uint32_t id, const char *name, uint16_t len)
+{
+	__typeof__(ids->v) e;
+
+	if (id != ids->n + 1)
+		return -EPROTO;
+	e = ML_VEC_PUSH(ids->v, ids->n, ids->cap);
+	if (!e)
+		return -ENOMEM;
+	e->name = ml_arena_strndup(&ids->arena, name, len);
+	e->len = len;
+	return e->name ? 0 : -ENOMEM;
+}
+
+static int path_ids_get(struct path_ids *ids, uint32_t id, const char **name, uint16_t *len)
+{
+	if (id == 0 || id > ids->n)
+		return -EPROTO;
+	*name = ids->v[id - 1].name;
+	*len = ids->v[id - 1].len;
+	return 0;
+}
+
 static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 {
 	struct memlens *ml = req->ml;
@@ -127,6 +161,8 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	int link = -1;
 	struct ml_seen seen = { .cur_tid = -1 };
 	struct ml_iter_rd rd = { .fd = -1 };
+	struct ml_walk_ctl *ctl;
+	struct path_ids ids = { 0 };
 	char nbuf[300];
 	bool skip_task;
 	int fd = -1, err;
@@ -135,7 +171,10 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		return -EOPNOTSUPP;
 	/* with link_info the kernel walks only this process (and resolves the pid
 	 * in our pid namespace); without it the program filters on tgid */
-	*ml->bpf->prog.target_tgid = by_link ? 0 : (uint32_t)pid;
+	ctl = ml->bpf->prog.walk_ctl;
+	ctl->target_tgid = by_link ? 0 : (uint32_t)pid;
+	ctl->gen++;
+	ctl->next_id = 1;
 	link = ml_prog_iter_link(&ml->bpf->prog, by_link ? pid : 0);
 	if (link < 0) {
 		err = link;
@@ -162,6 +201,13 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 			err = err == 1 ? -EPROTO : err;
 			break;
 		}
+		/* a path is sent once per walk, later VMAs refer to it by id */
+		if (r.name_kind == ML_NAME_PATH && r.path_id)
+			err = path_ids_add(&ids, r.path_id, raw, r.name_len);
+		else if (r.name_kind == ML_NAME_PATH_REF)
+			err = path_ids_get(&ids, r.path_id, &raw, &r.name_len);
+		if (err)
+			break;
 		/* one record stream per task; a thread with its own fd table walks
 		 * its process's mm again: keep the first task of each process */
 		err = ml_seen_first_task(&seen, r.tgid, r.tid, &skip_task);
@@ -180,8 +226,10 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		v.page_size = r.page_size;
 		v.pid = pid ? pid : r.tgid;
 		name = kind_name(&r, raw, nbuf, sizeof(nbuf), &name_len);
-		err = r.name_kind == ML_NAME_PATH ? ml_set_push_path(set, &v, name, name_len)
-						  : ml_set_push(set, &v, name, name_len);
+		if (r.name_kind == ML_NAME_PATH || r.name_kind == ML_NAME_PATH_REF)
+			err = ml_set_push_path(set, &v, name, name_len);
+		else
+			err = ml_set_push(set, &v, name, name_len);
 		if (!err && r.name_kind == ML_NAME_PATH_ERR)
 			err = text_name(v.pid, v.start, set, set->n - 1);
 	}
@@ -193,6 +241,8 @@ out:
 	if (link >= 0)
 		close(link);
 	ml_iter_rd_free(&rd);
+	ml_arena_free(&ids.arena);
+	free(ids.v);
 	free(seen.bits);
 	return err;
 }

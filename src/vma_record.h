@@ -9,6 +9,7 @@
 #define MEMLENS_VMA_RECORD_H
 
 #define ML_VMA_NAME_MAX 4096
+#define ML_VMA_PATHS_MAX 8192	/* paths remembered by id in one walk */
 
 enum ml_vma_name_kind {
 	ML_NAME_NONE = 0,
@@ -20,6 +21,7 @@ enum ml_vma_name_kind {
 	ML_NAME_ANON_SHMEM,	/* [anon_shmem:%s] */
 	ML_NAME_VDSO_NOMM,	/* no vm_mm: [vdso] */
 	ML_NAME_PATH_ERR,	/* d_path failed (e.g. name too long): take it from text */
+	ML_NAME_PATH_REF,	/* the path of an earlier ML_NAME_PATH record: path_id */
 };
 
 struct ml_vma_rec {
@@ -34,7 +36,19 @@ struct ml_vma_rec {
 	__u32 page_size;
 	__u16 name_len;
 	__u8 name_kind;
-	__u8 pad[5];
+	__u8 pad;
+	/* ML_NAME_PATH: this path's id in the walk (0: none, not to be
+	 * referred to); ML_NAME_PATH_REF: the id of the record that had it */
+	__u32 path_id;
+};
+
+/* The walk's controls, in the program's .bss, set by userspace before each
+ * read: a path crosses once per walk, later VMAs of the same file (same
+ * dentry and mount, so the same d_path) refer to it by id */
+struct ml_walk_ctl {
+	__u32 target_tgid;	/* 0: every process; else only this one */
+	__u32 gen;		/* this walk: ids of other walks are stale */
+	__u32 next_id;		/* the next path's id: 1 at the start of a walk */
 };
 
 #endif

@@ -17,8 +17,29 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* set by userspace before load */
 const volatile __u32 page_size = 4096;
-/* 0: every process; set per walk when the kernel cannot filter by link_info */
-__u32 target_tgid;
+/* target_tgid: 0 for every process, set per walk when the kernel cannot
+ * filter by link_info; gen and next_id: the walk's path ids */
+struct ml_walk_ctl walk_ctl;
+
+/* the paths of this walk by (dentry, mount): d_path() of the same pair is the
+ * same string, so a library mapped by 300 processes crosses once.  LRU: an
+ * evicted or stale (other gen) entry only costs its path being sent again */
+struct path_key {
+	__u64 dentry;
+	__u64 mnt;
+};
+
+struct path_val {
+	__u32 gen;
+	__u32 id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ML_VMA_PATHS_MAX);
+	__type(key, struct path_key);
+	__type(value, struct path_val);
+} paths SEC(".maps");
 
 struct scratch {
 	struct ml_vma_rec rec;
@@ -78,12 +99,14 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 	struct scratch *s;
 	struct file *file;
 	struct mm_struct *mm;
+	struct path_key pk = {};
+	struct path_val *pv;
 	__u32 zero = 0;
 	long n;
 
 	if (!task || !vma)
 		return 0;
-	if (target_tgid && task->tgid != target_tgid)
+	if (walk_ctl.target_tgid && task->tgid != walk_ctl.target_tgid)
 		return 0;
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
@@ -118,9 +141,16 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 		if (n >= 0) {
 			r->name_kind = ML_NAME_ANON_SHMEM;
 		} else {
-			n = bpf_d_path(&file->f_path, s->name, sizeof(s->name));
-			if (n > 0) {
+			pk.dentry = (__u64)file->f_path.dentry;
+			pk.mnt = (__u64)file->f_path.mnt;
+			pv = bpf_map_lookup_elem(&paths, &pk);
+			if (pv && pv->gen == walk_ctl.gen) {
+				r->name_kind = ML_NAME_PATH_REF;
+				r->path_id = pv->id;
+				n = 0;
+			} else if ((n = bpf_d_path(&file->f_path, s->name, sizeof(s->name))) > 0) {
 				r->name_kind = ML_NAME_PATH;
+				r->path_id = walk_ctl.next_id;
 				n -= 1;
 			} else {
 				r->name_kind = ML_NAME_PATH_ERR;
@@ -150,8 +180,16 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 	if (n < 0 || n >= ML_VMA_NAME_MAX)
 		n = 0;
 	r->name_len = n;
-	bpf_seq_write(seq, r, sizeof(*r));
-	if (n > 0)
-		bpf_seq_write(seq, s->name, n & (ML_VMA_NAME_MAX - 1));
+	/* when the seq buffer is full, the kernel shows this VMA again in the
+	 * next read: the id is taken only once its record went out whole */
+	if (bpf_seq_write(seq, r, sizeof(*r)) ||
+	    (n > 0 && bpf_seq_write(seq, s->name, n & (ML_VMA_NAME_MAX - 1))))
+		return 0;
+	if (r->name_kind == ML_NAME_PATH && r->path_id) {
+		struct path_val v = { .gen = walk_ctl.gen, .id = r->path_id };
+
+		if (!bpf_map_update_elem(&paths, &pk, &v, BPF_ANY))
+			walk_ctl.next_id++;
+	}
 	return 0;
 }

@@ -2,7 +2,9 @@
 /*
  * Test helper: builds known mappings, prints what it built (one "key value"
  * per line, then "ready"), and waits until its stdin closes.
- *   mapper [--dir DIR] [--vmas N] [--threads-own-files]
+ *   mapper [--dir DIR] [--vmas N] [--files N] [--children N] [--map FILE] [--comm C]
+ * --files N: N more files (in DIR), each mapped twice: many distinct paths,
+ * each in two VMAs (and in each child's)
  * Keys: file, deleted, memfd, shm, anon_named (or anon_named_unsupported),
  * space_file, nl_file, hugetlb (or hugetlb_unsupported), many_base, many_count,
  * with the start address in hex and, for files, the path and inode.
@@ -67,7 +69,7 @@ static void *map_file(const char *path, int prot, int flags)
 int main(int argc, char **argv)
 {
 	const char *dir = "/tmp";
-	long nvmas = 0, children = 0;
+	long nvmas = 0, children = 0, nfiles = 0;
 	const char *extra = NULL;	/* an existing file to map too */
 	char path[512];
 	void *p;
@@ -79,6 +81,8 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(argv[i], "--vmas") && i + 1 < argc)
 			nvmas = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--files") && i + 1 < argc)
+			nfiles = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--children") && i + 1 < argc)
 			children = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--map") && i + 1 < argc)
@@ -154,6 +158,20 @@ int main(int argc, char **argv)
 				die("mprotect");
 		printf("many_base %lx\nmany_count %ld\n", (unsigned long)base, nvmas);
 	}
+	for (long i = 0; i < nfiles; i++) {
+		/* names of different lengths, so records straddle the reads' ends */
+		snprintf(path, sizeof(path), "%s/mapper-f%ld-%.*s.bin", dir, i, (int)(i % 97),
+			 "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp");
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || ftruncate(fd, 2 * pg))
+			die(path);
+		for (int k = 0; k < 2; k++)
+			if (mmap(NULL, pg, PROT_READ, MAP_PRIVATE, fd, k * pg) == MAP_FAILED)
+				die("mmap files");
+		close(fd);
+	}
+	if (nfiles)
+		printf("files %ld\n", nfiles);
 	/* a [heap] even when malloc does not use brk (ASan's allocator) */
 	p = sbrk(pg);
 	if (p != (void *)-1)

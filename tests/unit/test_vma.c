@@ -98,6 +98,63 @@ static void check_sources_agree(struct memlens *ml, pid_t pid, const char *what)
 }
 
 /* An independent reading of /proc/<pid>/maps with sscanf. */
+/* the rows of pid in set (in order) equal an sscanf reading of /proc/pid/maps,
+ * field by field: ground truth read without any of memlens's parsers */
+static int equals_maps_text(const struct memlens_vma_set *set, pid_t pid, char *why, size_t len)
+{
+	char path[64], line[8192];
+	size_t i = 0, rows = 0;
+	int bad = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	while (!bad && fgets(line, sizeof(line), f)) {
+		struct memlens_vma r = { 0 };
+		unsigned long long s, e, off, ino;
+		unsigned maj, min;
+		char perms[5];
+		int n = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, perms, &off, &maj, &min, &ino, &n) < 7) {
+			snprintf(why, len, "sscanf failed on '%s'", line);
+			bad = 1;
+			break;
+		}
+		r.start = s, r.end = e, r.offset = off, r.dev_major = maj, r.dev_minor = min, r.inode = ino;
+		r.pid = pid;
+		r.flags = (perms[0] == 'r') | (perms[1] == 'w') << 1 | (perms[2] == 'x') << 2 | (perms[3] == 's') << 3;
+		r.name = line + n;
+		while (i < memlens_vma_set__count(set) && memlens_vma_set__get(set, i)->pid != pid)
+			i++;
+		if (i >= memlens_vma_set__count(set)) {
+			snprintf(why, len, "no record for '%s'", line);
+			bad = 1;
+		} else if (!same_vma(memlens_vma_set__get(set, i), &r, why, len)) {
+			bad = 1;
+		}
+		i++;
+		rows++;
+	}
+	fclose(f);
+	for (; !bad && i < memlens_vma_set__count(set); i++) {
+		if (memlens_vma_set__get(set, i)->pid == pid) {
+			snprintf(why, len, "a record after the last of %zu lines", rows);
+			bad = 1;
+		}
+	}
+	if (!bad && rows == 0) {
+		snprintf(why, len, "%s is empty", path);
+		bad = 1;
+	}
+	return !bad;
+}
+
 static void check_reference_parser(struct memlens *ml, pid_t pid)
 {
 	struct memlens_vma_set *set;
@@ -493,6 +550,45 @@ next:
 	}
 }
 
+/* every source's whole-system walk, the rows of a process with thousands of
+ * distinct files (each in two VMAs) and of its child that shares them, against
+ * /proc/<pid>/maps read here: a path the BPF walk sent once and referred to
+ * later, across records, processes and the ends of the iterator's reads */
+static void check_maps_all_files(struct memlens *ml, const char *dir)
+{
+	const char *args[] = { "--dir", dir, "--files", "3000", "--children", "1", NULL };
+	struct mapper m;
+	pid_t child = 0;
+
+	if (!ok(mapper_start(&m, args) == 0, "mapper with 3,000 files and a child started"))
+		return;
+	for (int i = 0; i < m.n; i++)
+		if (!strcmp(m.e[i].key, "child"))
+			child = (pid_t)strtol(m.e[i].rest, NULL, 10);
+	for (int b = 0; b < NB; b++) {
+		struct memlens_vma_set *all = NULL;
+		MEMLENS_OPTS(memlens_maps_all_opts, ao, .source = backends[b]);
+		char why[600] = "";
+		int err;
+
+		if (!usable(ml, backends[b]))
+			continue;
+		err = memlens__maps_all(ml, &ao, &all);
+		if (!ok(err == 0, "%s: whole-system walk with 3,000 files: %d", memlens_source__name(backends[b]), err))
+			continue;
+		if (!ok(equals_maps_text(all, m.pid, why, sizeof(why)),
+			"%s: whole-system walk: the 3,000-file process equals its maps text, field by field",
+			memlens_source__name(backends[b])))
+			printf("#   %s\n", why);
+		if (!ok(child > 0 && equals_maps_text(all, child, why, sizeof(why)),
+			"%s: whole-system walk: its child (the same files) equals its maps text",
+			memlens_source__name(backends[b])))
+			printf("#   %s\n", why);
+		memlens_vma_set__free(all);
+	}
+	mapper_stop(&m);
+}
+
 int main(void)
 {
 	MEMLENS_OPTS(memlens_opts, o);
@@ -523,6 +619,7 @@ int main(void)
 	check_build_ids(ml, &m);
 	check_maps_all(ml, &m);
 	mapper_stop(&m);
+	check_maps_all_files(ml, dir);
 
 	if (ok(mapper_start(&many, args) == 0, "mapper with 10,000 extra VMAs started")) {
 		check_sources_agree(ml, many.pid, "10,000-VMA process");
