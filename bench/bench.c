@@ -4,7 +4,11 @@
  *   bench normalize   ~650-VMA target, batches of ~3200 addresses (~460 distinct)
  *   bench walk        every VMA of every process, 300 processes
  *   bench dmabuf      DMA-BUF accounting, 200 processes x 64 fds
- * Results: a table on stdout and bench/results/<name>.json.
+ *   bench cli         each command once as a whole process, beside its peer
+ *   bench load        cold load of each BPF program, both skeleton kinds
+ *   bench peer NAME   (internal) one run of a peer tool: maps_all, dmabuf, rollup
+ * Results: tables on stdout and bench/results/<name>.json: {"machine": {...},
+ * "benches": [{"id", "title", "results": [{"id", "name", "median_us", ...}]}]}
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +24,13 @@
 #include <unistd.h>
 #include "memlens.h"
 #include "../src/uapi/procmap_query.h"
+#include "../src/bpf_prog.h"
 #include "bench.h"
+#include <spawn.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+extern char **environ;
 
 static int ROUNDS = 11;
 static const char *BUILD = "build";
@@ -208,48 +218,40 @@ static uint64_t rnd(void)
 	return x;
 }
 
-static int bench_normalize(FILE *out)
+/* one shape: NADDR addresses (NDISTINCT distinct) in the r-x VMAs of ntouch
+ * of the target's files, with and without build IDs */
+static void normalize_shape(FILE *out, pid_t pid, uint64_t (*ex)[2], int nfiles, size_t nvmas, int ntouch,
+			    const char *shape)
 {
-	enum { NFILES = 160, NVMA_TOUCHED = 100, NDISTINCT = 464, NADDR = 3244 };
-	static uint64_t ex[NFILES][2];
-	uint64_t distinct[NDISTINCT], addrs[NADDR], touch[NVMA_TOUCHED];
+	enum { NDISTINCT = 464, NADDR = 3244 };
+	uint64_t distinct[NDISTINCT], addrs[NADDR], touch[100];
 	struct norm_arg args[8];
-	struct contender c[12];
-	struct result res[12];
-	char cli[600], title[200];
-	int hold, n = 0, fd;
-	pid_t pid = target_start(NFILES, ex, &hold);
-	size_t nvmas = 0;
-	struct memlens *ml = memlens__new(NULL);
+	struct contender c[8];
+	struct result res[8];
+	char cli[600], title[200], id[64];
+	int n, fd;
 
-	if (pid < 0)
-		return -1;
-	for (int i = 0; i < NVMA_TOUCHED; i++)
-		touch[i] = ex[i * NFILES / NVMA_TOUCHED][0];
+	for (int i = 0; i < ntouch; i++)
+		touch[i] = ex[i * nfiles / ntouch][0];
 	for (int i = 0; i < NDISTINCT; i++) {
-		uint64_t *r = ex[(i % NVMA_TOUCHED) * NFILES / NVMA_TOUCHED];
+		uint64_t *r = ex[(i % ntouch) * nfiles / ntouch];
 
 		distinct[i] = r[0] + rnd() % (r[1] - r[0]);
 	}
 	for (int i = 0; i < NADDR; i++)
 		addrs[i] = distinct[rnd() % NDISTINCT];
-	{
-		struct memlens_proc *p = memlens__proc_open(ml, pid, NULL);
-		struct memlens_vma_set *set = NULL;
-
-		if (p && !memlens_proc__maps(p, NULL, &set))
-			nvmas = memlens_vma_set__count(set);
-		memlens_vma_set__free(set);
-		memlens_proc__close(p);
-	}
+	fd = open("/tmp/memlens-bench-addrs", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	for (int i = 0; i < NADDR; i++)
+		dprintf(fd, "%llx\n", (unsigned long long)addrs[i]);
+	close(fd);
 	snprintf(cli, sizeof(cli), "%s/memlens", BUILD);
 	for (int bid = 0; bid < 2; bid++) {
-		struct { const char *name; int (*run)(void *); enum memlens_source b; } k[] = {
-			{ "fscanf /proc/pid/maps (seed baseline)", run_fscanf, 0 },
-			{ "memlens library, text source", run_lib, MEMLENS_SOURCE_MAPS_TEXT },
-			{ "memlens library, PROCMAP_QUERY", run_lib, MEMLENS_SOURCE_PROCMAP_QUERY },
-			{ "memlens query CLI (fork+exec), PROCMAP_QUERY", run_cli, 0 },
-			{ "floor: bare ioctls + open/close", run_floor, 0 },
+		struct { const char *id, *name; int (*run)(void *); enum memlens_source b; } k[] = {
+			{ "baseline", "fscanf /proc/pid/maps (seed baseline)", run_fscanf, 0 },
+			{ "text", "memlens library, text source", run_lib, MEMLENS_SOURCE_MAPS_TEXT },
+			{ "ioctl", "memlens library, PROCMAP_QUERY", run_lib, MEMLENS_SOURCE_PROCMAP_QUERY },
+			{ "cli_query", "memlens query CLI (fork+exec), PROCMAP_QUERY", run_cli, 0 },
+			{ "floor", "floor: bare ioctls + open/close", run_floor, 0 },
 		};
 
 		n = 0;
@@ -259,24 +261,48 @@ static int bench_normalize(FILE *out)
 			struct norm_arg *a = &args[n];
 
 			memset(a, 0, sizeof(*a));
-			a->pid = pid, a->addrs = addrs, a->n = NADDR, a->touch = touch, a->ntouch = NVMA_TOUCHED;
+			a->pid = pid, a->addrs = addrs, a->n = NADDR, a->touch = touch, a->ntouch = (size_t)ntouch;
 			a->bid = bid, a->backend = k[i].b, a->cli = cli;
 			snprintf(a->addr_file, sizeof(a->addr_file), "/tmp/memlens-bench-addrs");
-			c[n] = (struct contender){ k[i].name, k[i].run, a, k[i].run == run_cli ? 20 : 200 };
+			c[n] = (struct contender){ k[i].id, k[i].name, k[i].run, a, k[i].run == run_cli ? 20 : 200 };
 			n++;
 		}
-		fd = open("/tmp/memlens-bench-addrs", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		for (int i = 0; i < NADDR; i++)
-			dprintf(fd, "%llx\n", (unsigned long long)addrs[i]);
-		close(fd);
-		snprintf(title, sizeof(title), "normalize %s build IDs: %d addresses (%d distinct) in %d of %zu VMAs, per batch",
-			 bid ? "with" : "without", NADDR, NDISTINCT, NVMA_TOUCHED, nvmas);
+		snprintf(title, sizeof(title), "normalize, %s shape, %s build IDs: %d addresses (%d distinct) in %d r-x VMAs of %zu, per batch",
+			 shape, bid ? "with" : "without", NADDR, NDISTINCT, ntouch, nvmas);
+		snprintf(id, sizeof(id), "normalize_%s%s", shape, bid ? "_buildid" : "");
 		bench_run(title, c, n, ROUNDS, res);
 		bench_print(stdout, title, res, n, bid ? "memlens library, text source" : "fscanf /proc/pid/maps (seed baseline)",
 			    "floor: bare ioctls + open/close");
-		bench_json(out, title, res, n);
+		bench_json(out, id, title, res, n);
 	}
 	unlink("/tmp/memlens-bench-addrs");
+}
+
+static int bench_normalize(FILE *out)
+{
+	/* 154 libraries of 4 VMAs and the process's own: ~655 VMAs, as in the
+	 * PROCMAP_QUERY thread's benchmark */
+	enum { NFILES = 154 };
+	static uint64_t ex[NFILES][2];
+	int hold;
+	pid_t pid = target_start(NFILES, ex, &hold);
+	size_t nvmas = 0;
+	struct memlens *ml = memlens__new(NULL);
+
+	if (pid < 0)
+		return -1;
+	{
+		struct memlens_proc *p = memlens__proc_open(ml, pid, NULL);
+		struct memlens_vma_set *set = NULL;
+
+		if (p && !memlens_proc__maps(p, NULL, &set))
+			nvmas = memlens_vma_set__count(set);
+		memlens_vma_set__free(set);
+		memlens_proc__close(p);
+	}
+	/* the seed's: every address in 5 r-x VMAs; spread: over 100 of them */
+	normalize_shape(out, pid, ex, NFILES, nvmas, 5, "seed");
+	normalize_shape(out, pid, ex, NFILES, nvmas, 100, "spread");
 	memlens__free(ml);
 	target_stop(pid, hold);
 	return 0;
@@ -287,12 +313,17 @@ struct walk_arg {
 	enum memlens_source b;
 	bool keep;		/* context (and its loaded BPF program) kept across walks */
 	struct memlens *ml;
+	const char *skeleton;	/* MEMLENS_BPF_SKELETON for this contender, or NULL */
 };
 
 static int run_walk(void *p)
 {
 	struct walk_arg *a = p;
-	struct memlens *ml = a->ml ? a->ml : memlens__new(NULL);
+	struct memlens *ml;
+
+	if (a->skeleton)
+		setenv("MEMLENS_BPF_SKELETON", a->skeleton, 1);
+	ml = a->ml ? a->ml : memlens__new(NULL);
 	struct memlens_vma_set *set = NULL;
 	MEMLENS_OPTS(memlens_maps_all_opts, ao, .source = a->b);
 	int err = memlens__maps_all(ml, &ao, &set);
@@ -357,23 +388,27 @@ static int bench_walk(FILE *out)
 {
 	int extra = 300 - count_procs();
 	pid_t *pids = spawn_idle(extra > 0 ? extra : 0);
-	struct walk_arg a[4] = { { MEMLENS_SOURCE_BPF_TASK_VMA, true, NULL }, { MEMLENS_SOURCE_MAPS_TEXT, true, NULL },
-				 { MEMLENS_SOURCE_PROCMAP_QUERY, true, NULL }, { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL } };
-	struct contender c[5] = {
-		{ "pmap per process (procps)", run_pmap, NULL, 1 },
-		{ "memlens text source, every /proc/pid/maps", run_walk, &a[1], 10 },
-		{ "memlens PROCMAP_QUERY, per process", run_walk, &a[2], 10 },
-		{ "memlens BPF task_vma, one pass (loaded)", run_walk, &a[0], 10 },
-		{ "memlens BPF task_vma, load + one pass", run_walk, &a[3], 10 },
+	struct walk_arg a[5] = { { MEMLENS_SOURCE_BPF_TASK_VMA, true, NULL, NULL },
+				 { MEMLENS_SOURCE_MAPS_TEXT, true, NULL, NULL },
+				 { MEMLENS_SOURCE_PROCMAP_QUERY, true, NULL, NULL },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, NULL },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, "regular" } };
+	struct contender c[6] = {
+		{ "peer_pmap", "pmap per process (procps)", run_pmap, NULL, 1 },
+		{ "text", "memlens text source, every /proc/pid/maps", run_walk, &a[1], 10 },
+		{ "ioctl", "memlens PROCMAP_QUERY, per process", run_walk, &a[2], 10 },
+		{ "bpf_loaded", "memlens BPF task_vma, one pass (loaded)", run_walk, &a[0], 10 },
+		{ "bpf_oneshot", "memlens BPF task_vma, load + one pass", run_walk, &a[3], 10 },
+		{ "bpf_oneshot_regular", "same, regular skeleton (the fallback)", run_walk, &a[4], 10 },
 	};
-	struct result res[5];
+	struct result res[6];
 	char title[160];
 
 	usleep(200000);
 	snprintf(title, sizeof(title), "whole-system VMA walk: %d processes", count_procs());
-	bench_run(title, c, 5, ROUNDS, res);
-	bench_print(stdout, title, res, 5, "memlens text source, every /proc/pid/maps", NULL);
-	bench_json(out, title, res, 5);
+	bench_run(title, c, 6, ROUNDS, res);
+	bench_print(stdout, title, res, 6, "memlens text source, every /proc/pid/maps", NULL);
+	bench_json(out, "walk_all", title, res, 6);
 	kill_all(pids, extra > 0 ? extra : 0);
 	return 0;
 }
@@ -382,6 +417,7 @@ static int bench_walk(FILE *out)
 struct dmabuf_arg {
 	enum memlens_source src;
 	const char *pin_dir;
+	const char *skeleton;	/* MEMLENS_BPF_SKELETON for this contender, or NULL */
 };
 
 /* what dmabuf_dump does: readdir /proc, readlink every fd, fdinfo of DMA-BUF fds, parse maps */
@@ -441,10 +477,15 @@ static int run_dmabuf_dump(void *p)
 static int run_memlens_dmabuf(void *p)
 {
 	struct dmabuf_arg *a = p;
-	struct memlens *ml = memlens__new(NULL);
+	struct memlens *ml;
 	MEMLENS_OPTS(memlens_dmabuf_opts, o, .source = a->src, .pin_dir = a->pin_dir);
 	struct memlens_dmabuf *d = NULL;
-	int err = memlens__dmabuf(ml, &o, &d);
+	int err;
+
+	if (a->skeleton)
+		setenv("MEMLENS_BPF_SKELETON", a->skeleton, 1);
+	ml = memlens__new(NULL);
+	err = memlens__dmabuf(ml, &o, &d);
 
 	memlens_dmabuf__free(d);
 	memlens__free(ml);
@@ -460,17 +501,18 @@ static int bench_dmabuf(FILE *out)
 	pid_t *pids = calloc((size_t)NPROC, sizeof(*pids));
 	char fs[] = "/tmp/memlens-bpffs-XXXXXX", pins[64];
 	bool mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
-	struct dmabuf_arg a[3] = { { MEMLENS_SOURCE_DMABUF_PROCFS, "/nonexistent" }, { MEMLENS_SOURCE_DMABUF_BPF, "/nonexistent" },
-				   { MEMLENS_SOURCE_DMABUF_BPF, pins } };
-	struct contender c[4] = {
-		{ "dmabuf_dump-style: readlink every fd, fdinfo, maps", run_dmabuf_dump, NULL, 5 },
-		{ "memlens dmabuf, procfs source", run_memlens_dmabuf, &a[0], 5 },
-		{ "memlens dmabuf, BPF (loads programs)", run_memlens_dmabuf, &a[1], 5 },
-		{ "memlens dmabuf, BPF through pins", run_memlens_dmabuf, &a[2], 5 },
+	struct dmabuf_arg a[4] = { { MEMLENS_SOURCE_DMABUF_PROCFS, NULL, NULL }, { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL },
+				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, "regular" }, { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL } };
+	struct contender c[5] = {
+		{ "baseline", "dmabuf_dump-style: readlink every fd, fdinfo, maps", run_dmabuf_dump, NULL, 5 },
+		{ "procfs", "memlens dmabuf, procfs source", run_memlens_dmabuf, &a[0], 5 },
+		{ "bpf_oneshot", "memlens dmabuf, BPF (loads programs)", run_memlens_dmabuf, &a[1], 5 },
+		{ "bpf_oneshot_regular", "same, regular skeletons (the fallback)", run_memlens_dmabuf, &a[2], 5 },
+		{ "pins", "memlens dmabuf, BPF through pins", run_memlens_dmabuf, &a[3], 5 },
 	};
 	struct memlens *ml = memlens__new(NULL);
-	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 4;
-	struct result res[4];
+	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 5;
+	struct result res[5];
 	char title[200];
 
 	for (int b = 0; shared && heap >= 0 && b < 32; b++) {
@@ -509,7 +551,7 @@ static int bench_dmabuf(FILE *out)
 	if (memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF))
 		nc = 2;	/* no iter/dmabuf: procfs against the baseline only */
 	else if (!mounted || memlens__bpf_pin(ml, pins, NULL))
-		nc = 3;	/* no pins */
+		nc = 4;	/* no pins */
 	usleep(200000);
 	if (shared)
 		snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d sharing %d real buffers (fds and a mapping each)",
@@ -519,7 +561,7 @@ static int bench_dmabuf(FILE *out)
 			 count_procs(), NPROC, NFD, heap >= 0 ? ", every 4th a DMA-BUF" : " (no DMA-BUF exporter)");
 	bench_run(title, c, nc, ROUNDS, res);
 	bench_print(stdout, title, res, nc, "dmabuf_dump-style: readlink every fd, fdinfo, maps", NULL);
-	bench_json(out, title, res, nc);
+	bench_json(out, "dmabuf_all", title, res, nc);
 	memlens__bpf_unpin(ml, pins);
 	if (mounted)
 		umount(fs);
@@ -529,12 +571,282 @@ static int bench_dmabuf(FILE *out)
 	return 0;
 }
 
+/* ---- one-shot CLI: each command as a whole process, beside its peer ---- */
+struct spawn_arg {
+	const char *argv[12];
+	const char *env;	/* NAME=value added to the environment, or NULL */
+};
+
+/* fork+exec, stdout and stderr to /dev/null, wait: the whole process */
+static int run_spawn(void *p)
+{
+	struct spawn_arg *a = p;
+	posix_spawn_file_actions_t fa;
+	char *envp[256];
+	int n = 0, st;
+	pid_t pid;
+
+	if (a->env)
+		envp[n++] = (char *)a->env;
+	for (char **e = environ; *e && n < 255; e++)
+		envp[n++] = *e;
+	envp[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, a->argv[0], &fa, NULL, (char **)a->argv, envp)) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -errno;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	if (waitpid(pid, &st, 0) != pid)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+/* the peers, run as `bench peer NAME` so that they too are whole processes */
+static int peer_maps_all(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[300], buf[65536];
+
+	while (d && (de = readdir(d))) {
+		int fd;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/maps", de->d_name);
+		fd = open(path, O_RDONLY);
+		/* and printed, as cat would */
+		for (ssize_t got; fd >= 0 && (got = read(fd, buf, sizeof(buf))) > 0;)
+			if (write(1, buf, (size_t)got) != got)
+				break;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+/* procrank's loop: smaps_rollup of every process, then meminfo */
+static int peer_rollup(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[300], line[256];
+	unsigned long long pss = 0, v;
+
+	while (d && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/smaps_rollup", de->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "Pss: %llu", &v) == 1)
+				pss += v;
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	{
+		FILE *f = fopen("/proc/meminfo", "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			;
+		if (f)
+			fclose(f);
+	}
+	printf("%llu\n", pss);
+	return 0;
+}
+
+static int peer(const char *name)
+{
+	if (!strcmp(name, "maps_all"))
+		return peer_maps_all();
+	if (!strcmp(name, "dmabuf"))
+		return run_dmabuf_dump(NULL);
+	if (!strcmp(name, "rollup"))
+		return peer_rollup();
+	fprintf(stderr, "bench peer: maps_all | dmabuf | rollup\n");
+	return 2;
+}
+
+static int bench_cli(FILE *out)
+{
+	enum { NFILES = 154 };
+	static uint64_t ex[NFILES][2];
+	int extra = 300 - count_procs() - 1, hold, n = 0;
+	pid_t *pids = spawn_idle(extra > 0 ? extra : 0), target = target_start(NFILES, ex, &hold);
+	char cli[600], self[600], pid_s[16], addr_s[32], title[200];
+	static struct spawn_arg a[24];
+	struct contender c[24];
+	struct result res[24];
+
+	if (target < 0)
+		return -1;
+	snprintf(cli, sizeof(cli), "%s/memlens", BUILD);
+	snprintf(self, sizeof(self), "%s/bench/bench", BUILD);
+	snprintf(pid_s, sizeof(pid_s), "%d", target);
+	snprintf(addr_s, sizeof(addr_s), "%llx", (unsigned long long)ex[0][0] + 16);
+#define CLI(i, nm, ...) do { a[n] = (struct spawn_arg){ { __VA_ARGS__, NULL }, NULL }; \
+		c[n] = (struct contender){ i, nm, run_spawn, &a[n], 5 }; n++; } while (0)
+	CLI("cli_maps", "memlens maps PID (~655 VMAs)", cli, "maps", pid_s);
+	CLI("peer_maps", "pmap PID (procps)", "/usr/bin/pmap", pid_s);
+	CLI("cli_query", "memlens query PID ADDR", cli, "query", pid_s, addr_s);
+	CLI("peer_query", "cat /proc/PID/maps", "/bin/cat", "/proc/self/maps");
+	CLI("cli_maps_all", "memlens maps --all", cli, "maps", "--all");
+	CLI("cli_maps_all_text", "memlens maps --all -b text", cli, "maps", "--all", "-b", "text");
+	CLI("cli_maps_all_bpf", "memlens maps --all -b bpf", cli, "maps", "--all", "-b", "bpf");
+	CLI("peer_maps_all", "every /proc/PID/maps read (cat)", self, "peer", "maps_all");
+	CLI("cli_who_maps", "memlens who-maps --shared", cli, "who-maps", "--shared");
+	CLI("cli_who_maps_text", "memlens who-maps --shared -b text", cli, "who-maps", "--shared", "-b", "text");
+	CLI("cli_dmabuf", "memlens dmabuf", cli, "dmabuf");
+	CLI("cli_dmabuf_procfs", "memlens dmabuf -s procfs", cli, "dmabuf", "-s", "procfs");
+	CLI("cli_dmabuf_bpf", "memlens dmabuf -s bpf", cli, "dmabuf", "-s", "bpf");
+	CLI("peer_dmabuf", "dmabuf_dump-style scan", self, "peer", "dmabuf");
+	CLI("cli_snapshot", "memlens snapshot", cli, "snapshot");
+	CLI("peer_snapshot", "procrank-style smaps_rollup loop", self, "peer", "rollup");
+	CLI("cli_features", "memlens features", cli, "features");
+#undef CLI
+	/* peer_query reads the target's maps, not the cat's own */
+	{
+		static char maps[64];
+
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", target);
+		a[3].argv[1] = maps;
+	}
+	usleep(200000);
+	snprintf(title, sizeof(title), "one-shot CLI, whole processes: %d processes", count_procs());
+	bench_run(title, c, n, ROUNDS, res);
+	bench_print(stdout, title, res, n, NULL, NULL);
+	bench_json(out, "cli_oneshot", title, res, n);
+	{
+		/* each command against its peer and its forced sources: x = how many times faster */
+		static const char *const pairs[][2] = {
+			{ "cli_maps", "peer_maps" }, { "cli_query", "peer_query" },
+			{ "cli_maps_all", "peer_maps_all" }, { "cli_maps_all", "cli_maps_all_text" },
+			{ "cli_maps_all", "cli_maps_all_bpf" }, { "cli_who_maps", "peer_maps_all" },
+			{ "cli_who_maps", "cli_who_maps_text" }, { "cli_dmabuf", "peer_dmabuf" },
+			{ "cli_dmabuf", "cli_dmabuf_procfs" }, { "cli_dmabuf", "cli_dmabuf_bpf" },
+			{ "cli_snapshot", "peer_snapshot" },
+		};
+
+		printf("%-22s %-22s %10s\n", "command", "against", "x faster");
+		for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+			const struct result *x = NULL, *y = NULL;
+
+			for (int i = 0; i < n; i++) {
+				if (!strcmp(res[i].id, pairs[k][0]))
+					x = &res[i];
+				if (!strcmp(res[i].id, pairs[k][1]))
+					y = &res[i];
+			}
+			if (x && y && !x->failed && !y->failed)
+				printf("%-22s %-22s %10.2f\n", pairs[k][0], pairs[k][1], y->median_us / x->median_us);
+		}
+	}
+	target_stop(target, hold);
+	kill_all(pids, extra > 0 ? extra : 0);
+	return 0;
+}
+
+/* ---- cold load of each BPF program ---- */
+struct load_arg {
+	enum ml_prog prog;
+	const char *skeleton;
+};
+
+static int run_load(void *p)
+{
+	struct load_arg *a = p;
+	static struct memlens *ml;
+	struct ml_prog_loaded l;
+	int err;
+
+	setenv("MEMLENS_BPF_SKELETON", a->skeleton, 1);
+	if (!ml)
+		ml = memlens__new(NULL);
+	err = ml_prog_load(ml, a->prog, &l);
+	if (!err)
+		ml_prog_unload(&l);
+	return err;
+}
+
+static int bench_load(FILE *out)
+{
+	static const char *const progs[ML_PROG_MAX] = { "task_vma", "dmabuf", "task_file", "task_vma_dmabuf" };
+	static const char *const kinds[2] = { "light", "regular" };
+	static struct load_arg a[ML_PROG_MAX * 2];
+	static char ids[ML_PROG_MAX * 2][48], names[ML_PROG_MAX * 2][80];
+	struct spawn_arg feat = { { NULL, "features", NULL }, NULL };
+	struct contender c[ML_PROG_MAX * 2 + 1];
+	struct result res[ML_PROG_MAX * 2 + 1];
+	char cli[600];
+	int n = 0;
+
+	for (int pr = 0; pr < ML_PROG_MAX; pr++) {
+		for (int k = 0; k < 2; k++, n++) {
+			a[n] = (struct load_arg){ (enum ml_prog)pr, kinds[k] };
+			snprintf(ids[n], sizeof(ids[n]), "%s_%s", progs[pr], kinds[k]);
+			snprintf(names[n], sizeof(names[n]), "load + unload %s, %s skeleton", progs[pr], kinds[k]);
+			c[n] = (struct contender){ ids[n], names[n], run_load, &a[n], 5 };
+		}
+	}
+	snprintf(cli, sizeof(cli), "%s/memlens", BUILD);
+	feat.argv[0] = cli;
+	c[n++] = (struct contender){ "cli_features", "memlens features (whole process)", run_spawn, &feat, 5 };
+	bench_run("cold load of each BPF program", c, n, ROUNDS, res);
+	bench_print(stdout, "cold load of each BPF program", res, n, NULL, NULL);
+	bench_json(out, "bpf_load", "cold load of each BPF program", res, n);
+	return 0;
+}
+
+/* what the numbers were measured on */
+static void machine_json(FILE *f)
+{
+	struct utsname u;
+	char line[512], model[256] = "";
+	long mem_kb = 0;
+	FILE *c = fopen("/proc/cpuinfo", "r");
+	time_t t = time(NULL);
+	char date[32];
+
+	while (c && fgets(line, sizeof(line), c))
+		if (!model[0] && sscanf(line, "model name : %255[^\n]", model) == 1)
+			break;
+	if (c)
+		fclose(c);
+	c = fopen("/proc/meminfo", "r");
+	while (c && fgets(line, sizeof(line), c) && sscanf(line, "MemTotal: %ld", &mem_kb) != 1)
+		;
+	if (c)
+		fclose(c);
+	uname(&u);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	fprintf(f, "{\n  \"machine\": {\"kernel\": ");
+	bench_json_str(f, u.release);
+	fprintf(f, ", \"arch\": ");
+	bench_json_str(f, u.machine);
+	fprintf(f, ", \"cpu\": ");
+	bench_json_str(f, model);
+	fprintf(f, ", \"cpus\": %ld, \"mem_kb\": %ld, \"rounds\": %d, \"date\": \"%s\"},\n  \"benches\": [",
+		sysconf(_SC_NPROCESSORS_ONLN), mem_kb, ROUNDS, date);
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "all";
 	char path[300];
 	FILE *out;
 
+	if (!strcmp(what, "peer"))
+		return argc > 2 ? peer(argv[2]) : 2;
 	if (getenv("MEMLENS_BUILD"))
 		BUILD = getenv("MEMLENS_BUILD");
 	if (getenv("BENCH_ROUNDS"))
@@ -549,12 +861,18 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (system("uname -r | tr '\\n' ' '; nproc | tr '\\n' ' '; echo cores"))
 		return 1;
+	machine_json(out);
 	if (!strcmp(what, "all") || !strcmp(what, "normalize"))
 		bench_normalize(out);
 	if (!strcmp(what, "all") || !strcmp(what, "walk"))
 		bench_walk(out);
 	if (!strcmp(what, "all") || !strcmp(what, "dmabuf"))
 		bench_dmabuf(out);
+	if (!strcmp(what, "all") || !strcmp(what, "cli"))
+		bench_cli(out);
+	if (!strcmp(what, "all") || !strcmp(what, "load"))
+		bench_load(out);
+	fprintf(out, "\n  ]\n}\n");
 	if (out != stderr)
 		fclose(out);
 	return 0;

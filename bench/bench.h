@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 struct contender {
+	const char *id;		/* stable: scripts read ratios by it */
 	const char *name;
 	/* one iteration; returns 0 or -errno */
 	int (*run)(void *arg);
@@ -19,6 +20,7 @@ struct contender {
 };
 
 struct result {
+	const char *id;
 	const char *name;
 	double median_us, min_us, max_us;
 	long maxrss_kb;
@@ -27,7 +29,9 @@ struct result {
 
 int bench_run(const char *title, struct contender *c, int n, int rounds, struct result *res);
 void bench_print(FILE *f, const char *title, const struct result *r, int n, const char *baseline, const char *floor);
-void bench_json(FILE *f, const char *title, const struct result *r, int n);
+/* one bench as an element of all.json's "benches" (a comma before all but the first) */
+void bench_json(FILE *f, const char *id, const char *title, const struct result *r, int n);
+void bench_json_str(FILE *f, const char *s);
 double now_us(void);
 
 #endif

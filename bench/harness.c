@@ -69,6 +69,7 @@ int bench_run(const char *title, struct contender *c, int n, int rounds, struct 
 	fprintf(stderr, "bench %s: %d contenders x %d rounds\n", title, n, rounds);
 	for (int i = 0; i < n; i++) {
 		memset(&res[i], 0, sizeof(res[i]));
+		res[i].id = c[i].id;
 		res[i].name = c[i].name;
 	}
 	for (int r = 0; r < rounds; r++)
@@ -109,12 +110,39 @@ void bench_print(FILE *f, const char *title, const struct result *r, int n, cons
 	}
 }
 
-void bench_json(FILE *f, const char *title, const struct result *r, int n)
+void bench_json_str(FILE *f, const char *s)
 {
-	fprintf(f, "{\"bench\": \"%s\", \"results\": [", title);
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%s{\"name\": \"%s\", \"median_us\": %.2f, \"min_us\": %.2f, \"max_us\": %.2f, \"maxrss_kb\": %ld, \"failed\": %s}",
-			i ? ", " : "", r[i].name, r[i].median_us, r[i].min_us, r[i].max_us, r[i].maxrss_kb,
-			r[i].failed ? "true" : "false");
-	fprintf(f, "]}\n");
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void bench_json(FILE *f, const char *id, const char *title, const struct result *r, int n)
+{
+	static int benches;
+
+	fprintf(f, "%s\n    {\"id\": ", benches++ ? "," : "");
+	bench_json_str(f, id);
+	fprintf(f, ", \"title\": ");
+	bench_json_str(f, title);
+	fprintf(f, ", \"results\": [");
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "%s\n      {\"id\": ", i ? "," : "");
+		bench_json_str(f, r[i].id);
+		fprintf(f, ", \"name\": ");
+		bench_json_str(f, r[i].name);
+		if (r[i].failed)
+			fprintf(f, ", \"failed\": true, \"median_us\": null, \"min_us\": null, \"max_us\": null, \"maxrss_kb\": null}");
+		else
+			fprintf(f, ", \"failed\": false, \"median_us\": %.2f, \"min_us\": %.2f, \"max_us\": %.2f, \"maxrss_kb\": %ld}",
+				r[i].median_us, r[i].min_us, r[i].max_us, r[i].maxrss_kb);
+	}
+	fprintf(f, "]}");
 }
