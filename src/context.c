@@ -54,6 +54,5 @@ void memlens__free(struct memlens *ml)
 	ml_bpf_free(ml->bpf);
 	ml_dmabuf_bpf_free(ml->dmabuf_bpf);
 	ml_bid_cache_free(ml->bid);
-	free(ml->scratch);
 	free(ml);
 }

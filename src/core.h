@@ -77,8 +77,6 @@ struct memlens {
 	/* rows of the last whole-system walk: the next one's array is sized
 	 * from it (one allocation, no doubling copies) */
 	size_t walk_all_rows;
-	void *scratch;		/* normalization's sort buffer, reused */
-	size_t scratch_cap;
 };
 
 #define ML_KVER(a, b, c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))

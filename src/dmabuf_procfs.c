@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -116,6 +117,14 @@ static int scan_fds(const char *base, int tgid, int tid, const char *comm, struc
 		memcpy(r->comm, comm, 16);
 		if (infofd >= 0)
 			read_fdinfo(infofd, de->d_name, r);
+		/* fdinfo has no ino: line before 5.14: the buffer's inode from
+		 * the file the fd names (gone: closed since the readlink) */
+		if (!r->ino) {
+			struct stat st;
+
+			if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+				r->ino = st.st_ino;
+		}
 		if (!r->ino)	/* closed between readlink and fdinfo */
 			raw->nfds--;
 	}

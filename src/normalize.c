@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Address normalization (blazesym's normalize_user_addrs): address -> covering
- * VMA and file offset.  Addresses are sorted (radix sort: a profiler's batch
- * of thousands must not cost more than the queries) and answered in one
- * ascending pass; with PROCMAP_QUERY each covering-or-next query answers
- * every address up to the end of the VMA it returns.
+ * VMA and file offset.  A batch is answered in its own order, without
+ * sorting it: with PROCMAP_QUERY each covering-or-next query teaches a VMA
+ * (or a gap) that answers every later address in it, so a batch costs one
+ * query per VMA it touches and a binary search per address; sources without
+ * point queries walk once and search the walk.
  */
 #include <stdlib.h>
+#include <sys/types.h>
 #include "vma.h"
 
 struct memlens_norm {
@@ -14,47 +16,6 @@ struct memlens_norm {
 	size_t n;
 	struct memlens_vma_set *vmas;
 };
-
-struct key {
-	uint64_t addr;
-	size_t idx;
-};
-
-/* LSD radix sort by byte, skipping bytes that are the same in every key;
- * k and tmp both hold n keys, the sorted ones end up in *kp */
-static void sort_keys(struct key **kp, struct key *tmp, size_t n)
-{
-	struct key *k = *kp, *t;
-	size_t cnt[8][256];
-	bool sorted = true;
-
-	for (size_t i = 1; i < n && sorted; i++)
-		sorted = k[i - 1].addr <= k[i].addr;
-	if (sorted)
-		return;
-	memset(cnt, 0, sizeof(cnt));
-	for (size_t i = 0; i < n; i++)
-		for (int b = 0; b < 8; b++)
-			cnt[b][(k[i].addr >> (8 * b)) & 0xff]++;
-	for (int b = 0; b < 8; b++) {
-		size_t sum = 0;
-
-		if (cnt[b][(k[0].addr >> (8 * b)) & 0xff] == n)
-			continue;
-		for (int d = 0; d < 256; d++) {
-			size_t c = cnt[b][d];
-
-			cnt[b][d] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			tmp[cnt[b][(k[i].addr >> (8 * b)) & 0xff]++] = k[i];
-		t = k;
-		k = tmp;
-		tmp = t;
-	}
-	*kp = k;
-}
 
 static void answer(struct memlens_norm *norm, size_t idx, const struct memlens_vma *v, int64_t vi)
 {
@@ -64,84 +25,199 @@ static void answer(struct memlens_norm *norm, size_t idx, const struct memlens_v
 	a->file_offset = vi < 0 ? 0 : a->addr - v->start + v->offset;
 }
 
-static int by_query(struct memlens_proc *proc, const struct ml_source *src, const struct ml_vma_req *req,
-		    const struct key *k, size_t n, struct memlens_norm *norm)
+/* what the queries taught: [start, end) is VMA vi of norm->vmas, or
+ * unmapped (vi -1); sorted by start */
+struct ivl {
+	uint64_t start, end;
+	int64_t vi;
+};
+
+struct ivls {
+	struct ivl *v;
+	size_t n, cap;
+};
+
+/* the interval holding addr, or -1 */
+static ssize_t ivl_find(const struct ivls *s, uint64_t addr)
 {
+	size_t lo = 0, hi = s->n;
+
+	/* the last interval starting at or below addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && addr < s->v[lo - 1].end ? (ssize_t)lo - 1 : -1;
+}
+
+static ssize_t ivl_add(struct ivls *s, uint64_t start, uint64_t end, int64_t vi)
+{
+	size_t at = s->n;
+
+	if (!ML_VEC_PUSH(s->v, s->n, s->cap))
+		return -ENOMEM;
+	while (at > 0 && s->v[at - 1].start > start) {
+		s->v[at] = s->v[at - 1];
+		at--;
+	}
+	s->v[at] = (struct ivl){ start, end, vi };
+	return (ssize_t)at;
+}
+
+/* the VMA or gap holding addr, asked of the kernel (covering-or-next) */
+static ssize_t learn(struct memlens_proc *proc, const struct ml_source *src, const struct ml_vma_req *req,
+		     uint64_t addr, struct memlens_norm *norm, struct ivls *iv)
+{
+	struct memlens *ml = proc->ml;
 	struct memlens_vma next;
 	char name[4096];
 	size_t name_len = 0;
-	bool have = false, end = false;
-	int64_t vi = -1;	/* index of next in norm->vmas once an address fell in it */
+	int err;
+
+	memset(&next, 0, sizeof(next));
+	err = src->vma.query(req, addr, MEMLENS_FIND_COVERING_OR_NEXT, &next, name, sizeof(name), &name_len);
+	if (err == -ENOENT) {
+		/* nothing at or above addr in the mm: only the gate VMA is left */
+		if (!ml_gate_covers(ml, addr, 0))
+			return ivl_add(iv, addr, ml->gate.end && addr < ml->gate.start ? ml->gate.start : UINT64_MAX, -1);
+		next = ml->gate;
+		next.pid = proc->pid;
+		name_len = strlen(next.name);
+		memcpy(name, next.name, name_len);
+	} else if (err) {
+		return err;
+	}
+	if (addr < next.start)
+		return ivl_add(iv, addr, next.start, -1);
+	err = ml_set_push_path(norm->vmas, &next, name, name_len);
+	if (err)
+		return err;
+	return ivl_add(iv, next.start, next.end, (int64_t)norm->vmas->n - 1);
+}
+
+/* PROCMAP_QUERY-style sources: each address looked up among what earlier
+ * queries taught (a binary search over the few VMAs and gaps a batch
+ * touches), a query only for what is not known yet; no sort of the batch */
+static int by_query(struct memlens_proc *proc, const struct ml_source *src, const struct ml_vma_req *req,
+		    const uint64_t *addrs, size_t n, struct memlens_norm *norm)
+{
+	struct ivls iv = { 0 };
+	ssize_t hit = -1;
 	int err = 0;
 
-	for (size_t i = 0; i < n && !err; i++) {
-		uint64_t addr = k[i].addr;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t addr = addrs[i];
 
-		if (!end && (!have || addr >= next.end)) {
-			memset(&next, 0, sizeof(next));
-			err = src->vma.query(req, addr, MEMLENS_FIND_COVERING_OR_NEXT, &next, name, sizeof(name), &name_len);
-			if (err == -ENOENT) {
-				err = 0;
-				end = true;	/* nothing above: the rest is unmapped */
-			}
-			if (err)
-				break;
-			have = !end;
-			vi = -1;
+		/* batches come in runs: the last interval first */
+		if (hit < 0 || addr < iv.v[hit].start || addr >= iv.v[hit].end)
+			hit = ivl_find(&iv, addr);
+		if (hit < 0)
+			hit = learn(proc, src, req, addr, norm, &iv);
+		if (hit < 0) {
+			err = (int)hit;
+			break;
 		}
-		if (end && ml_gate_covers(proc->ml, addr, 0)) {
-			/* past the last VMA of the mm: only the gate VMA is left */
-			next = proc->ml->gate;
-			next.pid = proc->pid;
-			end = false;
-			have = true;
-			name_len = strlen(next.name);
-			memcpy(name, next.name, name_len);
-			vi = -1;
-		}
-		if (end || addr < next.start) {
-			answer(norm, k[i].idx, NULL, -1);
-			continue;
-		}
-		if (vi < 0) {
-			err = ml_set_push_path(norm->vmas, &next, name, name_len);
-			vi = (int64_t)norm->vmas->n - 1;
-		}
-		answer(norm, k[i].idx, &norm->vmas->v[vi], vi);
+		if (iv.v[hit].vi < 0)
+			answer(norm, i, NULL, -1);
+		else
+			answer(norm, i, &norm->vmas->v[iv.v[hit].vi], iv.v[hit].vi);
 	}
+	free(iv.v);
 	return err;
 }
 
-static int by_walk(struct memlens_proc *proc, const struct key *k, size_t n, struct memlens_norm *norm)
+/* sources without point queries: one walk, a binary search per address */
+static int by_walk(struct memlens_proc *proc, const uint64_t *addrs, size_t n, struct memlens_norm *norm)
 {
 	struct memlens_vma_set *all = NULL;
 	MEMLENS_OPTS(memlens_maps_opts, opts);
-	size_t j = 0;
-	int64_t vi = -1;
+	int64_t *touched = NULL;
 	int err;
 
 	err = memlens_proc__maps(proc, &opts, &all);
 	if (err)
 		return err;
+	touched = malloc((all->n ? all->n : 1) * sizeof(*touched));
+	if (!touched)
+		err = -ENOMEM;
+	for (size_t j = 0; !err && j < all->n; j++)
+		touched[j] = -1;
 	for (size_t i = 0; i < n && !err; i++) {
-		uint64_t addr = k[i].addr;
+		uint64_t addr = addrs[i];
+		size_t lo = 0, hi = all->n, j;
 
-		while (j < all->n && all->v[j].end <= addr) {
-			j++;
-			vi = -1;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (all->v[mid].start <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-		if (j == all->n || addr < all->v[j].start) {
-			answer(norm, k[i].idx, NULL, -1);
+		if (lo == 0 || addr >= all->v[lo - 1].end) {
+			answer(norm, i, NULL, -1);
 			continue;
 		}
-		if (vi < 0) {
+		j = lo - 1;
+		if (touched[j] < 0) {
 			err = ml_set_push(norm->vmas, &all->v[j], all->v[j].name, strlen(all->v[j].name));
-			vi = (int64_t)norm->vmas->n - 1;
+			touched[j] = (int64_t)norm->vmas->n - 1;
 		}
-		answer(norm, k[i].idx, &norm->vmas->v[vi], vi);
+		if (!err)
+			answer(norm, i, &norm->vmas->v[touched[j]], touched[j]);
 	}
+	free(touched);
 	memlens_vma_set__free(all);
 	return err;
+}
+
+/* the VMAs by address, as a walk lists them; answers follow their VMA */
+static int order_vmas(struct memlens_norm *norm)
+{
+	struct memlens_vma_set *s = norm->vmas;
+	size_t m = s->n, *perm, *inv;
+	struct memlens_vma *v;
+	bool sorted = true;
+
+	for (size_t i = 1; i < m && sorted; i++)
+		sorted = s->v[i - 1].start < s->v[i].start;
+	if (sorted)
+		return 0;
+	perm = malloc(m * sizeof(*perm));
+	inv = malloc(m * sizeof(*inv));
+	v = malloc(m * sizeof(*v));
+	if (!perm || !inv || !v) {
+		free(perm);
+		free(inv);
+		free(v);
+		return -ENOMEM;
+	}
+	/* a batch touches few VMAs: insertion sort of their indices */
+	for (size_t i = 0; i < m; i++) {
+		size_t j = i;
+
+		while (j > 0 && s->v[perm[j - 1]].start > s->v[i].start) {
+			perm[j] = perm[j - 1];
+			j--;
+		}
+		perm[j] = i;
+	}
+	for (size_t i = 0; i < m; i++) {
+		v[i] = s->v[perm[i]];
+		inv[perm[i]] = i;
+	}
+	memcpy(s->v, v, m * sizeof(*v));
+	for (size_t i = 0; i < norm->n; i++)
+		if (norm->a[i].vma >= 0)
+			norm->a[i].vma = (int64_t)inv[norm->a[i].vma];
+	free(perm);
+	free(inv);
+	free(v);
+	return 0;
 }
 
 int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, size_t n,
@@ -151,8 +227,6 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 	const struct ml_source *src;
 	struct memlens_norm *norm;
 	struct ml_vma_req req;
-	struct memlens *ml;
-	struct key *k;
 	int err;
 
 	if (!proc || !out || (n && !addrs) || !OPTS_VALID(opts, memlens_normalize_opts))
@@ -163,36 +237,23 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 	norm = calloc(1, sizeof(*norm));
 	if (!norm)
 		return ml_err(ENOMEM);
-	ml = proc->ml;
 	norm->vmas = ml_set_new(src->id);
 	norm->a = malloc((n ? n : 1) * sizeof(*norm->a));
-	/* sort scratch kept in the context: a profiler normalizes batch after
-	 * batch, and freeing it each time makes malloc give the heap back */
-	if (ml->scratch_cap < 2 * n * sizeof(struct key)) {
-		free(ml->scratch);
-		ml->scratch_cap = 2 * n * sizeof(struct key);
-		ml->scratch = malloc(ml->scratch_cap);
-		if (!ml->scratch)
-			ml->scratch_cap = 0;
-	}
-	if (!norm->vmas || !norm->a || (n && !ml->scratch)) {
+	if (!norm->vmas || !norm->a) {
 		err = -ENOMEM;
 		goto err;
 	}
-	k = ml->scratch;
 	norm->n = n;
-	for (size_t i = 0; i < n; i++) {
-		k[i].addr = addrs[i];
-		k[i].idx = i;
+	for (size_t i = 0; i < n; i++)
 		norm->a[i].addr = addrs[i];
-	}
-	sort_keys(&k, (struct key *)ml->scratch + n, n);
 	if (src->vma.query) {
-		err = by_query(proc, src, &req, k, n, norm);
+		err = by_query(proc, src, &req, addrs, n, norm);
 	} else {
-		err = by_walk(proc, k, n, norm);
+		err = by_walk(proc, addrs, n, norm);
 		req.kernel_bid = false;
 	}
+	if (!err)
+		err = order_vmas(norm);
 	if (!err && ml_proc_reused(proc))
 		err = -ESRCH;
 	if (err)

@@ -193,6 +193,8 @@ const char *ml_explain(struct memlens *ml, enum memlens_job job, enum memlens_so
 		return snprintf(buf, len, "no source"), buf;
 	usable(ml, sources[used], pin_dir);
 	o = (size_t)snprintf(buf, len, "%s%s", forced ? "forced: " : "", why_of(ml, sources[used]));
+	if (!forced && sources[used]->cost[job] && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "; %s", sources[used]->cost[job]);
 	for (size_t i = 0; !forced && i < n && order[i] != used && o < len; i++) {
 		const struct ml_source *s = sources[order[i]];
 

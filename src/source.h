@@ -56,6 +56,9 @@ struct ml_source {
 	int also;			/* an interface it uses when there, probed with it; -1: none */
 	/* where it stands in each job it serves, 1 first; 0: not a source of that job */
 	uint8_t rank[__MEMLENS_JOB_MAX];
+	/* why it is there in that order: what it costs for the job, measured
+	 * (make bench, docs/benchmarks.md); said by -v and features */
+	const char *cost[__MEMLENS_JOB_MAX];
 	/* usable without its interface (pinned iterators): 0 and why, else non-zero */
 	int (*ready)(struct memlens *ml, const char *pin_dir, char *why, size_t len);
 	union {

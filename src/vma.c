@@ -44,8 +44,11 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	proc->pid = pid ? pid : getpid();
 	proc->source = forced;
 	proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
-	err = ml_proc_stat(proc->pid, &st);
-	proc->start_time = st.start_time;
+	err = 0;
+	if (proc->pidfd < 0) {
+		err = ml_proc_stat(proc->pid, &st);
+		proc->start_time = st.start_time;
+	}
 	if (!err)
 		err = ml_open_maps(proc->pid, &proc->maps_fd);
 	/* the maps file pins the mm of the process that had the pid then */
@@ -63,16 +66,17 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	return proc;
 }
 
-/* the pidfd says exactly when the process the handle was opened on is gone;
- * the start time (clock ticks) is the fallback where there is no pidfd (before
- * 5.3, or a thread id), and cannot tell a pid reused within the same tick */
+/* the pidfd says exactly when the process the handle was opened on is gone
+ * (while it is not, its pid is its own: no /proc read needed); the start time
+ * (clock ticks) is the fallback where there is no pidfd (before 5.3, or a
+ * thread id), and cannot tell a pid reused within the same tick */
 bool ml_proc_reused(const struct memlens_proc *proc)
 {
 	struct pollfd p = { .fd = proc->pidfd, .events = POLLIN };
 	struct ml_proc_stat st;
 
-	if (proc->pidfd >= 0 && poll(&p, 1, 0) > 0)
-		return true;
+	if (proc->pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
 	return ml_proc_stat(proc->pid, &st) == 0 && st.start_time != proc->start_time;
 }
 

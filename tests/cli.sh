@@ -212,8 +212,8 @@ wait $short 2>/dev/null
 is "features: release is uname -r" "$(uname -r)" "$(jq -r '.features[] | select(.name=="release").value' "$tmp/f.json")"
 if [ "$(id -u)" = 0 ]; then
 	want_ioctl=$(jq -r '.features[] | select(.name=="procmap_query").available' "$tmp/f.json")
-	is "features: maps uses ioctl exactly when PROCMAP_QUERY works" \
-		"$([ "$want_ioctl" = true ] && echo ioctl || echo bpf)" "$(jq -r '.features[] | select(.name=="maps").value' "$tmp/f.json")"
+	is "features: query uses ioctl exactly when PROCMAP_QUERY works, else the maps text" \
+		"$([ "$want_ioctl" = true ] && echo ioctl || echo text)" "$(jq -r '.features[] | select(.name=="query").value' "$tmp/f.json")"
 fi
 
 # ---- unprivileged (nobody): no BPF, no map_files; own child still works ----

@@ -16,13 +16,22 @@ field() { jq -r --arg n "$2" ".features[] | select(.name==\$n) | .$3" "$1"; }
 
 # the job rows follow from the interface rows
 check_jobs() { # FILE WHO
-	local f=$1 who=$2 pq bpf want
+	local f=$1 who=$2 pq bpf txt want
 	pq=$(field "$f" procmap_query available); bpf=$(field "$f" bpf_task_vma available)
-	if [ "$pq" = true ]; then want=ioctl; elif [ "$bpf" = true ]; then want=bpf; else want=text; fi
-	is "$who: maps uses $want (procmap_query $pq, bpf_task_vma $bpf)" "$want" "$(field "$f" maps value)"
+	txt=$(field "$f" maps_text available)
+	# by cost (docs/benchmarks.md): a whole walk reads maps; a query asks the
+	# kernel for the few VMAs it touches; every process is one BPF pass
+	if [ "$txt" = true ]; then want=text; elif [ "$bpf" = true ]; then want=bpf; else want=ioctl; fi
+	is "$who: maps uses $want (maps_text $txt, bpf_task_vma $bpf, procmap_query $pq)" "$want" "$(field "$f" maps value)"
+	if [ "$pq" = true ]; then want=ioctl; elif [ "$txt" = true ]; then want=text; else want=bpf; fi
 	is "$who: query uses $want" "$want" "$(field "$f" query value)"
-	if [ "$bpf" = true ]; then want=bpf; elif [ "$pq" = true ]; then want=ioctl; else want=text; fi
+	if [ "$bpf" = true ]; then want=bpf; elif [ "$txt" = true ]; then want=text; else want=ioctl; fi
 	is "$who: maps --all uses $want" "$want" "$(field "$f" maps_all value)"
+	# and each job's reason says what the choice costs
+	for job in maps query maps_all; do
+		ok "$(field "$f" $job reason | grep -qE 'cheaper|unreadable'; echo $?)" \
+			"$who: $job says why by cost ($(field "$f" $job reason))"
+	done
 	if [ "$(field "$f" procmap_query_build_id available)" = true ]; then want=procmap_query
 	elif [ "$(field "$f" map_files available)" = true ]; then want=map_files; else want=proc_root; fi
 	is "$who: build IDs from $want" "$want" "$(field "$f" build_id value)"
@@ -40,6 +49,14 @@ check_jobs() { # FILE WHO
 "$B/memlens" features -J > "$tmp/f.json"
 ok $? "features -J exits 0 ($(field "$tmp/f.json" release value))"
 check_jobs "$tmp/f.json" root
+
+# the commands themselves use what features says (their -v line)
+picked() { sed -n 's/^memlens: [0-9]* records* from \([a-z_]*\) (picked).*/\1/p' | head -1; }
+is "root: maps uses what features says" "$(field "$tmp/f.json" maps value)" "$("$B/memlens" maps $$ -v 2>&1 >/dev/null | picked)"
+is "root: query uses what features says" "$(field "$tmp/f.json" query value)" \
+	"$("$B/memlens" query $$ "$(sed -n '1s/-.*//p' /proc/$$/maps)" -v 2>&1 >/dev/null | picked)"
+is "root: maps --all uses what features says" "$(field "$tmp/f.json" maps_all value)" \
+	"$("$B/memlens" maps --all -v 2>&1 >/dev/null | picked)"
 
 for kv in ${MEMLENS_EXPECT:-}; do
 	k=${kv%%=*}; v=${kv#*=}
@@ -71,6 +88,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \
 		"$tmp/memlens" features -J > "$tmp/u.json"
 	check_jobs "$tmp/u.json" nobody
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$tmp/memlens" maps --all -v 2>&1 >/dev/null | picked > "$tmp/u.picked"
+	is "nobody: maps --all uses what features says" "$(field "$tmp/u.json" maps_all value)" "$(cat "$tmp/u.picked")"
 	is "nobody: no BPF" false "$(field "$tmp/u.json" bpf_task_vma available)"
 	is "nobody: BPF unavailable is EPERM" EPERM "$(field "$tmp/u.json" bpf_task_vma value)"
 fi

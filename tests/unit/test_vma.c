@@ -602,8 +602,9 @@ int main(void)
 		return 1;
 	dargs[1] = dir;
 	NB = (int)memlens_job__sources(MEMLENS_JOB_WALK, backends, 8);
-	if (!ok(NB >= 2 && NB <= 8 && backends[NB - 1] == MEMLENS_SOURCE_MAPS_TEXT,
-		"the library lists %d VMA sources for a walk, the text file last", NB))
+	/* by cost: a whole walk reads the text file first (docs/benchmarks.md) */
+	if (!ok(NB >= 2 && NB <= 8 && backends[0] == MEMLENS_SOURCE_MAPS_TEXT,
+		"the library lists %d VMA sources for a walk, the text file first", NB))
 		return tap_done();
 	for (int b = 0; b < NB; b++)
 		printf("# %s: %s\n", memlens_source__name(backends[b]),

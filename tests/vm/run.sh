@@ -3,7 +3,8 @@
 # holding memlens and its test suite, run the suite inside, read the results
 # back over the serial console.  A kernel that cannot be fetched, panics or
 # hangs is a failure, never a skip.
-# Usage: tests/vm/run.sh [KERNEL...]   KERNEL: 6.1|bookworm, 6.12|trixie, newest|trixie-backports (default: all)
+# Usage: tests/vm/run.sh [KERNEL...]   KERNEL: 5.10|bullseye, 6.1|bookworm, 6.12|trixie,
+#        newest|trixie-backports (default: all)
 set -u
 cd "$(dirname "$0")/../.."
 B=build
@@ -11,7 +12,8 @@ TIMEOUT=${VM_TIMEOUT:-400}
 
 # suite, alias, what the kernel is known to have (checked by tests/features.sh and
 # tests/unit/test_dmabuf_smoke.c in the guest)
-MATRIX="bookworm 6.1 procmap_query=no,bpf_iter_dmabuf=no,dmabuf_exporter=no
+MATRIX="bullseye 5.10 procmap_query=no,bpf_task_vma=no,bpf_iter_dmabuf=no,dmabuf_exporter=no
+bookworm 6.1 procmap_query=no,bpf_iter_dmabuf=no,dmabuf_exporter=no
 trixie 6.12 procmap_query=yes,bpf_iter_dmabuf=no,dmabuf_exporter=yes
 trixie-backports newest procmap_query=yes,bpf_iter_dmabuf=yes,dmabuf_exporter=yes"
 
@@ -25,7 +27,7 @@ while read -r suite alias expect; do
 		if [ "$w" = all ] || [ "$w" = "$suite" ] || [ "$w" = "$alias" ]; then sel+="$suite $alias $expect"$'\n'; break; fi
 	done
 done <<< "$MATRIX"
-if [ -z "$sel" ]; then echo "vm: unknown kernel '${want[*]}' (6.1, 6.12, newest, or a suite name)"; exit 2; fi
+if [ -z "$sel" ]; then echo "vm: unknown kernel '${want[*]}' (5.10, 6.1, 6.12, newest, or a suite name)"; exit 2; fi
 
 work=$(mktemp -d /tmp/memlens-vm-XXXXXX)
 trap '[ -n "${VM_KEEP:-}" ] || rm -rf "$work"' EXIT
