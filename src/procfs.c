@@ -98,12 +98,16 @@ int ml_proc_stat_parse(const char *buf, struct ml_proc_stat *st)
 	memset(st, 0, sizeof(*st));
 	/* "pid (comm) S ppid pgrp session tty tpgid flags ... starttime(22)":
 	 * comm may hold ')', so the fields start after the last one */
+	const char *c = strchr(buf, '(');
+
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &st->state, &st->flags, &st->start_time) != 3) {
+	if (!p || !c || c > p ||
+	    sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu %llu",
+		   &st->state, &st->flags, &st->start_time, &st->vsize) != 4) {
 		memset(st, 0, sizeof(*st));
 		return -EPROTO;
 	}
+	snprintf(st->comm, sizeof(st->comm), "%.*s", (int)(p - c - 1 < 15 ? p - c - 1 : 15), c + 1);
 	return 0;
 }
 

@@ -19,6 +19,8 @@ struct ml_proc_stat {
 	char state;
 	unsigned long flags;
 	unsigned long long start_time;
+	unsigned long long vsize;	/* bytes: statm's size times the page size */
+	char comm[16];			/* as /proc/<pid>/comm, without its newline */
 };
 ML_HIDDEN int ml_proc_stat(pid_t pid, struct ml_proc_stat *st);
 /* the text of /proc/<pid>/stat, NUL-terminated (fuzzed); -EPROTO if not its layout */

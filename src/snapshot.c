@@ -36,7 +36,7 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
 {
 	struct memlens_vma_usage u;
 	struct memlens_proc_usage *r;
-	char path[64], buf[256];
+	struct ml_proc_stat st;
 	int err;
 
 	err = memlens__rollup(ml, pid, &u);
@@ -59,15 +59,16 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
 	r->uss = (u.kb[MEMLENS_USAGE_PRIVATE_CLEAN] + u.kb[MEMLENS_USAGE_PRIVATE_DIRTY]) * 1024;
 	r->swap = u.kb[MEMLENS_USAGE_SWAP] * 1024;
 	r->swap_pss = u.kb[MEMLENS_USAGE_SWAP_PSS] * 1024;
-	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	if (ml_read_small(path, buf, sizeof(buf)) == 0 && ml_statm_parse(buf, &r->vss) == 0)
-		r->vss *= (uint64_t)ml->page_size;
-	ml_proc_comm(pid, r->comm);
-	/* gone by now: its numbers may be half a process's, drop it */
-	if (ml_pid_gone(pid)) {
+	/* one stat read after the rollup: Vss, the name, and whether it is
+	 * gone by now (its numbers may be half a process's: dropped) */
+	err = ml_proc_stat(pid, &st);
+	if (err == -ESRCH || (!err && (st.state == 'Z' || st.state == 'X'))) {
 		s->n--;
 		s->exited++;
+		return 0;
 	}
+	r->vss = st.vsize;
+	memcpy(r->comm, st.comm, sizeof(r->comm));
 	return 0;
 }
 

@@ -254,12 +254,38 @@ static void compare_rows(struct memlens *ml, const pid_t *kids, int n)
 					 (unsigned long long)u->rss, (unsigned long long)r.kb[MEMLENS_USAGE_RSS] * 1024,
 					 (unsigned long long)u->pss, (unsigned long long)r.kb[MEMLENS_USAGE_PSS] * 1024);
 			}
+			/* Vss and the name, against statm and comm read here */
+			{
+				char path[64], comm[64] = "";
+				unsigned long long pages = 0;
+				FILE *f;
+
+				snprintf(path, sizeof(path), "/proc/%d/statm", u->pid);
+				f = fopen(path, "r");
+				if (!f || fscanf(f, "%llu", &pages) != 1)
+					pages = ~0ULL;
+				if (f)
+					fclose(f);
+				snprintf(path, sizeof(path), "/proc/%d/comm", u->pid);
+				f = fopen(path, "r");
+				if (!f || !fgets(comm, sizeof(comm), f))
+					comm[0] = 0;
+				if (f)
+					fclose(f);
+				comm[strcspn(comm, "\n")] = 0;
+				if (u->vss != pages * (unsigned long long)sysconf(_SC_PAGESIZE) || strcmp(u->comm, comm)) {
+					bad = 1;
+					snprintf(why, sizeof(why), "pid %d: vss %llu/%llu comm '%s'/'%s'", u->pid,
+						 (unsigned long long)u->vss, pages * (unsigned long long)sysconf(_SC_PAGESIZE),
+						 u->comm, comm);
+				}
+			}
 		}
 	}
 	}
 	if (!ok(s != NULL, "snapshot of a quiet system"))
 		return;
-	if (!ok(found == n && !bad, "snapshot: Rss, Pss, Swap and SwapPss of %d stopped processes equal their smaps_rollup", found))
+	if (!ok(found == n && !bad, "snapshot: Rss, Pss, Swap and SwapPss of %d stopped processes equal their smaps_rollup, Vss statm, COMM comm", found))
 		printf("#   %s\n", why);
 	ok(memlens_snapshot__mem_total(s) > 0 && memlens_snapshot__mem_available(s) > 0, "snapshot: MemTotal and MemAvailable");
 	memlens_snapshot__free(s);
