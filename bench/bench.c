@@ -9,6 +9,8 @@
  *   bench peer NAME   (internal) one run of a peer tool: maps_all, dmabuf, rollup
  * Results: tables on stdout and bench/results/<name>.json: {"machine": {...},
  * "benches": [{"id", "title", "results": [{"id", "name", "median_us", ...}]}]}
+ * BENCH_ROUNDS=N changes the rounds; BENCH_ONLY=id[,id] runs only those
+ * contenders (the others show as failed), e.g. under perf record.
  */
 #include <errno.h>
 #include <fcntl.h>

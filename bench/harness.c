@@ -62,6 +62,20 @@ static double one_round(struct contender *c, int *failed, long *maxrss)
 	return med >= 0 ? med : -1;
 }
 
+/* BENCH_ONLY=id[,id...] runs only those contenders (to profile one of them) */
+static int wanted(const char *id)
+{
+	const char *only = getenv("BENCH_ONLY"), *p;
+	size_t len = strlen(id);
+
+	if (!only || !*only)
+		return 1;
+	for (p = only; (p = strstr(p, id)); p += len)
+		if ((p == only || p[-1] == ',') && (p[len] == ',' || !p[len]))
+			return 1;
+	return 0;
+}
+
 int bench_run(const char *title, struct contender *c, int n, int rounds, struct result *res)
 {
 	double *m = calloc((size_t)(n * rounds), sizeof(double));
@@ -73,8 +87,13 @@ int bench_run(const char *title, struct contender *c, int n, int rounds, struct 
 		res[i].name = c[i].name;
 	}
 	for (int r = 0; r < rounds; r++)
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			if (!wanted(c[i].id)) {
+				res[i].failed = 1;	/* left out by BENCH_ONLY */
+				continue;
+			}
 			m[i * rounds + r] = one_round(&c[i], &res[i].failed, &res[i].maxrss_kb);
+		}
 	for (int i = 0; i < n; i++) {
 		double *v = &m[i * rounds];
 

@@ -99,28 +99,47 @@ static ssize_t learn(struct memlens_proc *proc, const struct ml_source *src, con
 	return ivl_add(iv, next.start, next.end, (int64_t)norm->vmas->n - 1);
 }
 
+/* a direct-mapped cache of the interval holding a page: batches hit few
+ * pages many times, in no order (a binary search per address mispredicts
+ * its branches about half the time).  A page lies wholly in one VMA or in
+ * unmapped space, so the interval that answered one address of a page
+ * answers the rest of it (a gap learned from a mid-page address included) */
+enum { PAGE_CACHE = 256 };
+
+struct page_slot {
+	uint64_t page;	/* addr >> 12 */
+	uint32_t at;	/* index in the intervals */
+	uint32_t gen;	/* valid while it equals the intervals' generation */
+};
+
 /* PROCMAP_QUERY-style sources: each address looked up among what earlier
  * queries taught (a binary search over the few VMAs and gaps a batch
  * touches), a query only for what is not known yet; no sort of the batch */
 static int by_query(struct memlens_proc *proc, const struct ml_source *src, const struct ml_vma_req *req,
 		    const uint64_t *addrs, size_t n, struct memlens_norm *norm)
 {
+	struct page_slot cache[PAGE_CACHE];
 	struct ivls iv = { 0 };
-	ssize_t hit = -1;
+	uint32_t gen = 1;
 	int err = 0;
 
+	memset(cache, 0, sizeof(cache));
 	for (size_t i = 0; i < n; i++) {
-		uint64_t addr = addrs[i];
+		uint64_t addr = addrs[i], page = addr >> 12;
+		struct page_slot *c = &cache[(page ^ (page >> 8)) % PAGE_CACHE];
+		ssize_t hit = -1;
 
-		/* batches come in runs: the last interval first */
-		if (hit < 0 || addr < iv.v[hit].start || addr >= iv.v[hit].end)
-			hit = ivl_find(&iv, addr);
-		if (hit < 0)
+		if (c->gen == gen && c->page == page)
+			hit = (ssize_t)c->at;
+		else if ((hit = ivl_find(&iv, addr)) < 0) {
 			hit = learn(proc, src, req, addr, norm, &iv);
-		if (hit < 0) {
-			err = (int)hit;
-			break;
+			if (hit < 0) {
+				err = (int)hit;
+				break;
+			}
+			gen++;	/* the insert moved later intervals: forget the slots */
 		}
+		*c = (struct page_slot){ page, (uint32_t)hit, gen };
 		if (iv.v[hit].vi < 0)
 			answer(norm, i, NULL, -1);
 		else

@@ -395,6 +395,22 @@ static void check_normalize(struct memlens *ml, const struct mapper *m, size_t n
 	}
 	addrs[0] = 0;
 	addrs[1] = m->e[mapper_find(m, "main")].addr;
+	/* one unmapped page asked mid-page first, then below and above (a gap
+	 * learned from an address does not cover the bytes before it), and the
+	 * first and last bytes of a VMA, twice */
+	{
+		const struct memlens_vma *v = memlens_vma_set__get(ref, 0);
+		uint64_t gap = 0x10000;
+
+		addrs[2] = gap + 100, addrs[3] = gap + 50, addrs[4] = gap + 4095, addrs[5] = gap;
+		addrs[6] = v->end - 1, addrs[7] = v->start, addrs[8] = v->end - 1, addrs[9] = v->end;
+		/* a high VMA, then one below it learned after (the intervals
+		 * known so far shift), then the high one again */
+		size_t nv = memlens_vma_set__count(ref);
+		addrs[10] = memlens_vma_set__get(ref, nv - 2)->start;
+		addrs[11] = memlens_vma_set__get(ref, nv / 2)->start;
+		addrs[12] = memlens_vma_set__get(ref, nv - 2)->start + 1;
+	}
 	for (int b = 0; b < NB; b++) {
 		struct memlens_norm *norm;
 		size_t bad = 0, mapped = 0;

@@ -88,6 +88,23 @@ while read -r suite alias expect; do
 	echo "[$alias] $suite kernel ${rel:-?} ($pkg), ${secs}s"
 	# the guest's per-test lines and failures
 	sed -n '/^MEMLENS-BEGIN/,/^MEMLENS-END/p' "$log.txt" | grep -vE '^MEMLENS-|^[0-9]+ passed' | sed 's/^/  /'
+	if [ "$MODE" = bench ]; then
+		# the guest's results join bench/results/all.json as benches with ids
+		# ending in _guest_<alias>, carrying the guest machine's description
+		if ! sed -n 's/^MEMLENS-JSON //p' "$log.txt" | head -1 | jq -e .benches > /dev/null 2>&1; then
+			echo "  FAIL: the guest sent back no benchmark results"
+			total_fail=$((total_fail + 1)); continue
+		fi
+		sed -n 's/^MEMLENS-JSON //p' "$log.txt" | head -1 > "$work/guest.json"
+		all=bench/results/all.json
+		[ -s "$all" ] || echo '{"machine":{},"benches":[]}' > "$all"
+		sfx=_guest_${alias//./_}
+		jq --slurpfile g "$work/guest.json" --arg sfx "$sfx" \
+			'.benches = ([.benches[] | select(.id | endswith($sfx) | not)]
+			  + [$g[0].benches[] | .id += $sfx | .machine = $g[0].machine])' \
+			"$all" > "$work/all.json" && mv "$work/all.json" "$all"
+		echo "  results: $all (ids ending in $sfx)"
+	fi
 	if [ -z "$summary" ] || ! grep -q '^MEMLENS-END' "$log.txt"; then
 		why="no result"
 		[ $rc = 124 ] && why="timed out after ${TIMEOUT}s"
