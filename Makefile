@@ -140,9 +140,17 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # ---- benchmarks (not tests): make bench ----
-$(BUILD)/bench/bench: bench/bench.c bench/harness.c bench/bench.h $(BUILD)/libmemlens.a
+# the floor: the kernel's fd and VMA walks with programs that emit nothing
+$(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c src/bpf/memlens_core.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ bench/bench.c bench/harness.c $(BUILD)/libmemlens.a $(LIB_LIBS) $(LDFLAGS)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/floor.lskel.h: $(BUILD)/bench/floor.bpf.o
+	$(BPFTOOL) gen skeleton -L $< name floor_lskel > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bench/bench: bench/bench.c bench/harness.c bench/bench.h $(BUILD)/bench/floor.lskel.h $(BUILD)/libmemlens.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/bench -o $@ bench/bench.c bench/harness.c $(BUILD)/libmemlens.a $(LIB_LIBS) $(LDFLAGS)
 
 bench: tests $(BUILD)/bench/bench
 	$(BUILD)/bench/bench all

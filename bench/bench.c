@@ -28,6 +28,7 @@
 #include "../src/uapi/procmap_query.h"
 #include "../src/bpf_prog.h"
 #include "bench.h"
+#include "floor.lskel.h"
 #include <spawn.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -386,6 +387,53 @@ static int count_procs(void)
 	return n;
 }
 
+/* ---- the floor of a BPF pass: the kernel's walks with empty programs ---- */
+static struct floor_lskel *floor_skel;
+static int floor_links[2] = { -1, -1 };	/* fds, VMAs */
+
+/* load the empty programs once and link them (as pins would be): 0 or -errno */
+static int floor_load(void)
+{
+	if (floor_skel)
+		return 0;
+	floor_skel = floor_lskel__open_and_load();
+	if (!floor_skel)
+		return -errno ? -errno : -EINVAL;
+	floor_links[0] = bpf_link_create(floor_skel->progs.floor_fds.prog_fd, 0, BPF_TRACE_ITER, NULL);
+	floor_links[1] = bpf_link_create(floor_skel->progs.floor_vmas.prog_fd, 0, BPF_TRACE_ITER, NULL);
+	return floor_links[0] < 0 || floor_links[1] < 0 ? -errno : 0;
+}
+
+static void floor_unload(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (floor_links[i] >= 0)
+			close(floor_links[i]);
+	floor_links[0] = floor_links[1] = -1;
+	floor_lskel__destroy(floor_skel);
+	floor_skel = NULL;
+}
+
+/* one pass of the iterators arg names: "fds+vmas" or "vmas" */
+static int run_floor_walk(void *p)
+{
+	char buf[4096];
+
+	for (int i = strcmp(p, "vmas") ? 0 : 1; i < 2; i++) {
+		int fd = bpf_iter_create(floor_links[i]);
+		ssize_t n;
+
+		if (fd < 0)
+			return -errno;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			;
+		close(fd);
+		if (n < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 static int bench_walk(FILE *out)
 {
 	int extra = 300 - count_procs();
@@ -395,22 +443,25 @@ static int bench_walk(FILE *out)
 				 { MEMLENS_SOURCE_PROCMAP_QUERY, true, NULL, NULL },
 				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, NULL },
 				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, "regular" } };
-	struct contender c[6] = {
+	struct contender c[7] = {
 		{ "peer_pmap", "pmap per process (procps)", run_pmap, NULL, 1 },
 		{ "text", "memlens text source, every /proc/pid/maps", run_walk, &a[1], 10 },
 		{ "ioctl", "memlens PROCMAP_QUERY, per process", run_walk, &a[2], 10 },
 		{ "bpf_loaded", "memlens BPF task_vma, one pass (loaded)", run_walk, &a[0], 10 },
 		{ "bpf_oneshot", "memlens BPF task_vma, load + one pass", run_walk, &a[3], 10 },
 		{ "bpf_oneshot_regular", "same, regular skeleton (the fallback)", run_walk, &a[4], 10 },
+		{ "floor", "floor: the kernel's VMA walk, empty program", run_floor_walk, "vmas", 10 },
 	};
-	struct result res[6];
+	struct result res[7];
 	char title[160];
+	int nc = floor_load() ? 6 : 7;
 
 	usleep(200000);
 	snprintf(title, sizeof(title), "whole-system VMA walk: %d processes", count_procs());
-	bench_run(title, c, 6, ROUNDS, res);
-	bench_print(stdout, title, res, 6, "memlens text source, every /proc/pid/maps", NULL);
-	bench_json(out, "walk_all", title, res, 6);
+	bench_run(title, c, nc, ROUNDS, res);
+	bench_print(stdout, title, res, nc, "memlens text source, every /proc/pid/maps",
+		    nc == 7 ? "floor: the kernel's VMA walk, empty program" : NULL);
+	bench_json(out, "walk_all", title, res, nc);
 	kill_all(pids, extra > 0 ? extra : 0);
 	return 0;
 }
@@ -505,7 +556,7 @@ static int bench_dmabuf(FILE *out)
 	bool mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
 	struct dmabuf_arg a[4] = { { MEMLENS_SOURCE_DMABUF_PROCFS, NULL, NULL }, { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL },
 				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, "regular" }, { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL } };
-	struct contender c[5] = {
+	struct contender c[6] = {
 		{ "baseline", "dmabuf_dump-style: readlink every fd, fdinfo, maps", run_dmabuf_dump, NULL, 5 },
 		{ "procfs", "memlens dmabuf, procfs source", run_memlens_dmabuf, &a[0], 5 },
 		{ "bpf_oneshot", "memlens dmabuf, BPF (loads programs)", run_memlens_dmabuf, &a[1], 5 },
@@ -514,7 +565,7 @@ static int bench_dmabuf(FILE *out)
 	};
 	struct memlens *ml = memlens__new(NULL);
 	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 5;
-	struct result res[5];
+	struct result res[6];
 	char title[200];
 
 	for (int b = 0; shared && heap >= 0 && b < 32; b++) {
@@ -554,6 +605,9 @@ static int bench_dmabuf(FILE *out)
 		nc = 2;	/* no iter/dmabuf: procfs against the baseline only */
 	else if (!mounted || memlens__bpf_pin(ml, pins, NULL))
 		nc = 4;	/* no pins */
+	if (nc >= 4 && !floor_load())
+		c[nc++] = (struct contender){ "floor", "floor: the kernel's fd and VMA walks, empty programs",
+					      run_floor_walk, "fds+vmas", 5 };
 	usleep(200000);
 	if (shared)
 		snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d sharing %d real buffers (fds and a mapping each)",
@@ -562,7 +616,8 @@ static int bench_dmabuf(FILE *out)
 		snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d holding %d fds each%s",
 			 count_procs(), NPROC, NFD, heap >= 0 ? ", every 4th a DMA-BUF" : " (no DMA-BUF exporter)");
 	bench_run(title, c, nc, ROUNDS, res);
-	bench_print(stdout, title, res, nc, "dmabuf_dump-style: readlink every fd, fdinfo, maps", NULL);
+	bench_print(stdout, title, res, nc, "dmabuf_dump-style: readlink every fd, fdinfo, maps",
+		    "floor: the kernel's fd and VMA walks, empty programs");
 	bench_json(out, "dmabuf_all", title, res, nc);
 	memlens__bpf_unpin(ml, pins);
 	if (mounted)
@@ -877,5 +932,6 @@ int main(int argc, char **argv)
 	fprintf(out, "\n  ]\n}\n");
 	if (out != stderr)
 		fclose(out);
+	floor_unload();
 	return 0;
 }

@@ -21,10 +21,14 @@ int memlens_dmabuf_fds(struct bpf_iter__task_file *ctx)
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
 	struct ml_dmabuf_fd_rec r;
+	__u64 ino, size = 0;
 
-	__builtin_memset(&r, 0, sizeof(r));
-	if (!task || !dmabuf_file(file, &r.ino, &r.size))
+	/* most files are not DMA-BUFs: test before building a record */
+	if (!task || !dmabuf_file(file, &ino, &size))
 		return 0;
+	__builtin_memset(&r, 0, sizeof(r));
+	r.ino = ino;
+	r.size = size;
 	dmabuf_task(task, &r.tgid, &r.tid, r.comm);
 	r.fd = ctx->fd;
 	bpf_seq_write(seq, &r, sizeof(r));

@@ -19,10 +19,14 @@ int memlens_dmabuf_maps(struct bpf_iter__task_vma *ctx)
 	struct task_struct *task = ctx->task;
 	struct vm_area_struct *vma = ctx->vma;
 	struct ml_dmabuf_map_rec r;
+	__u64 ino, size = 0;
 
-	__builtin_memset(&r, 0, sizeof(r));
-	if (!task || !vma || !dmabuf_file(vma->vm_file, &r.ino, &r.size))
+	/* most VMAs do not map a DMA-BUF: test before building a record */
+	if (!task || !vma || !dmabuf_file(vma->vm_file, &ino, &size))
 		return 0;
+	__builtin_memset(&r, 0, sizeof(r));
+	r.ino = ino;
+	r.size = size;
 	dmabuf_task(task, &r.tgid, &r.tid, r.comm);
 	r.start = vma->vm_start;
 	r.end = vma->vm_end;
