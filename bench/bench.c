@@ -741,12 +741,20 @@ static int bench_cli(FILE *out)
 	int extra = 300 - count_procs() - 1, hold, n = 0;
 	pid_t *pids = spawn_idle(extra > 0 ? extra : 0), target = target_start(NFILES, ex, &hold);
 	char cli[600], self[600], pid_s[16], addr_s[32], title[200];
+	static char fs[] = "/tmp/memlens-bpffs-XXXXXX", pins[64];
 	static struct spawn_arg a[24];
 	struct contender c[24];
 	struct result res[24];
+	struct memlens *ml = memlens__new(NULL);
+	bool mounted, pinned;
 
 	if (target < 0)
 		return -1;
+	/* the DMA-BUF iterators pinned once (memlens bpf pin), as a low-memory
+	 * handler would run: in a private bpffs, unmounted at the end */
+	mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
+	snprintf(pins, sizeof(pins), "%s/memlens", fs);
+	pinned = mounted && !memlens__bpf_pin(ml, pins, NULL);
 	snprintf(cli, sizeof(cli), "%s/memlens", BUILD);
 	snprintf(self, sizeof(self), "%s/bench/bench", BUILD);
 	snprintf(pid_s, sizeof(pid_s), "%d", target);
@@ -769,6 +777,11 @@ static int bench_cli(FILE *out)
 	CLI("peer_dmabuf", "dmabuf_dump-style scan", self, "peer", "dmabuf");
 	CLI("cli_snapshot", "memlens snapshot", cli, "snapshot");
 	CLI("peer_snapshot", "procrank-style smaps_rollup loop", self, "peer", "rollup");
+	if (pinned) {
+		CLI("cli_dmabuf_pins", "memlens dmabuf --pin-dir (pinned)", cli, "dmabuf", "--pin-dir", pins);
+		CLI("cli_snapshot_pins", "memlens snapshot --pin-dir (pinned)", cli, "snapshot", "--pin-dir", pins);
+		CLI("cli_snapshot_no_dmabuf", "memlens snapshot --no-dmabuf", cli, "snapshot", "--no-dmabuf");
+	}
 	CLI("cli_features", "memlens features", cli, "features");
 #undef CLI
 	/* peer_query reads the target's maps, not the cat's own */
@@ -791,7 +804,8 @@ static int bench_cli(FILE *out)
 			{ "cli_maps_all", "cli_maps_all_bpf" }, { "cli_who_maps", "peer_maps_all" },
 			{ "cli_who_maps", "cli_who_maps_text" }, { "cli_dmabuf", "peer_dmabuf" },
 			{ "cli_dmabuf", "cli_dmabuf_procfs" }, { "cli_dmabuf", "cli_dmabuf_bpf" },
-			{ "cli_snapshot", "peer_snapshot" },
+			{ "cli_snapshot", "peer_snapshot" }, { "cli_dmabuf_pins", "peer_dmabuf" },
+			{ "cli_snapshot_pins", "peer_snapshot" }, { "cli_snapshot_no_dmabuf", "peer_snapshot" },
 		};
 
 		printf("%-22s %-22s %10s\n", "command", "against", "x faster");
@@ -810,6 +824,12 @@ static int bench_cli(FILE *out)
 	}
 	target_stop(target, hold);
 	kill_all(pids, extra > 0 ? extra : 0);
+	if (pinned)
+		memlens__bpf_unpin(ml, pins);
+	if (mounted)
+		umount(fs);
+	rmdir(fs);
+	memlens__free(ml);
 	return 0;
 }
 

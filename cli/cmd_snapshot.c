@@ -106,12 +106,13 @@ static void openmetrics(const struct memlens_proc_usage **rows, size_t n, const 
 
 int cmd_snapshot(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_OM = 256, OPT_NO_DMABUF };
+	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR };
 	static const struct option longopts[] = {
 		OUTPUT_LONGOPTS,
 		{ "sort", required_argument, NULL, 's' },
 		{ "openmetrics", no_argument, NULL, OPT_OM },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ NULL, 0, NULL, 0 },
 	};
 	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
@@ -138,12 +139,14 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_OM: om = true; break;
 		case OPT_NO_DMABUF: opts.dmabuf = false; break;
+		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
 		case 'h':
-			printf("Usage: memlens snapshot [-s COLUMN] [--json|--openmetrics] [--no-dmabuf]\n\n"
+			printf("Usage: memlens snapshot [-s COLUMN] [--json|--openmetrics] [--no-dmabuf] [--pin-dir DIR]\n\n"
 			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n\n"
 			       "  -s, --sort COLUMN  sort by this column, largest first\n"
 			       "      --openmetrics  OpenMetrics text\n"
-			       "      --no-dmabuf    without the DMA-BUF pass\n");
+			       "      --no-dmabuf    without the DMA-BUF pass\n"
+			       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
 			cli_help_common(false);
 			out_help_columns(stdout, cols, NCOLS);
 			return EXIT_OK;
@@ -161,7 +164,12 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	err = memlens__snapshot(cli->ml, &opts, &s);
-	if (err) {
+	if (err && opts.pin_dir && opts.dmabuf && (err == -ENOENT || err == -EACCES || err == -EPERM)) {
+		cli_err("--pin-dir %s: %s", opts.pin_dir, err == -EPERM ?
+			"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
+			strerror(-err));
+		return EXIT_RUNTIME;
+	} else if (err) {
 		cli_err("snapshot failed: %s", strerror(-err));
 		return EXIT_RUNTIME;
 	}

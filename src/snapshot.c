@@ -72,14 +72,17 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
 	return 0;
 }
 
-static void add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char *pin_dir)
+/* 0, or the error of pins the caller named that cannot be read (without a
+ * named pin directory, no source answering leaves dmabuf_source AUTO) */
+static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char *pin_dir)
 {
 	MEMLENS_OPTS(memlens_dmabuf_opts, o, .pin_dir = pin_dir);
 	struct memlens_dmabuf *d = NULL;
 	size_t j = 0;
+	int err = memlens__dmabuf(ml, &o, &d);
 
-	if (memlens__dmabuf(ml, &o, &d))
-		return;	/* dmabuf_source stays AUTO: no source could answer */
+	if (err)
+		return pin_dir ? err : 0;
 	s->dmabuf_source = memlens_dmabuf__source(d);
 	/* both sorted by pid */
 	for (size_t i = 0; i < memlens_dmabuf__proc_count(d); i++) {
@@ -93,6 +96,7 @@ static void add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const cha
 		}
 	}
 	memlens_dmabuf__free(d);
+	return 0;
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -122,7 +126,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	if (!err) {
 		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 		if (OPTS_GET(opts, dmabuf, false))
-			add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL));
+			err = add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL));
 	}
 	if (err) {
 		memlens_snapshot__free(s);

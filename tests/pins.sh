@@ -47,6 +47,11 @@ else
 	ok "$(grep -q 'source bpf: pinned iterators' "$tmp/e"; echo $?)" "a member of the group reads the pins ($(grep source "$tmp/e"))"
 	setpriv --reuid=nobody --regid=12345 --clear-groups "$tmp/ml" dmabuf --pin-dir "$M/ours" > /dev/null 2>&1
 	ok "$([ $? = 1 ]; echo $?)" "... someone outside it does not"
+	asnobody "$tmp/ml" snapshot --pin-dir "$M/ours" > "$tmp/o" 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 0 ] && grep -q 'DMA-BUF source: bpf$' "$tmp/o"; echo $?)" "snapshot --pin-dir: the group member's DMA-BUF part comes from the pins (rc $rc: $(tail -1 "$tmp/o") $(cat "$tmp/e"))"
+	setpriv --reuid=nobody --regid=12345 --clear-groups "$tmp/ml" snapshot --pin-dir "$M/ours" > /dev/null 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 1 ] && grep -qx "memlens: --pin-dir $M/ours: Permission denied" "$tmp/e"; echo $?)" \
+		"snapshot --pin-dir of pins one may not read: one line, exit 1, no snapshot without its DMA-BUF part (rc $rc: $(cat "$tmp/e"))"
 	"$ML" bpf pin "$M/ours" --mode 0444 > /dev/null 2> "$tmp/e"; rc=$?
 	ok "$([ $rc = 0 ] && is_mode 'root:root 755' 'root:root 444' && grep -q 'warning: .*readable by everyone.*hidepid' "$tmp/e"; echo $?)" \
 		"--mode 0444: everyone may read, with a warning about hidepid (rc $rc)"
@@ -66,6 +71,9 @@ fi
 timeout 20 "$ML" dmabuf --pin-dir "$tmp/nonexistent" > /dev/null 2> "$tmp/e"; rc=$?
 ok "$([ $rc = 1 ] && [ "$(cat "$tmp/e")" = "memlens: --pin-dir $tmp/nonexistent: No such file or directory" ]; echo $?)" \
 	"dmabuf --pin-dir of a missing directory: one line, exit 1, no silent fallback (rc $rc: $(cat "$tmp/e"))"
+timeout 20 "$ML" snapshot --pin-dir "$tmp/nonexistent" > /dev/null 2> "$tmp/e"; rc=$?
+ok "$([ $rc = 1 ] && [ "$(cat "$tmp/e")" = "memlens: --pin-dir $tmp/nonexistent: No such file or directory" ]; echo $?)" \
+	"snapshot --pin-dir of a missing directory: one line, exit 1 (rc $rc: $(cat "$tmp/e"))"
 
 # nobody's directory with a symlink to /dev/zero, a FIFO and forged records
 asnobody bash -c "mkdir '$M/evil' && ln -s /dev/zero '$M/evil/dmabuf_buffers' && ln -s /dev/zero '$M/evil/dmabuf_fds' &&
