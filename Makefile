@@ -53,7 +53,7 @@ all: lib cli
 lib: $(BPF_SKELS) $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc
 cli: $(BUILD)/memlens
 
-$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file.h src/vma_record.h src/dmabuf_record.h
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file.h src/bpf/pidns.h src/vma_record.h src/dmabuf_record.h
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
 

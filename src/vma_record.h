@@ -46,9 +46,20 @@ struct ml_vma_rec {
  * read: a path crosses once per walk, later VMAs of the same file (same
  * dentry and mount, so the same d_path) refer to it by id */
 struct ml_walk_ctl {
-	__u32 target_tgid;	/* 0: every process; else only this one */
+	__u32 target_tgid;	/* 0: every process; else only this one (reader's pid) */
 	__u32 gen;		/* this walk: ids of other walks are stale */
 	__u32 next_id;		/* the next path's id: 1 at the start of a walk */
+	/* the program's own, untouched by userspace: the reader's pid
+	 * namespace, looked up once per read session, and the last task's
+	 * pids in it (a task's VMAs come one after another) */
+	__u32 reader_level;
+	__u64 session;
+	__u64 reader_ns;
+	__u64 last_task;	/* with its global tid: an address alone may be reused */
+	__s32 last_gtid;
+	__s32 last_tgid;
+	__s32 last_tid;
+	__u32 pad;
 };
 
 #endif

@@ -18,12 +18,20 @@ static __always_inline bool dmabuf_file(struct file *file, __u64 *ino, __u64 *si
 	return true;
 }
 
-/* the task a record belongs to */
-static __always_inline void dmabuf_task(struct task_struct *task, __s32 *tgid, __s32 *tid, char comm[16])
+/* the task a record belongs to, numbered as the reader sees it (pidns.h);
+ * false when the reader cannot see it.  Records are rare (DMA-BUF fds and
+ * mappings only), so the reader's namespace is looked up for each: pinned
+ * iterators are read by many readers, in any namespace. */
+static __always_inline bool dmabuf_task(struct task_struct *task, __s32 *tgid, __s32 *tid, char comm[16])
 {
-	*tgid = task->tgid;
-	*tid = task->pid;
+	__u32 level;
+	__u64 ns;
+
+	reader_pidns(&level, &ns);
+	if (!task_vpids(task, level, ns, tgid, tid))
+		return false;
 	bpf_probe_read_kernel_str(comm, 16, task->comm);
+	return true;
 }
 
 #endif

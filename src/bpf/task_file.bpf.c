@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "../dmabuf_record.h"
+#include "pidns.h"
 #include "dmabuf_file.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -29,7 +30,8 @@ int memlens_dmabuf_fds(struct bpf_iter__task_file *ctx)
 	__builtin_memset(&r, 0, sizeof(r));
 	r.ino = ino;
 	r.size = size;
-	dmabuf_task(task, &r.tgid, &r.tid, r.comm);
+	if (!dmabuf_task(task, &r.tgid, &r.tid, r.comm))
+		return 0;
 	r.fd = ctx->fd;
 	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;

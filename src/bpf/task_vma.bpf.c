@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "../vma_record.h"
+#include "pidns.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -102,11 +103,33 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 	struct path_key pk = {};
 	struct path_val *pv;
 	__u32 zero = 0;
+	__s32 tgid, tid;
 	long n;
 
 	if (!task || !vma)
 		return 0;
-	if (walk_ctl.target_tgid && task->tgid != walk_ctl.target_tgid)
+	/* pids as the reader sees them (pidns.h), once per task */
+	if (walk_ctl.session != ctx->meta->session_id + 1) {
+		__u32 level;
+		__u64 ns;
+
+		reader_pidns(&level, &ns);
+		walk_ctl.reader_level = level;
+		walk_ctl.reader_ns = ns;
+		walk_ctl.session = ctx->meta->session_id + 1;
+		walk_ctl.last_task = 0;
+	}
+	if (walk_ctl.last_task != (__u64)task || walk_ctl.last_gtid != task->pid) {
+		if (!task_vpids(task, walk_ctl.reader_level, walk_ctl.reader_ns, &tgid, &tid))
+			return 0;	/* not visible to the reader */
+		walk_ctl.last_tgid = tgid;
+		walk_ctl.last_tid = tid;
+		walk_ctl.last_gtid = task->pid;
+		walk_ctl.last_task = (__u64)task;
+	}
+	tgid = walk_ctl.last_tgid;
+	tid = walk_ctl.last_tid;
+	if (walk_ctl.target_tgid && tgid != (__s32)walk_ctl.target_tgid)
 		return 0;
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
@@ -116,8 +139,8 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 	r->start = vma->vm_start;
 	r->end = vma->vm_end;
 	r->vm_flags = vma->vm_flags;
-	r->tgid = task->tgid;
-	r->tid = task->pid;
+	r->tgid = tgid;
+	r->tid = tid;
 	r->page_size = page_size;
 
 	file = vma->vm_file;

@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "../dmabuf_record.h"
+#include "pidns.h"
 #include "dmabuf_file.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -27,7 +28,8 @@ int memlens_dmabuf_maps(struct bpf_iter__task_vma *ctx)
 	__builtin_memset(&r, 0, sizeof(r));
 	r.ino = ino;
 	r.size = size;
-	dmabuf_task(task, &r.tgid, &r.tid, r.comm);
+	if (!dmabuf_task(task, &r.tgid, &r.tid, r.comm))
+		return 0;
 	r.start = vma->vm_start;
 	r.end = vma->vm_end;
 	bpf_seq_write(seq, &r, sizeof(r));

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -487,6 +488,121 @@ static void check_pins(const struct scen *s, const char *bin)
 	}
 }
 
+/* Inside a new pid namespace with its own /proc: its init (pid 1) allocates a
+ * buffer, its child (pid 2) inherits the fd and maps it.  Read from inside,
+ * every source must name exactly pids 1 and 2 (the fd of each, the mapping of
+ * 2), and no holder of the scenario outside (P and the others, which the
+ * namespace cannot see).  The inner process reports "1|text" or "0|text"
+ * lines over a pipe; they become TAP lines here. */
+static void pidns_inner(int out)
+{
+	int go[2], fd;
+	uint64_t ino;
+	pid_t z;
+	char x;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) || mount("proc", "/proc", "proc", 0, NULL)) {
+		dprintf(out, "0|mount a /proc of the new pid namespace: %s\n", strerror(errno));
+		return;
+	}
+	fd = alloc_buf(false, 9, "in-pidns");
+	if (fd < 0 || pipe(go)) {
+		dprintf(out, "0|a buffer in the pid namespace: %s\n", strerror(errno));
+		return;
+	}
+	ino = ino_of(fd);
+	z = fork();
+	if (z == 0) {
+		void *m = mmap(NULL, 9 * pg, PROT_READ, MAP_SHARED, fd, 0);
+
+		close(go[1]);
+		if (m == MAP_FAILED)
+			_exit(1);
+		while (read(go[0], &x, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(go[0]);
+	usleep(100000);	/* z maps it */
+	dprintf(out, "%d|inside, the holders are pid 1 (this process, getpid %d) and pid 2 (its child, %d)\n",
+		getpid() == 1 && z == 2, (int)getpid(), (int)z);
+	for (int src = MEMLENS_SOURCE_DMABUF_BPF; src <= MEMLENS_SOURCE_DMABUF_PROCFS; src++) {
+		struct memlens *ml = memlens__new(NULL);
+		MEMLENS_OPTS(memlens_dmabuf_opts, o, .source = (enum memlens_source)src);
+		struct memlens_dmabuf *d = NULL;
+		const char *sn = memlens_source__name((enum memlens_source)src);
+		unsigned f1, m1, f2, m2;
+		size_t outside = 0;
+
+		if (src == MEMLENS_SOURCE_DMABUF_BPF && memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF)) {
+			memlens__free(ml);
+			continue;
+		}
+		int err = memlens__dmabuf(ml, &o, &d);
+
+		if (err) {
+			dprintf(out, "0|%s: DMA-BUF scan inside the pid namespace: %s\n", sn, strerror(-err));
+			memlens__free(ml);
+			continue;
+		}
+		refs_of(d, 1, 0, ino, &f1, &m1);
+		refs_of(d, 2, 0, ino, &f2, &m2);
+		for (size_t i = 0; i < memlens_dmabuf__holder_count(d); i++) {
+			const struct memlens_dmabuf_holder *h = memlens_dmabuf__holder(d, i);
+
+			outside += h->pid != 1 && h->pid != 2;
+		}
+		dprintf(out, "%d|%s inside a pid namespace: pid 1 holds the buffer by 1 fd (got %u fd, %u map), pid 2 by 1 fd and 1 mapping (got %u, %u)\n",
+			f1 == 1 && m1 == 0 && f2 == 1 && m2 == 1, sn, f1, m1, f2, m2);
+		dprintf(out, "%d|%s inside a pid namespace: no holder from outside it (%zu other holders of %zu)\n",
+			outside == 0, sn, outside, memlens_dmabuf__holder_count(d));
+		memlens_dmabuf__free(d);
+		memlens__free(ml);
+	}
+	close(go[1]);
+	waitpid(z, NULL, 0);
+}
+
+static void check_pidns(void)
+{
+	char line[512];
+	int rep[2];
+	pid_t x;
+	FILE *f;
+	int n = 0;
+
+	if (pipe(rep))
+		return;
+	x = fork();
+	if (x == 0) {
+		pid_t y;
+
+		close(rep[0]);
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS)) {
+			dprintf(rep[1], "0|unshare a pid and mount namespace: %s\n", strerror(errno));
+			_exit(0);
+		}
+		y = fork();	/* the namespace's init */
+		if (y == 0) {
+			pidns_inner(rep[1]);
+			_exit(0);
+		}
+		waitpid(y, NULL, 0);
+		_exit(0);
+	}
+	close(rep[1]);
+	f = fdopen(rep[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		ok(line[0] == '1', "%s", line + 2);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	waitpid(x, NULL, 0);
+	ok(n >= 4, "the pid namespace case reported (%d lines)", n);
+}
+
 int main(void)
 {
 	const char *expect = getenv("MEMLENS_EXPECT_EXPORTER");
@@ -558,6 +674,7 @@ int main(void)
 	kill(churn, SIGKILL);
 	waitpid(churn, NULL, 0);
 	check_sets_agree(ml, &s);
+	check_pidns();
 	if (memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF) == 0)
 		check_pins(&s, bin);
 	scen_stop(&s);

@@ -1,0 +1,101 @@
+#!/bin/bash
+# Pid namespaces: inside `unshare -p -f --mount-proc` every command names the
+# processes of that namespace by the namespace's pids, whatever the source,
+# and shows nothing from outside it.  A mapper and its two children share a
+# memfd, a shared anonymous region and a file inside the namespace; the
+# expected pids are what they (and the namespace's /proc) say, the expected
+# VMAs what /proc/<pid>/maps says, read by this script, not by memlens.
+# Outside the namespace the test's own processes keep running with pids the
+# namespace cannot see.  (DMA-BUF holders in a namespace: test_dmabuf, in the
+# guests that have buffers.)
+# Usage: tests/pidns.sh BUILD_DIR    (TAP on stdout)
+set -u
+B=$(cd "${1:-build}" && pwd)
+n=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+if [ "$(id -u)" != 0 ] || ! command -v unshare > /dev/null; then
+	skip "a pid namespace with its own /proc needs root and unshare"; echo "1..$n"; exit 0
+fi
+tmp=$(mktemp -d /tmp/memlens-pidns-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# the part run inside the namespace: one "R|text" line per check, R = 0 (pass),
+# 1 (fail) or S (skip, text is the reason)
+cat > "$tmp/inner.sh" << 'EOF'
+B=$1; d=$2
+ML=$B/memlens
+res() { echo "$1|$2"; }
+check() { if [ "$2" = "$3" ]; then res 0 "$1"; else res 1 "$1 (expected: ${2:0:160}; got: ${3:0:160})"; fi; }
+mkfifo "$d/in"
+"$B/tests/mapper" --dir "$d" --children 2 < "$d/in" > "$d/out" 2>&1 &
+a=$!
+exec 7> "$d/in"
+for _ in $(seq 100); do grep -q ready "$d/out" && break; sleep 0.05; done
+c1=$(awk '/^child/ {print $2}' "$d/out" | head -1)
+c2=$(awk '/^child/ {print $2}' "$d/out" | tail -1)
+memfd=$(awk '/^memfd/ {print $2}' "$d/out")
+check "the namespace's init is this shell (pid 1), the mapper and its children are below 100" \
+	"1 yes" "$$ $([ "$a" -lt 100 ] && [ "$c1" -lt 100 ] && [ "$c2" -lt 100 ] && echo yes)"
+# every VMA of a process as START-END in decimal, from /proc (the truth) or memlens rows
+truth() { while IFS=' -' read -r s e _; do echo "$((16#$s))-$((16#$e))"; done < "/proc/$1/maps"; }
+rows() { awk -v p="$2" '$1 == p {print $2, $3}' "$1" | while read -r s e; do echo "$((s))-$((e))"; done; }
+# the highest pid handed out in the namespace so far: every pid it ever showed is below
+highest() { sh -c 'echo $$'; }
+
+for b in bpf text ioctl; do
+	if ! "$ML" maps --all -b "$b" -o PID,START,END -rn > "$d/maps.$b" 2> "$d/err"; then
+		res S "maps --all -b $b: $(head -1 "$d/err")"; continue
+	fi
+	top=$(highest)
+	bad=$(awk -v t="$top" '$1 > t || $1 < 1 {print $1}' "$d/maps.$b" | sort -un | tr '\n' ' ')
+	check "maps --all -b $b: every pid is one of the namespace's (all <= $top)" "" "$bad"
+	for p in 1 "$a" "$c1" "$c2"; do
+		check "maps --all -b $b: pid $p's VMAs are its /proc/$p/maps in the namespace" \
+			"$(truth "$p" | tr '\n' ' ')" "$(rows "$d/maps.$b" "$p" | tr '\n' ' ')"
+	done
+done
+for b in bpf text; do
+	if ! "$ML" who-maps -b "$b" "$a:$memfd" -J > "$d/who.$b" 2> "$d/err"; then
+		res S "who-maps -b $b: $(head -1 "$d/err")"; continue
+	fi
+	check "who-maps -b $b PID:ADDR of the memfd: the mapper and both children, by namespace pids" \
+		"$(printf '%s\n' "$a" "$c1" "$c2" | sort -n | tr '\n' ' ')" \
+		"$(jq -r '[.who_maps[].pid] | unique | map(tostring) | join(" ")' "$d/who.$b") "
+	"$ML" who-maps -b "$b" --shared -J > "$d/shared.$b" 2>> "$d/err"
+	top=$(highest)
+	check "who-maps --shared -b $b: every pid listed is one of the namespace's (all <= $top)" "" \
+		"$(jq -r '.shared[].pids' "$d/shared.$b" | tr ',' '\n' | awk -v t="$top" '$1 > t || $1 < 1' | sort -un | tr '\n' ' ')"
+done
+"$ML" snapshot -J > "$d/snap" 2> "$d/err"; rc=$?
+top=$(highest)
+check "snapshot: exit 0, every row a namespace pid (all <= $top), the mapper's three among them" \
+	"0  3" "$rc $(jq -r --argjson t "$top" '[.snapshot[].pid | select(. > $t or . < 1)] | map(tostring) | join(" ")' "$d/snap") $(jq -r \
+	--argjson a "$a" --argjson c1 "$c1" --argjson c2 "$c2" '[.snapshot[] | select(.pid == $a or .pid == $c1 or .pid == $c2)] | length' "$d/snap")"
+for s in bpf procfs; do
+	"$ML" dmabuf -s "$s" > "$d/dmabuf" 2> "$d/err"; rc=$?
+	if [ $rc != 0 ] && grep -qE 'unavailable|not supported|no DMA-BUF' "$d/err"; then
+		res S "dmabuf -s $s: $(head -1 "$d/err")"
+	else
+		check "dmabuf -s $s runs inside the namespace" "0" "$rc"
+	fi
+done
+exec 7>&-
+wait
+EOF
+
+# a process outside, with a pid the namespace cannot have
+sleep 100 &
+outside=$!
+unshare -p -f --mount-proc bash "$tmp/inner.sh" "$B" "$tmp" > "$tmp/out" 2>&1
+kill $outside 2> /dev/null
+while IFS='|' read -r r text; do
+	case $r in
+	0) ok 0 "$text" ;;
+	1) ok 1 "$text" ;;
+	S) skip "$text" ;;
+	*) ok 1 "unexpected output from inside the namespace: $r|$text" ;;
+	esac
+done < "$tmp/out"
+[ $n -ge 10 ] || ok 1 "the namespace part ran ($n checks)"
+echo "1..$n"
