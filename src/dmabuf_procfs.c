@@ -24,6 +24,17 @@
  * the name is everything after "name:\t" but the final newline: a name
  * carrying "\nsize:\t..." cannot change the size.
  */
+/* the decimal number at [p, end): strtoull would read past end, which need
+ * not be a NUL (the buffer is len bytes); saturates instead of wrapping */
+static uint64_t dec_u64(const char *p, const char *end)
+{
+	uint64_t v = 0;
+
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		v = v > (UINT64_MAX - 9) / 10 ? UINT64_MAX : v * 10 + (uint64_t)(*p - '0');
+	return v;
+}
+
 void ml_dmabuf_fdinfo_parse(const char *buf, size_t len, struct ml_dfd *r)
 {
 	const char *p = buf, *end = buf + len;
@@ -50,10 +61,10 @@ void ml_dmabuf_fdinfo_parse(const char *buf, size_t len, struct ml_dfd *r)
 			break;	/* the last line: what follows is the name's */
 		}
 		if (klen == 3 && !memcmp(p, "ino", 3) && !seen_ino) {
-			r->ino = strtoull(v, NULL, 10);
+			r->ino = dec_u64(v, le);
 			seen_ino = true;
 		} else if (klen == 4 && !memcmp(p, "size", 4) && !seen_size) {
-			r->size = strtoull(v, NULL, 10);
+			r->size = dec_u64(v, le);
 			seen_size = true;
 		} else if (klen == 8 && !memcmp(p, "exp_name", 8) && !seen_exp) {
 			size_t n = (size_t)(le - v) < sizeof(r->exp) - 1 ? (size_t)(le - v) : sizeof(r->exp) - 1;
