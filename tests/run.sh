@@ -66,6 +66,7 @@ if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: smaps, smaps_rollup parsers" fuzz fuzz_smaps "tests/fuzz/corpus/smaps/*"
 	run "fuzz: stat, statm parsers" fuzz fuzz_stat "tests/fuzz/corpus/stat/*"
 	run "fuzz: pin records and model" fuzz fuzz_pin_records "tests/fuzz/corpus/pin_records/*"
+	run "fuzz: cgroup file and ids" fuzz fuzz_cgroup "tests/fuzz/corpus/cgroup/*"
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"
