@@ -2,11 +2,14 @@
 /* memlens snapshot: every process's memory in one table (procrank plus DMA-BUF). */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "memlens_cli.h"
 
-enum { C_PID, C_COMM, C_VSS, C_RSS, C_PSS, C_USS, C_SWAP, C_SWAPPSS, C_DMABUF_RSS, C_DMABUF_PSS };
+enum { C_PID, C_COMM, C_VSS, C_RSS, C_PSS, C_USS, C_SWAP, C_SWAPPSS, C_DMABUF_RSS, C_DMABUF_PSS,
+       C_USER, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS };
 
 static const struct colinfo cols[] = {
 	[C_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
@@ -19,6 +22,11 @@ static const struct colinfo cols[] = {
 	[C_SWAPPSS] = { "SWAPPSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "proportional swap, bytes" },
 	[C_DMABUF_RSS] = { "DMABUF_RSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF buffers held, bytes" },
 	[C_DMABUF_PSS] = { "DMABUF_PSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF size / holders, bytes" },
+	[C_USER] = { "USER", 8, 0, SCOLS_JSON_STRING, "effective user (name, or uid without one)" },
+	[C_CGROUP] = { "CGROUP", 20, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "cgroup: v2 path, or the v1 memory one where v2 is the root" },
+	[C_CONTAINER] = { "CONTAINER", 12, 0, SCOLS_JSON_STRING, "container id its cgroup names (docker, containerd, cri-o, podman)" },
+	[C_POD] = { "POD", 36, 0, SCOLS_JSON_STRING, "Kubernetes pod uid its cgroup names" },
+	[C_NPROCS] = { "NPROCS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes in the group (--group-by)" },
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -104,15 +112,89 @@ static void openmetrics(const struct memlens_proc_usage **rows, size_t n, const 
 	printf("# EOF\n");
 }
 
+/* --group-by: the key column, and each group's sums */
+static const struct { const char *name; int col; } group_keys[] = {
+	{ "comm", C_COMM }, { "user", C_USER }, { "cgroup", C_CGROUP }, { "container", C_CONTAINER }, { "pod", C_POD },
+};
+
+static void user_name(uint32_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = uid == UINT32_MAX ? NULL : getpwuid(uid);
+
+	if (pw)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else if (uid == UINT32_MAX)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%u", uid);
+}
+
+/* the row's key for column col; user names through buf */
+static const char *key_of(const struct memlens_proc_usage *p, int col, char *buf, size_t len)
+{
+	switch (col) {
+	case C_COMM: return p->comm;
+	case C_USER: user_name(p->uid, buf, len); return buf;
+	case C_CGROUP: return p->cgroup ? p->cgroup : "";
+	case C_CONTAINER: return p->container;
+	case C_POD: return p->pod;
+	default: return "";
+	}
+}
+
+struct group {
+	char *key;
+	size_t nprocs;
+	uint64_t v[C_DMABUF_PSS + 1];
+};
+
+static int cmp_groups(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (sort_col == C_COMM || sort_col == C_PID)
+		return strcmp(x->key, y->key);
+	return x->v[sort_col] > y->v[sort_col] ? -1 : x->v[sort_col] < y->v[sort_col];
+}
+
+/* rows summed by key (like smem -u): groups sorted by the sort column */
+static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n, int col, size_t *ng)
+{
+	struct group *g = calloc(n ? n : 1, sizeof(*g));
+	char buf[64];
+
+	*ng = 0;
+	for (size_t i = 0; g && i < n; i++) {
+		const char *k = key_of(rows[i], col, buf, sizeof(buf));
+		size_t j;
+
+		for (j = 0; j < *ng && strcmp(g[j].key, k); j++)
+			;
+		if (j == *ng) {
+			g[j].key = strdup(k);
+			if (!g[j].key)
+				break;
+			(*ng)++;
+		}
+		g[j].nprocs++;
+		for (int c = C_VSS; c <= C_DMABUF_PSS; c++)
+			g[j].v[c] += value(rows[i], c);
+	}
+	if (g)
+		qsort(g, *ng, sizeof(*g), cmp_groups);
+	return g;
+}
+
 int cmd_snapshot(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR };
+	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY };
 	static const struct option longopts[] = {
 		OUTPUT_LONGOPTS,
 		{ "sort", required_argument, NULL, 's' },
 		{ "openmetrics", no_argument, NULL, OPT_OM },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ NULL, 0, NULL, 0 },
 	};
 	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
@@ -121,8 +203,10 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	uint64_t tot[NCOLS] = { 0 };
 	bool om = false;
 	struct out o;
-	size_t n;
-	int c, err;
+	size_t n, ng = 0;
+	int c, err, group = -1;
+	struct group *groups = NULL;
+	char defaults[160];
 
 	sort_col = C_PSS;
 	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "s:", longopts, NULL)) != -1) {
@@ -140,10 +224,20 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		case OPT_OM: om = true; break;
 		case OPT_NO_DMABUF: opts.dmabuf = false; break;
 		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
+		case OPT_GROUP_BY:
+			for (size_t i = 0; i < sizeof(group_keys) / sizeof(group_keys[0]); i++)
+				if (!strcmp(optarg, group_keys[i].name))
+					group = group_keys[i].col;
+			if (group < 0) {
+				cli_err("--group-by %s: comm, user, cgroup, container or pod", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
-			printf("Usage: memlens snapshot [-s COLUMN] [--json|--openmetrics] [--no-dmabuf] [--pin-dir DIR]\n\n"
+			printf("Usage: memlens snapshot [-s COLUMN] [--group-by KEY] [--json|--openmetrics] [--no-dmabuf] [--pin-dir DIR]\n\n"
 			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n\n"
 			       "  -s, --sort COLUMN  sort by this column, largest first\n"
+			       "      --group-by KEY sum processes by comm, user, cgroup, container or pod\n"
 			       "      --openmetrics  OpenMetrics text\n"
 			       "      --no-dmabuf    without the DMA-BUF pass\n"
 			       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
@@ -163,14 +257,39 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		cli_err("snapshot takes no arguments");
 		return EXIT_USAGE;
 	}
+	if (om && group >= 0) {
+		cli_err("--group-by and --openmetrics do not go together");
+		return EXIT_USAGE;
+	}
+	if (!om) {
+		/* the columns first: they say what is to be read */
+		if (group >= 0)
+			snprintf(defaults, sizeof(defaults), "%s,NPROCS,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s", cols[group].name,
+				 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
+		else
+			snprintf(defaults, sizeof(defaults), "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s",
+				 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
+		err = out_init(&o, cli, "snapshot", cols, NCOLS, defaults);
+		if (err) {
+			out_free(&o);
+			return EXIT_USAGE;
+		}
+		opts.cgroups = out_has(&o, C_CGROUP) || out_has(&o, C_CONTAINER) || out_has(&o, C_POD) ||
+			       group == C_CGROUP || group == C_CONTAINER || group == C_POD;
+		opts.owner = out_has(&o, C_USER) || group == C_USER;
+	}
 	err = memlens__snapshot(cli->ml, &opts, &s);
 	if (err && opts.pin_dir && opts.dmabuf && (err == -ENOENT || err == -EACCES || err == -EPERM)) {
 		cli_err("--pin-dir %s: %s", opts.pin_dir, err == -EPERM ?
 			"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
 			strerror(-err));
+		if (!om)
+			out_free(&o);
 		return EXIT_RUNTIME;
 	} else if (err) {
 		cli_err("snapshot failed: %s", strerror(-err));
+		if (!om)
+			out_free(&o);
 		return EXIT_RUNTIME;
 	}
 	n = memlens_snapshot__count(s);
@@ -184,13 +303,31 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		memlens_snapshot__free(s);
 		return EXIT_OK;
 	}
-	err = out_init(&o, cli, "snapshot", cols, NCOLS,
-		       opts.dmabuf ? "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS,DMABUF_RSS,DMABUF_PSS" : "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS");
-	for (size_t i = 0; !err && i < n; i++) {
+	if (group >= 0) {
+		groups = group_rows(rows, n, group, &ng);
+		for (size_t i = 0; groups && i < ng; i++) {
+			struct libscols_line *ln = out_line(&o);
+
+			out_set(&o, ln, group, "%s", groups[i].key);
+			out_set(&o, ln, C_NPROCS, "%zu", groups[i].nprocs);
+			for (int k = C_VSS; k <= C_DMABUF_PSS; k++) {
+				out_set(&o, ln, k, "%llu", (unsigned long long)groups[i].v[k]);
+				tot[k] += groups[i].v[k];
+			}
+		}
+		if (!groups)
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; !err && group < 0 && i < n; i++) {
 		struct libscols_line *ln = out_line(&o);
+		char ubuf[64];
 
 		out_set(&o, ln, C_PID, "%d", rows[i]->pid);
 		out_set(&o, ln, C_COMM, "%s", rows[i]->comm);
+		out_set(&o, ln, C_USER, "%s", key_of(rows[i], C_USER, ubuf, sizeof(ubuf)));
+		out_set(&o, ln, C_CGROUP, "%s", rows[i]->cgroup ? rows[i]->cgroup : "");
+		out_set(&o, ln, C_CONTAINER, "%s", rows[i]->container);
+		out_set(&o, ln, C_POD, "%s", rows[i]->pod);
 		for (int k = C_VSS; k <= C_DMABUF_PSS; k++) {
 			out_set(&o, ln, k, "%llu", (unsigned long long)value(rows[i], k));
 			tot[k] += value(rows[i], k);
@@ -199,7 +336,9 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	if (!err && cli->mode == OUT_TABLE) {
 		struct libscols_line *ln = out_line(&o);
 
-		out_set(&o, ln, C_COMM, "TOTAL");
+		out_set(&o, ln, group >= 0 ? group : C_COMM, "TOTAL");
+		if (group >= 0)
+			out_set(&o, ln, C_NPROCS, "%zu", n);
 		for (int k = C_VSS; k <= C_DMABUF_PSS; k++)
 			out_set(&o, ln, k, "%llu", (unsigned long long)tot[k]);
 	}
@@ -213,6 +352,9 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		       memlens_snapshot__unreadable(s), opts.dmabuf ? "  DMA-BUF source: " : "",
 		       !opts.dmabuf ? "" : memlens_snapshot__dmabuf_source(s) ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) :
 		       "unavailable");
+	for (size_t i = 0; groups && i < ng; i++)
+		free(groups[i].key);
+	free(groups);
 	free(rows);
 	memlens_snapshot__free(s);
 	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

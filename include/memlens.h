@@ -367,12 +367,24 @@ struct memlens_proc_usage {
 	char comm[16];
 	uint64_t vss, rss, pss, uss, swap, swap_pss;	/* bytes */
 	uint64_t dmabuf_rss, dmabuf_pss;		/* bytes */
+	/* with memlens_snapshot_opts.cgroups (else NULL and ""): the unified
+	 * (v2) cgroup path, or where that is the root on a hybrid or v1
+	 * machine the memory controller's v1 path ("" if unreadable); the
+	 * container id (64 hex: docker, containerd, cri-o, podman) and the
+	 * Kubernetes pod uid the path names, "" where none */
+	const char *cgroup;
+	char container[65];
+	char pod[37];
+	/* with memlens_snapshot_opts.owner: the effective uid, else UINT32_MAX */
+	uint32_t uid;
 };
 
 struct memlens_snapshot_opts {
 	size_t sz;
 	bool dmabuf;		/* add DMA-BUF Rss/Pss (one pass of the DMA-BUF sources) */
 	const char *pin_dir;
+	bool cgroups;		/* fill cgroup, container, pod (one more read per process) */
+	bool owner;		/* fill uid (one more read per process) */
 	size_t :0;
 };
 

@@ -91,6 +91,43 @@ int ml_proc_stat(pid_t pid, struct ml_proc_stat *st)
 	return ml_proc_stat_parse(buf, st);
 }
 
+int ml_status_uid_parse(const char *buf, uint32_t *uid)
+{
+	const char *p = strstr(buf, "\nUid:");
+	unsigned long long real, eff;
+	char *e;
+
+	*uid = UINT32_MAX;
+	if (!p)
+		return -EPROTO;
+	p += 5;
+	errno = 0;
+	real = strtoull(p, &e, 10);
+	if (e == p || (*e != '\t' && *e != ' '))
+		return -EPROTO;
+	p = e;
+	eff = strtoull(p, &e, 10);
+	if (e == p || errno || real > UINT32_MAX || eff >= UINT32_MAX)
+		return -EPROTO;
+	*uid = (uint32_t)eff;
+	return 0;
+}
+
+int ml_proc_uid(pid_t pid, uint32_t *uid)
+{
+	char path[64], buf[4096];
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	*uid = UINT32_MAX;
+	err = ml_read_small(path, buf, sizeof(buf));
+	if (err)
+		return err;
+	if (!buf[0])
+		return -ESRCH;
+	return ml_status_uid_parse(buf, uid);
+}
+
 int ml_proc_stat_parse(const char *buf, struct ml_proc_stat *st)
 {
 	const char *p;

@@ -27,6 +27,11 @@ ML_HIDDEN int ml_proc_stat(pid_t pid, struct ml_proc_stat *st);
 ML_HIDDEN int ml_proc_stat_parse(const char *buf, struct ml_proc_stat *st);
 /* the first field of /proc/<pid>/statm (size in pages), NUL-terminated text (fuzzed) */
 ML_HIDDEN int ml_statm_parse(const char *buf, uint64_t *pages);
+/* the effective uid from /proc/<pid>/status ("Uid:" real, effective, ...);
+ * its Name line is escaped by the kernel, so a name cannot forge the line */
+ML_HIDDEN int ml_proc_uid(pid_t pid, uint32_t *uid);
+/* the same from the status text, NUL-terminated (fuzzed); -EPROTO if absent */
+ML_HIDDEN int ml_status_uid_parse(const char *buf, uint32_t *uid);
 /* 1 if the process is gone or a zombie (no memory left to look at) */
 ML_HIDDEN int ml_pid_gone(pid_t pid);
 /* a kernel thread (PF_KTHREAD): no memory and no fd table of its own */

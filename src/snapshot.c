@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "procfs.h"
 
 struct memlens_snapshot {
@@ -32,7 +33,12 @@ static void meminfo(struct memlens_snapshot *s)
 		s->mem_available = strtoull(p + 13, NULL, 10) * 1024;
 }
 
-static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
+/* what snapshot_opts asked beyond the rollup */
+struct extras {
+	bool cgroups, owner;
+};
+
+static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const struct extras *x)
 {
 	struct memlens_vma_usage u;
 	struct memlens_proc_usage *r;
@@ -69,6 +75,32 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid)
 	}
 	r->vss = st.vsize;
 	memcpy(r->comm, st.comm, sizeof(r->comm));
+	r->cgroup = NULL;
+	r->container[0] = r->pod[0] = 0;
+	r->uid = UINT32_MAX;
+	if (x->cgroups) {
+		char path[4096];
+
+		err = ml_proc_cgroup(pid, path, sizeof(path));
+		if (err == -ESRCH) {
+			s->n--;
+			s->exited++;
+			return 0;
+		}
+		if (err)
+			path[0] = 0;
+		ml_cgroup_ids(path, r->container, r->pod);
+		r->cgroup = strdup(path);
+		if (!r->cgroup) {
+			s->n--;
+			return -ENOMEM;
+		}
+	}
+	if (x->owner && ml_proc_uid(pid, &r->uid) == -ESRCH) {
+		free((char *)r->cgroup);
+		s->n--;
+		s->exited++;
+	}
 	return 0;
 }
 
@@ -110,18 +142,21 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 {
 	struct memlens_snapshot *s;
 	struct ml_pids pids;
+	struct extras x;
 	pid_t pid;
 	int err;
 
 	if (!ml || !out || !OPTS_VALID(opts, memlens_snapshot_opts))
 		return ml_err(EINVAL);
+	x.cgroups = OPTS_GET(opts, cgroups, false);
+	x.owner = OPTS_GET(opts, owner, false);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ml_err(ENOMEM);
 	meminfo(s);
 	err = ml_pids_open(&pids);
 	while (!err && (pid = ml_pids_next(&pids)))
-		err = one(ml, s, pid);
+		err = one(ml, s, pid, &x);
 	ml_pids_close(&pids);
 	if (!err) {
 		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
@@ -154,6 +189,8 @@ void memlens_snapshot__free(struct memlens_snapshot *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->n; i++)
+		free((char *)s->p[i].cgroup);
 	free(s->p);
 	free(s);
 }

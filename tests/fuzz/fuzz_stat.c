@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* libFuzzer: the /proc/<pid>/stat and statm parsers on any text (comm is its owner's). */
+/* libFuzzer: the /proc/<pid>/stat, statm and status (Uid) parsers on any text (comm is its owner's). */
 #include <stdlib.h>
 #include "procfs.h"
 
@@ -16,6 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ml_proc_stat_parse(copy, &st) && (st.state || st.flags || st.start_time))
 		abort();	/* a refused line leaves nothing half-filled */
 	ml_statm_parse(copy, &pages);
+	{
+		uint32_t uid;
+
+		if (ml_status_uid_parse(copy, &uid) && uid != UINT32_MAX)
+			abort();	/* refused: no uid */
+	}
 	free(copy);
 	return 0;
 }
