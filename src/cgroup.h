@@ -3,7 +3,7 @@
  * A process's cgroup and what its path says: the container and the
  * Kubernetes pod.  From /proc/<pid>/cgroup, whose paths are names that
  * whoever may create cgroups there chose (a delegated subtree: any bytes
- * but '/' and NUL, newlines included).
+ * but '/', NUL and, since the kernel refuses it in cgroup_mkdir(), '\n').
  */
 #ifndef MEMLENS_CGROUP_H
 #define MEMLENS_CGROUP_H
@@ -18,8 +18,8 @@
  * path, or, where it is the root ("/") and v1 hierarchies exist (v1-only or
  * hybrid machines), the memory controller's path, else the first v1 path
  * that is not the root.  The kernel prints the unified line ("0::") last, so
- * everything after its "0::" is its path, newlines a name may carry
- * included: a name cannot forge a line after it.  Writes at most len - 1
+ * everything after its "0::" is its path (were a newline ever let into a
+ * name, it could not forge a line after it).  Writes at most len - 1
  * bytes and a NUL to path; -EPROTO when the text has no cgroup line.
  */
 ML_HIDDEN int ml_cgroup_parse(const char *buf, size_t len, char *path, size_t path_len);

@@ -1,0 +1,136 @@
+#!/bin/bash
+# Cgroups and containers: the test makes cgroups wherever the machine mounts
+# them (cgroup2, and a v1 memory hierarchy on hybrid or v1 machines; in the
+# guests it mounts its own), with paths shaped like the kubelet's (systemd
+# driver, containerd), docker's cgroupfs driver and podman's scopes, and one
+# whose name carries a terminal escape, moves known processes in,
+# and checks memlens snapshot's CGROUP, CONTAINER, POD and USER, and the sums of
+# --group-by, against what it made and against /proc/<pid>/cgroup and
+# smaps_rollup read here.
+# Usage: tests/cgroups.sh BUILD_DIR    (TAP on stdout)
+set -u
+k1="" k2="" d1="" p1="" e1=""
+B=$(cd "${1:-build}" && pwd)
+ML=$B/memlens
+n=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; echo "#   expected: $2"; echo "#   got:      $3"; fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+if [ "$(id -u)" != 0 ]; then
+	skip "making cgroups needs root"; echo "1..$n"; exit 0
+fi
+tmp=$(mktemp -d /tmp/memlens-cg-XXXXXX); chmod 755 "$tmp"
+T=memlenstest$$
+ID1=$(printf '%064x' $((0x1000 + $$))); ID2=$(printf '%064x' $((0x2000 + $$)))
+ID3=$(printf '%064x' $((0x3000 + $$))); ID4=$(printf '%064x' $((0x4000 + $$)))
+UID_DASH=0b7a3d52-1c2f-4e7a-9b1d-$(printf '%012x' $$)
+UID_US=${UID_DASH//-/_}
+pids=() dirs=() mounts=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
+	wait 2> /dev/null
+	local i
+	for ((i = ${#dirs[@]} - 1; i >= 0; i--)); do rmdir "${dirs[$i]}" 2> /dev/null; done
+	for m in "${mounts[@]}"; do umount "$m" 2> /dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mk() { local d; d=$1; mkdir "$d" && dirs+=("$d"); }
+mkp() { # a path under a hierarchy root, each level recorded for cleanup
+	local rest=${2#/} cur=$1 part
+	while [ -n "$rest" ]; do
+		part=${rest%%/*}
+		cur=$cur/$part
+		[ -d "$cur" ] || mk "$cur" || return 1
+		[ "$part" = "$rest" ] && break
+		rest=${rest#*/}
+	done
+}
+started=""
+start_in() { # cgroup.procs-file [runas...]: a sleeping process moved in; its pid in $started
+	local procs=$1; shift
+	"$@" sleep 1000 > /dev/null 2>&1 &
+	started=$!
+	pids+=("$started")
+	echo "$started" > "$procs"
+}
+
+# ---- where the hierarchies are (or mount them) ----
+V2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+if [ -z "$V2" ]; then
+	mkdir "$tmp/cg2" && mount -t cgroup2 none "$tmp/cg2" 2> /dev/null && V2=$tmp/cg2 && mounts+=("$tmp/cg2")
+fi
+MEM=$(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ {print $5; exit}' /proc/self/mountinfo)
+if [ -z "$MEM" ]; then
+	mkdir "$tmp/mem" && mount -t cgroup -o memory none "$tmp/mem" 2> /dev/null && MEM=$tmp/mem && mounts+=("$tmp/mem")
+fi
+[ -n "$V2" ] || { skip "no cgroup2 hierarchy and none can be mounted"; echo "1..$n"; exit 0; }
+
+# ---- the v2 shapes ----
+K=/kubepods-$T.slice/kubepods-$T-burstable.slice/kubepods-burstable-pod$UID_US.slice/cri-containerd-$ID1.scope
+D=/$T/docker/$ID2
+P=/$T/user.slice/libpod-$ID3.scope
+# the kernel refuses '\n' in a cgroup name (no forged /proc/<pid>/cgroup line),
+# not other control characters: a terminal escape before a docker scope
+E=/$T/esc$'\x1b'[31m/docker-$ID1.scope
+made=0
+for c in "$K" "$D" "$P" "$E"; do mkp "$V2" "$c" && made=$((made + 1)); done
+if [ $made != 4 ]; then
+	ok 1 "make the test's cgroups under $V2 ($made of 4)"; echo "1..$n"; exit 1
+fi
+start_in "$V2$K/cgroup.procs" && k1=$started && start_in "$V2$K/cgroup.procs" && k2=$started &&
+	start_in "$V2$D/cgroup.procs" setpriv --reuid=nobody --regid=nogroup --clear-groups && d1=$started &&
+	start_in "$V2$P/cgroup.procs" && p1=$started && start_in "$V2$E/cgroup.procs" && e1=$started
+ok $? "five processes moved into the test's cgroups ($k1 $k2 in the pod, $d1 as nobody in docker's, $p1 podman's, $e1 the forged name)"
+# and one in the v1 memory hierarchy only (its v2 path stays the root)
+v1=""
+if [ -n "$MEM" ] && mkp "$MEM" "/$T/docker/$ID4"; then
+	start_in "$MEM/$T/docker/$ID4/cgroup.procs" && v1=$started
+fi
+sleep 0.2
+
+# the kernel's word, read here: /proc/<pid>/cgroup's unified line
+for p in "$k1" "$d1" "$p1"; do
+	case $p in "$k1") want=$K ;; "$d1") want=$D ;; "$p1") want=$P ;; esac
+	is "/proc/$p/cgroup says the test's cgroup" "0::$want" "$(grep '^0::' "/proc/$p/cgroup")"
+done
+
+"$ML" snapshot -J -o PID,USER,CGROUP,CONTAINER,POD,RSS,PSS > "$tmp/snap.json" 2> "$tmp/err"
+ok $? "snapshot -o PID,USER,CGROUP,CONTAINER,POD runs ($(head -1 "$tmp/err"))"
+row() { jq -r --argjson p "$1" '.snapshot[] | select(.pid == $p) | [.user, .cgroup, .container, .pod] | join("|")' "$tmp/snap.json"; }
+is "kubelet (systemd driver) + containerd: cgroup, container id, pod uid" "root|$K|$ID1|$UID_DASH" "$(row "$k1")"
+is "... its second process the same" "root|$K|$ID1|$UID_DASH" "$(row "$k2")"
+is "docker (cgroupfs driver), run as nobody: cgroup, container id, USER nobody" "nobody|$D|$ID2|" "$(row "$d1")"
+is "podman scope: container id, no pod" "root|$P|$ID3|" "$(row "$p1")"
+is "a name with a terminal escape: the path escaped, and it names no container" \
+	"root|/$T/esc\\x1b[31m/docker-$ID1.scope||" "$(row "$e1")"
+if [ -n "$v1" ]; then
+	is "v1 memory hierarchy where v2 is the root: the v1 path and its container" "root|/$T/docker/$ID4|$ID4|" "$(row "$v1")"
+else
+	skip "no v1 memory hierarchy here and none can be mounted (controllers bound to cgroup2)"
+fi
+
+# sums: RSS exactly (sleeping processes), PSS within 10% (shared pages move when others come and go)
+rollup() { awk -v k="$1:" '$1 == k {s += $2} END {print s * 1024}' $(for p in "${@:2}"; do echo "/proc/$p/smaps_rollup"; done); }
+"$ML" snapshot --group-by container -J > "$tmp/byc.json" 2> "$tmp/err"
+grp() { jq -r --arg k "$2" --arg f "$3" ".snapshot[] | select(.$1 == \$k) | .[\$f]" "$4"; }
+is "--group-by container: the pod's container has its two processes" "2" "$(grp container "$ID1" nprocs "$tmp/byc.json")"
+is "--group-by container: their RSS is the sum of their smaps_rollup Rss" "$(rollup Rss "$k1" "$k2")" "$(grp container "$ID1" rss "$tmp/byc.json")"
+want=$(rollup Pss "$k1" "$k2"); got=$(grp container "$ID1" pss "$tmp/byc.json")
+ok "$([ -n "$got" ] && [ $((got * 10)) -ge $((want * 9)) ] && [ $((got * 10)) -le $((want * 11)) ]; echo $?)" \
+	"--group-by container: their PSS is within 10% of the sum of their smaps_rollup Pss ($got vs $want)"
+is "--group-by container: docker's has one" "1" "$(grp container "$ID2" nprocs "$tmp/byc.json")"
+"$ML" snapshot --group-by pod -J > "$tmp/byp.json" 2>> "$tmp/err"
+is "--group-by pod: the pod has two processes, the sum of their Rss" "2 $(rollup Rss "$k1" "$k2")" \
+	"$(grp pod "$UID_DASH" nprocs "$tmp/byp.json") $(grp pod "$UID_DASH" rss "$tmp/byp.json")"
+"$ML" snapshot --group-by cgroup -J > "$tmp/byg.json" 2>> "$tmp/err"
+is "--group-by cgroup: podman's scope, one process, its Rss" "1 $(rollup Rss "$p1")" \
+	"$(grp cgroup "$P" nprocs "$tmp/byg.json") $(grp cgroup "$P" rss "$tmp/byg.json")"
+"$ML" snapshot --group-by user -J > "$tmp/byu.json" 2>> "$tmp/err"
+nob=$(for p in /proc/[0-9]*; do [ "$(awk '/^Uid:/ {print $3}' "$p/status" 2> /dev/null)" = 65534 ] && [ -n "$(cat "$p/maps" 2> /dev/null | head -c1)" ] && echo "${p#/proc/}"; done | wc -l)
+is "--group-by user: nobody's processes as /proc counts them (effective uid 65534, with memory)" "$nob" "$(grp user nobody nprocs "$tmp/byu.json")"
+"$ML" snapshot --group-by container -o CONTAINER,NPROCS,RSS > "$tmp/table" 2>> "$tmp/err"
+ok "$(grep -q "^TOTAL" "$tmp/table" && grep -q "$ID1" "$tmp/table"; echo $?)" "--group-by table: a row per group and a TOTAL"
+"$ML" snapshot --group-by nope > /dev/null 2> "$tmp/e"; rc=$?
+ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "--group-by of an unknown key: one line, exit 2 (rc $rc: $(cat "$tmp/e"))"
+echo "1..$n"
