@@ -82,7 +82,7 @@ $(BUILD)/libmemlens.so: $(BUILD)/libmemlens.so.$(VERSION)
 $(BUILD)/memlens.pc: src/memlens.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h include/memlens.h
+$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h include/memlens.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "memlens_cli.h"
+#include "metrics.h"
 
 enum { C_PID, C_COMM, C_VSS, C_RSS, C_PSS, C_USS, C_SWAP, C_SWAPPSS, C_DMABUF_RSS, C_DMABUF_PSS,
        C_USER, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS };
@@ -59,57 +60,6 @@ static int cmp_rows(const void *a, const void *b)
 	if (sort_col == C_PID)
 		return vx < vy ? -1 : vx > vy;
 	return vx > vy ? -1 : vx < vy;	/* biggest first */
-}
-
-/* OpenMetrics label values: backslash, quote and newline escaped */
-static void om_label(const char *name)
-{
-	for (const char *s = CLI_SAFE(name); *s; s++) {
-		if (*s == '\\' || *s == '"')
-			printf("\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", stdout);
-		else
-			putchar(*s);
-	}
-}
-
-static void openmetrics(const struct memlens_proc_usage **rows, size_t n, const struct memlens_snapshot *s, bool dmabuf)
-{
-	static const struct { int col; const char *type; } pm[] = {
-		{ C_VSS, "vss" }, { C_RSS, "rss" }, { C_PSS, "pss" }, { C_USS, "uss" }, { C_SWAP, "swap" }, { C_SWAPPSS, "swap_pss" },
-	};
-
-	printf("# TYPE memlens_process_memory_bytes gauge\n");
-	printf("# UNIT memlens_process_memory_bytes bytes\n");
-	printf("# HELP memlens_process_memory_bytes Memory of a process by type, from smaps_rollup and statm.\n");
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < sizeof(pm) / sizeof(pm[0]); k++) {
-			printf("memlens_process_memory_bytes{pid=\"%d\",comm=\"", rows[i]->pid);
-			om_label(rows[i]->comm);
-			printf("\",memtype=\"%s\"} %llu\n", pm[k].type, (unsigned long long)value(rows[i], pm[k].col));
-		}
-	if (dmabuf) {
-		printf("# TYPE memlens_dmabuf_bytes gauge\n");
-		printf("# UNIT memlens_dmabuf_bytes bytes\n");
-		printf("# HELP memlens_dmabuf_bytes DMA-BUF memory a process holds by fd or mapping.\n");
-		for (size_t i = 0; i < n; i++) {
-			if (!rows[i]->dmabuf_rss)
-				continue;
-			for (int k = 0; k < 2; k++) {
-				printf("memlens_dmabuf_bytes{pid=\"%d\",comm=\"", rows[i]->pid);
-				om_label(rows[i]->comm);
-				printf("\",memtype=\"%s\"} %llu\n", k ? "pss" : "rss",
-				       (unsigned long long)(k ? rows[i]->dmabuf_pss : rows[i]->dmabuf_rss));
-			}
-		}
-	}
-	printf("# TYPE memlens_system_memory_bytes gauge\n");
-	printf("# UNIT memlens_system_memory_bytes bytes\n");
-	printf("# HELP memlens_system_memory_bytes System memory from /proc/meminfo.\n");
-	printf("memlens_system_memory_bytes{memtype=\"total\"} %llu\n", (unsigned long long)memlens_snapshot__mem_total(s));
-	printf("memlens_system_memory_bytes{memtype=\"available\"} %llu\n", (unsigned long long)memlens_snapshot__mem_available(s));
-	printf("# EOF\n");
 }
 
 /* --group-by: the key column, and each group's sums */
@@ -206,6 +156,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	size_t n, ng = 0;
 	int c, err, group = -1;
 	struct group *groups = NULL;
+	struct memlens_dmabuf *dmabuf = NULL;
 	char defaults[160];
 
 	sort_col = C_PSS;
@@ -261,7 +212,21 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		cli_err("--group-by and --openmetrics do not go together");
 		return EXIT_USAGE;
 	}
-	if (!om) {
+	if (om) {
+		/* the exporter's families, every process: cgroups read, and the
+		 * DMA-BUF accounting whole (per buffer, kernel-only) */
+		opts.cgroups = true;
+		if (opts.dmabuf) {
+			MEMLENS_OPTS(memlens_dmabuf_opts, dopts, .pin_dir = opts.pin_dir);
+
+			err = memlens__dmabuf(cli->ml, &dopts, &dmabuf);
+			if (err && opts.pin_dir) {
+				cli_err("--pin-dir %s: %s", opts.pin_dir, strerror(-err));
+				return EXIT_RUNTIME;
+			}
+			opts.dmabuf = false;	/* counted once, from dmabuf */
+		}
+	} else {
 		/* the columns first: they say what is to be read */
 		if (group >= 0)
 			snprintf(defaults, sizeof(defaults), "%s,NPROCS,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s", cols[group].name,
@@ -298,10 +263,13 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		rows[i] = memlens_snapshot__get(s, i);
 	qsort(rows, n, sizeof(*rows), cmp_rows);
 	if (om) {
-		openmetrics(rows, n, s, opts.dmabuf);
+		struct metrics_in mi = { .snap = s, .dmabuf = dmabuf, .per_process = true, .openmetrics = true };
+
+		err = metrics_write(stdout, &mi);
 		free(rows);
+		memlens_dmabuf__free(dmabuf);
 		memlens_snapshot__free(s);
-		return EXIT_OK;
+		return err ? EXIT_RUNTIME : EXIT_OK;
 	}
 	if (group >= 0) {
 		groups = group_rows(rows, n, group, &ng);

@@ -181,7 +181,7 @@ got_r=$("$ML" snapshot --no-dmabuf -r -n -o PID,COMM | awk -v p=$evil '$1 == p {
 "$ML" snapshot --no-dmabuf -J > "$tmp/evil.json"
 got_j=$(jq -r --argjson p $evil '.snapshot[] | select(.pid == $p) | .comm' "$tmp/evil.json"); rc=$?
 "$ML" snapshot --no-dmabuf --openmetrics > "$tmp/evil.om"
-got_o=$(sed -n "s/^memlens_process_memory_bytes{pid=\"$evil\",comm=\"\(.*\)\",memtype=\"rss\"} .*/\1/p" "$tmp/evil.om" | sed 's/\\\\/\\/g; s/\\"/"/g')
+got_o=$(sed -n "s/^memlens_process_memory_bytes{pid=\"$evil\",comm=\"\(.*\)\",cgroup=\".*memtype=\"rss\"} .*/\1/p" "$tmp/evil.om" | sed 's/\\\\/\\/g; s/\\"/"/g')
 is "hostile comm in the table: escaped, not cut" "$want" "$got_t"
 is "hostile comm in raw output: the same" "$want" "$got_r"
 is "hostile comm in JSON: valid JSON, the same" "0 $want" "$rc $got_j"

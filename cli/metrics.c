@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The metric families memlens exposes, written from one collection (a
+ * snapshot with cgroups, and a DMA-BUF accounting): by `memlens exporter`
+ * on every scrape and by `memlens snapshot --openmetrics` once.  Two
+ * formats: OpenMetrics 1.0 and Prometheus text 0.0.4 (no UNIT lines, no
+ * "# EOF", a counter's TYPE names its _total sample).  Label values are
+ * names their owners chose: escaped to printable UTF-8 (cli_escape), then
+ * backslash, quote and newline escaped as both formats want.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "memlens_cli.h"
+#include "metrics.h"
+
+static void label(FILE *f, const char *name, const char *value, bool first)
+{
+	size_t len = 4 * strlen(value) + 1;
+	char *safe = malloc(len);
+
+	fprintf(f, "%s%s=\"", first ? "" : ",", name);
+	if (safe)
+		cli_escape(value, safe, len);
+	for (const char *s = safe ? safe : ""; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+	free(safe);
+}
+
+static void family(FILE *f, const struct metrics_in *in, const char *name, const char *type, const char *unit,
+		   const char *help)
+{
+	bool counter = !strcmp(type, "counter");
+
+	/* Prometheus text names a counter's family by its sample (..._total) */
+	fprintf(f, "# TYPE %s%s %s\n", name, counter && !in->openmetrics ? "_total" : "", type);
+	if (in->openmetrics && unit)
+		fprintf(f, "# UNIT %s %s\n", name, unit);
+	fprintf(f, "# HELP %s%s %s\n", name, counter && !in->openmetrics ? "_total" : "", help);
+}
+
+/* M_VSS is a process's only: a sum of address-space sizes means nothing */
+enum { M_VSS, M_RSS, M_PSS, M_USS, M_SWAP, M_SWAP_PSS, M_DMABUF_RSS, M_DMABUF_PSS, NMEM };
+static const char *const memtypes[NMEM] = { "vss", "rss", "pss", "uss", "swap", "swap_pss", "dmabuf_rss", "dmabuf_pss" };
+
+/* one process, its DMA-BUF figures merged in */
+struct row {
+	const struct memlens_proc_usage *u;
+	uint64_t v[NMEM];
+};
+
+static int cmp_pid_dp(const void *a, const void *b)
+{
+	const struct memlens_dmabuf_proc *x = *(const struct memlens_dmabuf_proc *const *)a;
+	const struct memlens_dmabuf_proc *y = *(const struct memlens_dmabuf_proc *const *)b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int cmp_pss(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	return x->v[M_PSS] > y->v[M_PSS] ? -1 : x->v[M_PSS] < y->v[M_PSS];
+}
+
+/* groups: rows sharing a key (the cgroup, or the comm) */
+struct grp {
+	const struct row *first;	/* its labels */
+	size_t n;
+	uint64_t v[NMEM];
+};
+
+static int cmp_cgroup(const void *a, const void *b)
+{
+	const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
+
+	return strcmp(x->u->cgroup ? x->u->cgroup : "", y->u->cgroup ? y->u->cgroup : "");
+}
+
+static int cmp_comm(const void *a, const void *b)
+{
+	const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
+
+	return strcmp(x->u->comm, y->u->comm);
+}
+
+static struct grp *group(struct row *rows, size_t n, int (*cmp)(const void *, const void *), size_t *ng)
+{
+	const struct row **by = malloc((n ? n : 1) * sizeof(*by));
+	struct grp *g = calloc(n ? n : 1, sizeof(*g));
+
+	*ng = 0;
+	if (!by || !g) {
+		free(by);
+		free(g);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		by[i] = &rows[i];
+	qsort(by, n, sizeof(*by), cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!*ng || cmp(&g[*ng - 1].first, &by[i]))
+			g[(*ng)++].first = by[i];
+		g[*ng - 1].n++;
+		for (int k = 0; k < NMEM; k++)
+			g[*ng - 1].v[k] += by[i]->v[k];
+	}
+	free(by);
+	return g;
+}
+
+static void cgroup_labels(FILE *f, const struct memlens_proc_usage *u, bool first)
+{
+	label(f, "cgroup", u->cgroup ? u->cgroup : "", first);
+	label(f, "container", u->container, false);
+	label(f, "pod", u->pod, false);
+}
+
+static void dmabuf_families(FILE *f, const struct metrics_in *in)
+{
+	const struct memlens_dmabuf *d = in->dmabuf;
+	size_t nb = memlens_dmabuf__buf_count(d), nk = 0;
+	uint64_t kbytes = 0;
+	const struct memlens_dmabuf_buf **by = malloc((nb ? nb : 1) * sizeof(*by));
+
+	if (!by)
+		return;
+	for (size_t i = 0; i < nb; i++) {
+		by[i] = memlens_dmabuf__buf(d, i);
+		if (by[i]->kernel_only) {
+			nk++;
+			kbytes += by[i]->size;
+		}
+	}
+	/* per exporter and name: sort by the pair, sum runs */
+	for (size_t i = 1; i < nb; i++)
+		for (size_t j = i; j > 0; j--) {
+			int c = strcmp(by[j - 1]->exporter, by[j]->exporter);
+
+			if (c < 0 || (!c && strcmp(by[j - 1]->name, by[j]->name) <= 0))
+				break;
+			const struct memlens_dmabuf_buf *t = by[j];
+			by[j] = by[j - 1];
+			by[j - 1] = t;
+		}
+	for (int pass = 0; pass < 2; pass++) {
+		family(f, in, pass ? "memlens_dmabuf_buffers" : "memlens_dmabuf_buffer_bytes", "gauge", pass ? NULL : "bytes",
+		       pass ? "DMA-BUF buffers in the system, by exporter and buffer name." :
+			      "Size of the DMA-BUF buffers in the system, by exporter and buffer name.");
+		for (size_t i = 0; i < nb;) {
+			size_t j = i;
+			uint64_t sum = 0;
+
+			for (; j < nb && !strcmp(by[j]->exporter, by[i]->exporter) && !strcmp(by[j]->name, by[i]->name); j++)
+				sum += by[j]->size;
+			fprintf(f, "%s{", pass ? "memlens_dmabuf_buffers" : "memlens_dmabuf_buffer_bytes");
+			label(f, "exporter", by[i]->exporter, true);
+			label(f, "name", by[i]->name, false);
+			fprintf(f, "} %llu\n", (unsigned long long)(pass ? j - i : sum));
+			i = j;
+		}
+	}
+	family(f, in, "memlens_dmabuf_kernel_only_bytes", "gauge", "bytes",
+	       "Size of the DMA-BUF buffers no process holds by fd or mapping (held by the kernel or in flight).");
+	fprintf(f, "memlens_dmabuf_kernel_only_bytes %llu\n", (unsigned long long)kbytes);
+	family(f, in, "memlens_dmabuf_kernel_only_buffers", "gauge", NULL, "DMA-BUF buffers no process holds.");
+	fprintf(f, "memlens_dmabuf_kernel_only_buffers %zu\n", nk);
+	free(by);
+}
+
+int metrics_write(FILE *f, const struct metrics_in *in)
+{
+	size_t n = memlens_snapshot__count(in->snap), nd = in->dmabuf ? memlens_dmabuf__proc_count(in->dmabuf) : 0, ng;
+	struct row *rows = calloc(n ? n : 1, sizeof(*rows));
+	const struct memlens_dmabuf_proc **dp = calloc(nd ? nd : 1, sizeof(*dp));
+	struct grp *g;
+	size_t top;
+
+	if (!rows || !dp) {
+		free(rows);
+		free(dp);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nd; i++)
+		dp[i] = memlens_dmabuf__proc(in->dmabuf, i);
+	qsort(dp, nd, sizeof(*dp), cmp_pid_dp);
+	for (size_t i = 0; i < n; i++) {
+		const struct memlens_proc_usage *u = memlens_snapshot__get(in->snap, i);
+		struct memlens_dmabuf_proc key = { .pid = u->pid }, *kp = &key;
+		const struct memlens_dmabuf_proc **hit = nd ? bsearch(&kp, dp, nd, sizeof(*dp), cmp_pid_dp) : NULL;
+
+		rows[i].u = u;
+		rows[i].v[M_VSS] = u->vss;
+		rows[i].v[M_RSS] = u->rss;
+		rows[i].v[M_PSS] = u->pss;
+		rows[i].v[M_USS] = u->uss;
+		rows[i].v[M_SWAP] = u->swap;
+		rows[i].v[M_SWAP_PSS] = u->swap_pss;
+		rows[i].v[M_DMABUF_RSS] = hit ? (*hit)->rss : u->dmabuf_rss;
+		rows[i].v[M_DMABUF_PSS] = hit ? (*hit)->pss : u->dmabuf_pss;
+	}
+	free(dp);
+
+	/* by cgroup (its container and pod as labels) */
+	g = group(rows, n, cmp_cgroup, &ng);
+	family(f, in, "memlens_cgroup_memory_bytes", "gauge", "bytes",
+	       "Memory of the processes of a cgroup, by type (smaps_rollup; DMA-BUF held by fd or mapping).");
+	for (size_t i = 0; g && i < ng; i++)
+		for (int k = M_RSS; k < NMEM; k++) {
+			fputs("memlens_cgroup_memory_bytes{", f);
+			cgroup_labels(f, g[i].first->u, true);
+			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)g[i].v[k]);
+		}
+	family(f, in, "memlens_cgroup_processes", "gauge", NULL, "Processes in a cgroup.");
+	for (size_t i = 0; g && i < ng; i++) {
+		fputs("memlens_cgroup_processes{", f);
+		cgroup_labels(f, g[i].first->u, true);
+		fprintf(f, "} %zu\n", g[i].n);
+	}
+	free(g);
+	/* by command name */
+	g = group(rows, n, cmp_comm, &ng);
+	family(f, in, "memlens_comm_memory_bytes", "gauge", "bytes", "Memory of the processes of a command name, by type.");
+	for (size_t i = 0; g && i < ng; i++)
+		for (int k = M_RSS; k < NMEM; k++) {
+			fputs("memlens_comm_memory_bytes{", f);
+			label(f, "comm", g[i].first->u->comm, true);
+			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)g[i].v[k]);
+		}
+	family(f, in, "memlens_comm_processes", "gauge", NULL, "Processes with a command name.");
+	for (size_t i = 0; g && i < ng; i++) {
+		fputs("memlens_comm_processes{", f);
+		label(f, "comm", g[i].first->u->comm, true);
+		fprintf(f, "} %zu\n", g[i].n);
+	}
+	free(g);
+	/* per process: the top N by PSS, or all */
+	qsort(rows, n, sizeof(*rows), cmp_pss);
+	top = in->per_process ? n : in->top < n ? in->top : n;
+	family(f, in, "memlens_process_memory_bytes", "gauge", "bytes",
+	       in->per_process ? "Memory of a process, by type." : "Memory of a process, by type: the top processes by PSS.");
+	for (size_t i = 0; i < top; i++)
+		for (int k = 0; k < NMEM; k++) {
+			fprintf(f, "memlens_process_memory_bytes{pid=\"%d\",", rows[i].u->pid);
+			label(f, "comm", rows[i].u->comm, true);
+			cgroup_labels(f, rows[i].u, false);
+			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)rows[i].v[k]);
+		}
+	free(rows);
+	if (in->dmabuf)
+		dmabuf_families(f, in);
+	family(f, in, "memlens_system_memory_bytes", "gauge", "bytes", "System memory from /proc/meminfo.");
+	fprintf(f, "memlens_system_memory_bytes{memtype=\"total\"} %llu\n",
+		(unsigned long long)memlens_snapshot__mem_total(in->snap));
+	fprintf(f, "memlens_system_memory_bytes{memtype=\"available\"} %llu\n",
+		(unsigned long long)memlens_snapshot__mem_available(in->snap));
+	family(f, in, "memlens_processes", "gauge", NULL,
+	       "Processes seen by the collection: read, unreadable (no permission), exited while it ran.");
+	fprintf(f, "memlens_processes{state=\"read\"} %zu\n", n);
+	fprintf(f, "memlens_processes{state=\"unreadable\"} %zu\n", memlens_snapshot__unreadable(in->snap));
+	fprintf(f, "memlens_processes{state=\"exited\"} %zu\n", memlens_snapshot__exited(in->snap));
+	family(f, in, "memlens_source_info", "gauge", NULL, "The source each job used in this collection (always 1).");
+	fprintf(f, "memlens_source_info{job=\"dmabuf\",source=\"%s\"} 1\n",
+		in->dmabuf ? memlens_source__name(memlens_dmabuf__source(in->dmabuf)) : "none");
+	if (in->self) {
+		family(f, in, "memlens_scrape_duration_seconds", "gauge", "seconds", "Time this collection took.");
+		fprintf(f, "memlens_scrape_duration_seconds %.6f\n", in->scrape_seconds);
+		family(f, in, "memlens_scrape_errors", "counter", NULL, "Collections that failed since the exporter started.");
+		fprintf(f, "memlens_scrape_errors_total %llu\n", (unsigned long long)in->scrape_errors);
+	}
+	if (in->openmetrics)
+		fputs("# EOF\n", f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The metric families of the exporter and of snapshot --openmetrics (metrics.c). */
+#ifndef MEMLENS_CLI_METRICS_H
+#define MEMLENS_CLI_METRICS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "memlens.h"
+
+struct metrics_in {
+	const struct memlens_snapshot *snap;	/* taken with cgroups */
+	const struct memlens_dmabuf *dmabuf;	/* NULL: no DMA-BUF source answered */
+	size_t top;		/* per-process series for the top N by PSS */
+	bool per_process;	/* ... or for every process */
+	bool openmetrics;	/* else Prometheus text 0.0.4 */
+	bool self;		/* the exporter's own: scrape duration and errors */
+	double scrape_seconds;
+	unsigned long long scrape_errors;
+};
+
+/* 0, or -errno (-EIO: the stream failed) */
+int metrics_write(FILE *f, const struct metrics_in *in);
+
+#endif
