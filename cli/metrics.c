@@ -125,6 +125,15 @@ static void cgroup_labels(FILE *f, const struct memlens_proc_usage *u, bool firs
 	label(f, "pod", u->pod, false);
 }
 
+static int cmp_exporter_name(const void *a, const void *b)
+{
+	const struct memlens_dmabuf_buf *x = *(const struct memlens_dmabuf_buf *const *)a;
+	const struct memlens_dmabuf_buf *y = *(const struct memlens_dmabuf_buf *const *)b;
+	int c = strcmp(x->exporter, y->exporter);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
 static void dmabuf_families(FILE *f, const struct metrics_in *in)
 {
 	const struct memlens_dmabuf *d = in->dmabuf;
@@ -142,16 +151,7 @@ static void dmabuf_families(FILE *f, const struct metrics_in *in)
 		}
 	}
 	/* per exporter and name: sort by the pair, sum runs */
-	for (size_t i = 1; i < nb; i++)
-		for (size_t j = i; j > 0; j--) {
-			int c = strcmp(by[j - 1]->exporter, by[j]->exporter);
-
-			if (c < 0 || (!c && strcmp(by[j - 1]->name, by[j]->name) <= 0))
-				break;
-			const struct memlens_dmabuf_buf *t = by[j];
-			by[j] = by[j - 1];
-			by[j - 1] = t;
-		}
+	qsort(by, nb, sizeof(*by), cmp_exporter_name);
 	for (int pass = 0; pass < 2; pass++) {
 		family(f, in, pass ? "memlens_dmabuf_buffers" : "memlens_dmabuf_buffer_bytes", "gauge", pass ? NULL : "bytes",
 		       pass ? "DMA-BUF buffers in the system, by exporter and buffer name." :

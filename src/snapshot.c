@@ -68,25 +68,21 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const st
 	/* one stat read after the rollup: Vss, the name, and whether it is
 	 * gone by now (its numbers may be half a process's: dropped) */
 	err = ml_proc_stat(pid, &st);
-	if (err == -ESRCH || (!err && (st.state == 'Z' || st.state == 'X'))) {
-		s->n--;
-		s->exited++;
-		return 0;
-	}
+	if (err == -ESRCH || (!err && (st.state == 'Z' || st.state == 'X')))
+		goto gone;
 	r->vss = st.vsize;
 	memcpy(r->comm, st.comm, sizeof(r->comm));
 	r->cgroup = NULL;
 	r->container[0] = r->pod[0] = 0;
 	r->uid = UINT32_MAX;
+	if (x->owner && ml_proc_uid(pid, &r->uid) == -ESRCH)
+		goto gone;
 	if (x->cgroups) {
 		char path[4096];
 
 		err = ml_proc_cgroup(pid, path, sizeof(path));
-		if (err == -ESRCH) {
-			s->n--;
-			s->exited++;
-			return 0;
-		}
+		if (err == -ESRCH)
+			goto gone;
 		if (err)
 			path[0] = 0;
 		ml_cgroup_ids(path, r->container, r->pod);
@@ -96,11 +92,10 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const st
 			return -ENOMEM;
 		}
 	}
-	if (x->owner && ml_proc_uid(pid, &r->uid) == -ESRCH) {
-		free((char *)r->cgroup);
-		s->n--;
-		s->exited++;
-	}
+	return 0;
+gone:
+	s->n--;
+	s->exited++;
 	return 0;
 }
 
