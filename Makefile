@@ -22,9 +22,9 @@ BPFTOOL    ?= bpftool
 PKG_CONFIG ?= pkg-config
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf smartcols 2>/dev/null)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf smartcols libmicrohttpd 2>/dev/null)
 LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf 2>/dev/null || echo -lbpf -lelf) -lz
-CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols 2>/dev/null || echo -lsmartcols)
+CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd 2>/dev/null || echo -lsmartcols -lmicrohttpd) -lpthread
 
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-prototypes
@@ -43,7 +43,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/dmabuf_holder $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all lib cli tests check vm-check fuzz bench install clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
@@ -92,6 +92,10 @@ $(BUILD)/memlens: $(CLI_OBJS) $(BUILD)/libmemlens.a
 
 # ---- tests ----
 $(BUILD)/tests/mapper: tests/helpers/mapper.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(BUILD)/tests/dmabuf_holder: tests/helpers/dmabuf_holder.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 

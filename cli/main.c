@@ -24,6 +24,7 @@ static const struct cmd {
 	{ "dmabuf", cmd_dmabuf, "dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; -a, -b, --fds, --kernel-only)" },
 	{ "bpf", cmd_bpf, "bpf pin|unpin [DIR] pin the DMA-BUF iterators for readers without CAP_BPF" },
 	{ "snapshot", cmd_snapshot, "snapshot           every process: Vss Rss Pss Uss Swap and DMA-BUF (--openmetrics)" },
+	{ "exporter", cmd_exporter, "exporter           serve the snapshot's metrics to Prometheus on /metrics (or --textfile DIR)" },
 	{ "who-maps", cmd_who_maps, "who-maps TARGET    who maps a file, DEV:INODE or PID:ADDR; --shared: every shared object" },
 };
 

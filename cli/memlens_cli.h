@@ -118,5 +118,6 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv);
 int cmd_bpf(struct cli *cli, int argc, char **argv);
 int cmd_snapshot(struct cli *cli, int argc, char **argv);
 int cmd_who_maps(struct cli *cli, int argc, char **argv);
+int cmd_exporter(struct cli *cli, int argc, char **argv);
 
 #endif

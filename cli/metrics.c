@@ -276,6 +276,12 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 		fprintf(f, "memlens_scrape_duration_seconds %.6f\n", in->scrape_seconds);
 		family(f, in, "memlens_scrape_errors", "counter", NULL, "Collections that failed since the exporter started.");
 		fprintf(f, "memlens_scrape_errors_total %llu\n", (unsigned long long)in->scrape_errors);
+		family(f, in, "memlens_collections", "counter", NULL,
+		       "Collections since the exporter started (parallel scrapes share one).");
+		fprintf(f, "memlens_collections_total %llu\n", (unsigned long long)in->collections);
+		family(f, in, "memlens_build_info", "gauge", NULL, "The memlens version (always 1).");
+		fprintf(f, "memlens_build_info{version=\"%d.%d.%d\"} 1\n", MEMLENS_VERSION_MAJOR, MEMLENS_VERSION_MINOR,
+			MEMLENS_VERSION_PATCH);
 	}
 	if (in->openmetrics)
 		fputs("# EOF\n", f);

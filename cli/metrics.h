@@ -16,6 +16,7 @@ struct metrics_in {
 	bool self;		/* the exporter's own: scrape duration and errors */
 	double scrape_seconds;
 	unsigned long long scrape_errors;
+	unsigned long long collections;
 };
 
 /* 0, or -errno (-EIO: the stream failed) */

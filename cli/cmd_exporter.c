@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * memlens exporter: the metric families of metrics.c served on HTTP
+ * /metrics (libmicrohttpd), or written for node_exporter's textfile
+ * collector.
+ *
+ * One context for the process's life: the BPF programs load on the first
+ * collection and stay loaded.  Every scrape is answered by a collection that
+ * started after the scrape arrived (no cache), and only one collection runs
+ * at a time: scrapes wait, suspended, in a queue; the collector thread takes
+ * the whole queue, collects once, renders each format asked for once, and
+ * resumes them all.  Parallel scrapes share a collection instead of queueing
+ * one each.  The HTTP side is one libmicrohttpd epoll thread: a slow or
+ * vanished client costs a connection slot until its timeout, never the
+ * collector.  SIGTERM or SIGINT: the scrapes waiting get 503, the daemon
+ * stops, the context is freed (its links and programs with it).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "memlens_cli.h"
+#include "metrics.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:9848"
+#define CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#define CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
+
+/* one rendered answer, shared by the scrapes of a collection */
+struct body {
+	unsigned refs;		/* under ex.lock */
+	unsigned status;
+	const char *type;
+	char *data;
+	size_t len;
+};
+
+enum { REQ_NEW, REQ_WAITING, REQ_DONE };
+
+struct req {
+	struct MHD_Connection *conn;
+	bool om;
+	int state;
+	struct body *body;
+	struct req *next;
+};
+
+struct exporter {
+	struct cli *cli;
+	/* what to collect */
+	bool dmabuf;
+	const char *pin_dir;
+	size_t top;
+	bool per_process;
+	/* the queue of scrapes, and the collector's state */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct req *waiting, **tail;
+	bool stopping;
+	unsigned long long errors, collections;
+	bool said;		/* -v: the first collection's sources said */
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct body *body_new(unsigned status, const char *type, char *data, size_t len)
+{
+	struct body *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		free(data);
+		return NULL;
+	}
+	*b = (struct body){ .status = status, .type = type, .data = data, .len = len };
+	return b;
+}
+
+static struct body *body_text(unsigned status, const char *text)
+{
+	char *d = strdup(text);
+
+	return d ? body_new(status, "text/plain; charset=utf-8", d, strlen(d)) : NULL;
+}
+
+static void body_put(struct exporter *ex, struct body *b)
+{
+	bool last;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&ex->lock);
+	last = --b->refs == 0;
+	pthread_mutex_unlock(&ex->lock);
+	if (last) {
+		free(b->data);
+		free(b);
+	}
+}
+
+/*
+ * One collection, rendered in the formats asked for (text[0]: Prometheus
+ * text, text[1]: OpenMetrics).  0, or -errno when the snapshot failed (a
+ * DMA-BUF source that fails is counted and its families left out).
+ */
+static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
+{
+	MEMLENS_OPTS(memlens_snapshot_opts, so, .cgroups = true);
+	MEMLENS_OPTS(memlens_dmabuf_opts, dopts, .pin_dir = ex->pin_dir, .source = ex->cli->source);
+	struct memlens_dmabuf *d = NULL;
+	struct memlens_snapshot *s = NULL;
+	double t0 = now();
+	bool failed = false;
+	int err = 0;
+
+	if (ex->dmabuf) {
+		err = memlens__dmabuf(ex->cli->ml, &dopts, &d);
+		if (err) {
+			if (ex->cli->verbose || !ex->said)
+				cli_err("exporter: DMA-BUF accounting failed: %s", strerror(-err));
+			failed = true;
+			d = NULL;
+		}
+	}
+	err = memlens__snapshot(ex->cli->ml, &so, &s);
+	if (err) {
+		cli_err("exporter: snapshot failed: %s", strerror(-err));
+		memlens_dmabuf__free(d);
+		pthread_mutex_lock(&ex->lock);
+		ex->errors++;
+		ex->collections++;
+		pthread_mutex_unlock(&ex->lock);
+		return err;
+	}
+	if (ex->cli->verbose && !ex->said)
+		cli_err("exporter: first collection: %zu processes, DMA-BUF from %s", memlens_snapshot__count(s),
+			d ? memlens_source__name(memlens_dmabuf__source(d)) : "none");
+	ex->said = true;
+	pthread_mutex_lock(&ex->lock);
+	ex->errors += failed;
+	ex->collections++;
+	struct metrics_in mi = {
+		.snap = s, .dmabuf = d, .top = ex->top, .per_process = ex->per_process, .self = true,
+		.scrape_seconds = now() - t0, .scrape_errors = ex->errors, .collections = ex->collections,
+	};
+	pthread_mutex_unlock(&ex->lock);
+	for (int om = 0; om < 2 && !err; om++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		if (!want[om])
+			continue;
+		f = open_memstream(&buf, &len);
+		if (!f) {
+			err = -errno;
+			break;
+		}
+		mi.openmetrics = om;
+		err = metrics_write(f, &mi);
+		if (fclose(f) && !err)
+			err = -EIO;
+		if (err)
+			free(buf);
+		else if (!(out[om] = body_new(200, om ? CT_OPENMETRICS : CT_TEXT, buf, len)))
+			err = -ENOMEM;
+	}
+	memlens_dmabuf__free(d);
+	memlens_snapshot__free(s);
+	return err;
+}
+
+/* the collector thread: a collection per batch of waiting scrapes */
+static void *collector(void *arg)
+{
+	struct exporter *ex = arg;
+
+	pthread_mutex_lock(&ex->lock);
+	for (;;) {
+		struct req *batch, *r, *next;
+		struct body *b[2] = { NULL, NULL };
+		bool want[2] = { false, false };
+		bool stopping;
+
+		while (!ex->waiting && !ex->stopping)
+			pthread_cond_wait(&ex->wake, &ex->lock);
+		if (!ex->waiting)
+			break;
+		batch = ex->waiting;
+		ex->waiting = NULL;
+		ex->tail = &ex->waiting;
+		stopping = ex->stopping;
+		pthread_mutex_unlock(&ex->lock);
+
+		for (r = batch; r; r = r->next)
+			want[r->om] = true;
+		if (stopping) {
+			b[0] = body_text(503, "memlens exporter: shutting down\n");
+		} else {
+			int err = collect(ex, want, b);
+
+			if (err) {
+				body_put(ex, b[0]);
+				body_put(ex, b[1]);
+				b[1] = NULL;
+				b[0] = body_text(500, err == -ENOMEM ? "memlens exporter: out of memory\n" :
+							 "memlens exporter: the collection failed (see its log)\n");
+			}
+		}
+		/* each scrape its format's body (or the error), then resumed;
+		 * a resumed request may complete and be freed at once */
+		pthread_mutex_lock(&ex->lock);
+		for (r = batch; r; r = r->next) {
+			r->body = b[1] && r->om ? b[1] : b[0];
+			if (r->body)
+				r->body->refs++;
+			r->state = REQ_DONE;
+		}
+		pthread_mutex_unlock(&ex->lock);
+		for (int i = 0; i < 2; i++)	/* bodies no scrape took */
+			if (b[i] && !b[i]->refs) {
+				free(b[i]->data);
+				free(b[i]);
+			}
+		for (r = batch; r; r = next) {
+			next = r->next;
+			MHD_resume_connection(r->conn);
+		}
+		pthread_mutex_lock(&ex->lock);
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return NULL;
+}
+
+/*
+ * OpenMetrics when the scraper asks for it at least as much as for plain
+ * text (Prometheus asks for both, OpenMetrics first); a media range's q=
+ * parameter counts, q=0 refuses.
+ */
+static bool wants_openmetrics(const char *accept)
+{
+	double q_om = -1, q_text = -1;
+
+	while (accept && *accept) {
+		size_t n = strcspn(accept, ",");
+		char range[256];
+		const char *qp;
+		double q = 1;
+
+		snprintf(range, sizeof(range), "%.*s", (int)(n < sizeof(range) - 1 ? n : sizeof(range) - 1), accept);
+		qp = strstr(range, ";q=");
+		if (!qp)
+			qp = strstr(range, "; q=");
+		if (qp)
+			q = strtod(strchr(qp, '=') + 1, NULL);
+		range[strcspn(range, ";")] = 0;
+		{
+			char *t = range + strspn(range, " \t");
+
+			t[strcspn(t, " \t")] = 0;
+			if (!strcasecmp(t, "application/openmetrics-text"))
+				q_om = q > q_om ? q : q_om;
+			else if (!strcasecmp(t, "text/plain") || !strcasecmp(t, "text/*") || !strcmp(t, "*/*"))
+				q_text = q > q_text ? q : q_text;
+		}
+		accept += n;
+		accept += *accept == ',';
+	}
+	return q_om > 0 && q_om >= q_text;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, const char *data,
+			       size_t len, const char *allow)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result plain(struct MHD_Connection *conn, unsigned status, const char *text, const char *allow)
+{
+	return respond(conn, status, "text/plain; charset=utf-8", text, strlen(text), allow);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct exporter *ex = cls;
+	struct req *r = *con_cls;
+	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+
+	(void)version;
+	(void)upload_data;
+	if (!r) {
+		/* headers in: everything but a scrape is answered at once */
+		if (!strcmp(url, "/") && get)
+			return plain(conn, MHD_HTTP_OK,
+				     "memlens exporter: process, cgroup and DMA-BUF memory at /metrics\n", NULL);
+		if (strcmp(url, "/metrics"))
+			return plain(conn, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n", NULL);
+		if (!get)
+			return plain(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: GET or HEAD\n", "GET, HEAD");
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->conn = conn;
+		r->om = wants_openmetrics(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {	/* a GET with a body: ignored */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->state == REQ_NEW) {
+		pthread_mutex_lock(&ex->lock);
+		if (ex->stopping) {
+			pthread_mutex_unlock(&ex->lock);
+			return plain(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "memlens exporter: shutting down\n", NULL);
+		}
+		r->state = REQ_WAITING;
+		*ex->tail = r;
+		ex->tail = &r->next;
+		pthread_cond_signal(&ex->wake);
+		/* suspended before the collector can resume it: the lock is
+		 * held until then */
+		MHD_suspend_connection(conn);
+		pthread_mutex_unlock(&ex->lock);
+		return MHD_YES;
+	}
+	if (r->state == REQ_DONE) {
+		struct body *b = r->body;
+
+		if (!b)
+			return plain(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "memlens exporter: out of memory\n", NULL);
+		return respond(conn, b->status, b->type, b->data, b->len, NULL);
+	}
+	return MHD_NO;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct exporter *ex = cls;
+	struct req *r = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (!r)
+		return;
+	body_put(ex, r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct exporter *ex = cls;
+
+	if (ex->cli->verbose > 1) {
+		fputs("memlens: exporter: http: ", stderr);
+		vfprintf(stderr, fmt, ap);
+	}
+}
+
+/* ADDR:PORT, [V6]:PORT or :PORT (every address) -> a listening socket, or -1 (said) */
+static int listen_on(const char *spec, char *shown, size_t shown_len)
+{
+	char host[256];
+	const char *port;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *ai = NULL;
+	int fd, one = 1, rc;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	port = strrchr(spec, ':');
+	if (!port || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1) || strlen(port + 1) > 5 ||
+	    atoi(port + 1) > 65535 || (size_t)(port - spec) >= sizeof(host)) {
+		cli_err("--listen %s: ADDR:PORT, [IPV6]:PORT or :PORT", spec);
+		return -2;
+	}
+	if (spec[0] == '[' && port > spec && port[-1] == ']')
+		snprintf(host, sizeof(host), "%.*s", (int)(port - spec - 2), spec + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)(port - spec), spec);
+	rc = getaddrinfo(host[0] ? host : NULL, port + 1, &hints, &ai);
+	if (rc) {
+		cli_err("--listen %s: %s (a numeric address)", spec, gai_strerror(rc));
+		return -2;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 256) || getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		cli_err("cannot listen on %s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	if (ss.ss_family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(shown, shown_len, "[%s]:%u", a, ntohs(s6->sin6_port));
+	} else {
+		char a[INET_ADDRSTRLEN];
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(shown, shown_len, "%s:%u", a, ntohs(s4->sin_port));
+	}
+	return fd;
+}
+
+/* one collection written to DIR/memlens.prom: a temporary file beside it,
+ * renamed over it (node_exporter reads only *.prom, never a half file) */
+static int write_textfile(struct exporter *ex, int dirfd, const char *dir)
+{
+	bool want[2] = { true, false };
+	struct body *b[2] = { NULL, NULL };
+	char tmp[64];
+	int fd, err = collect(ex, want, b);
+	size_t off = 0;
+
+	if (err) {
+		cli_err("exporter: no collection: %s", strerror(-err));
+		return err;
+	}
+	snprintf(tmp, sizeof(tmp), ".memlens.prom.%d", (int)getpid());
+	/* O_EXCL: a name someone planted (a symlink) is not followed */
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		err = -errno;
+	while (fd >= 0 && !err && off < b[0]->len) {
+		ssize_t w = write(fd, b[0]->data + off, b[0]->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			err = -errno;
+		else
+			off += (size_t)w;
+	}
+	if (fd >= 0 && !err && (fchmod(fd, 0644) || fsync(fd)))
+		err = -errno;
+	if (fd >= 0 && close(fd) && !err)
+		err = -errno;
+	if (!err && renameat(dirfd, tmp, dirfd, "memlens.prom"))
+		err = -errno;
+	if (err) {
+		unlinkat(dirfd, tmp, 0);
+		cli_err("--textfile %s: %s", dir, strerror(-err));
+	}
+	free(b[0]->data);
+	free(b[0]);
+	return err;
+}
+
+static bool parse_num(const char *s, double min, double max, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return !errno && end != s && !*end && *out >= min && *out <= max;
+}
+
+int cmd_exporter(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_INTERVAL, OPT_ONCE, OPT_TOP, OPT_PER_PROCESS, OPT_NO_DMABUF,
+	       OPT_PIN_DIR };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "textfile", required_argument, NULL, OPT_TEXTFILE },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
+		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "source", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20 };
+	const char *listen_spec = DEFAULT_LISTEN, *textfile = NULL;
+	double interval = 15, v;
+	bool once = false, interval_set = false;
+	sigset_t sigs;
+	int c, sig, rc = EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "b:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN: listen_spec = optarg; break;
+		case OPT_TEXTFILE: textfile = optarg; break;
+		case OPT_INTERVAL:
+			if (!parse_num(optarg, 0.1, 86400, &interval)) {
+				cli_err("--interval %s: seconds, from 0.1 to 86400", optarg);
+				return EXIT_USAGE;
+			}
+			interval_set = true;
+			break;
+		case OPT_ONCE: once = true; break;
+		case OPT_TOP:
+			if (!parse_num(optarg, 0, 1e6, &v) || v != (size_t)v) {
+				cli_err("--top %s: a count of processes", optarg);
+				return EXIT_USAGE;
+			}
+			ex.top = (size_t)v;
+			break;
+		case OPT_PER_PROCESS: ex.per_process = true; break;
+		case OPT_NO_DMABUF: ex.dmabuf = false; break;
+		case OPT_PIN_DIR: ex.pin_dir = optarg; break;
+		case 'h':
+			printf("Usage: memlens exporter [--listen ADDR:PORT] [--top N|--per-process] [--no-dmabuf]\n"
+			       "       memlens exporter --textfile DIR [--interval SECONDS|--once]\n\n"
+			       "Serve process, cgroup and DMA-BUF memory to Prometheus on /metrics (OpenMetrics\n"
+			       "when the scraper asks for it, else Prometheus text 0.0.4), or write it for\n"
+			       "node_exporter's textfile collector.  Every scrape collects afresh; parallel\n"
+			       "scrapes share one collection.  Metrics: docs/exporter.md.\n\n"
+			       "      --listen ADDR:PORT  where to serve (default %s; :PORT every address)\n"
+			       "      --textfile DIR      write DIR/memlens.prom (temporary file, renamed) instead\n"
+			       "      --interval SECONDS  --textfile: how often (default 15)\n"
+			       "      --once              --textfile: one collection, then exit\n"
+			       "      --top N             per-process series for the N largest by PSS (default 20)\n"
+			       "      --per-process       per-process series for every process\n"
+			       "      --no-dmabuf         no DMA-BUF accounting\n"
+			       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
+			       "  -b, --source S          the DMA-BUF source: bpf | procfs | debugfs | sysfs | auto\n"
+			       "  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
+			       "  -h, --help              this help\n", DEFAULT_LISTEN);
+			return EXIT_OK;
+		default:
+			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
+				return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cli_err("exporter takes no arguments");
+		return EXIT_USAGE;
+	}
+	if ((once || interval_set) && !textfile) {
+		cli_err("--interval and --once go with --textfile");
+		return EXIT_USAGE;
+	}
+	if (ex.per_process && ex.top != 20) {
+		cli_err("--top and --per-process do not go together");
+		return EXIT_USAGE;
+	}
+	pthread_mutex_init(&ex.lock, NULL);
+	pthread_cond_init(&ex.wake, NULL);
+	ex.tail = &ex.waiting;
+	/* SIGTERM, SIGINT: taken by sigwait here, in no other thread */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (textfile) {
+		int dirfd = open(textfile, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct timespec ts = { (time_t)interval, (long)((interval - (time_t)interval) * 1e9) };
+
+		if (dirfd < 0) {
+			cli_err("--textfile %s: %s", textfile, strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		do {
+			if (write_textfile(&ex, dirfd, textfile) && once)
+				rc = EXIT_RUNTIME;
+			if (once)
+				break;
+			sig = sigtimedwait(&sigs, NULL, &ts);
+		} while (sig < 0);
+		close(dirfd);
+	} else {
+		char shown[128];
+		int fd = listen_on(listen_spec, shown, sizeof(shown));
+		struct MHD_Daemon *d;
+		pthread_t th;
+
+		if (fd < 0)
+			return fd == -2 ? EXIT_USAGE : EXIT_RUNTIME;
+		if (pthread_create(&th, NULL, collector, &ex)) {
+			cli_err("cannot start the collector: %s", strerror(errno));
+			close(fd);
+			return EXIT_RUNTIME;
+		}
+		d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+				     NULL, NULL, handler, &ex,
+				     MHD_OPTION_LISTEN_SOCKET, fd,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, &ex,
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &ex,
+				     MHD_OPTION_END);
+		if (!d) {
+			cli_err("cannot start the HTTP server on %s", shown);
+			rc = EXIT_RUNTIME;
+		} else {
+			fprintf(stderr, "memlens: exporter: serving http://%s/metrics\n", shown);
+			while (sigwait(&sigs, &sig))
+				;
+			if (cli->verbose)
+				cli_err("exporter: %s, stopping", strsignal(sig));
+		}
+		/* the scrapes still waiting get 503; then the daemon stops */
+		pthread_mutex_lock(&ex.lock);
+		ex.stopping = true;
+		pthread_cond_signal(&ex.wake);
+		pthread_mutex_unlock(&ex.lock);
+		pthread_join(th, NULL);
+		if (d)
+			MHD_stop_daemon(d);
+		close(fd);
+	}
+	pthread_cond_destroy(&ex.wake);
+	pthread_mutex_destroy(&ex.lock);
+	return rc;
+}

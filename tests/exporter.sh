@@ -1,0 +1,355 @@
+#!/bin/bash
+# memlens exporter against processes, cgroups and (where the kernel exports
+# them) DMA-BUFs the test made, read back three ways: raw HTTP from bash
+# (/dev/tcp, no client library between), a real Prometheus server scraping it
+# (host: its query API), and the --textfile file.  Ground truth is read here
+# from /proc/<pid>/smaps_rollup, statm, cgroup and /proc/meminfo, and from
+# what the DMA-BUF holder allocated.  Then the HTTP side under abuse:
+# parallel scrapes, stalled and vanished clients, garbage, thousands of
+# scrapes (fds and RSS flat), SIGTERM with scrapes in flight (exit 0, no BPF
+# program left), a planted symlink in the textfile directory, and the
+# capability set docs/exporter.md documents (its reads equal root's).
+# Usage: tests/exporter.sh BUILD_DIR    (TAP on stdout)
+set -u
+trap '' PIPE	# a server that closes on a writer: EPIPE, not the end of the test
+B=$(cd "${1:-build}" && pwd)
+ML=$B/memlens
+n=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; echo "#   expected: $2"; echo "#   got:      $3"; fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+tmp=$(mktemp -d /tmp/memlens-exp-XXXXXX); chmod 755 "$tmp"
+pids=() cgdirs=() mounts=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2> /dev/null; done
+	wait 2> /dev/null
+	for d in "${cgdirs[@]}"; do rmdir "$d" 2> /dev/null; done
+	for m in "${mounts[@]}"; do umount "$m" 2> /dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+PAGE=$(getconf PAGESIZE)
+asan=0; case "$B" in *asan*) asan=1 ;; esac
+
+# ---- an exporter, and HTTP from bash ----
+EXP=0 PORT=0 RUN=()
+start_exporter() { # ARGS...: started (under ${RUN[@]}) on a free loopback port; EXP and PORT set
+	"${RUN[@]}" "$ML" exporter --listen 127.0.0.1:0 "$@" 2> "$tmp/exp.err" &
+	EXP=$!
+	pids+=("$EXP")
+	PORT=""
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/metrics|\1|p' "$tmp/exp.err")
+		[ -n "$PORT" ] && return 0
+		kill -0 "$EXP" 2> /dev/null || break
+		sleep 0.1
+	done
+	echo "# exporter did not start: $(head -3 "$tmp/exp.err")"
+	return 1
+}
+stop_exporter() { # SIGTERM; its exit status in $?
+	local rc
+	kill -TERM "$EXP" 2> /dev/null
+	wait "$EXP"; rc=$?
+	return $rc
+}
+# http METHOD PATH [HEADER]: the whole response (HTTP/1.0: the server closes)
+http() {
+	local fd
+	exec {fd}<> "/dev/tcp/127.0.0.1/$PORT" || return 1
+	printf '%s %s HTTP/1.0\r\nHost: localhost\r\n%s\r\n' "$1" "$2" "${3:+$3$'\r\n'}" >&$fd
+	timeout 60 cat <&$fd
+	exec {fd}>&-
+}
+status_of() { head -1 | awk '{print $2}'; }
+header_of() { tr -d '\r' 2> /dev/null | sed -n "/^\$/q; s/^$1: //Ip"; }
+body_of() { tr -d '\r' | sed '1,/^$/d'; }
+scrape() { http GET /metrics "${1:-}" | body_of; } # [ACCEPT header]
+# value NAME LABELS FILE: the sample whose labels are exactly these (in our order)
+value() { awk -v k="$1{$2}" '$1 == k {print $2; f = 1} END {if (!f) print "none"}' "$3"; }
+rollup() { awk -v k="$2:" '$1 == k {printf "%.0f\n", $2 * 1024}' "/proc/$1/smaps_rollup"; }
+memtotal() { awk '$1 == "MemTotal:" {printf "%.0f\n", $2 * 1024}' /proc/meminfo; }
+
+# ---- usage errors: one line, exit 2; runtime errors exit 1 ----
+for bad in "--listen nonsense" "--listen 127.0.0.1:99999" "--listen 127.0.0.1:" "--listen 999.1.1.1:80" \
+	"--interval 0 --textfile /tmp" "--once" "--top x" "--top 3 --per-process" "stray"; do
+	# shellcheck disable=SC2086
+	"$ML" exporter $bad > /dev/null 2> "$tmp/err"; rc=$?
+	is "exporter $bad: exit 2, one line" "2 1" "$rc $(wc -l < "$tmp/err")"
+done
+"$ML" exporter --textfile /nonexistent/dir --once > /dev/null 2> "$tmp/err"; rc=$?
+is "exporter --textfile into a missing directory: exit 1, one line" "1 1" "$rc $(wc -l < "$tmp/err")"
+"$ML" exporter --help > "$tmp/out"; rc=$?
+is "exporter --help exits 0 and names --listen" "0 1" "$rc $(grep -c -- '^ *--listen ADDR:PORT ' "$tmp/out")"
+
+# ---- processes the test knows: a private copy of busybox (no page of it shared
+# with any other process), a known heap, stopped; in a cgroup of their own ----
+COMM=mlexp$$
+cp "$(command -v busybox)" "$tmp/$COMM"
+procs=()
+for mb in 3 5; do
+	(exec -a sh "$tmp/$COMM" -c "x=\$(head -c ${mb}000000 /dev/zero | tr '\\0' a); kill -STOP \$\$; echo \${#x}") &
+	procs+=($!); pids+=($!)
+done
+for p in "${procs[@]}"; do
+	for _ in $(seq 100); do [ "$(awk '{print $3}' "/proc/$p/stat" 2> /dev/null)" = T ] && break; sleep 0.1; done
+done
+CG=""
+if [ "$(id -u)" = 0 ]; then
+	V2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+	if [ -z "$V2" ]; then
+		mkdir -p "$tmp/cg2" && mount -t cgroup2 none "$tmp/cg2" && mounts+=("$tmp/cg2") && V2=$tmp/cg2
+	fi
+	if [ -n "$V2" ] && mkdir "$V2/memlens-exp-$$" 2> /dev/null; then
+		cgdirs+=("$V2/memlens-exp-$$")
+		for p in "${procs[@]}"; do echo "$p" > "$V2/memlens-exp-$$/cgroup.procs"; done
+		CG=$(awk -F: '$1 == "0" {print $3}' "/proc/${procs[0]}/cgroup")
+	fi
+fi
+
+# ---- a DMA-BUF holder, shared by fork, where the kernel exports DMA-BUFs ----
+DB_NAME=mlexp-buf-$$ DB_EXP="" DB_BYTES=0 DB_PIDS=()
+"$B/tests/dmabuf_holder" --fork "$DB_NAME" 3 5 > "$tmp/holder" 2>&1 &
+holder=$!; pids+=("$holder")
+for _ in $(seq 100); do grep -q ready "$tmp/holder" && break; kill -0 $holder 2> /dev/null || break; sleep 0.1; done
+if grep -q ready "$tmp/holder"; then
+	DB_EXP=$(awk '$1 == "exporter" {print $2}' "$tmp/holder")
+	DB_BYTES=$(awk '$1 == "bytes" {print $2}' "$tmp/holder")
+	mapfile -t DB_PIDS < <(awk '$1 == "pid" {print $2}' "$tmp/holder")
+	pids+=("${DB_PIDS[@]}")
+fi
+
+# ---- the families against ground truth ----
+if ! start_exporter --per-process; then
+	ok 1 "exporter starts on 127.0.0.1:0"; echo "1..$n"; exit 1
+fi
+is "/ answers 200" 200 "$(http GET / | status_of)"
+is "/nope answers 404" 404 "$(http GET /nope | status_of)"
+resp=$(http POST /metrics)
+is "POST /metrics answers 405 with Allow: GET, HEAD" "405 GET, HEAD" \
+	"$(echo "$resp" | status_of) $(echo "$resp" | header_of Allow)"
+is "HEAD /metrics answers 200 with no body" "200 0" \
+	"$(http HEAD /metrics | status_of) $(http HEAD /metrics | body_of | wc -c)"
+
+# content negotiation
+for case in "|text/plain; version=0.0.4; charset=utf-8" \
+	"Accept: text/plain|text/plain; version=0.0.4; charset=utf-8" \
+	"Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1|application/openmetrics-text; version=1.0.0; charset=utf-8" \
+	"Accept: application/openmetrics-text; q=0, text/plain|text/plain; version=0.0.4; charset=utf-8" \
+	"Accept: text/plain;q=0.3, application/openmetrics-text;q=0.2|text/plain; version=0.0.4; charset=utf-8"; do
+	hdr=${case%%|*} want=${case#*|}
+	is "Content-Type for '${hdr:-no Accept}'" "$want" "$(http GET /metrics "$hdr" | header_of Content-Type)"
+done
+http GET /metrics "Accept: application/openmetrics-text" | body_of > "$tmp/om"
+scrape > "$tmp/text"
+is "OpenMetrics: ends with # EOF, has UNIT lines" "# EOF yes" \
+	"$(tail -1 "$tmp/om") $(grep -q '^# UNIT memlens_process_memory_bytes bytes$' "$tmp/om" && echo yes)"
+is "Prometheus text: no # EOF, no UNIT, counters typed by their _total name" "0 0 1" \
+	"$(grep -c '^# EOF' "$tmp/text") $(grep -c '^# UNIT' "$tmp/text") $(grep -c '^# TYPE memlens_scrape_errors_total counter$' "$tmp/text")"
+if command -v promtool > /dev/null; then
+	promtool check metrics < "$tmp/text" > "$tmp/lint" 2>&1; rc=$?
+	ok $rc "promtool check metrics: the Prometheus text"; [ $rc = 0 ] || sed 's/^/#   /' "$tmp/lint" | head -5
+else
+	skip "no promtool here (the guests have none; the host suite runs it)"
+fi
+
+# per process: every memtype of the two known processes (stopped: Rss, Uss, Swap
+# and Vss cannot move; Pss moves only within the pages they share: [vdso])
+f=$tmp/text
+for p in "${procs[@]}"; do
+	L="pid=\"$p\",comm=\"$COMM\",cgroup=\"$CG\",container=\"\",pod=\"\""
+	rss=$(rollup "$p" Rss) pss=$(rollup "$p" Pss) priv=$(( $(rollup "$p" Private_Clean) + $(rollup "$p" Private_Dirty) ))
+	vss=$(( $(awk '{print $1}' "/proc/$p/statm") * PAGE ))
+	got="$(value memlens_process_memory_bytes "$L,memtype=\"rss\"" $f) $(value memlens_process_memory_bytes "$L,memtype=\"uss\"" $f)"
+	got="$got $(value memlens_process_memory_bytes "$L,memtype=\"vss\"" $f) $(value memlens_process_memory_bytes "$L,memtype=\"swap\"" $f)"
+	got="$got $(value memlens_process_memory_bytes "$L,memtype=\"swap_pss\"" $f) $(value memlens_process_memory_bytes "$L,memtype=\"dmabuf_rss\"" $f)"
+	is "pid $p: rss, uss, vss, swap, swap_pss, dmabuf_rss with its comm and cgroup labels" "$rss $priv $vss 0 0 0" "$got"
+	gp=$(value memlens_process_memory_bytes "$L,memtype=\"pss\"" $f)
+	d=$(( gp - pss )); d=${d#-}
+	if [ "$gp" != none ] && [ $d -le $((rss - priv)) ]; then ok 0 "pid $p: pss $gp within the shared $((rss - priv)) bytes of smaps_rollup's $pss"
+	else ok 1 "pid $p: pss $gp within the shared $((rss - priv)) bytes of smaps_rollup's $pss"; fi
+done
+sum=$(( $(rollup "${procs[0]}" Rss) + $(rollup "${procs[1]}" Rss) ))
+is "by comm: the two processes' rss summed, and their count" "$sum 2" \
+	"$(value memlens_comm_memory_bytes "comm=\"$COMM\",memtype=\"rss\"" $f) $(value memlens_comm_processes "comm=\"$COMM\"" $f)"
+if [ -n "$CG" ]; then
+	L="cgroup=\"$CG\",container=\"\",pod=\"\""
+	is "by cgroup $CG: the two processes' rss summed, and their count" "$sum 2" \
+		"$(value memlens_cgroup_memory_bytes "$L,memtype=\"rss\"" $f) $(value memlens_cgroup_processes "$L" $f)"
+else
+	skip "no cgroup of our own here (not root, or no cgroup2)"
+fi
+is "system: MemTotal from /proc/meminfo" "$(memtotal)" \
+	"$(value memlens_system_memory_bytes 'memtype="total"' $f)"
+is "self: a build_info with the version" 1 "$(grep -c '^memlens_build_info{version="[0-9.]*"} 1$' $f)"
+grep -q '^memlens_scrape_errors_total 0$' $f; ok $? "self: memlens_scrape_errors_total 0"
+
+# DMA-BUF: the holder's buffers by exporter and name, per process, per comm
+if [ -n "$DB_EXP" ]; then
+	L="exporter=\"$DB_EXP\",name=\"$DB_NAME\""
+	is "DMA-BUF: bytes and buffers of exporter $DB_EXP, name $DB_NAME" "$DB_BYTES 2" \
+		"$(value memlens_dmabuf_buffer_bytes "$L" $f) $(value memlens_dmabuf_buffers "$L" $f)"
+	for p in "${DB_PIDS[@]}"; do
+		L="pid=\"$p\",comm=\"dmabuf_holder\",cgroup=\"$(awk -F: '$1 == "0" {print $3}' /proc/$p/cgroup)\",container=\"\",pod=\"\""
+		is "DMA-BUF: pid $p holds both (one mapped), shared with the other pid: dmabuf_rss, dmabuf_pss" \
+			"$DB_BYTES $((DB_BYTES / 2))" \
+			"$(value memlens_process_memory_bytes "$L,memtype=\"dmabuf_rss\"" $f) $(value memlens_process_memory_bytes "$L,memtype=\"dmabuf_pss\"" $f)"
+	done
+	is "DMA-BUF: comm dmabuf_holder's dmabuf_pss sums to the buffers once" "$DB_BYTES" \
+		"$(value memlens_comm_memory_bytes 'comm="dmabuf_holder",memtype="dmabuf_pss"' $f)"
+	grep -q '^memlens_dmabuf_kernel_only_bytes [0-9]*$' $f; ok $? "DMA-BUF: kernel-only bytes present"
+else
+	wait "$holder"; hrc=$?
+	if [ $hrc = 77 ]; then skip "no DMA-BUF exporter in this kernel (no /dev/dma_heap/system, no /dev/udmabuf)"
+	else ok 1 "the DMA-BUF holder: exit $hrc, $(tail -1 "$tmp/holder")"; fi
+fi
+
+# ---- a real Prometheus scraping it (host) ----
+if command -v prometheus > /dev/null && command -v curl > /dev/null && command -v jq > /dev/null; then
+	pport=""
+	for c in $(seq 19090 19190); do
+		ss -ltn 2> /dev/null | awk '{print $4}' | grep -q ":$c\$" || { pport=$c; break; }
+	done
+	cat > "$tmp/prom.yml" << EOF
+global: { scrape_interval: 1s, scrape_timeout: 1s }
+scrape_configs:
+  - job_name: memlens
+    static_configs: [ { targets: [ "127.0.0.1:$PORT" ] } ]
+EOF
+	prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/tsdb" --web.listen-address="127.0.0.1:$pport" \
+		> "$tmp/prom.log" 2>&1 &
+	prom=$!; pids+=("$prom")
+	q() { curl -s "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // "none"'; }
+	p=${procs[0]}
+	got=none
+	for _ in $(seq 150); do
+		got=$(q "memlens_process_memory_bytes{pid=\"$p\",memtype=\"rss\"}" 2> /dev/null)
+		[ "$got" != none ] && [ -n "$got" ] && break
+		sleep 0.2
+	done
+	is "Prometheus: up{job=\"memlens\"}" 1 "$(q 'up{job="memlens"}')"
+	is "Prometheus: pid $p's rss, as smaps_rollup says" "$(rollup "$p" Rss)" "$got"
+	is "Prometheus: memlens_comm_processes{comm=\"$COMM\"}" 2 "$(q "memlens_comm_processes{comm=\"$COMM\"}")"
+	is "Prometheus: MemTotal" "$(memtotal)" \
+		"$(q 'memlens_system_memory_bytes{memtype="total"}')"
+	is "Prometheus: no scrape error" 0 "$(q 'memlens_scrape_errors_total')"
+	# it scraped the OpenMetrics answer (only that one has UNIT lines) and parsed it
+	meta=$(curl -s -G "http://127.0.0.1:$pport/api/v1/targets/metadata" --data-urlencode 'metric=memlens_process_memory_bytes' |
+		jq -r '.data[0].unit // "none"')
+	is "Prometheus: negotiated OpenMetrics (the target's metadata has the unit)" bytes "$meta"
+	kill "$prom"; wait "$prom" 2> /dev/null
+else
+	skip "no prometheus, curl or jq here (the guests have none; the host suite runs them)"
+fi
+
+# ---- abuse ----
+# 200 scrapes at once: every one answered whole
+par=()
+for i in $(seq 200); do
+	(http GET /metrics "Accept: application/openmetrics-text" > "$tmp/par.$i") &
+	par+=($!)
+done
+wait "${par[@]}"
+good=0
+for i in $(seq 200); do
+	[ "$(status_of < "$tmp/par.$i")" = 200 ] && [ "$(tail -1 "$tmp/par.$i" | tr -d '\r')" = "# EOF" ] && good=$((good + 1))
+done
+rm -f "$tmp"/par.*
+is "200 parallel scrapes: all answered 200 with a whole body" 200 "$good"
+c1=$(scrape | awk '$1 == "memlens_collections_total" {print $2}')
+echo "# collections so far (parallel scrapes share them): $c1"
+
+# stalled clients (headers never finished) and a scrape beside them
+stalled=()
+for i in $(seq 20); do
+	exec {fd}<> "/dev/tcp/127.0.0.1/$PORT"; printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n' >&$fd; stalled+=($fd)
+done
+st=$(timeout 20 bash -c "$(declare -f http status_of); PORT=$PORT; http GET /metrics | status_of")
+is "a scrape answered while 20 clients stall mid-headers" 200 "$st"
+for fd in "${stalled[@]}"; do exec {fd}>&-; done
+# clients that vanish mid-response, and garbage
+for i in $(seq 50); do
+	exec {fd}<> "/dev/tcp/127.0.0.1/$PORT"; printf 'GET /metrics HTTP/1.0\r\n\r\n' >&$fd
+	head -c 100 <&$fd > /dev/null; exec {fd}>&-
+done
+exec {fd}<> "/dev/tcp/127.0.0.1/$PORT"; { head -c 4000 /dev/urandom; printf '\r\n\r\n'; } >&$fd 2> /dev/null
+g=$(timeout 10 head -c 12 <&$fd | tr -d '\r'); exec {fd}>&-
+case "$g" in "HTTP/1.1 400"* | "") ok 0 "garbage: answered 400 or closed (${g:-closed})" ;; *) ok 1 "garbage: answered '$g'" ;; esac
+is "after 50 clients vanished mid-response and garbage: still serving" 200 "$(http GET /metrics | status_of)"
+
+# many scrapes: no fd or memory kept per scrape
+many=5000; [ $asan = 1 ] && many=1000; command -v curl > /dev/null || many=300
+for _ in $(seq 20); do scrape > /dev/null; done
+fd0=$(ls /proc/$EXP/fd | wc -l); rss0=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
+if command -v curl > /dev/null; then
+	curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics?[1-$many]"
+else
+	for _ in $(seq $many); do http GET /metrics > /dev/null; done
+fi
+fd1=$(ls /proc/$EXP/fd | wc -l); rss1=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
+is "$many more scrapes: the exporter's fds stay $fd0" "$fd0" "$fd1"
+if [ $((rss1 - rss0)) -lt 4096 ]; then ok 0 "$many more scrapes: its RSS ${rss0} -> ${rss1} kB (under 4 MB growth)"
+else ok 1 "$many more scrapes: its RSS ${rss0} -> ${rss1} kB (under 4 MB growth)"; fi
+
+# SIGTERM with scrapes in flight: each answered or closed, exit 0, no program left
+par=()
+for i in $(seq 20); do (http GET /metrics > "$tmp/term.$i") & par+=($!); done
+sleep 0.05
+stop_exporter; rc=$?
+wait "${par[@]}"
+bad=0
+for i in $(seq 20); do
+	st=$(status_of < "$tmp/term.$i"); case "$st" in 200 | 503 | "") ;; *) bad=$((bad + 1)) ;; esac
+done
+is "SIGTERM with 20 scrapes in flight: exit 0, each answered 200/503 or closed" "0 0" "$rc $bad"
+if command -v bpftool > /dev/null; then
+	left=$(bpftool prog show 2> /dev/null | grep -c ' name memlens')
+	is "after SIGTERM: no memlens BPF program loaded" 0 "$left"
+fi
+
+# ---- least capabilities (docs/exporter.md): the same reads as root ----
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	CAPS=+sys_ptrace,+dac_read_search,+bpf,+perfmon
+	start_exporter --top 0
+	scrape > "$tmp/root"
+	stop_exporter
+	RUN=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS --bounding-set=-all,$CAPS)
+	if start_exporter --top 0; then
+		scrape > "$tmp/caps"
+		stop_exporter
+		is "as nobody with CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_BPF, CAP_PERFMON: unreadable and DMA-BUF source as root's" \
+			"$(grep -E '^memlens_(processes\{state="unreadable"|source_info)' "$tmp/root")" \
+			"$(grep -E '^memlens_(processes\{state="unreadable"|source_info)' "$tmp/caps")"
+	else
+		ok 1 "the exporter starts as nobody with the documented capabilities"
+	fi
+	RUN=()
+else
+	skip "the capability check needs root and setpriv"
+fi
+
+# ---- --textfile ----
+tf=$tmp/textfile; mkdir "$tf"
+echo precious > "$tmp/victim"; ln -s "$tmp/victim" "$tf/memlens.prom"
+"$ML" exporter --textfile "$tf" --once 2> "$tmp/err"; rc=$?
+is "--textfile --once: exit 0; a planted symlink replaced, its target untouched; nothing else left" \
+	"0 regular file precious memlens.prom" \
+	"$rc $(stat -c %F "$tf/memlens.prom") $(cat "$tmp/victim") $(ls -A "$tf" | tr '\n' ' ' | sed 's/ $//')"
+grep -q "^memlens_comm_processes{comm=\"$COMM\"} 2\$" "$tf/memlens.prom"; ok $? "--textfile: the file has the families"
+if command -v promtool > /dev/null; then
+	promtool check metrics < "$tf/memlens.prom" > /dev/null 2>&1; ok $? "--textfile: promtool check metrics"
+fi
+"$ML" exporter --textfile "$tf" --interval 0.2 2> "$tmp/err" &
+tfx=$!; pids+=("$tfx")
+i0=$(stat -c %i "$tf/memlens.prom"); changes=0
+for _ in $(seq 50); do
+	sleep 0.1
+	i1=$(stat -c %i "$tf/memlens.prom" 2> /dev/null)
+	[ "$i1" != "$i0" ] && changes=$((changes + 1)) && i0=$i1
+	[ $changes -ge 2 ] && break
+done
+kill -TERM $tfx; wait $tfx; rc=$?
+is "--textfile --interval 0.2: the file replaced twice, SIGTERM exits 0, no temporary file left" "2 0 memlens.prom" \
+	"$changes $rc $(ls -A "$tf" | tr '\n' ' ' | sed 's/ $//')"
+
+echo "1..$n"
