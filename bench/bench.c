@@ -30,6 +30,9 @@
 #include "bench.h"
 #include "floor.lskel.h"
 #include <spawn.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -661,6 +664,79 @@ static int run_spawn(void *p)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
+/* one scrape of a running exporter: an HTTP/1.0 GET /metrics, read to the end */
+static int run_scrape(void *p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(*(int *)p),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static const char req[] = "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text\r\n\r\n";
+	char buf[65536];
+	size_t total = 0;
+	ssize_t r;
+	bool ok = false;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, req, sizeof(req) - 1) < 0) {
+		int err = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		if (!total)
+			ok = r >= 12 && !memcmp(buf, "HTTP/1.1 200", 12);
+		total += (size_t)r;
+	}
+	close(fd);
+	return ok && total > 100 ? 0 : -EIO;
+}
+
+/* memlens exporter on a loopback port the kernel picks: its pid, *port set */
+static pid_t exporter_start(const char *cli, int *port)
+{
+	int pfd[2];
+	pid_t pid;
+	char line[256];
+	FILE *f;
+
+	*port = 0;
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl(cli, cli, "exporter", "--listen", "127.0.0.1:0", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	f = fdopen(pfd[0], "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlens: exporter: serving http://127.0.0.1:%d/", port) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+static long vm_hwm_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 /* the peers, run as `bench peer NAME` so that they too are whole processes */
 static int peer_maps_all(void)
 {
@@ -747,6 +823,8 @@ static int bench_cli(FILE *out)
 	struct result res[24];
 	struct memlens *ml = memlens__new(NULL);
 	bool mounted, pinned;
+	static int port;
+	pid_t exporter;
 
 	if (target < 0)
 		return -1;
@@ -783,6 +861,11 @@ static int bench_cli(FILE *out)
 		CLI("cli_snapshot_no_dmabuf", "memlens snapshot --no-dmabuf", cli, "snapshot", "--no-dmabuf");
 	}
 	CLI("cli_features", "memlens features", cli, "features");
+	/* a scrape of a warm exporter, beside the one-shot a cron job would run */
+	CLI("cli_snapshot_om", "memlens snapshot --openmetrics", cli, "snapshot", "--openmetrics");
+	exporter = exporter_start(cli, &port);
+	if (exporter > 0 && port > 0)
+		c[n++] = (struct contender){ "exporter_scrape", "memlens exporter: one scrape (warm, HTTP)", run_scrape, &port, 5 };
 #undef CLI
 	/* peer_query reads the target's maps, not the cat's own */
 	{
@@ -806,6 +889,7 @@ static int bench_cli(FILE *out)
 			{ "cli_dmabuf", "cli_dmabuf_procfs" }, { "cli_dmabuf", "cli_dmabuf_bpf" },
 			{ "cli_snapshot", "peer_snapshot" }, { "cli_dmabuf_pins", "peer_dmabuf" },
 			{ "cli_snapshot_pins", "peer_snapshot" }, { "cli_snapshot_no_dmabuf", "peer_snapshot" },
+			{ "exporter_scrape", "cli_snapshot_om" }, { "exporter_scrape", "peer_snapshot" },
 		};
 
 		printf("%-22s %-22s %10s\n", "command", "against", "x faster");
@@ -821,6 +905,11 @@ static int bench_cli(FILE *out)
 			if (x && y && !x->failed && !y->failed)
 				printf("%-22s %-22s %10.2f\n", pairs[k][0], pairs[k][1], y->median_us / x->median_us);
 		}
+	}
+	if (exporter > 0) {
+		printf("exporter: peak RSS %ld kB after every scrape of the bench\n", vm_hwm_kb(exporter));
+		kill(exporter, SIGTERM);
+		waitpid(exporter, NULL, 0);
 	}
 	target_stop(target, hold);
 	kill_all(pids, extra > 0 ? extra : 0);

@@ -168,6 +168,13 @@ void ml_cgroup_ids(const char *path, char container[ML_CONTAINER_ID_LEN + 1], ch
 			break;
 		e = strchr(c, '/');
 		n = e ? (size_t)(e - c) : strlen(c);
+		/* a path from inside a cgroup namespace climbs to the
+		 * hierarchy first: /../../kubepods.slice/...; its depth counts
+		 * from there */
+		if (depth == 0 && n == 2 && !memcmp(c, "..", 2)) {
+			c += n;
+			continue;
+		}
 		if (depth == 0 && n >= 8 && !memcmp(c, "kubepods", 8))
 			kube = true;
 		if (kube && !pod[0]) {
