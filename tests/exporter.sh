@@ -28,7 +28,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-PAGE=$(getconf PAGESIZE)
+PAGE=$(getconf PAGESIZE 2> /dev/null || awk '$1 == "KernelPageSize:" {print $2 * 1024; exit}' /proc/self/smaps)
 asan=0; case "$B" in *asan*) asan=1 ;; esac
 
 # ---- an exporter, and HTTP from bash ----
