@@ -206,6 +206,18 @@ else
 	else ok 1 "the DMA-BUF holder: exit $hrc, $(tail -1 "$tmp/holder")"; fi
 fi
 
+# every scrape collects afresh: a process started (or killed) just before a
+# scrape is in it (or gone), however soon after the last one
+FRESH=mlfresh$$
+cp "$(command -v busybox)" "$tmp/$FRESH"
+scrape > /dev/null
+(exec -a sleep "$tmp/$FRESH" 1000) &
+fresh=$!; pids+=("$fresh")
+for _ in $(seq 100); do [ "$(cat /proc/$fresh/comm 2> /dev/null)" = "$FRESH" ] && break; sleep 0.01; done
+is "a process started just before a scrape is in it" 1 "$(scrape | grep -c "^memlens_comm_processes{comm=\"$FRESH\"} 1\$")"
+kill -KILL $fresh; wait $fresh 2> /dev/null
+is "a process killed just before a scrape is gone from it" 0 "$(scrape | grep -c "comm=\"$FRESH\"")"
+
 # ---- a real Prometheus scraping it (host) ----
 if command -v prometheus > /dev/null && command -v curl > /dev/null && command -v jq > /dev/null; then
 	pport=""
