@@ -152,6 +152,22 @@ if command -v promtool > /dev/null; then
 else
 	skip "no promtool here (the guests have none; the host suite runs it)"
 fi
+# promtool parses only the text format; OpenMetrics by the reference parser
+# of its authors (prometheus_client's, strict: families, units, # EOF)
+if /usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' 2> /dev/null; then
+	/usr/bin/python3 -c '
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse
+fams = list(parse(open(sys.argv[1]).read()))
+counters = [f.name for f in fams if f.type == "counter"]
+assert "memlens_scrape_errors" in counters and "memlens_collections" in counters, counters
+assert all(f.unit == "bytes" for f in fams if f.name.endswith("_bytes")), [(f.name, f.unit) for f in fams]
+print(len(fams))' "$tmp/om" > "$tmp/lint" 2>&1; rc=$?
+	ok $rc "OpenMetrics parser (prometheus_client): the OpenMetrics text, $(tail -1 "$tmp/lint") families, counters and units"
+	[ $rc = 0 ] || sed 's/^/#   /' "$tmp/lint" | tail -3
+else
+	skip "no prometheus_client OpenMetrics parser here (the guests have none; the host suite runs it)"
+fi
 
 # per process: every memtype of the two known processes (stopped: Rss, Uss, Swap
 # and Vss cannot move; Pss moves only within the pages they share: [vdso])
@@ -244,6 +260,16 @@ EOF
 	is "Prometheus: up{job=\"memlens\"}" 1 "$(q 'up{job="memlens"}')"
 	is "Prometheus: pid $p's rss, as smaps_rollup says" "$(rollup "$p" Rss)" "$got"
 	is "Prometheus: memlens_comm_processes{comm=\"$COMM\"}" 2 "$(q "memlens_comm_processes{comm=\"$COMM\"}")"
+	# the group's PSS: moves only within the pages its processes share with others
+	gp=$(q "memlens_comm_memory_bytes{comm=\"$COMM\",memtype=\"pss\"}")
+	pss=0 shared=0
+	for p in "${procs[@]}"; do
+		pss=$((pss + $(rollup "$p" Pss)))
+		shared=$((shared + $(rollup "$p" Rss) - $(rollup "$p" Private_Clean) - $(rollup "$p" Private_Dirty)))
+	done
+	case "$gp" in *[!0-9]* | "") d=-1 ;; *) d=$((gp - pss)); d=${d#-} ;; esac
+	if [ "$d" -ge 0 ] && [ "$d" -le "$shared" ]; then ok 0 "Prometheus: comm $COMM's PSS $gp, smaps_rollup's $pss (within the $shared bytes shared)"
+	else ok 1 "Prometheus: comm $COMM's PSS $gp, smaps_rollup's $pss (within the $shared bytes shared)"; fi
 	is "Prometheus: MemTotal" "$(memtotal)" \
 		"$(q 'memlens_system_memory_bytes{memtype="total"}')"
 	is "Prometheus: no scrape error" 0 "$(q 'memlens_scrape_errors_total')"
