@@ -72,6 +72,13 @@ top=$(highest)
 check "snapshot: exit 0, every row a namespace pid (all <= $top), the mapper's three among them" \
 	"0  3" "$rc $(jq -r --argjson t "$top" '[.snapshot[].pid | select(. > $t or . < 1)] | map(tostring) | join(" ")' "$d/snap") $(jq -r \
 	--argjson a "$a" --argjson c1 "$c1" --argjson c2 "$c2" '[.snapshot[] | select(.pid == $a or .pid == $c1 or .pid == $c2)] | length' "$d/snap")"
+# the exporter: its per-process series name namespace pids only
+mkdir "$d/tf"
+"$ML" exporter --textfile "$d/tf" --once --per-process 2> "$d/err"; rc=$?
+top=$(highest)
+check "exporter --per-process: exit 0, every pid label a namespace pid (all <= $top), the mapper's three among them" \
+	"0  3" "$rc $(sed -n 's/^memlens_process_memory_bytes{pid="\([0-9]*\)".*memtype="rss"}.*/\1/p' "$d/tf/memlens.prom" |
+	awk -v t="$top" '$1 > t || $1 < 1' | tr '\n' ' ') $(grep -cE "^memlens_process_memory_bytes\{pid=\"($a|$c1|$c2)\",.*memtype=\"rss\"" "$d/tf/memlens.prom")"
 for s in bpf procfs; do
 	"$ML" dmabuf -s "$s" > "$d/dmabuf" 2> "$d/err"; rc=$?
 	if [ $rc != 0 ] && grep -qE 'unavailable|not supported|no DMA-BUF' "$d/err"; then
