@@ -110,28 +110,58 @@ static int cmp_groups(const void *a, const void *b)
 /* rows summed by key (like smem -u): groups sorted by the sort column */
 static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n, int col, size_t *ng)
 {
-	struct group *g = calloc(n ? n : 1, sizeof(*g));
-	char buf[64];
+	const char **keys = calloc(n ? n : 1, sizeof(*keys));
+	char (*names)[64] = col == C_USER ? calloc(n ? n : 1, sizeof(*names)) : NULL;
+	size_t *order = NULL, *starts = NULL;
+	struct group *g = NULL;
+	/* a user's name looked up once (getpwuid reads the passwd database):
+	 * the first 64 distinct uids remembered */
+	struct { uint32_t uid; size_t row; } seen[64];
+	size_t nseen = 0;
 
 	*ng = 0;
-	for (size_t i = 0; g && i < n; i++) {
-		const char *k = key_of(rows[i], col, buf, sizeof(buf));
-		size_t j;
+	if (!keys || (col == C_USER && !names))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
 
-		for (j = 0; j < *ng && strcmp(g[j].key, k); j++)
-			;
-		if (j == *ng) {
-			g[j].key = strdup(k);
-			if (!g[j].key)
-				break;
-			(*ng)++;
+		while (names && j < nseen && seen[j].uid != rows[i]->uid)
+			j++;
+		if (names && j < nseen) {
+			memcpy(names[i], names[seen[j].row], sizeof(names[i]));
+			keys[i] = names[i];
+			continue;
 		}
-		g[j].nprocs++;
-		for (int c = C_VSS; c <= C_DMABUF_PSS; c++)
-			g[j].v[c] += value(rows[i], c);
+		keys[i] = key_of(rows[i], col, names ? names[i] : NULL, sizeof(names[0]));
+		if (names && nseen < 64)
+			seen[nseen++] = (typeof(seen[0])){ rows[i]->uid, i };
+	}
+	if (cli_group(keys, n, &order, &starts, ng))
+		goto out;
+	g = calloc(*ng ? *ng : 1, sizeof(*g));
+	for (size_t k = 0; g && k < *ng; k++) {
+		g[k].key = strdup(keys[order[starts[k]]]);
+		if (!g[k].key) {
+			while (k--)
+				free(g[k].key);
+			free(g);
+			g = NULL;
+			break;
+		}
+		g[k].nprocs = starts[k + 1] - starts[k];
+		for (size_t i = starts[k]; i < starts[k + 1]; i++)
+			for (int c = C_VSS; c <= C_DMABUF_PSS; c++)
+				g[k].v[c] += value(rows[order[i]], c);
 	}
 	if (g)
 		qsort(g, *ng, sizeof(*g), cmp_groups);
+out:
+	free(order);
+	free(starts);
+	free(names);
+	free(keys);
+	if (!g)
+		*ng = 0;
 	return g;
 }
 

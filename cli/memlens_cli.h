@@ -50,6 +50,12 @@ int cli_parse_addr(const char *s, uint64_t *addr);
 /* "PID:..." -> pid and the length of "PID:"; -ERANGE past INT_MAX */
 int cli_parse_pid_prefix(const char *s, int *pid, int *used);
 
+/* ---- group.c: rows grouped by a string key (smem -u; the exporter's families) ----
+ * The row indices ordered by keys[i] (strcmp, then index), and where each run
+ * of equal keys starts: *order has n indices, *starts *ng + 1 positions in it
+ * (the last is n).  0 or -ENOMEM; free both. */
+int cli_group(const char *const *keys, size_t n, size_t **order, size_t **starts, size_t *ng);
+
 /* ---- output: a table of columns rendered by libsmartcols (lsfd's way) ---- */
 struct colinfo {
 	const char *name;

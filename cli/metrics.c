@@ -79,42 +79,30 @@ struct grp {
 	uint64_t v[NMEM];
 };
 
-static int cmp_cgroup(const void *a, const void *b)
+/* rows summed by key (the cgroup, or the comm): groups in key order */
+static struct grp *group(struct row *rows, size_t n, bool by_cgroup, size_t *ng)
 {
-	const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
-
-	return strcmp(x->u->cgroup ? x->u->cgroup : "", y->u->cgroup ? y->u->cgroup : "");
-}
-
-static int cmp_comm(const void *a, const void *b)
-{
-	const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
-
-	return strcmp(x->u->comm, y->u->comm);
-}
-
-static struct grp *group(struct row *rows, size_t n, int (*cmp)(const void *, const void *), size_t *ng)
-{
-	const struct row **by = malloc((n ? n : 1) * sizeof(*by));
-	struct grp *g = calloc(n ? n : 1, sizeof(*g));
+	const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+	size_t *order = NULL, *starts = NULL;
+	struct grp *g = NULL;
 
 	*ng = 0;
-	if (!by || !g) {
-		free(by);
-		free(g);
-		return NULL;
+	for (size_t i = 0; keys && i < n; i++)
+		keys[i] = by_cgroup ? (rows[i].u->cgroup ? rows[i].u->cgroup : "") : rows[i].u->comm;
+	if (keys && !cli_group(keys, n, &order, &starts, ng))
+		g = calloc(*ng ? *ng : 1, sizeof(*g));
+	for (size_t k = 0; g && k < *ng; k++) {
+		g[k].first = &rows[order[starts[k]]];
+		g[k].n = starts[k + 1] - starts[k];
+		for (size_t i = starts[k]; i < starts[k + 1]; i++)
+			for (int m = 0; m < NMEM; m++)
+				g[k].v[m] += rows[order[i]].v[m];
 	}
-	for (size_t i = 0; i < n; i++)
-		by[i] = &rows[i];
-	qsort(by, n, sizeof(*by), cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (!*ng || cmp(&g[*ng - 1].first, &by[i]))
-			g[(*ng)++].first = by[i];
-		g[*ng - 1].n++;
-		for (int k = 0; k < NMEM; k++)
-			g[*ng - 1].v[k] += by[i]->v[k];
-	}
-	free(by);
+	free(order);
+	free(starts);
+	free(keys);
+	if (!g)
+		*ng = 0;
 	return g;
 }
 
@@ -211,7 +199,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	free(dp);
 
 	/* by cgroup (its container and pod as labels) */
-	g = group(rows, n, cmp_cgroup, &ng);
+	g = group(rows, n, true, &ng);
 	family(f, in, "memlens_cgroup_memory_bytes", "gauge", "bytes",
 	       "Memory of the processes of a cgroup, by type (smaps_rollup; DMA-BUF held by fd or mapping).");
 	for (size_t i = 0; g && i < ng; i++)
@@ -228,7 +216,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	}
 	free(g);
 	/* by command name */
-	g = group(rows, n, cmp_comm, &ng);
+	g = group(rows, n, false, &ng);
 	family(f, in, "memlens_comm_memory_bytes", "gauge", "bytes", "Memory of the processes of a command name, by type.");
 	for (size_t i = 0; g && i < ng; i++)
 		for (int k = M_RSS; k < NMEM; k++) {
