@@ -331,6 +331,17 @@ is "$many more scrapes: the exporter's fds stay $fd0" "$fd0" "$fd1"
 if [ $((rss1 - rss0)) -lt 4096 ]; then ok 0 "$many more scrapes: its RSS ${rss0} -> ${rss1} kB (under 4 MB growth)"
 else ok 1 "$many more scrapes: its RSS ${rss0} -> ${rss1} kB (under 4 MB growth)"; fi
 
+# the BPF programs load once and stay: the same ids scrape after scrape
+if command -v bpftool > /dev/null; then
+	scrape > /dev/null; ids1=$(bpftool prog show 2> /dev/null | awk '/ name memlens/ {print $1}' | tr '\n' ' ')
+	scrape > /dev/null; scrape > /dev/null; ids2=$(bpftool prog show 2> /dev/null | awk '/ name memlens/ {print $1}' | tr '\n' ' ')
+	if grep -q 'source="bpf"' "$tmp/text"; then
+		is "BPF programs loaded once: the same ids after more scrapes (${ids1:-none})" "$ids1" "$ids2"
+		[ -n "$ids1" ]; ok $? "the DMA-BUF job answered by BPF has its programs loaded between scrapes"
+	else
+		skip "the DMA-BUF job did not use BPF here: $(grep memlens_source_info "$tmp/text")"
+	fi
+fi
 # SIGTERM with scrapes in flight: each answered or closed, exit 0, no program left
 par=()
 for i in $(seq 20); do (http GET /metrics > "$tmp/term.$i") & par+=($!); done
