@@ -3,6 +3,7 @@
 # ASan+UBSan), then the fuzzers for a bounded time, and adds up the TAP lines.
 # Closing line: "N passed, N failed, N skipped".  Exit 1 if anything failed.
 # Usage: tests/run.sh BUILD_DIR...     FUZZ_SECONDS=N (default 20) per fuzzer
+#        MEMLENS_ONLY="test_dmabuf exporter.sh": only these tests (the mutation harness)
 set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0 skipped=0 broken=0
@@ -21,6 +22,7 @@ trap 'if [ "$(id -u)" = 0 ]; then echo "$hp_old" > $hp 2>/dev/null; fi; rm -f "$
 run() {
 	local name=$1; shift
 	local p=0 f=0 s=0 rc
+	if [ -n "${MEMLENS_ONLY:-}" ] && [[ " $MEMLENS_ONLY " != *" ${name##*: } "* ]]; then return; fi
 	"$@" > "$log" 2>&1; rc=$?
 	while IFS= read -r line; do
 		case "$line" in

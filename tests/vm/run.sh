@@ -76,7 +76,7 @@ while read -r suite alias expect; do
 	# keeps the guest SMP (2 CPUs: per-CPU BPF scratch, IPIs, races in the
 	# tests stay real) and measured no slower (docs/testing.md).
 	timeout "$TIMEOUT" qemu-system-x86_64 -kernel "$kernel" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 quiet panic=-1 memlens.expect=$expect memlens.mode=$MODE" \
+		-append "console=ttyS0 quiet panic=-1 memlens.expect=$expect memlens.mode=$MODE${MEMLENS_ONLY:+ memlens.only=${MEMLENS_ONLY// /,}}" \
 		-nographic -no-reboot -m 1024 -smp 2 -accel tcg,thread=single -cpu qemu64,-cx16 \
 		< /dev/null > "$log" 2>&1
 	rc=$?

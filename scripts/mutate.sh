@@ -1,0 +1,97 @@
+#!/bin/bash
+# make mutate: the mutation harness.  Each mutation in tests/mutations.txt is
+# one small wrong answer written into a scratch copy of the tree; the tree is
+# rebuilt and the suite run against it, host tests (or, for DMA-BUF code, the
+# newest kernel guest, which has buffers) one at a time until one fails.  A
+# mutation a test fails on is killed; one the whole suite passes survived.
+# Prints a line per mutation and the score; exit 0 (survivors are a report,
+# documented in docs/testing.md, not a build failure).
+# Usage: scripts/mutate.sh [ID...]     (no ID: all of them)
+#   MUTATE_LIST=FILE (default tests/mutations.txt), MUTATE_KEEP=1 keeps the scratch tree
+set -u
+cd "$(dirname "$0")/.."
+top=$PWD
+list=${MUTATE_LIST:-tests/mutations.txt}
+py=/usr/bin/python3
+start=$(date +%s)
+scratch=$(mktemp -d /tmp/memlens-mutate-XXXXXX)
+[ -n "${MUTATE_KEEP:-}" ] || trap 'rm -rf "$scratch"' EXIT
+# the working tree's tracked files (uncommitted edits included), and the kernels
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$scratch"
+[ -d tests/vm/cache ] && ln -s "$top/tests/vm/cache" "$scratch/tests/vm/cache"
+cd "$scratch" || exit 1
+echo "mutate: building the unmutated tree in $scratch"
+if ! make -j2 tests > build.log 2>&1; then
+	echo "mutate: the unmutated tree does not build:"; tail -20 build.log; exit 1
+fi
+export ASAN_OPTIONS=detect_leaks=0 MEMLENS_NO_FUZZ=1
+
+# host: each test alone until one fails (a "not ok" line, a crash, a hang)
+host_suite() {
+	local t
+	for t in build/tests/test_* tests/*.sh; do
+		case "$t" in tests/run.sh | tests/check.sh) continue ;; esac
+		if [ "${t%.sh}" != "$t" ]; then
+			MEMLENS_BUILD=build timeout 600 "$t" build > run.log 2>&1
+		else
+			MEMLENS_BUILD=build timeout 600 "$t" > run.log 2>&1
+		fi
+		local rc=$?
+		if grep -q '^not ok' run.log || [ $rc != 0 ]; then
+			killer="$(basename "$t"): $(grep -m1 '^not ok' run.log | cut -c1-110)"
+			[ $rc != 0 ] && ! grep -q '^not ok' run.log && killer="$(basename "$t"): exit $rc"
+			return 1
+		fi
+	done
+	return 0
+}
+# guest: the DMA-BUF tests inside the newest kernel
+guest_suite() {
+	MEMLENS_ONLY="test_dmabuf exporter.sh skeleton_regular.sh" tests/vm/run.sh newest > run.log 2>&1
+	if grep -qE '^vm: [0-9]+ passed, 0 failed' run.log; then return 0; fi
+	killer="guest: $(grep -m1 'not ok' run.log | sed 's/^ *//' | cut -c1-110)"
+	return 1
+}
+
+total=0 killed=0 survived=0 bad=0
+survivors=()
+while IFS=$'\t' read -r -u 3 id where file from to; do
+	case "$id" in "" | "#"*) continue ;; esac
+	if [ $# -gt 0 ] && [[ " $* " != *" $id "* ]]; then continue; fi
+	cp "$file" "$file.orig"
+	if ! $py - "$file" "$from" "$to" << 'EOF'
+import codecs, sys
+path, old, new = (sys.argv[1],) + tuple(codecs.decode(x, "unicode_escape") for x in sys.argv[2:4])
+s = open(path).read()
+if s.count(old) != 1:
+    sys.exit(3)
+open(path, "w").write(s.replace(old, new))
+EOF
+	then
+		printf '%-9s %-28s %s\n' "BAD" "$id" "'$from' is not in $file exactly once"
+		bad=$((bad + 1)); mv "$file.orig" "$file"; continue
+	fi
+	killer=""
+	t0=$(date +%s)
+	if ! make -j2 tests > build.log 2>&1; then
+		printf '%-9s %-28s %s\n' "BAD" "$id" "does not build: $(grep -m1 'error' build.log | cut -c1-100)"
+		bad=$((bad + 1))
+	else
+		total=$((total + 1))
+		if [ "$where" = guest ]; then guest_suite; else host_suite; fi
+		if [ $? = 0 ]; then
+			survived=$((survived + 1)); survivors+=("$id")
+			printf '%-9s %-28s %ss  %s\n' "SURVIVED" "$id" $(($(date +%s) - t0)) "$file"
+		else
+			killed=$((killed + 1))
+			printf '%-9s %-28s %ss  %s\n' "killed" "$id" $(($(date +%s) - t0)) "$killer"
+		fi
+	fi
+	mv "$file.orig" "$file"
+	touch "$file"
+done 3< "$top/$list"
+elapsed=$(($(date +%s) - start))
+echo "mutate: $killed killed, $survived survived, $bad bad of $((total + bad)) mutations in ${elapsed}s"
+[ $total -gt 0 ] && echo "mutate: score $((killed * 100 / total))% ($killed/$total)"
+[ ${#survivors[@]} -gt 0 ] && echo "mutate: survivors: ${survivors[*]}"
+exit 0
