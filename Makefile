@@ -159,3 +159,8 @@ $(BUILD)/bench/bench: bench/bench.c bench/harness.c bench/bench.h $(BUILD)/bench
 bench: tests $(BUILD)/bench/bench
 	$(BUILD)/bench/bench all
 	tests/vm/run.sh --bench newest
+
+# Mutation testing: each mutation in tests/mutations.txt against the suite
+# (docs/testing.md has the last score and the survivors)
+mutate:
+	scripts/mutate.sh
