@@ -5,7 +5,7 @@
  *   mapper [--dir DIR] [--vmas N] [--files N] [--children N] [--map FILE] [--comm C]
  * --files N: N more files (in DIR), each mapped twice: many distinct paths,
  * each in two VMAs (and in each child's)
- * Keys: file, deleted, memfd, shm, anon_named (or anon_named_unsupported),
+ * Keys: file, ro_shared_file (r--s: read-only open, MAP_SHARED), deleted, memfd, shm, anon_named (or anon_named_unsupported),
  * space_file, nl_file, hugetlb (or hugetlb_unsupported), many_base, many_count,
  * with the start address in hex and, for files, the path and inode.
  */
@@ -50,6 +50,14 @@ static void *map_file(const char *path, int prot, int flags)
 	for (int i = 0; i < 4; i++)
 		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
 			die("write");
+	/* shared and read-only through a read-only open: VM_MAYSHARE without
+	 * VM_SHARED, which maps prints as "r--s" */
+	if ((flags & MAP_SHARED) && !(prot & PROT_WRITE)) {
+		close(fd);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			die(path);
+	}
 	p = mmap(NULL, 2 * pg, prot, flags, fd, pg);
 	if (p == MAP_FAILED)
 		die("mmap file");
@@ -103,6 +111,10 @@ int main(int argc, char **argv)
 	printf("file ");
 	snprintf(path, sizeof(path), "%s/mapper-file.bin", dir);
 	map_file(path, PROT_READ, MAP_PRIVATE);
+
+	printf("ro_shared_file ");
+	snprintf(path, sizeof(path), "%s/mapper-ro-shared.bin", dir);
+	map_file(path, PROT_READ, MAP_SHARED);
 
 	printf("deleted ");
 	snprintf(path, sizeof(path), "%s/mapper-deleted.bin", dir);

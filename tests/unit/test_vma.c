@@ -218,6 +218,7 @@ static void check_expected(struct memlens *ml, const struct mapper *m)
 {
 	static const struct { const char *key; const char *suffix; const char *perms; uint64_t off; } files[] = {
 		{ "file", "", "r--p", 4096 },
+		{ "ro_shared_file", "", "r--s", 4096 },
 		{ "deleted", " (deleted)", "rw-s", 4096 },
 		{ "space_file", "", "r--p", 4096 },
 		{ "nl_file", "", "r-xp", 4096 },
@@ -445,6 +446,100 @@ out:
 }
 
 /* Build IDs: the kernel's (PROCMAP_QUERY) equal ours read from the ELF file. */
+/*
+ * Every VMA's edges, for every source: start - 1, start, end - 1 and end.
+ * Normalization against the VMA covering each address in /proc/<pid>/maps as
+ * sscanf reads it here; point queries, exact and covering-or-next, against
+ * the same list (the [vsyscall] gate VMA included: maps text lists it, no mm
+ * holds it, every source answers it as text does).
+ */
+static void check_edges(struct memlens *ml, const struct mapper *m)
+{
+	struct { uint64_t s, e; } vm[4096];
+	size_t nv = 0, n = 0;
+	uint64_t *addrs;
+	char path[64], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", m->pid);
+	f = fopen(path, "r");
+	while (f && nv < 4096 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64, &vm[nv].s, &vm[nv].e) == 2)
+			nv++;
+	if (f)
+		fclose(f);
+	addrs = malloc(4 * nv * sizeof(*addrs));
+	if (!ok(nv > 10 && addrs, "edges: %zu VMAs read from maps here", nv)) {
+		free(addrs);
+		return;
+	}
+	for (size_t i = 0; i < nv; i++) {
+		if (vm[i].s)
+			addrs[n++] = vm[i].s - 1;
+		addrs[n++] = vm[i].s;
+		addrs[n++] = vm[i].e - 1;
+		addrs[n++] = vm[i].e;
+	}
+	for (int b = 0; b < NB; b++) {
+		const char *bn = memlens_source__name(backends[b]);
+		MEMLENS_OPTS(memlens_proc_opts, po, .source = backends[b]);
+		struct memlens_proc *p;
+		struct memlens_norm *norm;
+		size_t bad_n = 0, bad_f = 0, asked = 0;
+		char why_n[300] = "", why_f[300] = "";
+		int err;
+
+		if (!usable(ml, backends[b]))
+			continue;
+		norm = normalize(ml, m->pid, backends[b], addrs, n, false, &err);
+		for (size_t i = 0; norm && i < n; i++) {
+			const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
+			const struct memlens_vma *got = a->vma >= 0 ?
+				memlens_vma_set__get(memlens_norm__vmas(norm), (size_t)a->vma) : NULL;
+			size_t k = 0;
+
+			while (k < nv && !(addrs[i] >= vm[k].s && addrs[i] < vm[k].e))
+				k++;
+			if ((k < nv) != (got != NULL) || (got && (got->start != vm[k].s || got->end != vm[k].e))) {
+				if (!bad_n++)
+					snprintf(why_n, sizeof(why_n), "0x%" PRIx64 ": want %s, got %s", addrs[i],
+						 k < nv ? "a VMA" : "unmapped", got ? got->name : "unmapped");
+			}
+		}
+		if (!ok(norm && !bad_n, "edges: normalize with %s: each VMA's start - 1, start, end - 1, end (%zu addresses)", bn, n))
+			printf("#   %s\n", why_n);
+		memlens_norm__free(norm);
+		/* point queries: exact, and covering-or-next */
+		p = memlens__proc_open(ml, m->pid, &po);
+		for (size_t i = 0; p && i < n; i++) {
+			for (int next = 0; next < 2; next++) {
+				struct memlens_vma_set *r = NULL;
+				size_t k = 0;
+				int e;
+
+				while (k < nv && addrs[i] >= vm[k].e)
+					k++;
+				if (!next && k < nv && addrs[i] < vm[k].s)
+					k = nv;	/* exact: in a gap there is none */
+				e = memlens_proc__find_vma(p, addrs[i], next ? MEMLENS_FIND_COVERING_OR_NEXT : 0, &r);
+				asked++;
+				if ((k < nv) != !e || (!e && (memlens_vma_set__get(r, 0)->start != vm[k].s ||
+							     memlens_vma_set__get(r, 0)->end != vm[k].e))) {
+					if (!bad_f++)
+						snprintf(why_f, sizeof(why_f), "0x%" PRIx64 " %s: want %s, got %d %" PRIx64, addrs[i],
+							 next ? "covering-or-next" : "exact", k < nv ? "a VMA" : "none", e,
+							 e ? 0 : memlens_vma_set__get(r, 0)->start);
+				}
+				memlens_vma_set__free(r);
+			}
+		}
+		if (!ok(p && !bad_f, "edges: find_vma with %s at every edge, exact and covering-or-next (%zu queries)", bn, asked))
+			printf("#   %s\n", why_f);
+		memlens_proc__close(p);
+	}
+	free(addrs);
+}
+
 static void check_build_ids(struct memlens *ml, const struct mapper *m)
 {
 	struct memlens_vma_set *a = NULL, *b = NULL;
@@ -631,6 +726,7 @@ int main(void)
 	check_reference_parser(ml, m.pid);
 	check_expected(ml, &m);
 	check_find(ml, &m);
+	check_edges(ml, &m);
 	check_normalize(ml, &m, 4000);
 	check_normalize(ml, &m, 100000);
 	check_build_ids(ml, &m);
