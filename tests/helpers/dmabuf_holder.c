@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Test helper: holds DMA-BUFs of known sizes for the exporter's test.
- *   dmabuf_holder [--fork] NAME PAGES...
+ *   dmabuf_holder [--fork|--two-tables] NAME PAGES...
  * One buffer per PAGES argument (the system dma-heap, else udmabuf), each
  * named NAME, the first also mapped; --fork: a child holds the same fds
- * (every buffer shared by two processes).  Prints "exporter E", "pid P" for
+ * (every buffer shared by two processes); --two-tables: a thread of this
+ * process unshares its fd table (every buffer held by two fd tables and, the
+ * first, a mapping: all of one process).  Prints "exporter E", "pid P" for
  * itself and the child, "bytes B" (the sum), then "ready", and sleeps until
  * killed (the child dies with it).  Exit 77: no DMA-BUF exporter here.
  */
@@ -15,6 +17,8 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-heap.h>
 #include <linux/udmabuf.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,17 +29,28 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+static void *own_table(void *arg)
+{
+	(void)arg;
+	if (unshare(CLONE_FILES))
+		perror("dmabuf_holder: unshare");
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC), udma = -1, i = 1;
 	unsigned long long bytes = 0;
 	bool do_fork = argc > 1 && !strcmp(argv[1], "--fork");
+	bool two_tables = argc > 1 && !strcmp(argv[1], "--two-tables");
 	const char *name;
 
-	i += do_fork;
+	i += do_fork || two_tables;
 	if (argc < i + 2) {
-		fprintf(stderr, "usage: dmabuf_holder [--fork] NAME PAGES...\n");
+		fprintf(stderr, "usage: dmabuf_holder [--fork|--two-tables] NAME PAGES...\n");
 		return 2;
 	}
 	name = argv[i++];
@@ -84,6 +99,13 @@ int main(int argc, char **argv)
 				pause();
 		}
 		printf("pid %d\n", (int)c);
+	}
+	if (two_tables) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, own_table, NULL))
+			return 1;
+		usleep(100000);	/* its table unshared before "ready" */
 	}
 	printf("bytes %llu\nready\n", bytes);
 	fflush(stdout);
