@@ -7,6 +7,8 @@
 # Prints a line per mutation and the score; exit 0 (survivors are a report,
 # documented in docs/testing.md, not a build failure).
 # Usage: scripts/mutate.sh [ID...]     (no ID: all of them)
+# Where a mutation runs: host, guest (the DMA-BUF tests in the newest kernel),
+# or vm:KERNEL:TEST,... (e.g. vm:6.1:features.sh for what only an old kernel shows)
 #   MUTATE_LIST=FILE (default tests/mutations.txt), MUTATE_KEEP=1 keeps the scratch tree
 set -u
 cd "$(dirname "$0")/.."
@@ -25,6 +27,10 @@ if ! make -j2 tests > build.log 2>&1; then
 	echo "mutate: the unmutated tree does not build:"; tail -20 build.log; exit 1
 fi
 export ASAN_OPTIONS=detect_leaks=0 MEMLENS_NO_FUZZ=1
+# hugetlb pages for the page-size checks, as tests/run.sh gives them
+hp_old=$(cat /proc/sys/vm/nr_hugepages 2> /dev/null || echo 0)
+[ "$(id -u)" = 0 ] && [ "$hp_old" -lt 2 ] && echo 2 > /proc/sys/vm/nr_hugepages
+trap 'echo "$hp_old" > /proc/sys/vm/nr_hugepages 2> /dev/null; [ -n "${MUTATE_KEEP:-}" ] || rm -rf "$scratch"' EXIT
 
 # host: each test alone until one fails (a "not ok" line, a crash, a hang)
 host_suite() {
@@ -45,9 +51,13 @@ host_suite() {
 	done
 	return 0
 }
-# guest: the DMA-BUF tests inside the newest kernel
+# vm:KERNEL[:TEST,...]: those tests inside that kernel of the matrix ("guest":
+# the DMA-BUF ones in the newest, which has buffers)
 guest_suite() {
-	MEMLENS_ONLY="test_dmabuf exporter.sh skeleton_regular.sh" tests/vm/run.sh newest > run.log 2>&1
+	local spec=${1#vm:} kernel tests
+	kernel=${spec%%:*}
+	tests=${spec#"$kernel"}; tests=${tests#:}
+	MEMLENS_ONLY="${tests//,/ }" tests/vm/run.sh "$kernel" > run.log 2>&1
 	if grep -qE '^vm: [0-9]+ passed, 0 failed' run.log; then return 0; fi
 	killer="guest: $(grep -m1 'not ok' run.log | sed 's/^ *//' | cut -c1-110)"
 	return 1
@@ -78,7 +88,11 @@ EOF
 		bad=$((bad + 1))
 	else
 		total=$((total + 1))
-		if [ "$where" = guest ]; then guest_suite; else host_suite; fi
+		case "$where" in
+		guest) guest_suite vm:newest:test_dmabuf,exporter.sh,skeleton_regular.sh ;;
+		vm:*) guest_suite "$where" ;;
+		*) host_suite ;;
+		esac
 		if [ $? = 0 ]; then
 			survived=$((survived + 1)); survivors+=("$id")
 			printf '%-9s %-28s %ss  %s\n' "SURVIVED" "$id" $(($(date +%s) - t0)) "$file"

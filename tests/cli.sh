@@ -38,6 +38,19 @@ for b in ioctl bpf text; do
 done
 lines=$("$ML" maps "$pid" -n | wc -l)
 is "maps table has one row per VMA" "$(wc -l < /proc/$pid/maps)" "$lines"
+# every field of every row, raw table and JSON, against maps read by bash here
+# (START END PERMS OFFSET DEV INODE SIZE, all in one line per VMA, in decimal)
+truth=$(while read -r r perms off dev ino _; do s=$((16#${r%-*})); e=$((16#${r#*-}))
+	echo "$s $e $perms $((16#$off)) $dev $ino $((e - s))"; done < "/proc/$pid/maps")
+for b in ioctl bpf text; do
+	"$ML" maps "$pid" -b "$b" -r -n -o START,END,PERMS,OFFSET,DEV,INODE,SIZE > "$tmp/raw.$b" 2> /dev/null || continue
+	got=$(while read -r s e perms off dev ino size; do echo "$((s)) $((e)) $perms $((off)) $dev $ino $size"; done < "$tmp/raw.$b")
+	is "maps -b $b -r: START END PERMS OFFSET DEV INODE SIZE of every row are maps's" "$truth" "$got"
+	"$ML" maps "$pid" -b "$b" -J -o START,END,PERMS,OFFSET,DEV,INODE,SIZE > "$tmp/json.$b" 2> /dev/null
+	got=$(jq -r '.maps[] | "\(.start) \(.end) \(.perms) \(.offset) \(.dev) \(.inode) \(.size)"' "$tmp/json.$b" |
+		while read -r s e perms off dev ino size; do echo "$((s)) $((e)) $perms $((off)) $dev $ino $size"; done)
+	is "maps -b $b -J: the same fields of every row are maps's" "$truth" "$got"
+done
 "$ML" maps "$pid" -J > "$tmp/maps.json"
 ok $? "maps --json exits 0"
 is "maps --json: jq reads one object per VMA" "$(wc -l < /proc/$pid/maps)" "$(jq '.maps | length' "$tmp/maps.json")"
@@ -172,10 +185,20 @@ done
 # a process name that is not UTF-8 and holds controls and a newline: the same
 # escape (\xHH) in table, raw, JSON and OpenMetrics, valid JSON, nothing cut
 mkfifo "$tmp/in.evil"
-"$B/tests/mapper" --dir "$tmp" --comm $'ev\n"il\377\033[2J' < "$tmp/in.evil" > "$tmp/out.evil" & evil=$!
+"$B/tests/mapper" --dir "$tmp" --comm $'ev\n"il\377\033[2J\303\303' < "$tmp/in.evil" > "$tmp/out.evil" & evil=$!
 exec 8> "$tmp/in.evil"
 for _ in $(seq 100); do grep -q '^ready' "$tmp/out.evil" 2>/dev/null && break; sleep 0.05; done
-want='ev\x0a"il\xff\x1b[2J'
+want='ev\x0a"il\xff\x1b[2J\xc3\xc3'	# C3 C3: a lead byte and a byte that cannot follow it
+# snapshot's order: PSS by default, largest first; -s COLUMN; -s PID ascending
+for sc in "|PSS|-k2,2nr" "RSS|RSS|-k2,2nr" "SWAP|SWAP|-k2,2nr" "PID|PID|-k1,1n"; do
+	IFS='|' read -r opt col key <<< "$sc"
+	"$ML" snapshot --no-dmabuf ${opt:+-s $opt} -r -n -o PID,$col 2> /dev/null | grep -E "^[0-9]" > "$tmp/sorted"
+	if [ "$(wc -l < "$tmp/sorted")" -gt 3 ] && sort -c -s $key "$tmp/sorted" 2> /dev/null; then
+		ok 0 "snapshot ${opt:+-s $opt }(by $col): rows in order"
+	else
+		ok 1 "snapshot ${opt:+-s $opt }(by $col): rows in order"; head -5 "$tmp/sorted" | sed 's/^/#   /'
+	fi
+done
 got_t=$("$ML" snapshot --no-dmabuf -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
 got_r=$("$ML" snapshot --no-dmabuf -r -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
 "$ML" snapshot --no-dmabuf -J > "$tmp/evil.json"

@@ -84,7 +84,7 @@ is "exporter --help exits 0 and names --listen" "0 1" "$rc $(grep -c -- '^ *--li
 
 # ---- processes the test knows: a private copy of busybox (no page of it shared
 # with any other process), a known heap, stopped; in a cgroup of their own ----
-COMM=mlexp$$
+COMM=$(printf "mlexp%010d" $$)	# 15 bytes: the whole of a comm, none cut
 cp "$(command -v busybox)" "$tmp/$COMM"
 procs=()
 for mb in 3 5; do
@@ -115,7 +115,7 @@ for _ in $(seq 100); do grep -q ready "$tmp/holder" && break; kill -0 $holder 2>
 # and one process holding a buffer in two fd tables (a thread unshared its
 # table) and a mapping: one holder process, counted once
 DB2_NAME=mlexp-two-$$
-"$B/tests/dmabuf_holder" --two-tables "$DB2_NAME" 4 > "$tmp/holder2" 2>&1 &
+"$B/tests/dmabuf_holder" --two-tables "$DB2_NAME" 4 2 > "$tmp/holder2" 2>&1 &
 holder2=$!; pids+=("$holder2")
 for _ in $(seq 100); do grep -q ready "$tmp/holder2" && break; kill -0 $holder2 2> /dev/null || break; sleep 0.1; done
 if grep -q ready "$tmp/holder"; then
@@ -142,7 +142,8 @@ for case in "|text/plain; version=0.0.4; charset=utf-8" \
 	"Accept: text/plain|text/plain; version=0.0.4; charset=utf-8" \
 	"Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1|application/openmetrics-text; version=1.0.0; charset=utf-8" \
 	"Accept: application/openmetrics-text; q=0, text/plain|text/plain; version=0.0.4; charset=utf-8" \
-	"Accept: text/plain;q=0.3, application/openmetrics-text;q=0.2|text/plain; version=0.0.4; charset=utf-8"; do
+	"Accept: text/plain;q=0.3, application/openmetrics-text;q=0.2|text/plain; version=0.0.4; charset=utf-8" \
+	"Accept: text/plain, application/openmetrics-text|application/openmetrics-text; version=1.0.0; charset=utf-8"; do
 	hdr=${case%%|*} want=${case#*|}
 	is "Content-Type for '${hdr:-no Accept}'" "$want" "$(http GET /metrics "$hdr" | header_of Content-Type)"
 done
@@ -218,12 +219,25 @@ if [ -n "$DB_EXP" ]; then
 			"$(value memlens_process_memory_bytes "$L,memtype=\"dmabuf_rss\"" $f) $(value memlens_process_memory_bytes "$L,memtype=\"dmabuf_pss\"" $f)"
 	done
 	L="pid=\"$holder2\",comm=\"dmabuf_holder\",cgroup=\"$(awk -F: '$1 == "0" {print $3}' /proc/$holder2/cgroup)\",container=\"\",pod=\"\""
-	b2=$((4 * PAGE))
-	is "DMA-BUF: a buffer in two fd tables and a mapping of one process: 1 buffer, its dmabuf_rss and dmabuf_pss once" \
-		"1 $b2 $b2" "$(value memlens_dmabuf_buffers "exporter=\"$DB_EXP\",name=\"$DB2_NAME\"" $f) $(value memlens_process_memory_bytes \
+	b2=$((6 * PAGE))
+	is "DMA-BUF: buffers in two fd tables (and a mapping) of one process: 2 buffers, its dmabuf_rss and dmabuf_pss once" \
+		"2 $b2 $b2" "$(value memlens_dmabuf_buffers "exporter=\"$DB_EXP\",name=\"$DB2_NAME\"" $f) $(value memlens_process_memory_bytes \
 		"$L,memtype=\"dmabuf_rss\"" $f) $(value memlens_process_memory_bytes "$L,memtype=\"dmabuf_pss\"" $f)"
 	is "DMA-BUF: comm dmabuf_holder's dmabuf_pss sums to the buffers once" "$((DB_BYTES + b2))" \
 		"$(value memlens_comm_memory_bytes 'comm="dmabuf_holder",memtype="dmabuf_pss"' $f)"
+	# the dmabuf_dump layout of the same buffers: per process Rss, Pss (kB), nr_procs
+	"$ML" dmabuf > "$tmp/dump" 2> /dev/null
+	dump_rows() { awk -v p=":$1" -v nm="$2" '$0 ~ p " *$" {on = 1; next} /^-+$/ {on = 0}
+		on && $1 == nm {print $2, $4, $6}' "$tmp/dump" | sort -n | tr '\n' ';'; }
+	k3=$((3 * PAGE / 1024)) k5=$((5 * PAGE / 1024)) k4=$((4 * PAGE / 1024)) k2=$((2 * PAGE / 1024))
+	is "dmabuf (dmabuf_dump layout): pid ${DB_PIDS[0]}'s two fork-shared buffers: Rss, Pss halved, nr_procs 2" \
+		"$k3 $((k3 / 2)) 2;$k5 $((k5 / 2)) 2;" "$(dump_rows "${DB_PIDS[0]}" "$DB_NAME")"
+	is "dmabuf (dmabuf_dump layout): pid $holder2's buffers in two fd tables, each listed once, nr_procs 1" \
+		"$k2 $k2 1;$k4 $k4 1;" "$(dump_rows "$holder2" "$DB2_NAME")"
+	# --kernel-only: none of the held buffers
+	"$ML" dmabuf --kernel-only -J > "$tmp/konly" 2> /dev/null
+	is "dmabuf --kernel-only lists none of the buffers processes hold" 0 \
+		"$(jq --arg a "$DB_NAME" --arg b "$DB2_NAME" '[.kernel_only[] | select(.name == $a or .name == $b)] | length' "$tmp/konly")"
 	grep -q '^memlens_dmabuf_kernel_only_bytes [0-9]*$' $f; ok $? "DMA-BUF: kernel-only bytes present"
 else
 	wait "$holder"; hrc=$?
@@ -232,6 +246,19 @@ else
 	elif [ $hrc = 77 ]; then skip "no DMA-BUF exporter in this kernel (no /dev/dma_heap/system, no /dev/udmabuf)"
 	else ok 1 "the DMA-BUF holder: exit $hrc, $(tail -1 "$tmp/holder")"; fi
 fi
+
+# a command name with a quote and a backslash: escaped, not a forged label
+QN="mq\"$$\\s"	# mq"PID\s: unique, with a quote and a backslash
+cp "$(command -v busybox)" "$tmp/$QN"
+(exec -a sleep "$tmp/$QN" 1000) &
+qp=$!; pids+=("$qp")
+for _ in $(seq 100); do [ "$(cat /proc/$qp/comm 2> /dev/null)" = "$QN" ] && break; sleep 0.01; done
+scrape > "$tmp/q"
+# the backslash is first written \x5c (as every output writes it), then the
+# label's own escapes: \" and \\
+n_q=$(grep -cF "memlens_comm_processes{comm=\"mq\\\"$$\\\\x5cs\"} 1" "$tmp/q")
+is "a comm with a quote and a backslash: its label escaped, one series" 1 "$n_q"; [ "$n_q" = 1 ] || grep -a "mq" "$tmp/q" | head -2 | sed "s/^/#   /"
+kill -KILL $qp; wait $qp 2> /dev/null
 
 # every scrape collects afresh: a process started (or killed) just before a
 # scrape is in it (or gone), however soon after the last one
@@ -377,6 +404,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	start_exporter --top 0
 	scrape > "$tmp/root"
 	stop_exporter
+	is "--top 0: no per-process series" 0 "$(grep -c '^memlens_process_memory_bytes{' "$tmp/root")"
 	RUN=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS --bounding-set=-all,$CAPS)
 	if start_exporter --top 0; then
 		scrape > "$tmp/caps"
@@ -400,6 +428,9 @@ is "--textfile --once: exit 0; a planted symlink replaced, its target untouched;
 	"0 regular file precious memlens.prom" \
 	"$rc $(stat -c %F "$tf/memlens.prom") $(cat "$tmp/victim") $(ls -A "$tf" | tr '\n' ' ' | sed 's/ $//')"
 grep -q "^memlens_comm_processes{comm=\"$COMM\"} 2\$" "$tf/memlens.prom"; ok $? "--textfile: the file has the families"
+"$ML" exporter --textfile "$tf" --once --top 3 2> /dev/null
+is "--top 3: the per-process series of exactly three processes" 3 \
+	"$(sed -n 's/^memlens_process_memory_bytes{pid="\([0-9]*\)".*/\1/p' "$tf/memlens.prom" | sort -u | wc -l)"
 if command -v promtool > /dev/null; then
 	promtool check metrics < "$tf/memlens.prom" > /dev/null 2>&1; ok $? "--textfile: promtool check metrics"
 fi

@@ -43,6 +43,8 @@ check_jobs() { # FILE WHO
 	is "$who: dmabuf from $want" "$want" "$(field "$f" dmabuf value)"
 	if [ "$pq" != true ]; then
 		is "$who: a missing PROCMAP_QUERY is ENOTTY (kernel too old)" ENOTTY "$(field "$f" procmap_query value)"
+		is "$who: ... and the reason says the kernel has none, and which it needs" yes \
+			"$(field "$f" procmap_query reason | grep -q 'has no PROCMAP_QUERY.*6\.11' && echo yes)"
 	fi
 }
 

@@ -61,6 +61,11 @@ else
 	ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "--mode 0644 (write bits): usage error, one line (rc $rc)"
 	"$ML" bpf unpin "$M/ours" --group nogroup 2> /dev/null; rc=$?
 	ok "$([ $rc = 2 ] && [ -e "$M/ours/dmabuf_fds" ]; echo $?)" "unpin --group: usage error, nothing removed (rc $rc)"
+	# root's pin directory made writable by others: anyone could swap a pin
+	chmod o+w "$M/ours"
+	timeout 20 "$ML" dmabuf --pin-dir "$M/ours" > /dev/null 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 1 ] && grep -q 'not a pin directory' "$tmp/e"; echo $?)" "a root pin directory others may write is refused (rc $rc)"
+	chmod o-w "$M/ours"
 	# a symlink to the real pin directory, planted by nobody
 	asnobody ln -s "$M/ours" "$M/link"
 	timeout 20 "$ML" dmabuf --pin-dir "$M/link" > /dev/null 2> "$tmp/e"; rc=$?

@@ -15,7 +15,7 @@ run_case() { # WHO RUNAS
 	local who=$1 runas=$2 d="$tmp/$1" ml="$tmp/memlens"
 	mkdir -p "$d/b"; chmod -R 777 "$d"
 	mkfifo "$d/a.in" "$d/b.in"
-	$runas "$tmp/mapper" --dir "$d" --children 2 < "$d/a.in" > "$d/a.out" 2>&1 &
+	$runas "$tmp/mapper" --dir "$d" --children 2 --files 1 < "$d/a.in" > "$d/a.out" 2>&1 &
 	local a=$!
 	exec 7> "$d/a.in"
 	for _ in $(seq 100); do grep -q ready "$d/a.out" && break; sleep 0.05; done
@@ -55,6 +55,11 @@ run_case() { # WHO RUNAS
 	$runas "$ml" who-maps "$d/b/mapper-file.bin" -J > "$d/bfile.json" 2>> "$d/file.err"
 	is "$who: the unrelated process's own file is its alone" "$b" "$(jq -r '[.who_maps[].pid] | unique | map(tostring) | join(" ")' "$d/bfile.json")"
 	is "$who: --shared lists the file with its four processes" "file 4" "$(row "$d/file.json")"
+	# a file each of the three maps twice: three processes, six mappings
+	$runas "$ml" who-maps "$d/mapper-f0-.bin" -J > "$d/f0.json" 2>> "$d/file.err"
+	is "$who: --shared: a file mapped twice by each of three processes has PROCS 3, MAPPINGS 6" "file 3 6" \
+		"$(jq -r --arg d "$(jq -r '.who_maps[0].dev' "$d/f0.json")" --arg i "$(jq -r '.who_maps[0].inode' "$d/f0.json")" \
+		'.shared[] | select(.dev == $d and .inode == ($i|tonumber)) | "\(.kind) \(.procs) \(.mappings)"' "$d/shared.json")"
 	if [ -n "$runas" ]; then
 		is "$who: unprivileged: mappings matched by dev:inode, not opened" "no (unprivileged)" "$(jq -r '.who_maps[0].checked' "$d/file.json")"
 		ok "$(grep -q 'not opened through map_files' "$d/file.err"; echo $?)" "$who: unprivileged: says what it could not open"

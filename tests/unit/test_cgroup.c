@@ -26,6 +26,8 @@ static const struct {
 	  "4:memory:/other\n0::/system.slice/docker-" ID ".scope\n", "/system.slice/docker-" ID ".scope", ID, "" },
 	{ "v1 only, docker's cgroupfs driver", "11:memory:/docker/" ID "\n10:cpu,cpuacct:/docker/" ID "\n1:name=systemd:/docker/" ID "\n",
 	  "/docker/" ID, ID, "" },
+	{ "v1: the memory controller's path, not the first listed", "11:cpu,cpuacct:/cpu-path\n10:memory:/mem-path\n1:name=systemd:/sd\n0::/\n",
+	  "/mem-path", "", "" },
 	{ "v1 controllers listed together", "10:cpu,memory:/a/b\n1:name=systemd:/c\n", "/a/b", "", "" },
 	{ "v2 only, everything at the root", "0::/\n", "/", "", "" },
 	{ "v2, no trailing newline", "0::/init.scope", "/init.scope", "", "" },

@@ -216,12 +216,12 @@ static const struct memlens_vma *covering(const struct memlens_vma_set *set, uin
 
 static void check_expected(struct memlens *ml, const struct mapper *m)
 {
-	static const struct { const char *key; const char *suffix; const char *perms; uint64_t off; } files[] = {
-		{ "file", "", "r--p", 4096 },
-		{ "ro_shared_file", "", "r--s", 4096 },
-		{ "deleted", " (deleted)", "rw-s", 4096 },
-		{ "space_file", "", "r--p", 4096 },
-		{ "nl_file", "", "r-xp", 4096 },
+	static const struct { const char *key; const char *suffix; const char *perms; uint64_t off; const char *kind; } files[] = {
+		{ "file", "", "r--p", 4096, "file" },
+		{ "ro_shared_file", "", "r--s", 4096, "file" },
+		{ "deleted", " (deleted)", "rw-s", 4096, "deleted" },
+		{ "space_file", "", "r--p", 4096, "file" },
+		{ "nl_file", "", "r-xp", 4096, "file" },
 	};
 
 	for (int b = 0; b < NB; b++) {
@@ -247,18 +247,21 @@ static void check_expected(struct memlens *ml, const struct mapper *m)
 			is_u64(v->offset, files[k].off, "%s: %s file offset", bn, files[k].key);
 			is_str(memlens_vma__perms(v, perms), files[k].perms, "%s: %s perms", bn, files[k].key);
 			is_u64(v->end - v->start, 8192, "%s: %s size", bn, files[k].key);
+			is_str(memlens_vma__kind(v), files[k].kind, "%s: %s kind", bn, files[k].key);
 		}
 		i = mapper_find(m, "memfd");
 		v = covering(set, m->e[i].addr);
 		if (ok(v != NULL, "%s: memfd mapping found", bn)) {
 			is_str(v->name, "/memfd:mapper-memfd (deleted)", "%s: memfd name", bn);
 			ok(v->flags & MEMLENS_VMA_SHARED, "%s: memfd mapping shared", bn);
+			is_str(memlens_vma__kind(v), "memfd", "%s: memfd kind", bn);
 		}
 		i = mapper_find(m, "shm");
 		v = covering(set, m->e[i].addr);
 		if (ok(v != NULL, "%s: shared anonymous mapping found", bn)) {
 			is_str(v->name, "/dev/zero (deleted)", "%s: shared anonymous name", bn);
 			ok(v->flags & MEMLENS_VMA_SHARED && v->inode, "%s: shared anonymous is shared with a shmem inode", bn);
+			is_str(memlens_vma__kind(v), "shm", "%s: shared anonymous kind", bn);
 		}
 		if ((i = mapper_find(m, "anon_named")) >= 0) {
 			v = covering(set, m->e[i].addr);
