@@ -61,13 +61,21 @@ static const char *or_unknown(const char *s)
 }
 
 /* dmabuf_dump's per-process layout */
-static void print_dump(const struct memlens_dmabuf *d)
+/* 0, or -ENOMEM */
+static int print_dump(const struct memlens_dmabuf *d)
 {
 	uint64_t total = 0, krss = 0, urss = 0, upss = 0;
+	size_t nb = memlens_dmabuf__buf_count(d);
+	/* the process that last listed each buffer: a buffer held by two fd
+	 * tables of one process (or a table and a mapping) is listed once */
+	int32_t *listed = malloc((nb ? nb : 1) * sizeof(*listed));
 
+	if (!listed)
+		return -ENOMEM;
+	for (size_t i = 0; i < nb; i++)
+		listed[i] = -1;
 	for (size_t p = 0; p < memlens_dmabuf__proc_count(d); p++) {
 		const struct memlens_dmabuf_proc *pr = memlens_dmabuf__proc(d, p);
-		int32_t last = -1;
 
 		printf("%16s:%-5d\n", CLI_SAFE(pr->comm), pr->pid);
 		printf("%22s %16s %16s %16s %16s %16s\n", "Name", "Rss", "Pss", "nr_procs", "Inode", "Exporter");
@@ -75,9 +83,9 @@ static void print_dump(const struct memlens_dmabuf *d)
 			const struct memlens_dmabuf_ref *r = memlens_dmabuf__ref(d, i);
 			const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, r->buf);
 
-			if (memlens_dmabuf__holder(d, r->holder)->pid != pr->pid || (int32_t)r->buf == last)
+			if (memlens_dmabuf__holder(d, r->holder)->pid != pr->pid || listed[r->buf] == pr->pid)
 				continue;
-			last = (int32_t)r->buf;
+			listed[r->buf] = pr->pid;
 			printf("%22s %13llu kB %13llu kB %16u %16llu %16s\n", CLI_SAFE(or_unknown(b->name)),
 			       (unsigned long long)b->size / 1024, (unsigned long long)(b->size / (b->nr_procs ? b->nr_procs : 1)) / 1024,
 			       b->nr_procs, (unsigned long long)b->ino, CLI_SAFE(or_unknown(b->exporter)));
@@ -99,6 +107,8 @@ static void print_dump(const struct memlens_dmabuf *d)
 	printf("dmabuf total: %llu kB kernel_rss: %llu kB userspace_rss: %llu kB userspace_pss: %llu kB\n",
 	       (unsigned long long)total / 1024, (unsigned long long)krss / 1024, (unsigned long long)urss / 1024,
 	       (unsigned long long)upss / 1024);
+	free(listed);
+	return 0;
 }
 
 static void csv_field(const char *s, bool last)
@@ -333,8 +343,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
 		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");
 	if (v == V_PROCS && cli->mode == OUT_TABLE && !csv && !cli->columns) {
-		print_dump(d);
-		err = 0;
+		err = print_dump(d);
 	} else {
 		err = print_rows(cli, d, v, csv);
 		if (!err && v == V_BUFS && cli->mode == OUT_TABLE && !csv)

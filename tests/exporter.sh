@@ -121,7 +121,8 @@ for _ in $(seq 100); do grep -q ready "$tmp/holder2" && break; kill -0 $holder2 
 if grep -q ready "$tmp/holder"; then
 	DB_EXP=$(awk '$1 == "exporter" {print $2}' "$tmp/holder")
 	DB_BYTES=$(awk '$1 == "bytes" {print $2}' "$tmp/holder")
-	mapfile -t DB_PIDS < <(awk '$1 == "pid" {print $2}' "$tmp/holder")
+	# shellcheck disable=SC2207 (pids: no spaces, no globs); no <(...): the guests have no /dev/fd
+	DB_PIDS=($(awk '$1 == "pid" {print $2}' "$tmp/holder"))
 	pids+=("${DB_PIDS[@]}")
 fi
 
@@ -212,6 +213,7 @@ if [ -n "$DB_EXP" ]; then
 	L="exporter=\"$DB_EXP\",name=\"$DB_NAME\""
 	is "DMA-BUF: bytes and buffers of exporter $DB_EXP, name $DB_NAME" "$DB_BYTES 2" \
 		"$(value memlens_dmabuf_buffer_bytes "$L" $f) $(value memlens_dmabuf_buffers "$L" $f)"
+	is "DMA-BUF: the holder and its child" 2 "${#DB_PIDS[@]}"
 	for p in "${DB_PIDS[@]}"; do
 		L="pid=\"$p\",comm=\"dmabuf_holder\",cgroup=\"$(awk -F: '$1 == "0" {print $3}' /proc/$p/cgroup)\",container=\"\",pod=\"\""
 		is "DMA-BUF: pid $p holds both (one mapped), shared with the other pid: dmabuf_rss, dmabuf_pss" \
