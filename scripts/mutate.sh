@@ -38,9 +38,9 @@ host_suite() {
 	for t in build/tests/test_* tests/*.sh; do
 		case "$t" in tests/run.sh | tests/check.sh) continue ;; esac
 		if [ "${t%.sh}" != "$t" ]; then
-			MEMLENS_BUILD=build timeout 600 "$t" build > run.log 2>&1
+			MEMLENS_BUILD=build timeout 180 "$t" build > run.log 2>&1
 		else
-			MEMLENS_BUILD=build timeout 600 "$t" > run.log 2>&1
+			MEMLENS_BUILD=build timeout 180 "$t" > run.log 2>&1
 		fi
 		local rc=$?
 		if grep -q '^not ok' run.log || [ $rc != 0 ]; then
