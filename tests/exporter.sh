@@ -236,6 +236,15 @@ if [ -n "$DB_EXP" ]; then
 		"$k3 $((k3 / 2)) 2;$k5 $((k5 / 2)) 2;" "$(dump_rows "${DB_PIDS[0]}" "$DB_NAME")"
 	is "dmabuf (dmabuf_dump layout): pid $holder2's buffers in two fd tables, each listed once, nr_procs 1" \
 		"$k2 $k2 1;$k4 $k4 1;" "$(dump_rows "$holder2" "$DB2_NAME")"
+	# the same in CSV, every field of each of the holder's rows (the first buffer
+	# mapped before the fork: by both processes)
+	"$ML" dmabuf --csv > "$tmp/csv" 2> /dev/null
+	s3=$((3 * PAGE)) s5=$((5 * PAGE))
+	for p in "${DB_PIDS[@]}"; do
+		is "dmabuf --csv: pid $p's rows: SIZE RSS PSS NR_PROCS FD_REFS MAP_REFS" \
+			"$s3 $s3 $((s3 / 2)) 2 1 1;$s5 $s5 $((s5 / 2)) 2 1 0;" \
+			"$(awk -F, -v p="$p" -v nm="$DB_NAME" '$1 == p && $4 == nm {print $6, $7, $8, $9, $10, $11}' "$tmp/csv" | sort -n | tr '\n' ';')"
+	done
 	# --kernel-only: none of the held buffers
 	"$ML" dmabuf --kernel-only -J > "$tmp/konly" 2> /dev/null
 	is "dmabuf --kernel-only lists none of the buffers processes hold" 0 \
