@@ -331,7 +331,8 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 			tot[k] += value(rows[i], k);
 		}
 	}
-	if (!err && cli->mode == OUT_TABLE) {
+	/* the TOTAL row and the footer are for people: not with -r, -n or -J */
+	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
 		struct libscols_line *ln = out_line(&o);
 
 		out_set(&o, ln, group >= 0 ? group : C_COMM, "TOTAL");
@@ -343,7 +344,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);
-	if (!err && cli->mode != OUT_JSON)
+	if (!err && cli->mode == OUT_TABLE && !cli->no_headings)
 		printf("MemTotal: %llu kB  MemAvailable: %llu kB  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
 		       (unsigned long long)memlens_snapshot__mem_total(s) / 1024,
 		       (unsigned long long)memlens_snapshot__mem_available(s) / 1024, n, memlens_snapshot__exited(s),

@@ -105,9 +105,9 @@ static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min,
 	if (t[0] == '/' || t[0] == '.') {
 		struct stat st;
 
-		if (stat(t, &st)) {
+		if (stat(t, &st)) {	/* a path that is not there: a runtime error */
 			cli_err("%s: %s", t, strerror(errno));
-			return -1;
+			return -2;
 		}
 		*maj = major(st.st_dev);
 		*min = minor(st.st_dev);

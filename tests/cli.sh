@@ -200,6 +200,15 @@ for sc in "|PSS|2|-1" "RSS|RSS|2|-1" "SWAP|SWAP|2|-1" "PID|PID|1|1"; do
 		ok 1 "snapshot ${opt:+-s $opt }(by $col): rows in order"; head -5 "$tmp/sorted" | sed 's/^/#   /'
 	fi
 done
+# -r and -n are for scripts: every line a row (no TOTAL row, no footer); the
+# plain table keeps both
+for o in "-r -n" "-r" "-n"; do
+	"$ML" snapshot --no-dmabuf $o -o PID,PSS > "$tmp/snap.o" 2> /dev/null
+	is "snapshot $o: only process rows on stdout" 0 \
+		"$(grep -cvE '^ *[0-9]+ +[0-9]+ *$' "$tmp/snap.o" | awk -v h="$([ "$o" = -r ] && echo 1 || echo 0)" '{print $1 - h}')"
+done
+"$ML" snapshot --no-dmabuf -o PID,COMM,PSS > "$tmp/snap.o" 2> /dev/null
+is "snapshot (table): a TOTAL row and the MemTotal footer" "1 1" "$(grep -c ' TOTAL ' "$tmp/snap.o") $(grep -c '^MemTotal: ' "$tmp/snap.o")"
 got_t=$("$ML" snapshot --no-dmabuf -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
 got_r=$("$ML" snapshot --no-dmabuf -r -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
 "$ML" snapshot --no-dmabuf -J > "$tmp/evil.json"

@@ -74,5 +74,10 @@ run_case root ""
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	run_case nobody "setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all"
 fi
+# a TARGET that is not there is a runtime error (1), a TARGET that is not one a usage error (2)
+"$tmp/memlens" who-maps /nonexistent/memlens-test > /dev/null 2> "$tmp/err"; rc=$?
+is "who-maps of a missing file: exit 1, one line" "1 1" "$rc $(wc -l < "$tmp/err")"
+"$tmp/memlens" who-maps 'not-a-target' > /dev/null 2> "$tmp/err"; rc=$?
+is "who-maps of something that is no TARGET: exit 2, one line" "2 1" "$rc $(wc -l < "$tmp/err")"
 rm -rf "$tmp"
 echo "1..$n"
