@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "memlens_cli.h"
 #include "metrics.h"
 
@@ -42,6 +43,7 @@ struct body {
 	unsigned refs;		/* under ex.lock */
 	unsigned status;
 	const char *type;
+	bool gzip;		/* Content-Encoding: gzip */
 	char *data;
 	size_t len;
 };
@@ -51,6 +53,7 @@ enum { REQ_NEW, REQ_WAITING, REQ_DONE };
 struct req {
 	struct MHD_Connection *conn;
 	bool om;
+	bool gz;		/* Accept-Encoding names gzip (Prometheus always does) */
 	int state;
 	struct body *body;
 	struct req *next;
@@ -112,6 +115,44 @@ static void body_put(struct exporter *ex, struct body *b)
 		free(b->data);
 		free(b);
 	}
+}
+
+static void body_free(struct body *b)
+{
+	if (b) {
+		free(b->data);
+		free(b);
+	}
+}
+
+/* src gzipped (RFC 1952), or NULL: the scrape then gets it plain */
+static struct body *body_gzip(const struct body *src)
+{
+	z_stream z;
+	size_t cap = compressBound((uLong)src->len) + 32;	/* the gzip header and trailer */
+	char *out = malloc(cap);
+	struct body *b;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	if (!out || deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)src->data;
+	z.avail_in = (uInt)src->len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	rc = deflate(&z, Z_FINISH);
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(out);
+		return NULL;
+	}
+	b = body_new(src->status, src->type, out, cap - z.avail_out);
+	if (b)
+		b->gzip = true;
+	return b;
 }
 
 /*
@@ -194,7 +235,7 @@ static void *collector(void *arg)
 	pthread_mutex_lock(&ex->lock);
 	for (;;) {
 		struct req *batch, *r, *next;
-		struct body *b[2] = { NULL, NULL };
+		struct body *b[2] = { NULL, NULL }, *g[2] = { NULL, NULL };
 		bool want[2] = { false, false };
 		bool stopping;
 
@@ -216,28 +257,38 @@ static void *collector(void *arg)
 			int err = collect(ex, want, b);
 
 			if (err) {
-				body_put(ex, b[0]);
-				body_put(ex, b[1]);
+				body_free(b[0]);
+				body_free(b[1]);
 				b[1] = NULL;
 				b[0] = body_text(500, err == -ENOMEM ? "memlens exporter: out of memory\n" :
 							 "memlens exporter: the collection failed (see its log)\n");
 			}
 		}
+		/* gzipped once per format, for the scrapes that accept it */
+		for (r = batch; r; r = r->next) {
+			int k = b[1] && r->om;
+
+			if (r->gz && b[k] && b[k]->status == 200 && !g[k])
+				g[k] = body_gzip(b[k]);
+		}
 		/* each scrape its format's body (or the error), then resumed;
 		 * a resumed request may complete and be freed at once */
 		pthread_mutex_lock(&ex->lock);
 		for (r = batch; r; r = r->next) {
-			r->body = b[1] && r->om ? b[1] : b[0];
+			int k = b[1] && r->om;
+
+			r->body = r->gz && g[k] ? g[k] : b[k];
 			if (r->body)
 				r->body->refs++;
 			r->state = REQ_DONE;
 		}
 		pthread_mutex_unlock(&ex->lock);
-		for (int i = 0; i < 2; i++)	/* bodies no scrape took */
-			if (b[i] && !b[i]->refs) {
-				free(b[i]->data);
-				free(b[i]);
-			}
+		for (int i = 0; i < 2; i++) {	/* bodies no scrape took */
+			if (b[i] && !b[i]->refs)
+				body_free(b[i]);
+			if (g[i] && !g[i]->refs)
+				body_free(g[i]);
+		}
 		for (r = batch; r; r = next) {
 			next = r->next;
 			MHD_resume_connection(r->conn);
@@ -285,8 +336,31 @@ static bool wants_openmetrics(const char *accept)
 	return q_om > 0 && q_om >= q_text;
 }
 
+enum { ENC_GZIP = 1, ENC_VARY = 2 };
+
+/* gzip (or *) named in Accept-Encoding with a q above 0 */
+static bool accepts_gzip(const char *ae)
+{
+	while (ae && *ae) {
+		size_t n = strcspn(ae, ",");
+		char tok[64];
+		const char *q;
+		char *t;
+
+		snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) - 1 ? n : sizeof(tok) - 1), ae);
+		q = strstr(tok, "q=");
+		t = tok + strspn(tok, " \t");
+		t[strcspn(t, " \t;")] = 0;
+		if ((!strcasecmp(t, "gzip") || !strcmp(t, "*")) && !(q && strtod(q + 2, NULL) <= 0))
+			return true;
+		ae += n;
+		ae += *ae == ',';
+	}
+	return false;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, const char *data,
-			       size_t len, const char *allow)
+			       size_t len, const char *allow, int enc)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
@@ -294,6 +368,10 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (enc & ENC_GZIP)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	if (enc & ENC_VARY)	/* a cache between must key on what was negotiated */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	if (allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	ret = MHD_queue_response(conn, status, resp);
@@ -303,7 +381,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
 
 static enum MHD_Result plain(struct MHD_Connection *conn, unsigned status, const char *text, const char *allow)
 {
-	return respond(conn, status, "text/plain; charset=utf-8", text, strlen(text), allow);
+	return respond(conn, status, "text/plain; charset=utf-8", text, strlen(text), allow, 0);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -329,6 +407,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			return MHD_NO;
 		r->conn = conn;
 		r->om = wants_openmetrics(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+		r->gz = accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
 		*con_cls = r;
 		return MHD_YES;
 	}
@@ -357,7 +436,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 		if (!b)
 			return plain(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "memlens exporter: out of memory\n", NULL);
-		return respond(conn, b->status, b->type, b->data, b->len, NULL);
+		return respond(conn, b->status, b->type, b->data, b->len, NULL, (b->gzip ? ENC_GZIP : 0) | ENC_VARY);
 	}
 	return MHD_NO;
 }

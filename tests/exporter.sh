@@ -148,6 +148,14 @@ for case in "|text/plain; version=0.0.4; charset=utf-8" \
 	hdr=${case%%|*} want=${case#*|}
 	is "Content-Type for '${hdr:-no Accept}'" "$want" "$(http GET /metrics "$hdr" | header_of Content-Type)"
 done
+# gzip, which Prometheus always asks for: the encoding, Vary, a body gunzip reads whole
+http GET /metrics "Accept-Encoding: gzip" > "$tmp/gz.resp"
+hl=$(sed -n '1,/^\r$/p' "$tmp/gz.resp" | wc -c)
+tail -c +$((hl + 1)) "$tmp/gz.resp" | gzip -dc > "$tmp/gz.body" 2> /dev/null; rc=$?
+is "Accept-Encoding: gzip: Content-Encoding gzip, Vary, a gzip body holding the whole text" \
+	"gzip|Accept, Accept-Encoding|0|1" \
+	"$(header_of Content-Encoding < "$tmp/gz.resp")|$(header_of Vary < "$tmp/gz.resp")|$rc|$(grep -c '^memlens_build_info{' "$tmp/gz.body")"
+is "Accept-Encoding: gzip;q=0: no gzip" "" "$(http GET /metrics 'Accept-Encoding: gzip;q=0' | header_of Content-Encoding)"
 http GET /metrics "Accept: application/openmetrics-text" | body_of > "$tmp/om"
 scrape > "$tmp/text"
 is "OpenMetrics: ends with # EOF, has UNIT lines" "# EOF yes" \
