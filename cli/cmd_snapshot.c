@@ -341,8 +341,25 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		for (int k = C_VSS; k <= C_DMABUF_PSS; k++)
 			out_set(&o, ln, k, "%llu", (unsigned long long)tot[k]);
 	}
-	if (!err)
+	if (!err && cli->mode == OUT_JSON) {
+		/* what the footer says, and the totals, as members of the document */
+		char more[1024];
+		const char *src = !opts.dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
+				  memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "unavailable";
+
+		snprintf(more, sizeof(more),
+			 "   \"summary\": {\"processes\": %zu, \"exited\": %zu, \"unreadable\": %zu, \"mem_total\": %llu, "
+			 "\"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {\"vss\": %llu, \"rss\": %llu, "
+			 "\"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, \"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu}}",
+			 n, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s),
+			 (unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s),
+			 src, (unsigned long long)tot[C_VSS], (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
+			 (unsigned long long)tot[C_USS], (unsigned long long)tot[C_SWAP], (unsigned long long)tot[C_SWAPPSS],
+			 (unsigned long long)tot[C_DMABUF_RSS], (unsigned long long)tot[C_DMABUF_PSS]);
+		err = out_print_with(&o, more);
+	} else if (!err) {
 		err = out_print(&o);
+	}
 	out_free(&o);
 	if (!err && cli->mode == OUT_TABLE && !cli->no_headings)
 		printf("MemTotal: %llu kB  MemAvailable: %llu kB  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",

@@ -89,6 +89,9 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
  * headings once, JSON still one document); out_print(): the rest, the end */
 int out_flush(struct out *o);
 int out_print(struct out *o);
+/* out_print(), and with -J more members of the document after the rows'
+ * array (more: `   "key": value` lines, JSON the caller wrote) */
+int out_print_with(struct out *o, const char *more);
 void out_free(struct out *o);
 void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 

@@ -167,8 +167,34 @@ int out_flush(struct out *o)
 
 int out_print(struct out *o)
 {
+	return out_print_with(o, NULL);
+}
+
+int out_print_with(struct out *o, const char *more)
+{
 	int err;
 
+	if (more && scols_table_is_json(o->tb)) {
+		/* the rows' array, then more members of the same document */
+		err = out_flush(o);
+		if (!err && !o->pieces) {
+			/* no row at all: the whole (empty) document, cut after its array */
+			char *s = NULL;
+
+			err = scols_print_table_to_string(o->tb, &s);
+			if (!err && s && strrchr(s, ']')) {
+				*strrchr(s, ']') = 0;
+				fputs(s, stdout);
+				fputs("]", stdout);
+			}
+			free(s);
+			printf(",\n%s\n}\n", more);
+			return err;
+		}
+		if (!err)
+			printf("\n   ],\n%s\n}\n", more);
+		return err;
+	}
 	if (!o->pieces)
 		return scols_print_table(o->tb);
 	err = out_flush(o);

@@ -209,6 +209,15 @@ for o in "-r -n" "-r" "-n"; do
 done
 "$ML" snapshot --no-dmabuf -o PID,COMM,PSS > "$tmp/snap.o" 2> /dev/null
 is "snapshot (table): a TOTAL row and the MemTotal footer" "1 1" "$(grep -c ' TOTAL ' "$tmp/snap.o") $(grep -c '^MemTotal: ' "$tmp/snap.o")"
+# -J: the footer's figures and the totals as a summary of the same document
+"$ML" snapshot -J > "$tmp/snap.json" 2> /dev/null
+is "snapshot -J: summary.processes, mem_total (/proc/meminfo), total.rss, total.pss and total.uss are the rows' own" \
+	"$(awk '$1 == "MemTotal:" {printf "%.0f", $2 * 1024}' /proc/meminfo) yes" \
+	"$(jq -r '"\(.summary.mem_total) \(if .summary.processes == (.snapshot | length) and .summary.total.rss == ([.snapshot[].rss] | add)
+		and .summary.total.pss == ([.snapshot[].pss] | add) and .summary.total.uss == ([.snapshot[].uss] | add) then "yes" else "no" end)"' "$tmp/snap.json")"
+"$ML" snapshot -J --group-by comm > "$tmp/snapg.json" 2> /dev/null
+is "snapshot -J --group-by comm: summary.processes is the groups' nprocs summed" yes \
+	"$(jq -r 'if .summary.processes == ([.snapshot[].nprocs] | add) and .summary.total.rss == ([.snapshot[].rss] | add) then "yes" else "no" end' "$tmp/snapg.json")"
 got_t=$("$ML" snapshot --no-dmabuf -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
 got_r=$("$ML" snapshot --no-dmabuf -r -n -o PID,COMM | awk -v p=$evil '$1 == p {print $2}')
 "$ML" snapshot --no-dmabuf -J > "$tmp/evil.json"
