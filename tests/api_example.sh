@@ -6,9 +6,7 @@
 # Usage: tests/api_example.sh BUILD_DIR    (TAP on stdout)
 set -u
 B=${1:-build}
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$(dirname "$0")/helpers/tap.sh"
 cd "$(dirname "$0")/.."
 if ! command -v make > /dev/null || ! command -v cc > /dev/null || [ ! -f Makefile ]; then
 	skip "no compiler or source tree here (a VM guest): the API example is built on the host"

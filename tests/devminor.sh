@@ -8,9 +8,7 @@
 # Usage: tests/devminor.sh BUILD_DIR    (TAP on stdout)
 set -u
 B=$(cd "${1:-build}" && pwd)
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$(dirname "$0")/helpers/tap.sh"
 if [ "$(id -u)" != 0 ] || ! command -v unshare > /dev/null; then
 	skip "mounts in a private namespace need root and unshare"; echo "1..$n"; exit 0
 fi
@@ -18,10 +16,8 @@ tmp=$(mktemp -d /tmp/memlens-devminor-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 cat > "$tmp/inner.sh" << 'EOF'
-B=$1; d=$2
+B=$1; d=$2; . "$3"	# tap.sh: res, check
 ML=$B/memlens
-res() { echo "$1|$2"; }
-check() { if [ "$2" = "$3" ]; then res 0 "$1"; else res 1 "$1 (expected: $2; got: $3)"; fi; }
 mount --make-rprivate / 2> /dev/null
 mnt=""
 for i in $(seq 600); do
@@ -52,14 +48,7 @@ check "who-maps FILE on that device: the mapper at its address" "$a 0x$addr" "$(
 exec 7>&-
 wait
 EOF
-unshare -m bash "$tmp/inner.sh" "$B" "$tmp" > "$tmp/result" 2>&1
-while IFS='|' read -r r text; do
-	case $r in
-	0) ok 0 "$text" ;;
-	1) ok 1 "$text" ;;
-	S) skip "$text" ;;
-	*) ok 1 "unexpected output from the namespace: $r|$text" ;;
-	esac
-done < "$tmp/result"
+unshare -m bash "$tmp/inner.sh" "$B" "$tmp" "$(cd "$(dirname "$0")" && pwd)/helpers/tap.sh" > "$tmp/result" 2>&1
+tap_results "$tmp/result" "the namespace"
 [ $n -ge 1 ] || ok 1 "the namespace part ran"
 echo "1..$n"

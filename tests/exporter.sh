@@ -14,10 +14,7 @@ set -u
 trap '' PIPE	# a server that closes on a writer: EPIPE, not the end of the test
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; echo "#   expected: $2"; echo "#   got:      $3"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$(dirname "$0")/helpers/tap.sh"
 tmp=$(mktemp -d /tmp/memlens-exp-XXXXXX); chmod 755 "$tmp"
 pids=() cgdirs=() mounts=()
 cleanup() {

@@ -5,9 +5,7 @@
 # Usage: tests/features.sh BUILD_DIR    (TAP on stdout)
 set -u
 B=$(cd "${1:-build}" && pwd)
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; echo "#   expected: $2"; echo "#   got:      $3"; fi; }
+. "$(dirname "$0")/helpers/tap.sh"
 tmp=$(mktemp -d /tmp/memlens-features-XXXXXX); chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 

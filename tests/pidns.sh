@@ -11,9 +11,7 @@
 # Usage: tests/pidns.sh BUILD_DIR    (TAP on stdout)
 set -u
 B=$(cd "${1:-build}" && pwd)
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$(dirname "$0")/helpers/tap.sh"
 if [ "$(id -u)" != 0 ] || ! command -v unshare > /dev/null; then
 	skip "a pid namespace with its own /proc needs root and unshare"; echo "1..$n"; exit 0
 fi
@@ -23,10 +21,8 @@ trap 'rm -rf "$tmp"' EXIT
 # the part run inside the namespace: one "R|text" line per check, R = 0 (pass),
 # 1 (fail) or S (skip, text is the reason)
 cat > "$tmp/inner.sh" << 'EOF'
-B=$1; d=$2
+B=$1; d=$2; . "$3"	# tap.sh: res, check
 ML=$B/memlens
-res() { echo "$1|$2"; }
-check() { if [ "$2" = "$3" ]; then res 0 "$1"; else res 1 "$1 (expected: ${2:0:160}; got: ${3:0:160})"; fi; }
 mkfifo "$d/in"
 "$B/tests/mapper" --dir "$d" --children 2 < "$d/in" > "$d/out" 2>&1 &
 a=$!
@@ -100,15 +96,8 @@ EOF
 # a process outside, with a pid the namespace cannot have
 sleep 100 &
 outside=$!
-unshare -p -f --mount-proc bash "$tmp/inner.sh" "$B" "$tmp" > "$tmp/out" 2>&1
+unshare -p -f --mount-proc bash "$tmp/inner.sh" "$B" "$tmp" "$(cd "$(dirname "$0")" && pwd)/helpers/tap.sh" > "$tmp/out" 2>&1
 kill $outside 2> /dev/null
-while IFS='|' read -r r text; do
-	case $r in
-	0) ok 0 "$text" ;;
-	1) ok 1 "$text" ;;
-	S) skip "$text" ;;
-	*) ok 1 "unexpected output from inside the namespace: $r|$text" ;;
-	esac
-done < "$tmp/out"
+tap_results "$tmp/out" "inside the namespace"
 [ $n -ge 10 ] || ok 1 "the namespace part ran ($n checks)"
 echo "1..$n"

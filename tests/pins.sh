@@ -9,9 +9,7 @@
 # Usage: tests/pins.sh BUILD_DIR    (TAP on stdout)
 set -u
 B=$(cd "${1:-build}" && pwd)
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$(dirname "$0")/helpers/tap.sh"
 if [ "$(id -u)" != 0 ] || ! command -v setpriv > /dev/null; then
 	skip "pins need root (to mount a bpffs) and setpriv"; echo "1..$n"; exit 0
 fi

@@ -10,10 +10,7 @@ set -u
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 PY=/usr/bin/python3
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { if [ "$2" = "$3" ]; then ok 0 "$1"; else ok 1 "$1"; echo "#   expected: $2"; echo "#   got:      $3"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$(dirname "$0")/helpers/tap.sh"
 if [ "$(id -u)" != 0 ] || ! command -v swapon > /dev/null || ! command -v mkswap > /dev/null || [ ! -x $PY ]; then
 	skip "making swap needs root, swapon, mkswap and python3"; echo "1..$n"; exit 0
 fi

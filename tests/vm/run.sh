@@ -49,7 +49,7 @@ copy_bin "$B/memlens" /memlens/build/memlens
 for t in "$B"/tests/*; do copy_bin "$t" "/memlens/build/tests/$(basename "$t")"; done
 [ "$MODE" = bench ] && copy_bin "$B/bench/bench" /memlens/build/bench/bench
 mkdir -p "$root/memlens/tests"
-cp tests/*.sh "$root/memlens/tests/"; rm -f "$root/memlens/tests/check.sh" "$root/memlens/tests/api_example.sh"
+cp tests/*.sh "$root/memlens/tests/"; mkdir -p "$root/memlens/tests/helpers"; cp tests/helpers/tap.sh "$root/memlens/tests/helpers/"; rm -f "$root/memlens/tests/check.sh" "$root/memlens/tests/api_example.sh"
 install -m 755 tests/vm/init "$root/init"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
