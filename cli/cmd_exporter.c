@@ -66,11 +66,12 @@ struct exporter {
 	const char *pin_dir;
 	size_t top;
 	bool per_process;
-	/* the queue of scrapes, and the collector's state */
+	/* the queue of scrapes (under lock) */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct req *waiting, **tail;
 	bool stopping;
+	/* the collector's own: only collect() touches them, in one thread */
 	unsigned long long errors, collections;
 	bool said;		/* -v: the first collection's sources said */
 };
@@ -102,6 +103,14 @@ static struct body *body_text(unsigned status, const char *text)
 	return d ? body_new(status, "text/plain; charset=utf-8", d, strlen(d)) : NULL;
 }
 
+static void body_free(struct body *b)
+{
+	if (b) {
+		free(b->data);
+		free(b);
+	}
+}
+
 static void body_put(struct exporter *ex, struct body *b)
 {
 	bool last;
@@ -111,18 +120,8 @@ static void body_put(struct exporter *ex, struct body *b)
 	pthread_mutex_lock(&ex->lock);
 	last = --b->refs == 0;
 	pthread_mutex_unlock(&ex->lock);
-	if (last) {
-		free(b->data);
-		free(b);
-	}
-}
-
-static void body_free(struct body *b)
-{
-	if (b) {
-		free(b->data);
-		free(b);
-	}
+	if (last)
+		body_free(b);
 }
 
 /* src gzipped (RFC 1952), or NULL: the scrape then gets it plain */
@@ -156,8 +155,8 @@ static struct body *body_gzip(const struct body *src)
 }
 
 /*
- * One collection, rendered in the formats asked for (text[0]: Prometheus
- * text, text[1]: OpenMetrics).  0, or -errno when the snapshot failed (a
+ * One collection, rendered in the formats asked for (out[0]: Prometheus
+ * text, out[1]: OpenMetrics).  0, or -errno when the snapshot failed (a
  * DMA-BUF source that fails is counted and its families left out).
  */
 static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
@@ -183,24 +182,20 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 	if (err) {
 		cli_err("exporter: snapshot failed: %s", strerror(-err));
 		memlens_dmabuf__free(d);
-		pthread_mutex_lock(&ex->lock);
 		ex->errors++;
 		ex->collections++;
-		pthread_mutex_unlock(&ex->lock);
 		return err;
 	}
 	if (ex->cli->verbose && !ex->said)
 		cli_err("exporter: first collection: %zu processes, DMA-BUF from %s", memlens_snapshot__count(s),
 			d ? memlens_source__name(memlens_dmabuf__source(d)) : "none");
 	ex->said = true;
-	pthread_mutex_lock(&ex->lock);
 	ex->errors += failed;
 	ex->collections++;
 	struct metrics_in mi = {
 		.snap = s, .dmabuf = d, .top = ex->top, .per_process = ex->per_process, .self = true,
 		.scrape_seconds = now() - t0, .scrape_errors = ex->errors, .collections = ex->collections,
 	};
-	pthread_mutex_unlock(&ex->lock);
 	for (int om = 0; om < 2 && !err; om++) {
 		char *buf = NULL;
 		size_t len = 0;
@@ -557,8 +552,7 @@ static int write_textfile(struct exporter *ex, int dirfd, const char *dir)
 		unlinkat(dirfd, tmp, 0);
 		cli_err("--textfile %s: %s", dir, strerror(-err));
 	}
-	free(b[0]->data);
-	free(b[0]);
+	body_free(b[0]);
 	return err;
 }
 

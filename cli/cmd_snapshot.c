@@ -67,16 +67,32 @@ static const struct { const char *name; int col; } group_keys[] = {
 	{ "comm", C_COMM }, { "user", C_USER }, { "cgroup", C_CGROUP }, { "container", C_CONTAINER }, { "pod", C_POD },
 };
 
+/* a uid's name (getpwuid reads the passwd database: the first 64 distinct
+ * uids are looked up once), its number without one, "?" unknown */
 static void user_name(uint32_t uid, char *buf, size_t len)
 {
-	struct passwd *pw = uid == UINT32_MAX ? NULL : getpwuid(uid);
+	static struct { uint32_t uid; char name[64]; } seen[64];
+	static size_t nseen;
+	struct passwd *pw;
+	size_t j = 0;
 
+	while (j < nseen && seen[j].uid != uid)
+		j++;
+	if (j < nseen) {
+		snprintf(buf, len, "%s", seen[j].name);
+		return;
+	}
+	pw = uid == UINT32_MAX ? NULL : getpwuid(uid);
 	if (pw)
 		snprintf(buf, len, "%s", pw->pw_name);
 	else if (uid == UINT32_MAX)
 		snprintf(buf, len, "?");
 	else
 		snprintf(buf, len, "%u", uid);
+	if (nseen < 64) {
+		seen[nseen].uid = uid;
+		snprintf(seen[nseen++].name, sizeof(seen[0].name), "%s", buf);
+	}
 }
 
 /* the row's key for column col; user names through buf */
@@ -114,28 +130,12 @@ static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n
 	char (*names)[64] = col == C_USER ? calloc(n ? n : 1, sizeof(*names)) : NULL;
 	size_t *order = NULL, *starts = NULL;
 	struct group *g = NULL;
-	/* a user's name looked up once (getpwuid reads the passwd database):
-	 * the first 64 distinct uids remembered */
-	struct { uint32_t uid; size_t row; } seen[64];
-	size_t nseen = 0;
 
 	*ng = 0;
 	if (!keys || (col == C_USER && !names))
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		size_t j = 0;
-
-		while (names && j < nseen && seen[j].uid != rows[i]->uid)
-			j++;
-		if (names && j < nseen) {
-			memcpy(names[i], names[seen[j].row], sizeof(names[i]));
-			keys[i] = names[i];
-			continue;
-		}
+	for (size_t i = 0; i < n; i++)
 		keys[i] = key_of(rows[i], col, names ? names[i] : NULL, sizeof(names[0]));
-		if (names && nseen < 64)
-			seen[nseen++] = (typeof(seen[0])){ rows[i]->uid, i };
-	}
 	if (cli_group(keys, n, &order, &starts, ng))
 		goto out;
 	g = calloc(*ng ? *ng : 1, sizeof(*g));
