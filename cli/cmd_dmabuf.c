@@ -2,7 +2,7 @@
 /*
  * memlens dmabuf: who holds which DMA-BUFs.  The default layout is Android
  * dmabuf_dump's per-process tables and closing line, so the two can be diffed;
- * -a the buffer x holder grid, -b per-buffer and per-exporter stats, --fds the
+ * --all-refs the buffer x holder grid, --buffers per-buffer and per-exporter stats, --fds the
  * per-task inode lists, --kernel-only the buffers no process holds.  --json and
  * --csv give the rows of the chosen view.
  */
@@ -43,13 +43,14 @@ static void help(void)
 {
 	printf("Usage: memlens dmabuf [PID] [options]\n\n"
 	       "Who holds which DMA-BUF buffers, by fd and by mapping; kernel-only buffers included.\n\n"
-	       "  -a, --all-refs     buffer x holder grid of fd and map references\n"
-	       "  -b, --buffers      per-buffer and per-exporter stats\n"
+	       "  -a, --all          every process (the default without PID)\n"
+	       "      --all-refs     buffer x holder grid of fd and map references (dmabuf_dump -a)\n"
+	       "      --buffers      per-buffer and per-exporter stats (dmabuf_dump -b)\n"
 	       "      --fds          per task with its own fd table: one inode per fd\n"
 	       "      --kernel-only  buffers no process holds\n"
-	       "      --csv          CSV of the view's rows\n"
-	       "  -s, --source S     bpf | procfs (default: pins, then bpf, then procfs)\n"
+	       "      --csv          CSV of the view's rows (sizes in bytes)\n"
 	       "      --pin-dir DIR  pinned iterators (default " MEMLENS_PIN_DIR ")\n"
+	       "  -s, --source S     bpf | procfs (default: pins, then bpf, then procfs)\n"
 	       );
 	cli_help_common(false);
 	out_help_columns(stdout, cols, NCOLS);
@@ -143,6 +144,7 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 
 	err = out_init(&o, cli, names[v], cols, NCOLS, defaults[v]);
 	o.raw = false;	/* CSV is printed from the cells: escaped by out_set() */
+	o.bytes |= csv;	/* CSV is for scripts: sizes in bytes */
 	if (err) {
 		out_free(&o);
 		return err;
@@ -185,15 +187,15 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 		if (r) {
 			out_set(&o, ln, C_FD_REFS, "%u", r->fd_refs);
 			out_set(&o, ln, C_MAP_REFS, "%u", r->map_refs);
-			out_set(&o, ln, C_RSS, "%llu", (unsigned long long)b->size);
-			out_set(&o, ln, C_PSS, "%llu", (unsigned long long)(b->size / (b->nr_procs ? b->nr_procs : 1)));
+			out_set_size(&o, ln, C_RSS, b->size);
+			out_set_size(&o, ln, C_PSS, b->size / (b->nr_procs ? b->nr_procs : 1));
 		} else if (b) {
 			out_set(&o, ln, C_FD_REFS, "%u", b->fd_refs);
 			out_set(&o, ln, C_MAP_REFS, "%u", b->map_refs);
 		}
 		if (b) {
 			out_set(&o, ln, C_INODE, "%llu", (unsigned long long)b->ino);
-			out_set(&o, ln, C_SIZE, "%llu", (unsigned long long)b->size);
+			out_set_size(&o, ln, C_SIZE, b->size);
 			out_set(&o, ln, C_EXPORTER, "%s", b->exporter);
 			out_set(&o, ln, C_NAME, "%s", b->name);
 			out_set(&o, ln, C_NR_PROCS, "%u", b->nr_procs);
@@ -221,7 +223,7 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 	return err;
 }
 
-/* -b's second table: per exporter */
+/* --buffers' second table: per exporter */
 static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 {
 	struct out o;
@@ -246,7 +248,7 @@ static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 		struct libscols_line *ln = out_line(&o);
 		out_set(&o, ln, C_EXPORTER, "%s", or_unknown(e));
 		out_set(&o, ln, C_BUFFERS, "%zu", n);
-		out_set(&o, ln, C_SIZE, "%llu", (unsigned long long)size);
+		out_set_size(&o, ln, C_SIZE, size);
 	}
 	if (!err) {
 		putchar('\n');
@@ -258,43 +260,37 @@ static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 
 int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FDS = 256, OPT_KONLY, OPT_CSV, OPT_PIN_DIR };
-	/* the output options, and -s for the source: -b is
-	 * dmabuf_dump's per-buffer view here */
+	enum { OPT_FDS = 256, OPT_KONLY, OPT_CSV, OPT_PIN_DIR, OPT_ALL_REFS, OPT_BUFFERS };
+	/* the letters mean what they mean in every command (-a every process,
+	 * -b bytes, -s the source): dmabuf_dump's -a and -b are the long
+	 * --all-refs and --buffers here */
 	static const struct option longopts[] = {
-		OUTPUT_LONGOPTS,
-		{ "all-refs", no_argument, NULL, 'a' },
-		{ "buffers", no_argument, NULL, 'b' },
+		COMMON_LONGOPTS,
+		{ "all", no_argument, NULL, 'a' },
+		{ "all-refs", no_argument, NULL, OPT_ALL_REFS },
+		{ "buffers", no_argument, NULL, OPT_BUFFERS },
 		{ "fds", no_argument, NULL, OPT_FDS },
 		{ "kernel-only", no_argument, NULL, OPT_KONLY },
 		{ "csv", no_argument, NULL, OPT_CSV },
-		{ "source", required_argument, NULL, 's' },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool all = false;
 	MEMLENS_OPTS(memlens_dmabuf_opts, opts);
 	struct memlens_dmabuf *d = NULL;
 	enum view v = V_PROCS;
 	bool csv = false;
 	int c, err, rc, views = 0;
 
-	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "abs:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "a", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'a': views++; v = V_GRID; break;
-		case 'b': views++; v = V_BUFS; break;
+		case 'a': all = true; break;
+		case OPT_ALL_REFS: views++; v = V_GRID; break;
+		case OPT_BUFFERS: views++; v = V_BUFS; break;
 		case OPT_FDS: views++; v = V_FDS; break;
 		case OPT_KONLY: views++; v = V_KONLY; break;
 		case OPT_CSV: csv = true; break;
 		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
-		case 's':
-			if (memlens_source__parse(MEMLENS_JOB_DMABUF, optarg, &opts.source)) {
-				char names[128];
-
-				cli_err("unknown source '%s' (%s, or auto)", optarg,
-					cli_job_sources(MEMLENS_JOB_DMABUF, ", ", names, sizeof(names)));
-				return EXIT_USAGE;
-			}
-			break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
@@ -302,11 +298,13 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (views > 1 || (csv && cli->mode != OUT_TABLE)) {
-		cli_err(views > 1 ? "choose one view: -a, -b, --fds or --kernel-only" : "--csv and -J/-r do not go together");
+		cli_err(views > 1 ? "choose one view: --all-refs, --buffers, --fds or --kernel-only" :
+			"--csv and -J/-r do not go together");
 		return EXIT_USAGE;
 	}
-	if (optind + 1 < argc) {
-		cli_err("dmabuf takes at most one PID");
+	opts.source = cli->source;
+	if (optind + 1 < argc || (all && optind < argc)) {
+		cli_err(all ? "dmabuf --all takes no PID" : "dmabuf takes at most one PID");
 		return EXIT_USAGE;
 	}
 	if (optind < argc && (cli_parse_pid(argv[optind], &opts.pid) || !opts.pid)) {

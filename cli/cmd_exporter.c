@@ -578,7 +578,7 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
-		{ "source", required_argument, NULL, 'b' },
+		{ "source", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -590,7 +590,7 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 	sigset_t sigs;
 	int c, sig, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "b:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LISTEN: listen_spec = optarg; break;
 		case OPT_TEXTFILE: textfile = optarg; break;
@@ -627,7 +627,7 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 			       "      --per-process       per-process series for every process\n"
 			       "      --no-dmabuf         no DMA-BUF accounting\n"
 			       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
-			       "  -b, --source S          the DMA-BUF source: bpf | procfs | debugfs | sysfs | auto\n"
+			       "  -s, --source S          the DMA-BUF source: bpf | procfs | debugfs | sysfs | auto\n"
 			       "  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
 			       "  -h, --help              this help\n", DEFAULT_LISTEN);
 			return EXIT_OK;

@@ -17,7 +17,7 @@ static void help(void)
 	       "  -B, --build-id    add ELF build IDs of file-backed mappings\n"
 	       "  -a, --all         every process (one BPF pass where allowed)\n"
 	       "  -m, --proc-maps   print in /proc/<pid>/maps format\n"
-	       "  -X, --smaps       smaps fields per VMA (pmap -X), kB\n"
+	       "  -X, --smaps       smaps fields per VMA (pmap -X), with a TOTAL row\n"
 	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
 	       "      --pages-source pagemap_scan|pagemap|smaps\n"
 	       );
@@ -63,7 +63,7 @@ static int render(struct cli *cli, const struct memlens_vma_set *set, bool build
 	return err;
 }
 
-/* --smaps: pmap -X's columns, the smaps keys as column names, values in kB */
+/* --smaps: pmap -X's columns, the smaps keys as column names, sizes as every size */
 enum { S_SIZE = VCOL_NCOLS, S_FIELD0, S_THP = S_FIELD0 + __MEMLENS_USAGE_MAX, S_VMFLAGS, S_NCOLS };
 
 static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, const char *defaults)
@@ -72,10 +72,10 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 	struct out o;
 	int err;
 
-	extra[S_SIZE - VCOL_NCOLS] = (struct colinfo){ "Size", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kB" };
+	extra[S_SIZE - VCOL_NCOLS] = (struct colinfo){ "Size", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START" };
 	for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
 		extra[S_FIELD0 + f - VCOL_NCOLS] = (struct colinfo){ memlens_usage_field__name(f), 6, SCOLS_FL_RIGHT,
-								     SCOLS_JSON_NUMBER, "kB, as smaps" };
+								     SCOLS_JSON_NUMBER, "as smaps (bytes with -b and in JSON)" };
 	extra[S_THP - VCOL_NCOLS] = (struct colinfo){ "THPeligible", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "THP eligible (1/0)" };
 	extra[S_VMFLAGS - VCOL_NCOLS] = (struct colinfo){ "VmFlags", 20, 0, SCOLS_JSON_STRING, "VmFlags" };
 	ncols = vma_columns(cols, extra, S_NCOLS - VCOL_NCOLS);
@@ -85,10 +85,10 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 		struct libscols_line *ln = out_line(&o);
 
 		vma_columns_fill(&o, ln, &u->vma, MEMLENS_SOURCE_AUTO);
-		out_set(&o, ln, S_SIZE, "%llu", (unsigned long long)(u->vma.end - u->vma.start) / 1024);
+		out_set_size(&o, ln, S_SIZE, u->vma.end - u->vma.start);
 		for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
 			if (u->present & (1ULL << f))
-				out_set(&o, ln, S_FIELD0 + f, "%llu", (unsigned long long)u->kb[f]);
+				out_set_size(&o, ln, S_FIELD0 + f, u->kb[f] * 1024);
 		if (u->thp_eligible >= 0)
 			out_set(&o, ln, S_THP, "%d", u->thp_eligible);
 		out_set(&o, ln, S_VMFLAGS, "%s", u->vm_flags);
@@ -103,7 +103,7 @@ enum { P_START, P_END, P_SIZE, P_PRESENT, P_SWAPPED, P_FILE, P_HUGE, P_NCOLS };
 static const struct colinfo pcols[] = {
 	[P_START] = { "START", 14, 0, SCOLS_JSON_STRING, "range start (hex)" },
 	[P_END] = { "END", 14, 0, SCOLS_JSON_STRING, "range end (hex)" },
-	[P_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "bytes" },
+	[P_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START" },
 	[P_PRESENT] = { "PRESENT", 3, 0, SCOLS_JSON_BOOLEAN, "in RAM" },
 	[P_SWAPPED] = { "SWAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "in swap" },
 	[P_FILE] = { "FILE", 3, 0, SCOLS_JSON_BOOLEAN, "file page or shared anonymous" },
@@ -150,7 +150,7 @@ static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_nam
 
 		out_set(&o, ln, P_START, "0x%llx", (unsigned long long)r->start);
 		out_set(&o, ln, P_END, "0x%llx", (unsigned long long)r->end);
-		out_set(&o, ln, P_SIZE, "%llu", (unsigned long long)(r->end - r->start));
+		out_set_size(&o, ln, P_SIZE, r->end - r->start);
 		out_set(&o, ln, P_PRESENT, "%s", r->flags & MEMLENS_PAGE_PRESENT ? "yes" : "no");
 		out_set(&o, ln, P_SWAPPED, "%s", r->flags & MEMLENS_PAGE_SWAPPED ? "yes" : "no");
 		out_set(&o, ln, P_FILE, "%s", r->flags & MEMLENS_PAGE_FILE ? "yes" : "no");

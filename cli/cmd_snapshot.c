@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* memlens snapshot: every process's memory in one table (procrank plus DMA-BUF). */
 #include <errno.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <time.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -10,7 +13,7 @@
 #include "metrics.h"
 
 enum { C_PID, C_COMM, C_VSS, C_RSS, C_PSS, C_USS, C_SWAP, C_SWAPPSS, C_DMABUF_RSS, C_DMABUF_PSS,
-       C_USER, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS };
+       C_USER, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS, C_CMDLINE };
 
 static const struct colinfo cols[] = {
 	[C_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
@@ -28,6 +31,7 @@ static const struct colinfo cols[] = {
 	[C_CONTAINER] = { "CONTAINER", 12, 0, SCOLS_JSON_STRING, "container id its cgroup names (docker, containerd, cri-o, podman)" },
 	[C_POD] = { "POD", 36, 0, SCOLS_JSON_STRING, "Kubernetes pod uid its cgroup names" },
 	[C_NPROCS] = { "NPROCS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes in the group (--group-by)" },
+	[C_CMDLINE] = { "CMDLINE", 30, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "command line (NULs as spaces)" },
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -165,158 +169,219 @@ out:
 	return g;
 }
 
-int cmd_snapshot(struct cli *cli, int argc, char **argv)
-{
-	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY };
-	static const struct option longopts[] = {
-		OUTPUT_LONGOPTS,
-		{ "sort", required_argument, NULL, 's' },
-		{ "openmetrics", no_argument, NULL, OPT_OM },
-		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
-		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
-		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
-		{ NULL, 0, NULL, 0 },
-	};
-	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
-	const struct memlens_proc_usage **rows;
-	struct memlens_snapshot *s = NULL;
-	uint64_t tot[NCOLS] = { 0 };
-	bool om = false;
-	struct out o;
-	size_t n, ng = 0;
-	int c, err, group = -1;
-	struct group *groups = NULL;
-	struct memlens_dmabuf *dmabuf = NULL;
-	char defaults[160];
+/* --pid, --comm, --user: a row is shown when it matches every filter given
+ * (and any item of each comma list) */
+struct filters {
+	pid_t pids[64];
+	size_t npids;
+	const char *comms[16];	/* fnmatch patterns */
+	size_t ncomms;
+	uint32_t uids[16];
+	size_t nuids;
+	char *lists[3];		/* the option strings, split in place */
+};
 
-	sort_col = C_PSS;
-	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "s:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			sort_col = -1;
-			for (size_t i = 0; i < NCOLS; i++)
-				if (!strcasecmp(optarg, cols[i].name))
-					sort_col = (int)i;
-			if (sort_col < 0) {
-				cli_err("unknown sort column '%s'", optarg);
-				return EXIT_USAGE;
+/* split a comma list in place into up to max items; 0 or -E2BIG */
+static int split(char *s, const char **items, size_t max, size_t *n)
+{
+	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		if (*n == max)
+			return -E2BIG;
+		items[(*n)++] = tok;
+	}
+	return 0;
+}
+
+static int parse_filters(struct filters *f, int which, const char *arg)
+{
+	const char *items[64];
+	size_t n = 0;
+	char *s = strdup(arg);
+
+	if (!s)
+		return -ENOMEM;
+	free(f->lists[which]);
+	f->lists[which] = s;
+	if (split(s, items, which == 0 ? 64 : 16, &n) || !n) {
+		cli_err("--%s %s: a comma-separated list of at most %d", which == 0 ? "pid" : which == 1 ? "comm" : "user",
+			arg, which == 0 ? 64 : 16);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (which == 0) {
+			pid_t pid;
+
+			if (f->npids == 64 || cli_parse_pid(items[i], &pid) || !pid) {
+				cli_err("--pid %s: '%s' is not a pid", arg, items[i]);
+				return -EINVAL;
 			}
-			break;
-		case OPT_OM: om = true; break;
-		case OPT_NO_DMABUF: opts.dmabuf = false; break;
-		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
-		case OPT_GROUP_BY:
-			for (size_t i = 0; i < sizeof(group_keys) / sizeof(group_keys[0]); i++)
-				if (!strcmp(optarg, group_keys[i].name))
-					group = group_keys[i].col;
-			if (group < 0) {
-				cli_err("--group-by %s: comm, user, cgroup, container or pod", optarg);
-				return EXIT_USAGE;
+			f->pids[f->npids++] = pid;
+		} else if (which == 1) {
+			if (f->ncomms == 16)
+				return -E2BIG;
+			f->comms[f->ncomms++] = items[i];
+		} else {
+			struct passwd *pw = getpwnam(items[i]);
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(items[i], &end, 10);
+			if (f->nuids == 16 || (!pw && (*end || errno || v >= UINT32_MAX || items[i][0] == '-'))) {
+				cli_err("--user %s: no user '%s'", arg, items[i]);
+				return -EINVAL;
 			}
-			break;
-		case 'h':
-			printf("Usage: memlens snapshot [-s COLUMN] [--group-by KEY] [--json|--openmetrics] [--no-dmabuf] [--pin-dir DIR]\n\n"
-			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n\n"
-			       "  -s, --sort COLUMN  sort by this column, largest first\n"
-			       "      --group-by KEY sum processes by comm, user, cgroup, container or pod\n"
-			       "      --openmetrics  OpenMetrics text\n"
-			       "      --no-dmabuf    without the DMA-BUF pass\n"
-			       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
-			cli_help_common(false);
-			out_help_columns(stdout, cols, NCOLS);
-			return EXIT_OK;
-		default:
-			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
-				return EXIT_USAGE;
+			f->uids[f->nuids++] = pw ? pw->pw_uid : (uint32_t)v;
 		}
 	}
-	if (om && cli->mode != OUT_TABLE) {
-		cli_err("--openmetrics and -J/-r do not go together");
-		return EXIT_USAGE;
+	return 0;
+}
+
+static bool matches(const struct filters *f, const struct memlens_proc_usage *p)
+{
+	bool ok = !f->npids;
+
+	for (size_t i = 0; !ok && i < f->npids; i++)
+		ok = p->pid == f->pids[i];
+	if (ok && f->ncomms) {
+		ok = false;
+		for (size_t i = 0; !ok && i < f->ncomms; i++)
+			ok = !fnmatch(f->comms[i], p->comm, 0);
 	}
-	if (optind != argc) {
-		cli_err("snapshot takes no arguments");
-		return EXIT_USAGE;
+	if (ok && f->nuids) {
+		ok = false;
+		for (size_t i = 0; !ok && i < f->nuids; i++)
+			ok = p->uid == f->uids[i];
 	}
-	if (om && group >= 0) {
-		cli_err("--group-by and --openmetrics do not go together");
-		return EXIT_USAGE;
-	}
-	if (om) {
+	return ok;
+}
+
+struct snap_args {
+	struct memlens_snapshot_opts *opts;
+	struct filters f;
+	int group;
+	size_t top;		/* 0: every row */
+	bool om;
+	const char *defaults;
+};
+
+/* "1234 (comm), 1235 (comm) ..." of the processes that could not be read */
+static void say_unreadable(const struct memlens_snapshot *s)
+{
+	size_t n = memlens_snapshot__unreadable(s);
+
+	if (!n)
+		return;
+	fprintf(stderr, "memlens: %zu process%s could not be read (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE):",
+		n, n == 1 ? "" : "es");
+	for (size_t i = 0; i < n && i < 32; i++)
+		fprintf(stderr, " %d (%s)", memlens_snapshot__unreadable_pid(s, i),
+			CLI_SAFE(memlens_snapshot__unreadable_comm(s, i)));
+	fprintf(stderr, "%s\n", n > 32 ? " ..." : "");
+}
+
+static void json_unreadable(const struct memlens_snapshot *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < memlens_snapshot__unreadable(s) && o + 16 < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%d", i ? ", " : "", memlens_snapshot__unreadable_pid(s, i));
+}
+
+/* one snapshot, rendered: 0 or a negative errno (-EINVAL: said, a usage error) */
+static int snapshot_once(struct cli *cli, struct snap_args *a)
+{
+	struct memlens_snapshot_opts *opts = a->opts;
+	const struct memlens_proc_usage **rows = NULL;
+	struct memlens_snapshot *s = NULL;
+	struct memlens_dmabuf *dmabuf = NULL;
+	uint64_t tot[NCOLS] = { 0 };
+	struct group *groups = NULL;
+	size_t n = 0, ng = 0, shown = 0, nprocs = 0;
+	int err, group = a->group;
+	struct out o;
+	bool dmabuf_wanted = opts->dmabuf;
+
+	if (a->om) {
 		/* the exporter's families, every process: cgroups read, and the
 		 * DMA-BUF accounting whole (per buffer, kernel-only) */
-		opts.cgroups = true;
-		if (opts.dmabuf) {
-			MEMLENS_OPTS(memlens_dmabuf_opts, dopts, .pin_dir = opts.pin_dir);
+		opts->cgroups = true;
+		if (opts->dmabuf) {
+			MEMLENS_OPTS(memlens_dmabuf_opts, dopts, .pin_dir = opts->pin_dir);
 
 			err = memlens__dmabuf(cli->ml, &dopts, &dmabuf);
-			if (err && opts.pin_dir) {
-				cli_err("--pin-dir %s: %s", opts.pin_dir, strerror(-err));
-				return EXIT_RUNTIME;
+			if (err && opts->pin_dir) {
+				cli_err("--pin-dir %s: %s", opts->pin_dir, strerror(-err));
+				return err;
 			}
-			opts.dmabuf = false;	/* counted once, from dmabuf */
+			opts->dmabuf = false;	/* counted once, from dmabuf */
 		}
 	} else {
 		/* the columns first: they say what is to be read */
-		if (group >= 0)
-			snprintf(defaults, sizeof(defaults), "%s,NPROCS,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s", cols[group].name,
-				 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
-		else
-			snprintf(defaults, sizeof(defaults), "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s",
-				 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
-		err = out_init(&o, cli, "snapshot", cols, NCOLS, defaults);
+		err = out_init(&o, cli, "snapshot", cols, NCOLS, a->defaults);
 		if (err) {
 			out_free(&o);
-			return EXIT_USAGE;
+			return -EINVAL;
 		}
-		opts.cgroups = out_has(&o, C_CGROUP) || out_has(&o, C_CONTAINER) || out_has(&o, C_POD) ||
-			       group == C_CGROUP || group == C_CONTAINER || group == C_POD;
-		opts.owner = out_has(&o, C_USER) || group == C_USER;
+		opts->cgroups = out_has(&o, C_CGROUP) || out_has(&o, C_CONTAINER) || out_has(&o, C_POD) ||
+				group == C_CGROUP || group == C_CONTAINER || group == C_POD;
+		opts->owner = out_has(&o, C_USER) || group == C_USER || a->f.nuids;
+		opts->cmdline = out_has(&o, C_CMDLINE);
 	}
-	err = memlens__snapshot(cli->ml, &opts, &s);
-	if (err && opts.pin_dir && opts.dmabuf && (err == -ENOENT || err == -EACCES || err == -EPERM)) {
-		cli_err("--pin-dir %s: %s", opts.pin_dir, err == -EPERM ?
-			"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
-			strerror(-err));
-		if (!om)
+	err = memlens__snapshot(cli->ml, opts, &s);
+	opts->dmabuf = dmabuf_wanted;
+	if (err) {
+		if (opts->pin_dir && opts->dmabuf && (err == -ENOENT || err == -EACCES || err == -EPERM))
+			cli_err("--pin-dir %s: %s", opts->pin_dir, err == -EPERM ?
+				"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
+				strerror(-err));
+		else
+			cli_err("snapshot failed: %s", strerror(-err));
+		if (!a->om)
 			out_free(&o);
-		return EXIT_RUNTIME;
-	} else if (err) {
-		cli_err("snapshot failed: %s", strerror(-err));
-		if (!om)
-			out_free(&o);
-		return EXIT_RUNTIME;
+		memlens_dmabuf__free(dmabuf);
+		return err == -EINVAL ? -EIO : err;
 	}
 	n = memlens_snapshot__count(s);
 	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
-		rows[i] = memlens_snapshot__get(s, i);
-	qsort(rows, n, sizeof(*rows), cmp_rows);
-	if (om) {
+		if (matches(&a->f, memlens_snapshot__get(s, i)))
+			rows[shown++] = memlens_snapshot__get(s, i);
+	qsort(rows, shown, sizeof(*rows), cmp_rows);
+	nprocs = shown;
+	if (a->om) {
 		struct metrics_in mi = { .snap = s, .dmabuf = dmabuf, .per_process = true, .openmetrics = true };
 
 		err = metrics_write(stdout, &mi);
-		free(rows);
-		memlens_dmabuf__free(dmabuf);
-		memlens_snapshot__free(s);
-		return err ? EXIT_RUNTIME : EXIT_OK;
+		goto out;
 	}
 	if (group >= 0) {
-		groups = group_rows(rows, n, group, &ng);
+		groups = group_rows(rows, shown, group, &ng);
+		if (!groups && shown)
+			err = -ENOMEM;
+		if (a->top && ng > a->top)
+			ng = a->top;
+		nprocs = 0;
 		for (size_t i = 0; groups && i < ng; i++) {
 			struct libscols_line *ln = out_line(&o);
 
 			out_set(&o, ln, group, "%s", groups[i].key);
 			out_set(&o, ln, C_NPROCS, "%zu", groups[i].nprocs);
+			nprocs += groups[i].nprocs;
 			for (int k = C_VSS; k <= C_DMABUF_PSS; k++) {
-				out_set(&o, ln, k, "%llu", (unsigned long long)groups[i].v[k]);
+				out_set_size(&o, ln, k, groups[i].v[k]);
 				tot[k] += groups[i].v[k];
 			}
 		}
-		if (!groups)
-			err = -ENOMEM;
+	} else if (a->top && shown > a->top) {
+		shown = nprocs = a->top;
 	}
-	for (size_t i = 0; !err && group < 0 && i < n; i++) {
+	for (size_t i = 0; !err && group < 0 && i < shown; i++) {
 		struct libscols_line *ln = out_line(&o);
 		char ubuf[64];
 
@@ -326,8 +391,9 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		out_set(&o, ln, C_CGROUP, "%s", rows[i]->cgroup ? rows[i]->cgroup : "");
 		out_set(&o, ln, C_CONTAINER, "%s", rows[i]->container);
 		out_set(&o, ln, C_POD, "%s", rows[i]->pod);
+		out_set(&o, ln, C_CMDLINE, "%s", rows[i]->cmdline ? rows[i]->cmdline : "");
 		for (int k = C_VSS; k <= C_DMABUF_PSS; k++) {
-			out_set(&o, ln, k, "%llu", (unsigned long long)value(rows[i], k));
+			out_set_size(&o, ln, k, value(rows[i], k));
 			tot[k] += value(rows[i], k);
 		}
 	}
@@ -337,21 +403,23 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 
 		out_set(&o, ln, group >= 0 ? group : C_COMM, "TOTAL");
 		if (group >= 0)
-			out_set(&o, ln, C_NPROCS, "%zu", n);
+			out_set(&o, ln, C_NPROCS, "%zu", nprocs);
 		for (int k = C_VSS; k <= C_DMABUF_PSS; k++)
-			out_set(&o, ln, k, "%llu", (unsigned long long)tot[k]);
+			out_set_size(&o, ln, k, tot[k]);
 	}
 	if (!err && cli->mode == OUT_JSON) {
 		/* what the footer says, and the totals, as members of the document */
-		char more[1024];
-		const char *src = !opts.dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
+		char more[2048], unr[512];
+		const char *src = !opts->dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
 				  memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "unavailable";
 
+		json_unreadable(s, unr, sizeof(unr));
 		snprintf(more, sizeof(more),
-			 "   \"summary\": {\"processes\": %zu, \"exited\": %zu, \"unreadable\": %zu, \"mem_total\": %llu, "
+			 "   \"summary\": {\"processes\": %zu, \"shown\": %zu, \"exited\": %zu, \"unreadable\": %zu, "
+			 "\"unreadable_pids\": [%s], \"mem_total\": %llu, "
 			 "\"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {\"vss\": %llu, \"rss\": %llu, "
 			 "\"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, \"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu}}",
-			 n, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s),
+			 n, nprocs, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s), unr,
 			 (unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s),
 			 src, (unsigned long long)tot[C_VSS], (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
 			 (unsigned long long)tot[C_USS], (unsigned long long)tot[C_SWAP], (unsigned long long)tot[C_SWAPPSS],
@@ -360,18 +428,191 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	} else if (!err) {
 		err = out_print(&o);
 	}
-	out_free(&o);
-	if (!err && cli->mode == OUT_TABLE && !cli->no_headings)
-		printf("MemTotal: %llu kB  MemAvailable: %llu kB  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
-		       (unsigned long long)memlens_snapshot__mem_total(s) / 1024,
-		       (unsigned long long)memlens_snapshot__mem_available(s) / 1024, n, memlens_snapshot__exited(s),
-		       memlens_snapshot__unreadable(s), opts.dmabuf ? "  DMA-BUF source: " : "",
-		       !opts.dmabuf ? "" : memlens_snapshot__dmabuf_source(s) ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) :
+	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
+		char t[32], av[32];
+
+		if (cli->bytes) {
+			snprintf(t, sizeof(t), "%llu", (unsigned long long)memlens_snapshot__mem_total(s));
+			snprintf(av, sizeof(av), "%llu", (unsigned long long)memlens_snapshot__mem_available(s));
+		} else {
+			cli_human_size(memlens_snapshot__mem_total(s), t, sizeof(t));
+			cli_human_size(memlens_snapshot__mem_available(s), av, sizeof(av));
+		}
+		printf("MemTotal: %s  MemAvailable: %s  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
+		       t, av, n, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s),
+		       opts->dmabuf ? "  DMA-BUF source: " : "",
+		       !opts->dmabuf ? "" : memlens_snapshot__dmabuf_source(s) ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) :
 		       "unavailable");
+	}
+	say_unreadable(s);
+out:
+	if (!a->om)
+		out_free(&o);
 	for (size_t i = 0; groups && i < ng; i++)
 		free(groups[i].key);
 	free(groups);
 	free(rows);
+	memlens_dmabuf__free(dmabuf);
 	memlens_snapshot__free(s);
+	if (!err && fflush(stdout))
+		err = -EIO;
+	return err;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int cmd_snapshot(struct cli *cli, int argc, char **argv)
+{
+	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY, OPT_PID, OPT_COMM, OPT_USER, OPT_TOP, OPT_COUNT };
+	static const struct option longopts[] = {
+		OUTPUT_LONGOPTS,
+		{ "sort", required_argument, NULL, 'x' },
+		{ "openmetrics", no_argument, NULL, OPT_OM },
+		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ NULL, 0, NULL, 0 },
+	};
+	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
+	struct snap_args a = { .opts = &opts, .group = -1 };
+	double watch = 0;
+	unsigned long count = 0;
+	char defaults[160], *end;
+	int c, err = 0;
+
+	sort_col = C_PSS;
+	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "x:w:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'x':
+			sort_col = -1;
+			for (size_t i = 0; i <= C_DMABUF_PSS; i++)
+				if (!strcasecmp(optarg, cols[i].name))
+					sort_col = (int)i;
+			if (sort_col < 0) {
+				cli_err("unknown sort column '%s' (PID, COMM, or a size column)", optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_OM: a.om = true; break;
+		case OPT_NO_DMABUF: opts.dmabuf = false; break;
+		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
+		case OPT_GROUP_BY:
+			for (size_t i = 0; i < sizeof(group_keys) / sizeof(group_keys[0]); i++)
+				if (!strcmp(optarg, group_keys[i].name))
+					a.group = group_keys[i].col;
+			if (a.group < 0) {
+				cli_err("--group-by %s: comm, user, cgroup, container or pod", optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_PID: err = parse_filters(&a.f, 0, optarg); break;
+		case OPT_COMM: err = parse_filters(&a.f, 1, optarg); break;
+		case OPT_USER: err = parse_filters(&a.f, 2, optarg); break;
+		case OPT_TOP:
+		case OPT_COUNT:
+			errno = 0;
+			count = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || optarg[0] == '-' || !count || count > 1000000000) {
+				cli_err("--%s %s: a positive number", c == OPT_TOP ? "top" : "count", optarg);
+				err = -EINVAL;
+			}
+			if (c == OPT_TOP) {
+				a.top = count;
+				count = 0;
+			}
+			break;
+		case 'w':
+			errno = 0;
+			watch = strtod(optarg, &end);
+			if (!*optarg || *end || errno || !(watch >= 0.1 && watch <= 86400)) {
+				cli_err("--watch %s: seconds, from 0.1 to 86400", optarg);
+				err = -EINVAL;
+			}
+			break;
+		case 'h':
+			printf("Usage: memlens snapshot [options]\n\n"
+			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n\n"
+			       "  -x, --sort COLUMN  sort by this column, largest first (PID, COMM: ascending)\n"
+			       "      --pid LIST     only these processes (comma-separated)\n"
+			       "      --comm LIST    only commands matching these patterns (fnmatch: 'kworker*')\n"
+			       "      --user LIST    only processes of these users (names or uids)\n"
+			       "      --top N        only the first N rows (or groups) in sort order\n"
+			       "      --group-by KEY sum processes by comm, user, cgroup, container or pod\n"
+			       "  -w, --watch SECS   again every SECS seconds, until interrupted (or --count)\n"
+			       "      --count N      with --watch: N snapshots, then exit\n"
+			       "      --openmetrics  OpenMetrics text\n"
+			       "      --no-dmabuf    without the DMA-BUF pass\n"
+			       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
+			cli_help_common(false);
+			out_help_columns(stdout, cols, NCOLS);
+			printf("\nTOTAL sums the rows shown (after --pid, --comm, --user and --top).\n");
+			goto out;
+		default:
+			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
+				err = -EINVAL;
+		}
+		if (err)
+			goto out;
+	}
+	if (a.om && cli->mode != OUT_TABLE) {
+		cli_err("--openmetrics and -J/-r do not go together");
+		err = -EINVAL;
+	} else if (optind != argc) {
+		cli_err("snapshot takes no arguments");
+		err = -EINVAL;
+	} else if (a.om && (a.group >= 0 || a.f.npids || a.f.ncomms || a.f.nuids || a.top)) {
+		cli_err("--openmetrics takes no --group-by, --top or filters (the exporter's --top is its own)");
+		err = -EINVAL;
+	} else if (count && !watch) {
+		cli_err("--count goes with --watch");
+		err = -EINVAL;
+	}
+	if (err)
+		goto out;
+	if (a.group >= 0)
+		snprintf(defaults, sizeof(defaults), "%s,NPROCS,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s", cols[a.group].name,
+			 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
+	else
+		snprintf(defaults, sizeof(defaults), "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s",
+			 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
+	a.defaults = defaults;
+	if (watch) {
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	for (unsigned long i = 0; !stop; i++) {
+		if (watch && cli->mode == OUT_TABLE && !cli->no_headings) {
+			char when[64];
+			time_t now = time(NULL);
+
+			strftime(when, sizeof(when), "%F %T %z", localtime(&now));
+			printf("%s%s\n", i ? "\n" : "", when);
+		}
+		err = snapshot_once(cli, &a);
+		if (err || !watch || (count && i + 1 >= count))
+			break;
+		/* sleep, woken early by a signal */
+		struct timespec ts = { (time_t)watch, (long)((watch - (double)(time_t)watch) * 1e9) };
+
+		while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
+out:
+	for (size_t i = 0; i < 3; i++)
+		free(a.f.lists[i]);
 	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -108,8 +108,9 @@ char *cli_escape(const char *in, char *out, size_t len)
 void cli_help_common(bool vma_source)
 {
 	if (vma_source)
-		printf("  -b, --source S    ioctl | bpf | text | auto (default: the best available)\n");
-	printf("  -J, --json        JSON output (schema: docs/json.md)\n"
+		printf("  -s, --source S    ioctl | bpf | text | auto (default: the best available)\n");
+	printf("  -b, --bytes       sizes in bytes, not 4K, 1.5M (JSON always has bytes)\n"
+	       "  -J, --json        JSON output (schema: docs/json.md)\n"
 	       "  -r, --raw         raw output, no alignment\n"
 	       "  -n, --noheadings  no header line\n"
 	       "  -o, --output LIST columns to print (-o +LIST adds to the defaults)\n"
@@ -197,12 +198,13 @@ int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg
 	char names[128];
 
 	switch (c) {
-	case 'b':
+	case 's':
 		if (memlens_source__parse(job, arg, &cli->source)) {
 			cli_err("unknown source '%s' (%s, or auto)", arg, cli_job_sources(job, ", ", names, sizeof(names)));
 			return -1;
 		}
 		return 0;
+	case 'b': cli->bytes = true; return 0;
 	case 'J': cli->mode = OUT_JSON; return 0;
 	case 'r': cli->mode = OUT_RAW; return 0;
 	case 'n': cli->no_headings = true; return 0;

@@ -21,7 +21,7 @@ static const struct cmd {
 	{ "maps", cmd_maps, "maps PID|self      the process's mappings, one VMA per row (pmap-like)" },
 	{ "query", cmd_query, "query PID [ADDR]   normalize addresses: VMA, file offset, build ID (stdin if no ADDR)" },
 	{ "features", cmd_features, "features           what the kernel and your privileges allow, and which source each job uses" },
-	{ "dmabuf", cmd_dmabuf, "dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; -a, -b, --fds, --kernel-only)" },
+	{ "dmabuf", cmd_dmabuf, "dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; --all-refs, --buffers, --fds ...)" },
 	{ "bpf", cmd_bpf, "bpf pin|unpin [DIR] pin the DMA-BUF iterators for readers without CAP_BPF" },
 	{ "snapshot", cmd_snapshot, "snapshot           every process: Vss Rss Pss Uss Swap and DMA-BUF (--openmetrics)" },
 	{ "exporter", cmd_exporter, "exporter           serve the snapshot's metrics to Prometheus on /metrics (or --textfile DIR)" },
@@ -39,7 +39,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %s\n", cmds[i].summary);
 	fputs("\n"
 	      "Common options:\n"
-	      "  -b, --source S     the source: ioctl | bpf | text | auto for VMAs (default: the best available)\n"
+	      "  -s, --source S     the source of the command's job (default: the best available; see features)\n"
+	      "  -b, --bytes        sizes in bytes (default 4K, 1.5M as util-linux; JSON always bytes)\n"
 	      "  -J, --json         JSON output (schema: docs/json.md)\n"
 	      "  -r, --raw          raw output, no alignment\n"
 	      "  -n, --noheadings   no header line\n"

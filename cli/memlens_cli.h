@@ -18,8 +18,9 @@ enum out_mode { OUT_TABLE, OUT_RAW, OUT_JSON };
 
 struct cli {
 	struct memlens *ml;
-	enum memlens_source source;	/* -b/--source, for the command's job; AUTO */
+	enum memlens_source source;	/* -s/--source, for the command's job; AUTO */
 	enum out_mode mode;
+	bool bytes;		/* -b/--bytes: sizes in bytes, not 4K, 1.5M (JSON: always bytes) */
 	const char *columns;	/* -o */
 	bool no_headings;
 	int verbose;
@@ -75,6 +76,7 @@ struct out {
 	int pos[OUT_MAX_COLS];	/* column id -> output position, -1 if not selected */
 	size_t nsel;
 	bool raw;	/* libsmartcols escapes raw output itself (\xHH, as lsblk -r) */
+	bool bytes;	/* sizes as bytes: -b, JSON (and CSV) */
 	size_t pieces;	/* printed by out_flush() so far */
 };
 
@@ -92,15 +94,21 @@ int out_print(struct out *o);
 /* out_print(), and with -J more members of the document after the rows'
  * array (more: `   "key": value` lines, JSON the caller wrote) */
 int out_print_with(struct out *o, const char *more);
+/* a size: bytes with -b, in JSON and CSV; else util-linux's human form (4K, 1.5M) */
+void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes);
+/* util-linux's size_to_human_string(): B K M G T P E, one decimal, rounded */
+char *cli_human_size(uint64_t bytes, char *buf, size_t len);
 void out_free(struct out *o);
 void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 
 /* options every command takes; cli_common_opt(): 0 handled, 1 not ours, -1 bad (said).
- * -b/--source names a source of the command's job (memlens_source__parse) */
-#define COMMON_SHORTOPTS "b:Jrno:vh"
-/* output options, for commands where a VMA source does not apply */
-#define OUTPUT_SHORTOPTS "Jrno:vh"
+ * One meaning per letter in every command: -s/--source names a source of the
+ * command's job (memlens_source__parse), -b/--bytes, -a/--all, -x/--sort. */
+#define COMMON_SHORTOPTS "s:bJrno:vh"
+/* output options, for commands without a source to choose */
+#define OUTPUT_SHORTOPTS "bJrno:vh"
 #define OUTPUT_LONGOPTS                                              \
+	{ "bytes", no_argument, NULL, 'b' },                         \
 	{ "json", no_argument, NULL, 'J' },                          \
 	{ "raw", no_argument, NULL, 'r' },                           \
 	{ "noheadings", no_argument, NULL, 'n' },                    \
@@ -108,7 +116,7 @@ void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 	{ "verbose", no_argument, NULL, 'v' },                       \
 	{ "help", no_argument, NULL, 'h' }
 #define COMMON_LONGOPTS                                              \
-	{ "source", required_argument, NULL, 'b' },                  \
+	{ "source", required_argument, NULL, 's' },                  \
 	OUTPUT_LONGOPTS
 int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg);
 

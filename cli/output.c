@@ -73,6 +73,7 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	scols_table_enable_json(o->tb, cli->mode == OUT_JSON);
 	scols_table_enable_raw(o->tb, cli->mode == OUT_RAW);
 	o->raw = cli->mode == OUT_RAW;
+	o->bytes = cli->bytes || cli->mode == OUT_JSON;
 	scols_table_enable_noheadings(o->tb, cli->no_headings);
 	/* names are escaped once, by out_set() (cli_escape), the same in every format */
 	scols_table_enable_noencoding(o->tb, 1);
@@ -114,6 +115,42 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 		free(s);
 	}
 	va_end(ap);
+}
+
+char *cli_human_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char letters[] = "BKMGTPE";
+	unsigned exp = 0;
+	uint64_t dec, frac;
+
+	while (exp < 60 && bytes >= 1ULL << (exp + 10))
+		exp += 10;
+	dec = bytes >> exp;
+	frac = exp ? bytes & ((1ULL << exp) - 1) : 0;
+	if (frac) {
+		/* three decimals, then rounded to one */
+		frac = frac >= UINT64_MAX / 1000 ? (frac / 1024 * 1000) >> (exp - 10) : (frac * 1000) >> exp;
+		frac = (frac + 50) / 100;
+		if (frac == 10) {
+			dec++;
+			frac = 0;
+		}
+	}
+	if (frac)
+		snprintf(buf, len, "%llu.%llu%c", (unsigned long long)dec, (unsigned long long)frac, letters[exp / 10]);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)dec, letters[exp / 10]);
+	return buf;
+}
+
+void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes)
+{
+	char buf[32];
+
+	if (o->bytes)
+		out_set(o, ln, id, "%llu", (unsigned long long)bytes);
+	else
+		out_set(o, ln, id, "%s", cli_human_size(bytes, buf, sizeof(buf)));
 }
 
 /* JSON in pieces: libsmartcols prints each piece as a whole document,

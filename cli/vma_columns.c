@@ -11,7 +11,7 @@ static const struct colinfo vcols[VCOL_NCOLS] = {
 	[VCOL_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset of START (hex)" },
 	[VCOL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device major:minor (hex, as maps)" },
 	[VCOL_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode number" },
-	[VCOL_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START in bytes" },
+	[VCOL_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START (bytes with -b and in JSON)" },
 	[VCOL_PAGESIZE] = { "PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kernel page size (0: the source does not tell)" },
 	[VCOL_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "file path or [heap], [stack], [anon:NAME] ..." },
 	[VCOL_KIND] = { "KIND", 6, 0, SCOLS_JSON_STRING, "file, deleted, memfd, shm (shared anonymous), sysv, dmabuf, anon, special" },
@@ -40,8 +40,8 @@ void vma_columns_fill(struct out *o, struct libscols_line *ln, const struct meml
 	out_set(o, ln, VCOL_OFFSET, "0x%llx", (unsigned long long)v->offset);
 	out_set(o, ln, VCOL_DEV, "%02x:%02x", v->dev_major, v->dev_minor);
 	out_set(o, ln, VCOL_INODE, "%llu", (unsigned long long)v->inode);
-	out_set(o, ln, VCOL_SIZE, "%llu", (unsigned long long)(v->end - v->start));
-	out_set(o, ln, VCOL_PAGESIZE, "%u", v->page_size);
+	out_set_size(o, ln, VCOL_SIZE, v->end - v->start);
+	out_set_size(o, ln, VCOL_PAGESIZE, v->page_size);
 	out_set(o, ln, VCOL_NAME, "%s", v->name);
 	out_set(o, ln, VCOL_KIND, "%s", memlens_vma__kind(v));
 	if (out_has(o, VCOL_BUILDID))

@@ -377,6 +377,10 @@ struct memlens_proc_usage {
 	char pod[37];
 	/* with memlens_snapshot_opts.owner: the effective uid, else UINT32_MAX */
 	uint32_t uid;
+	/* with memlens_snapshot_opts.cmdline: /proc/<pid>/cmdline, its NULs as
+	 * spaces, at most 4095 bytes (the process chose them: any bytes but
+	 * NUL); "" if it has none or it could not be read; else NULL */
+	const char *cmdline;
 };
 
 struct memlens_snapshot_opts {
@@ -385,6 +389,7 @@ struct memlens_snapshot_opts {
 	const char *pin_dir;
 	bool cgroups;		/* fill cgroup, container, pod (one more read per process) */
 	bool owner;		/* fill uid (one more read per process) */
+	bool cmdline;		/* fill cmdline (one more read per process) */
 	size_t :0;
 };
 
@@ -396,6 +401,10 @@ MEMLENS_API const struct memlens_proc_usage *memlens_snapshot__get(const struct 
 /* processes that exited during the snapshot (dropped), and that could not be read */
 MEMLENS_API size_t memlens_snapshot__exited(const struct memlens_snapshot *s);
 MEMLENS_API size_t memlens_snapshot__unreadable(const struct memlens_snapshot *s);
+/* the i-th process that could not be read (in pid order): its pid, and its
+ * comm ("" if that was hidden too); -1 and NULL past the end */
+MEMLENS_API int32_t memlens_snapshot__unreadable_pid(const struct memlens_snapshot *s, size_t i);
+MEMLENS_API const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, size_t i);
 /* /proc/meminfo MemTotal and MemAvailable, bytes */
 MEMLENS_API uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s);
 MEMLENS_API uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s);

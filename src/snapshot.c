@@ -16,7 +16,8 @@
 struct memlens_snapshot {
 	struct memlens_proc_usage *p;
 	size_t n, cap;
-	size_t exited, unreadable;
+	size_t exited, unreadable, unreadable_cap;
+	struct unreadable { int32_t pid; char comm[16]; } *unr;
 	uint64_t mem_total, mem_available;
 	enum memlens_source dmabuf_source;
 };
@@ -35,8 +36,34 @@ static void meminfo(struct memlens_snapshot *s)
 
 /* what snapshot_opts asked beyond the rollup */
 struct extras {
-	bool cgroups, owner;
+	bool cgroups, owner, cmdline;
 };
+
+/* /proc/<pid>/cmdline into a string of its own: NULs as spaces, the last
+ * dropped; "" if unreadable.  -ESRCH if it is gone, -ENOMEM */
+static int read_cmdline(pid_t pid, const char **out)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? -ESRCH : 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	while (n > 0 && buf[n - 1] == 0)
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = 0;
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
 
 static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const struct extras *x)
 {
@@ -51,7 +78,12 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const st
 		return 0;
 	}
 	if (err) {
-		s->unreadable++;
+		struct unreadable *un = ML_VEC_PUSH(s->unr, s->unreadable, s->unreadable_cap);
+
+		if (!un)
+			return -ENOMEM;
+		un->pid = pid;
+		ml_proc_comm(pid, un->comm);	/* readable where /proc shows the pid at all */
 		return 0;
 	}
 	if (!u.present)
@@ -75,6 +107,7 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const st
 	r->cgroup = NULL;
 	r->container[0] = r->pod[0] = 0;
 	r->uid = UINT32_MAX;
+	r->cmdline = NULL;
 	if (x->owner && ml_proc_uid(pid, &r->uid) == -ESRCH)
 		goto gone;
 	if (x->cgroups) {
@@ -92,8 +125,19 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const st
 			return -ENOMEM;
 		}
 	}
+	if (x->cmdline) {
+		err = read_cmdline(pid, &r->cmdline);
+		if (err == -ESRCH)
+			goto gone;
+		if (err) {
+			free((char *)r->cgroup);
+			s->n--;
+			return err;
+		}
+	}
 	return 0;
 gone:
+	free((char *)r->cgroup);
 	s->n--;
 	s->exited++;
 	return 0;
@@ -145,6 +189,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 		return ml_err(EINVAL);
 	x.cgroups = OPTS_GET(opts, cgroups, false);
 	x.owner = OPTS_GET(opts, owner, false);
+	x.cmdline = OPTS_GET(opts, cmdline, false);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ml_err(ENOMEM);
@@ -173,6 +218,14 @@ const struct memlens_proc_usage *memlens_snapshot__get(const struct memlens_snap
 }
 size_t memlens_snapshot__exited(const struct memlens_snapshot *s) { return s ? s->exited : 0; }
 size_t memlens_snapshot__unreadable(const struct memlens_snapshot *s) { return s ? s->unreadable : 0; }
+int32_t memlens_snapshot__unreadable_pid(const struct memlens_snapshot *s, size_t i)
+{
+	return s && i < s->unreadable ? s->unr[i].pid : -1;
+}
+const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, size_t i)
+{
+	return s && i < s->unreadable ? s->unr[i].comm : NULL;
+}
 uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s) { return s ? s->mem_total : 0; }
 uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s) { return s ? s->mem_available : 0; }
 enum memlens_source memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s)
@@ -184,8 +237,11 @@ void memlens_snapshot__free(struct memlens_snapshot *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free((char *)s->p[i].cgroup);
+		free((char *)s->p[i].cmdline);
+	}
+	free(s->unr);
 	free(s->p);
 	free(s);
 }
