@@ -844,11 +844,11 @@ static int bench_cli(FILE *out)
 	CLI("cli_query", "memlens query PID ADDR", cli, "query", pid_s, addr_s);
 	CLI("peer_query", "cat /proc/PID/maps", "/bin/cat", "/proc/self/maps");
 	CLI("cli_maps_all", "memlens maps --all", cli, "maps", "--all");
-	CLI("cli_maps_all_text", "memlens maps --all -b text", cli, "maps", "--all", "-b", "text");
-	CLI("cli_maps_all_bpf", "memlens maps --all -b bpf", cli, "maps", "--all", "-b", "bpf");
+	CLI("cli_maps_all_text", "memlens maps --all -s text", cli, "maps", "--all", "-s", "text");
+	CLI("cli_maps_all_bpf", "memlens maps --all -s bpf", cli, "maps", "--all", "-s", "bpf");
 	CLI("peer_maps_all", "every /proc/PID/maps read (cat)", self, "peer", "maps_all");
 	CLI("cli_who_maps", "memlens who-maps --shared", cli, "who-maps", "--shared");
-	CLI("cli_who_maps_text", "memlens who-maps --shared -b text", cli, "who-maps", "--shared", "-b", "text");
+	CLI("cli_who_maps_text", "memlens who-maps --shared -s text", cli, "who-maps", "--shared", "-s", "text");
 	CLI("cli_dmabuf", "memlens dmabuf", cli, "dmabuf");
 	CLI("cli_dmabuf_procfs", "memlens dmabuf -s procfs", cli, "dmabuf", "-s", "procfs");
 	CLI("cli_dmabuf_bpf", "memlens dmabuf -s bpf", cli, "dmabuf", "-s", "bpf");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* memlens maps: one VMA per row. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ static int render(struct cli *cli, const struct memlens_vma_set *set, bool build
 	ncols = vma_columns(cols, NULL, 0);
 	err = out_init(&o, cli, "maps", cols, ncols, defaults);
 	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++)
-		vma_columns_fill(&o, out_line(&o), memlens_vma_set__get(set, i), memlens_vma_set__source(set));
+		vma_columns_fill(cli, &o, out_line(&o), memlens_vma_set__get(set, i), memlens_vma_set__source(set));
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);
@@ -69,6 +70,7 @@ enum { S_SIZE = VCOL_NCOLS, S_FIELD0, S_THP = S_FIELD0 + __MEMLENS_USAGE_MAX, S_
 static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, const char *defaults)
 {
 	struct colinfo extra[S_NCOLS - VCOL_NCOLS];
+	uint64_t total[__MEMLENS_USAGE_MAX + 1] = { 0 }, present = 0;	/* bytes; [MAX]: Size */
 	struct out o;
 	int err;
 
@@ -84,22 +86,58 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 		const struct memlens_vma_usage *u = memlens_usage_set__get(set, i);
 		struct libscols_line *ln = out_line(&o);
 
-		vma_columns_fill(&o, ln, &u->vma, MEMLENS_SOURCE_AUTO);
+		vma_columns_fill(cli, &o, ln, &u->vma, MEMLENS_SOURCE_AUTO);
 		out_set_size(&o, ln, S_SIZE, u->vma.end - u->vma.start);
+		total[__MEMLENS_USAGE_MAX] += u->vma.end - u->vma.start;
+		present |= u->present;
 		for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
-			if (u->present & (1ULL << f))
+			if (u->present & (1ULL << f)) {
 				out_set_size(&o, ln, S_FIELD0 + f, u->kb[f] * 1024);
+				total[f] += u->kb[f] * 1024;
+			}
 		if (u->thp_eligible >= 0)
 			out_set(&o, ln, S_THP, "%d", u->thp_eligible);
 		out_set(&o, ln, S_VMFLAGS, "%s", u->vm_flags);
 	}
-	if (!err)
+	/* pmap -X's totals: a TOTAL row for people (not with -r or -n), a
+	 * member of the document in JSON (the smaps keys, bytes) */
+	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
+		struct libscols_line *ln = out_line(&o);
+
+		out_set(&o, ln, out_has(&o, VCOL_START) ? VCOL_START : VCOL_NAME, "TOTAL");
+		out_set_size(&o, ln, S_SIZE, total[__MEMLENS_USAGE_MAX]);
+		for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
+			if (present & (1ULL << f))
+				out_set_size(&o, ln, S_FIELD0 + f, total[f]);
+	}
+	if (!err && cli->mode == OUT_JSON) {
+		char more[2048];
+		size_t len = (size_t)snprintf(more, sizeof(more), "   \"total\": {\"size\": %llu",
+					      (unsigned long long)total[__MEMLENS_USAGE_MAX]);
+
+		/* the rows' keys: libsmartcols lowercases the column names */
+		for (int f = 0; f < __MEMLENS_USAGE_MAX && len < sizeof(more); f++)
+			if (present & (1ULL << f)) {
+				char key[32];
+				size_t k = 0;
+
+				for (const char *s = memlens_usage_field__name(f); *s && k < sizeof(key) - 1; s++)
+					key[k++] = (char)tolower((unsigned char)*s);
+				key[k] = 0;
+				len += (size_t)snprintf(more + len, sizeof(more) - len, ", \"%s\": %llu", key,
+							(unsigned long long)total[f]);
+			}
+		if (len < sizeof(more))
+			snprintf(more + len, sizeof(more) - len, "}");
+		err = out_print_with(&o, more);
+	} else if (!err) {
 		err = out_print(&o);
+	}
 	out_free(&o);
 	return err;
 }
 
-enum { P_START, P_END, P_SIZE, P_PRESENT, P_SWAPPED, P_FILE, P_HUGE, P_NCOLS };
+enum { P_START, P_END, P_SIZE, P_PRESENT, P_SWAPPED, P_FILE, P_HUGE, P_NAME, P_NCOLS };
 static const struct colinfo pcols[] = {
 	[P_START] = { "START", 14, 0, SCOLS_JSON_STRING, "range start (hex)" },
 	[P_END] = { "END", 14, 0, SCOLS_JSON_STRING, "range end (hex)" },
@@ -108,12 +146,14 @@ static const struct colinfo pcols[] = {
 	[P_SWAPPED] = { "SWAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "in swap" },
 	[P_FILE] = { "FILE", 3, 0, SCOLS_JSON_BOOLEAN, "file page or shared anonymous" },
 	[P_HUGE] = { "HUGE", 7, 0, SCOLS_JSON_STRING, "thp, hugetlb, no, or unknown" },
+	[P_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "the VMA's name (ranges are cut at VMA edges)" },
 };
 
 static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_name)
 {
 	MEMLENS_OPTS(memlens_pages_opts, po);
 	struct memlens_pages *pg = NULL;
+	struct memlens_vma_set *vmas = NULL;
 	struct out o;
 	int err;
 
@@ -143,20 +183,44 @@ static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_nam
 		memlens_usage_set__free(set);
 		return err ? EXIT_RUNTIME : EXIT_OK;
 	}
-	err = out_init(&o, cli, "pages", pcols, P_NCOLS, "START,END,SIZE,PRESENT,SWAPPED,FILE,HUGE");
-	for (size_t i = 0; !err && i < memlens_pages__count(pg); i++) {
-		const struct memlens_page_range *r = memlens_pages__get(pg, i);
-		struct libscols_line *ln = out_line(&o);
+	err = out_init(&o, cli, "pages", pcols, P_NCOLS, "START,END,SIZE,PRESENT,SWAPPED,FILE,HUGE,NAME");
+	if (!err && out_has(&o, P_NAME)) {
+		/* the VMAs after the ranges: a VMA gone since has no name here */
+		MEMLENS_OPTS(memlens_maps_opts, mo);
 
-		out_set(&o, ln, P_START, "0x%llx", (unsigned long long)r->start);
-		out_set(&o, ln, P_END, "0x%llx", (unsigned long long)r->end);
-		out_set_size(&o, ln, P_SIZE, r->end - r->start);
+		if (memlens_proc__maps(proc, &mo, &vmas))
+			vmas = NULL;
+	}
+	for (size_t i = 0, vi = 0; !err && i < memlens_pages__count(pg); i++) {
+		const struct memlens_page_range *r = memlens_pages__get(pg, i);
+		uint64_t start = r->start, end = r->end;
+		const struct memlens_vma *v = NULL;
+		struct libscols_line *ln;
+
+	next_piece:
+		/* the VMA that holds start, and the range cut at its end */
+		while (vi < memlens_vma_set__count(vmas) && memlens_vma_set__get(vmas, vi)->end <= start)
+			vi++;
+		v = vi < memlens_vma_set__count(vmas) ? memlens_vma_set__get(vmas, vi) : NULL;
+		if (v && v->start > start)
+			v = NULL;
+		end = v && v->end < r->end ? v->end : r->end;
+		ln = out_line(&o);
+		out_set(&o, ln, P_START, "0x%llx", (unsigned long long)start);
+		out_set(&o, ln, P_END, "0x%llx", (unsigned long long)end);
+		out_set_size(&o, ln, P_SIZE, end - start);
+		out_set(&o, ln, P_NAME, "%s", v ? v->name : "");
 		out_set(&o, ln, P_PRESENT, "%s", r->flags & MEMLENS_PAGE_PRESENT ? "yes" : "no");
 		out_set(&o, ln, P_SWAPPED, "%s", r->flags & MEMLENS_PAGE_SWAPPED ? "yes" : "no");
 		out_set(&o, ln, P_FILE, "%s", r->flags & MEMLENS_PAGE_FILE ? "yes" : "no");
 		out_set(&o, ln, P_HUGE, "%s", !memlens_pages__knows_huge(pg) ? "unknown" : r->flags & MEMLENS_PAGE_THP ? "thp" :
 					       r->flags & MEMLENS_PAGE_HUGETLB ? "hugetlb" : "no");
+		if (end < r->end) {
+			start = end;
+			goto next_piece;
+		}
 	}
+	memlens_vma_set__free(vmas);
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);

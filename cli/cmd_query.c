@@ -165,7 +165,7 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 			out_set(&q->out, ln, VCOL_NAME, "[unmapped]");
 			continue;
 		}
-		vma_columns_fill(&q->out, ln, v, src);
+		vma_columns_fill(q->cli, &q->out, ln, v, src);
 		out_set(&q->out, ln, Q_FILE_OFFSET, "0x%llx", (unsigned long long)a->file_offset);
 	}
 	memlens_norm__free(norm);

@@ -14,13 +14,15 @@
 #include "memlens_cli.h"
 
 /* the VMA columns, then these */
-enum { W_CHECKED = VCOL_NCOLS, W_PROCS, W_MAPPINGS, W_PIDS };
+enum { W_CHECKED = VCOL_NCOLS, W_PROCS, W_MAPPINGS, W_PIDS, W_RSS, W_PSS };
 
 static const struct colinfo wcols[] = {
 	{ "CHECKED", 3, 0, SCOLS_JSON_STRING, "exact inode opened through map_files: yes, no (why)" },
 	{ "PROCS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes mapping it (--shared)" },
 	{ "MAPPINGS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "VMAs mapping it (--shared)" },
-	{ "PIDS", 20, 0, SCOLS_JSON_STRING, "the processes, comma-separated (--shared)" },
+	{ "PIDS", 20, 0, SCOLS_JSON_ARRAY_NUMBER, "the processes, comma-separated (--shared; JSON: an array)" },
+	{ "RSS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "resident, summed over the mappings (reads their smaps)" },
+	{ "PSS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "proportional set size, summed over the mappings (smaps)" },
 };
 static struct colinfo cols[OUT_MAX_COLS];
 #define NCOLS vma_columns(cols, wcols, sizeof(wcols) / sizeof(wcols[0]))
@@ -30,6 +32,83 @@ static void say_skipped(struct cli *cli, const struct memlens_vma_set *set)
 	if ((memlens_vma_set__exited(set) || memlens_vma_set__unreadable(set)) && cli->verbose)
 		cli_err("%zu processes exited during the walk, %zu could not be read", memlens_vma_set__exited(set),
 			memlens_vma_set__unreadable(set));
+}
+
+/* -o +RSS,PSS: each mapping's Rss and Pss from its process's smaps, read
+ * after the walk (a mapping gone by then counts 0) */
+struct usage {
+	pid_t *pids;
+	struct memlens_usage_set **sets;
+	size_t n;
+};
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int usage_read(struct cli *cli, const struct memlens_vma *const *v, size_t n, struct usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->pids = calloc(n ? n : 1, sizeof(*u->pids));
+	u->sets = calloc(n ? n : 1, sizeof(*u->sets));
+	if (!u->pids || !u->sets)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		u->pids[i] = v[i]->pid;
+	qsort(u->pids, n, sizeof(*u->pids), cmp_pid);
+	for (size_t i = 0; i < n; i++)
+		if (!u->n || u->pids[u->n - 1] != u->pids[i])
+			u->pids[u->n++] = u->pids[i];
+	for (size_t i = 0; i < u->n; i++) {
+		struct memlens_proc *p = memlens__proc_open(cli->ml, u->pids[i], NULL);
+
+		if (p && memlens_proc__smaps(p, &u->sets[i]))
+			u->sets[i] = NULL;	/* gone or unreadable: 0 */
+		memlens_proc__close(p);
+	}
+	return 0;
+}
+
+/* the smaps record of pid's VMA at start, or NULL */
+static const struct memlens_vma_usage *usage_of(const struct usage *u, pid_t pid, uint64_t start)
+{
+	const pid_t *k = bsearch(&pid, u->pids, u->n, sizeof(*u->pids), cmp_pid);
+	const struct memlens_usage_set *set = k ? u->sets[k - u->pids] : NULL;
+	size_t lo = 0, hi = memlens_usage_set__count(set);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct memlens_vma_usage *x = memlens_usage_set__get(set, mid);
+
+		if (x->vma.start == start)
+			return x;
+		if (x->vma.start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void usage_free(struct usage *u)
+{
+	for (size_t i = 0; u->sets && i < u->n; i++)
+		memlens_usage_set__free(u->sets[i]);
+	free(u->sets);
+	free(u->pids);
+}
+
+static void usage_add(const struct usage *u, const struct memlens_vma *v, uint64_t *rss, uint64_t *pss)
+{
+	const struct memlens_vma_usage *x = usage_of(u, v->pid, v->start);
+
+	if (x && x->vma.end == v->end && x->vma.inode == v->inode) {
+		*rss += x->kb[MEMLENS_USAGE_RSS] * 1024;
+		*pss += x->kb[MEMLENS_USAGE_PSS] * 1024;
+	}
 }
 
 static int cmp_obj(const void *a, const void *b)
@@ -52,6 +131,8 @@ static int shared(struct cli *cli)
 	MEMLENS_OPTS(memlens_maps_all_opts, aopts, .source = cli->source);
 	struct memlens_vma_set *all = NULL;
 	const struct memlens_vma **v;
+	struct usage u = { 0 };
+	int32_t *pids = NULL;
 	size_t n;
 	struct out o;
 	int err;
@@ -67,29 +148,38 @@ static int shared(struct cli *cli)
 		v[i] = memlens_vma_set__get(all, i);
 	qsort(v, n, sizeof(*v), cmp_obj);
 	err = out_init(&o, cli, "shared", cols, NCOLS, "KIND,DEV,INODE,PROCS,MAPPINGS,PIDS,NAME");
+	if (!err && (out_has(&o, W_RSS) || out_has(&o, W_PSS)))
+		err = usage_read(cli, v, n, &u);
+	pids = calloc(n ? n : 1, sizeof(*pids));	/* an object's holders: at most n */
+	if (!pids)
+		err = -ENOMEM;
 	for (size_t i = 0, j; !err && i < n; i = j) {
-		size_t procs = 0, len = 0;
-		char pids[1024] = "";
+		size_t procs = 0;
+		uint64_t rss = 0, pss = 0;
 
 		for (j = i; j < n && v[j]->inode == v[i]->inode && v[j]->dev_major == v[i]->dev_major &&
 			    v[j]->dev_minor == v[i]->dev_minor; j++) {
-			if (j == i || v[j]->pid != v[j - 1]->pid) {
-				procs++;
-				if (len < sizeof(pids) - 16)
-					len += (size_t)snprintf(pids + len, sizeof(pids) - len, "%s%d", len ? "," : "", v[j]->pid);
-			}
+			if (j == i || v[j]->pid != v[j - 1]->pid)
+				pids[procs++] = v[j]->pid;
+			if (u.n)
+				usage_add(&u, v[j], &rss, &pss);
 		}
-		if (!v[i]->inode || procs < 2)
-			continue;
-		struct libscols_line *ln = out_line(&o);
-		vma_columns_fill(&o, ln, v[i], memlens_vma_set__source(all));
-		out_set(&o, ln, W_PROCS, "%zu", procs);
-		out_set(&o, ln, W_MAPPINGS, "%zu", j - i);
-		out_set(&o, ln, W_PIDS, "%s", pids);
+		if (!err && v[i]->inode && procs >= 2) {
+			struct libscols_line *ln = out_line(&o);
+
+			vma_columns_fill(cli, &o, ln, v[i], memlens_vma_set__source(all));
+			out_set(&o, ln, W_PROCS, "%zu", procs);
+			out_set(&o, ln, W_MAPPINGS, "%zu", j - i);
+			out_set_numbers(&o, ln, W_PIDS, pids, procs);
+			out_set_size(&o, ln, W_RSS, rss);
+			out_set_size(&o, ln, W_PSS, pss);
+		}
 	}
+	free(pids);
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);
+	usage_free(&u);
 	say_skipped(cli, all);
 	free(v);
 	memlens_vma_set__free(all);
@@ -170,6 +260,7 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = { COMMON_LONGOPTS, { "shared", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
 	struct memlens_vma_set *set = NULL;
+	struct usage u = { 0 };
 	bool want_shared = false;
 	uint32_t maj, min;
 	uint64_t ino;
@@ -204,7 +295,15 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 		cli_err("cannot walk processes: %s", strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	err = out_init(&o, cli, "who_maps", cols, NCOLS, "PID,START,END,PERMS,OFFSET,DEV,INODE,NAME,CHECKED");
+	err = out_init(&o, cli, "who_maps", cols, NCOLS, "PID,COMM,START,END,PERMS,OFFSET,DEV,INODE,NAME,CHECKED");
+	if (!err && (out_has(&o, W_RSS) || out_has(&o, W_PSS))) {
+		const struct memlens_vma **vv = calloc(memlens_vma_set__count(set) + 1, sizeof(*vv));
+
+		for (size_t i = 0; vv && i < memlens_vma_set__count(set); i++)
+			vv[i] = memlens_vma_set__get(set, i);
+		err = vv ? usage_read(cli, vv, memlens_vma_set__count(set), &u) : -ENOMEM;
+		free(vv);
+	}
 	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++) {
 		const struct memlens_vma *v = memlens_vma_set__get(set, i);
 		struct libscols_line *ln = out_line(&o);
@@ -214,12 +313,20 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 			unchecked++;
 			why = chk;
 		}
-		vma_columns_fill(&o, ln, v, memlens_vma_set__source(set));
+		vma_columns_fill(cli, &o, ln, v, memlens_vma_set__source(set));
 		out_set(&o, ln, W_CHECKED, "%s", !chk ? "yes" : chk == -ESTALE ? "no (another inode)" : "no (unprivileged)");
+		if (u.n) {
+			uint64_t rss = 0, pss = 0;
+
+			usage_add(&u, v, &rss, &pss);
+			out_set_size(&o, ln, W_RSS, rss);
+			out_set_size(&o, ln, W_PSS, pss);
+		}
 	}
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);
+	usage_free(&u);
 	if (unchecked)
 		cli_err("%zu mappings not opened through map_files: %s (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE); "
 			"matched by dev:inode", unchecked, strerror(-why));

@@ -94,6 +94,8 @@ int out_print(struct out *o);
 /* out_print(), and with -J more members of the document after the rows'
  * array (more: `   "key": value` lines, JSON the caller wrote) */
 int out_print_with(struct out *o, const char *more);
+/* a list of numbers: comma-separated, in JSON an array (SCOLS_JSON_ARRAY_NUMBER) */
+void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int32_t *v, size_t n);
 /* a size: bytes with -b, in JSON and CSV; else util-linux's human form (4K, 1.5M) */
 void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes);
 /* util-linux's size_to_human_string(): B K M G T P E, one decimal, rounded */
@@ -121,12 +123,13 @@ void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg);
 
 /* ---- vma_columns.c: the one VMA column table, for maps, query, who-maps, --smaps ---- */
-enum { VCOL_PID, VCOL_START, VCOL_END, VCOL_PERMS, VCOL_OFFSET, VCOL_DEV, VCOL_INODE, VCOL_SIZE, VCOL_PAGESIZE,
+enum { VCOL_PID, VCOL_COMM, VCOL_START, VCOL_END, VCOL_PERMS, VCOL_OFFSET, VCOL_DEV, VCOL_INODE, VCOL_SIZE, VCOL_PAGESIZE,
        VCOL_NAME, VCOL_KIND, VCOL_BUILDID, VCOL_SOURCE, VCOL_NCOLS };
 /* the VMA columns, then a command's own (ids VCOL_NCOLS + i), into cols[OUT_MAX_COLS]; the count */
 size_t vma_columns(struct colinfo *cols, const struct colinfo *extra, size_t nextra);
-/* one VMA's columns of a row */
-void vma_columns_fill(struct out *o, struct libscols_line *ln, const struct memlens_vma *v, enum memlens_source src);
+/* one VMA's columns of a row; COMM through the library, once per run of rows of one pid */
+void vma_columns_fill(struct cli *cli, struct out *o, struct libscols_line *ln, const struct memlens_vma *v,
+		      enum memlens_source src);
 
 int cmd_maps(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);

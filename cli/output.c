@@ -79,11 +79,18 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	scols_table_enable_noencoding(o->tb, 1);
 	for (size_t i = 0; i < o->nsel; i++) {
 		const struct colinfo *c = &cols[o->sel[i]];
-		struct libscols_column *cl = scols_table_new_column(o->tb, c->name, c->whint, c->flags);
+		/* a JSON array is its cell's lines, split by the wrap functions
+		 * (lsblk's MOUNTPOINTS); tables print the list on one line */
+		bool array = cli->mode == OUT_JSON &&
+			     (c->json_type == SCOLS_JSON_ARRAY_NUMBER || c->json_type == SCOLS_JSON_ARRAY_STRING);
+		struct libscols_column *cl = scols_table_new_column(o->tb, c->name, c->whint,
+								     c->flags | (array ? SCOLS_FL_WRAP : 0));
 
 		if (!cl)
 			return -ENOMEM;
 		scols_column_set_json_type(cl, c->json_type);
+		if (array)
+			scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL);
 	}
 	return 0;
 }
@@ -141,6 +148,24 @@ char *cli_human_size(uint64_t bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu%c", (unsigned long long)dec, letters[exp / 10]);
 	return buf;
+}
+
+void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int32_t *v, size_t n)
+{
+	/* libsmartcols takes an array cell's items as its lines */
+	char sep = scols_table_is_json(o->tb) ? '\n' : ',';
+	char *s = malloc(12 * n + 1);
+	size_t len = 0;
+
+	if (!ln || o->pos[id] < 0 || !s) {
+		free(s);
+		return;
+	}
+	s[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(s + len, "%s%d", i ? (char[]){ sep, 0 } : "", v[i]);
+	if (scols_line_refer_data(ln, (size_t)o->pos[id], s))
+		free(s);
 }
 
 void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes)

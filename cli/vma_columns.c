@@ -5,6 +5,7 @@
 
 static const struct colinfo vcols[VCOL_NCOLS] = {
 	[VCOL_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
+	[VCOL_COMM] = { "COMM", 10, 0, SCOLS_JSON_STRING, "command name (read when printed)" },
 	[VCOL_START] = { "START", 14, 0, SCOLS_JSON_STRING, "first address of the VMA (hex)" },
 	[VCOL_END] = { "END", 14, 0, SCOLS_JSON_STRING, "address after its last (hex)" },
 	[VCOL_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "r w x, s shared or p private" },
@@ -29,11 +30,20 @@ size_t vma_columns(struct colinfo *cols, const struct colinfo *extra, size_t nex
 	return n;
 }
 
-void vma_columns_fill(struct out *o, struct libscols_line *ln, const struct memlens_vma *v, enum memlens_source src)
+void vma_columns_fill(struct cli *cli, struct out *o, struct libscols_line *ln, const struct memlens_vma *v,
+		      enum memlens_source src)
 {
+	static pid_t comm_pid = -1;
+	static char comm[16];
 	char perms[5], hex[2 * MEMLENS_BUILD_ID_MAX + 1];
 
 	out_set(o, ln, VCOL_PID, "%d", v->pid);
+	if (out_has(o, VCOL_COMM)) {
+		if (v->pid != comm_pid)
+			memlens__comm(cli->ml, v->pid, comm);
+		comm_pid = v->pid;
+		out_set(o, ln, VCOL_COMM, "%s", comm);
+	}
 	out_set(o, ln, VCOL_START, "0x%llx", (unsigned long long)v->start);
 	out_set(o, ln, VCOL_END, "0x%llx", (unsigned long long)v->end);
 	out_set(o, ln, VCOL_PERMS, "%s", memlens_vma__perms(v, perms));

@@ -236,6 +236,9 @@ MEMLENS_API struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pi
 						    const struct memlens_proc_opts *opts);
 MEMLENS_API void memlens_proc__close(struct memlens_proc *proc);
 MEMLENS_API pid_t memlens_proc__pid(const struct memlens_proc *proc);
+/* a process's command name now (/proc/<pid>/comm, at most 15 bytes the
+ * process chose): 0, or -ESRCH and "" when it cannot be read */
+MEMLENS_API int memlens__comm(struct memlens *ml, pid_t pid, char comm[16]);
 
 struct memlens_maps_opts {
 	size_t sz;

@@ -95,6 +95,17 @@ pid_t memlens_proc__pid(const struct memlens_proc *proc)
 	return proc ? proc->pid : -1;
 }
 
+int memlens__comm(struct memlens *ml, pid_t pid, char comm[16])
+{
+	if (!ml || !comm || pid <= 0) {
+		if (comm)
+			comm[0] = 0;
+		return ml_err(EINVAL);
+	}
+	ml_proc_comm(pid, comm);
+	return comm[0] ? 0 : ml_err(ESRCH);
+}
+
 int ml_proc_source(struct memlens_proc *proc, enum memlens_job job, bool build_ids, const struct ml_source **src,
 		   struct ml_vma_req *req)
 {

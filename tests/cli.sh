@@ -26,11 +26,11 @@ pid=$MAPPER
 
 # ---- maps ----
 for b in ioctl bpf text; do
-	if ! "$ML" maps "$pid" -b "$b" -m > "$tmp/maps.$b" 2> "$tmp/err.$b"; then
-		if grep -q unavailable "$tmp/err.$b"; then skip "maps -b $b: $(cat "$tmp/err.$b")"; continue; fi
+	if ! "$ML" maps "$pid" -s "$b" -m > "$tmp/maps.$b" 2> "$tmp/err.$b"; then
+		if grep -q unavailable "$tmp/err.$b"; then skip "maps -s $b: $(cat "$tmp/err.$b")"; continue; fi
 	fi
-	if diff "$tmp/maps.$b" "/proc/$pid/maps" > "$tmp/diff.$b"; then ok 0 "maps -b $b --proc-maps equals /proc/$pid/maps line for line"
-	else ok 1 "maps -b $b --proc-maps equals /proc/$pid/maps line for line"; sed 's/^/#   /' "$tmp/diff.$b" | head; fi
+	if diff "$tmp/maps.$b" "/proc/$pid/maps" > "$tmp/diff.$b"; then ok 0 "maps -s $b --proc-maps equals /proc/$pid/maps line for line"
+	else ok 1 "maps -s $b --proc-maps equals /proc/$pid/maps line for line"; sed 's/^/#   /' "$tmp/diff.$b" | head; fi
 done
 lines=$("$ML" maps "$pid" -n | wc -l)
 is "maps table has one row per VMA" "$(wc -l < /proc/$pid/maps)" "$lines"
@@ -39,13 +39,13 @@ is "maps table has one row per VMA" "$(wc -l < /proc/$pid/maps)" "$lines"
 truth=$(while read -r r perms off dev ino _; do s=$((16#${r%-*})); e=$((16#${r#*-}))
 	echo "$s $e $perms $((16#$off)) $dev $ino $((e - s))"; done < "/proc/$pid/maps")
 for b in ioctl bpf text; do
-	"$ML" maps "$pid" -b "$b" -r -n -o START,END,PERMS,OFFSET,DEV,INODE,SIZE > "$tmp/raw.$b" 2> /dev/null || continue
+	"$ML" maps "$pid" -s "$b" -r -n -b -o START,END,PERMS,OFFSET,DEV,INODE,SIZE > "$tmp/raw.$b" 2> /dev/null || continue
 	got=$(while read -r s e perms off dev ino size; do echo "$((s)) $((e)) $perms $((off)) $dev $ino $size"; done < "$tmp/raw.$b")
-	is "maps -b $b -r: START END PERMS OFFSET DEV INODE SIZE of every row are maps's" "$truth" "$got"
-	"$ML" maps "$pid" -b "$b" -J -o START,END,PERMS,OFFSET,DEV,INODE,SIZE > "$tmp/json.$b" 2> /dev/null
+	is "maps -s $b -r: START END PERMS OFFSET DEV INODE SIZE of every row are maps's" "$truth" "$got"
+	"$ML" maps "$pid" -s "$b" -J -o START,END,PERMS,OFFSET,DEV,INODE,SIZE > "$tmp/json.$b" 2> /dev/null
 	got=$(jq -r '.maps[] | "\(.start) \(.end) \(.perms) \(.offset) \(.dev) \(.inode) \(.size)"' "$tmp/json.$b" |
 		while read -r s e perms off dev ino size; do echo "$((s)) $((e)) $perms $((off)) $dev $ino $size"; done)
-	is "maps -b $b -J: the same fields of every row are maps's" "$truth" "$got"
+	is "maps -s $b -J: the same fields of every row are maps's" "$truth" "$got"
 done
 "$ML" maps "$pid" -J > "$tmp/maps.json"
 ok $? "maps --json exits 0"
@@ -72,8 +72,8 @@ if [ -n "$libc_line" ]; then
 	got=$("$ML" query "$pid" "$(printf '%x' $addr)" -r -n -o FILE_OFFSET,NAME,BUILDID)
 	is "query: libc address gives the file offset and build ID computed by hand" "$want_off $libc $want_bid" "$got"
 	for b in ioctl bpf text; do
-		g=$("$ML" query "$pid" "0x$(printf '%x' $addr)" -b $b -r -n -o FILE_OFFSET,BUILDID 2>/dev/null) || { skip "query -b $b unavailable"; continue; }
-		is "query -b $b: same offset and build ID" "$want_off $want_bid" "$g"
+		g=$("$ML" query "$pid" "0x$(printf '%x' $addr)" -s $b -r -n -o FILE_OFFSET,BUILDID 2>/dev/null) || { skip "query -s $b unavailable"; continue; }
+		is "query -s $b: same offset and build ID" "$want_off $want_bid" "$g"
 	done
 else
 	skip "no libc mapping in the mapper (static build?)"
@@ -112,11 +112,11 @@ fi
 # a kernel thread has no mm: nothing mapped, whatever the source
 if grep -q '^2 (kthreadd)' /proc/2/stat 2>/dev/null; then
 	for b in ioctl bpf text; do
-		out=$("$ML" query 2 1000 -b $b -r -n -o ADDR,MAPPED,NAME 2>&1); rc=$?
-		if [ $rc != 0 ] && echo "$out" | grep -q "source $b.*unavailable\|not available\|cannot"; then skip "query -b $b: $out"; continue; fi
-		is "query -b $b of a kernel thread (kthreadd): unmapped, exit 0" "0 0x1000 no [unmapped]" "$rc $out"
-		out=$("$ML" maps 2 -b $b -r -n 2>&1); rc=$?
-		is "maps -b $b of a kernel thread: no VMAs, exit 0" "0 " "$rc $out"
+		out=$("$ML" query 2 1000 -s $b -r -n -o ADDR,MAPPED,NAME 2>&1); rc=$?
+		if [ $rc != 0 ] && echo "$out" | grep -q "source $b.*unavailable\|not available\|cannot"; then skip "query -s $b: $out"; continue; fi
+		is "query -s $b of a kernel thread (kthreadd): unmapped, exit 0" "0 0x1000 no [unmapped]" "$rc $out"
+		out=$("$ML" maps 2 -s $b -r -n 2>&1); rc=$?
+		is "maps -s $b of a kernel thread: no VMAs, exit 0" "0 " "$rc $out"
 	done
 else
 	skip "pid 2 is not kthreadd here"
@@ -149,8 +149,8 @@ ok "$([ $rc -le 2 ] && echo 0 || echo 1)" "random bytes on stdin: clean exit (go
 "$ML" maps -- -5 2>/dev/null; is "maps -5: exit 2" 2 $?
 "$ML" maps 2>/dev/null; is "maps without pid: exit 2" 2 $?
 "$ML" frob 2>/dev/null; is "unknown command: exit 2" 2 $?
-"$ML" maps "$pid" -b nope 2>/dev/null; is "unknown source: exit 2" 2 $?
-"$ML" maps self -b text >/dev/null 2>&1; is "maps self: exit 0" 0 $?
+"$ML" maps "$pid" -s nope 2>/dev/null; is "unknown source: exit 2" 2 $?
+"$ML" maps self -s text >/dev/null 2>&1; is "maps self: exit 0" 0 $?
 
 # every short option each command's --help lists is taken by that command
 for cmd in maps query features dmabuf snapshot who-maps; do
@@ -160,10 +160,10 @@ for cmd in maps query features dmabuf snapshot who-maps; do
 	for opt in $(echo "$help" | grep -oE '^  -[A-Za-z]' | tr -d ' '); do
 		arg=()
 		case "$cmd$opt" in
-		*-b) [ $cmd = dmabuf ] || arg=(auto) ;;
+		*-s) [ $cmd = dmabuf ] && arg=(procfs) || arg=(auto) ;;
 		*-o) arg=("$col") ;;
-		dmabuf-s) arg=(procfs) ;;
-		snapshot-s) arg=(PID) ;;
+		snapshot-x) arg=(PID) ;;
+		snapshot-w) arg=(0.1 --count 1) ;;
 		esac
 		pos=()
 		case "$cmd$opt" in
@@ -185,21 +185,21 @@ mkfifo "$tmp/in.evil"
 exec 8> "$tmp/in.evil"
 for _ in $(seq 100); do grep -q '^ready' "$tmp/out.evil" 2>/dev/null && break; sleep 0.05; done
 want='ev\x0a"il\xff\x1b[2J\xc3\xc3'	# C3 C3: a lead byte and a byte that cannot follow it
-# snapshot's order: PSS by default, largest first; -s COLUMN; -s PID ascending
+# snapshot's order: PSS by default, largest first; -x COLUMN; -x PID ascending
 for sc in "|PSS|2|-1" "RSS|RSS|2|-1" "SWAP|SWAP|2|-1" "PID|PID|1|1"; do
 	IFS='|' read -r opt col k dir <<< "$sc"
-	"$ML" snapshot --no-dmabuf ${opt:+-s $opt} -r -n -o PID,$col 2> /dev/null | grep -E "^[0-9]" > "$tmp/sorted"
+	"$ML" snapshot --no-dmabuf ${opt:+-x $opt} -b -r -n -o PID,$col 2> /dev/null | grep -E "^[0-9]" > "$tmp/sorted"
 	if [ "$(wc -l < "$tmp/sorted")" -gt 3 ] &&
 	   awk -v k="$k" -v d="$dir" 'NR > 1 && ($k - prev) * d < 0 {bad = 1} {prev = $k} END {exit bad}' "$tmp/sorted"; then
-		ok 0 "snapshot ${opt:+-s $opt }(by $col): rows in order"
+		ok 0 "snapshot ${opt:+-x $opt }(by $col): rows in order"
 	else
-		ok 1 "snapshot ${opt:+-s $opt }(by $col): rows in order"; head -5 "$tmp/sorted" | sed 's/^/#   /'
+		ok 1 "snapshot ${opt:+-x $opt }(by $col): rows in order"; head -5 "$tmp/sorted" | sed 's/^/#   /'
 	fi
 done
 # -r and -n are for scripts: every line a row (no TOTAL row, no footer); the
 # plain table keeps both
 for o in "-r -n" "-r" "-n"; do
-	"$ML" snapshot --no-dmabuf $o -o PID,PSS > "$tmp/snap.o" 2> /dev/null
+	"$ML" snapshot --no-dmabuf -b $o -o PID,PSS > "$tmp/snap.o" 2> /dev/null
 	is "snapshot $o: only process rows on stdout" 0 \
 		"$(grep -cvE '^ *[0-9]+ +[0-9]+ *$' "$tmp/snap.o" | awk -v h="$([ "$o" = -r ] && echo 1 || echo 0)" '{print $1 - h}')"
 done
@@ -229,7 +229,7 @@ ok "$(LC_ALL=C grep -c "$(printf '[\200-\377\001-\010\033]')" "$tmp/evil.om" "$t
 exec 8>&-; wait $evil 2>/dev/null
 
 # options that do not go together, and targets that overflow: one line, exit 2
-for args in "maps $pid --smaps --pages" "maps --all --smaps" "maps $pid -m -J" "dmabuf -a -b" "dmabuf --csv -J" \
+for args in "maps $pid --smaps --pages" "maps --all --smaps" "maps $pid -m -J" "dmabuf --all-refs --buffers" "dmabuf --csv -J" "dmabuf -a 1" \
 	    "snapshot -J --openmetrics" "who-maps 99999999999:1" "who-maps 4294967297:1000" "who-maps 1000:1:12"; do
 	"$ML" $args > /dev/null 2> "$tmp/e"; rc=$?
 	ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "$args: exit 2 with one line ($rc: $(cat "$tmp/e"))"
@@ -267,7 +267,7 @@ for _ in $(seq 100); do grep -q ready out && break; sleep 0.05; done
 ../memlens maps $p -m > maps.txt; echo "maps rc $?"
 diff -q maps.txt /proc/$p/maps > /dev/null && echo "maps same"
 ../memlens query $p $(awk '/^main/ {print $2}' out) -r -n -o NAME > q.txt; echo "query rc $?"
-../memlens maps $p -b bpf > /dev/null 2> bpf.err; echo "bpf rc $?"
+../memlens maps $p -s bpf > /dev/null 2> bpf.err; echo "bpf rc $?"
 ../memlens maps 1 > /dev/null 2> init.err; echo "init rc $?"
 exec 7>&-; wait
 EOS

@@ -37,10 +37,10 @@ line=$(grep "^$addr-" /proc/$a/maps)
 want="$(echo "$line" | awk '{print $4, $5}')"
 res 0 "a file mapped from a tmpfs with device $(echo "$want" | cut -d' ' -f1) (minor $minor)"
 for b in text bpf ioctl; do
-	if ! "$ML" maps $a -b $b -r -n -o START,DEV,INODE > "$d/maps.$b" 2> "$d/err"; then
-		res S "maps -b $b: $(head -1 "$d/err")"; continue
+	if ! "$ML" maps $a -s $b -r -n -o START,DEV,INODE > "$d/maps.$b" 2> "$d/err"; then
+		res S "maps -s $b: $(head -1 "$d/err")"; continue
 	fi
-	check "maps -b $b: DEV and INODE of the mapping are maps's" "$want" \
+	check "maps -s $b: DEV and INODE of the mapping are maps's" "$want" \
 		"$(awk -v s="0x$addr" '$1 == s {print $2, $3}' "$d/maps.$b")"
 done
 "$ML" who-maps "$mnt/f" -r -n -o PID,START > "$d/who" 2> "$d/err"

@@ -75,8 +75,8 @@ if [ "$(field "$tmp/f.json" bpf_task_vma available)" = true ]; then
 			r=$(field "$tmp/$kind.json" bpf_dmabuf reason)
 			ok "$(echo "$r" | grep -q "($kind skeleton"; echo $?)" "MEMLENS_BPF_SKELETON=$kind: the DMA-BUF iterators too ($r)"
 		fi
-		MEMLENS_BPF_SKELETON=$kind "$B/memlens" maps self -b bpf -r -n -o START,END,PERMS,OFFSET,INODE,NAME > "$tmp/$kind.maps" 2>&1
-		ok $? "MEMLENS_BPF_SKELETON=$kind: maps self -b bpf works"
+		MEMLENS_BPF_SKELETON=$kind "$B/memlens" maps self -s bpf -r -n -o START,END,PERMS,OFFSET,INODE,NAME > "$tmp/$kind.maps" 2>&1
+		ok $? "MEMLENS_BPF_SKELETON=$kind: maps self -s bpf works"
 	done
 	# the kernels of the matrix all run the light loader (BPF_PROG_TYPE_SYSCALL, 5.14+)
 	ok "$(field "$tmp/f.json" bpf_task_vma reason | grep -q '(light skeleton'; echo $?)" \

@@ -40,34 +40,34 @@ rows() { awk -v p="$2" '$1 == p {print $2, $3}' "$1" | while read -r s e; do ech
 highest() { sh -c 'echo $$'; }
 
 for b in bpf text ioctl; do
-	if ! "$ML" maps --all -b "$b" -o PID,START,END -rn > "$d/maps.$b" 2> "$d/err"; then
-		res S "maps --all -b $b: $(head -1 "$d/err")"; continue
+	if ! "$ML" maps --all -s "$b" -o PID,START,END -rn > "$d/maps.$b" 2> "$d/err"; then
+		res S "maps --all -s $b: $(head -1 "$d/err")"; continue
 	fi
 	top=$(highest)
 	bad=$(awk -v t="$top" '$1 > t || $1 < 1 {print $1}' "$d/maps.$b" | sort -un | tr '\n' ' ')
-	check "maps --all -b $b: every pid is one of the namespace's (all <= $top)" "" "$bad"
+	check "maps --all -s $b: every pid is one of the namespace's (all <= $top)" "" "$bad"
 	for p in 1 "$a" "$c1" "$c2"; do
 		# pid 1 is this shell: its heap may grow between the walk and the
 		# read here; asked again (a new walk) before it counts as wrong
 		for try in 1 2 3; do
 			want=$(truth "$p" | tr '\n' ' ') got=$(rows "$d/maps.$b" "$p" | tr '\n' ' ')
 			[ "$want" = "$got" ] && break
-			"$ML" maps --all -b "$b" -o PID,START,END -rn > "$d/maps.$b" 2> "$d/err"
+			"$ML" maps --all -s "$b" -o PID,START,END -rn > "$d/maps.$b" 2> "$d/err"
 		done
-		check "maps --all -b $b: pid $p's VMAs are its /proc/$p/maps in the namespace" "$want" "$got"
+		check "maps --all -s $b: pid $p's VMAs are its /proc/$p/maps in the namespace" "$want" "$got"
 	done
 done
 for b in bpf text; do
-	if ! "$ML" who-maps -b "$b" "$a:$memfd" -J > "$d/who.$b" 2> "$d/err"; then
-		res S "who-maps -b $b: $(head -1 "$d/err")"; continue
+	if ! "$ML" who-maps -s "$b" "$a:$memfd" -J > "$d/who.$b" 2> "$d/err"; then
+		res S "who-maps -s $b: $(head -1 "$d/err")"; continue
 	fi
-	check "who-maps -b $b PID:ADDR of the memfd: the mapper and both children, by namespace pids" \
+	check "who-maps -s $b PID:ADDR of the memfd: the mapper and both children, by namespace pids" \
 		"$(printf '%s\n' "$a" "$c1" "$c2" | sort -n | tr '\n' ' ')" \
 		"$(jq -r '[.who_maps[].pid] | unique | map(tostring) | join(" ")' "$d/who.$b") "
-	"$ML" who-maps -b "$b" --shared -J > "$d/shared.$b" 2>> "$d/err"
+	"$ML" who-maps -s "$b" --shared -J > "$d/shared.$b" 2>> "$d/err"
 	top=$(highest)
-	check "who-maps --shared -b $b: every pid listed is one of the namespace's (all <= $top)" "" \
-		"$(jq -r '.shared[].pids' "$d/shared.$b" | tr ',' '\n' | awk -v t="$top" '$1 > t || $1 < 1' | sort -un | tr '\n' ' ')"
+	check "who-maps --shared -s $b: every pid listed is one of the namespace's (all <= $top)" "" \
+		"$(jq -r '.shared[].pids[]' "$d/shared.$b" | awk -v t="$top" '$1 > t || $1 < 1' | sort -un | tr '\n' ' ')"
 done
 "$ML" snapshot -J > "$d/snap" 2> "$d/err"; rc=$?
 top=$(highest)

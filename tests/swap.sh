@@ -66,15 +66,15 @@ fi
 ok 0 "a stopped process with ${swap_kb} kB swapped out"
 
 # snapshot: SWAP and SWAPPSS (bytes) of that row against smaps_rollup
-"$ML" snapshot --no-dmabuf -r -n -o PID,SWAP,SWAPPSS > "$tmp/snap" 2> /dev/null
+"$ML" snapshot --no-dmabuf -b -r -n -o PID,SWAP,SWAPPSS > "$tmp/snap" 2> /dev/null
 is "snapshot: the process's SWAP and SWAPPSS are its smaps_rollup Swap and SwapPss" \
 	"$child $((swap_kb * 1024)) $(( $(awk '$1 == "SwapPss:" {print $2}' /proc/$child/smaps_rollup) * 1024 ))" \
 	"$(awk -v p=$child '$1 == p {print $1, $2, $3}' "$tmp/snap")"
 
 # maps --smaps: the region's Swap against smaps
 want=$(awk -v s="$rs" 'index($1, s "-") == 1 {on = 1; next} /^[0-9a-f]+-[0-9a-f]+ / {on = 0} on && $1 == "Swap:" {print $2}' /proc/$child/smaps)
-"$ML" maps $child --smaps -r -n -o START,Swap > "$tmp/smaps" 2> /dev/null
-is "maps --smaps: the region's Swap (kB) as smaps says" "$want" \
+"$ML" maps $child --smaps -b -r -n -o START,Swap > "$tmp/smaps" 2> /dev/null
+is "maps --smaps -b: the region's Swap (smaps' kB, in bytes)" "$((want * 1024))" \
 	"$(awk -v s="0x$rs" '$1 == s {print $2}' "$tmp/smaps")"
 
 # maps --pages: swapped ranges inside the region, per source, against pagemap

@@ -407,7 +407,7 @@ static void check_cli(const struct scen *s, const char *bin, const char *src)
 	   "cli -s %s: dmabuf_dump layout, P's PROCESS TOTAL is Rss %llu kB Pss %llu kB", src,
 	   (unsigned long long)rss / 1024, (unsigned long long)pss / 1024);
 	ok(strstr(out, "dmabuf total:") && strstr(out, "kernel_rss:"), "cli -s %s: closing dmabuf total line", src);
-	snprintf(cmd, sizeof(cmd), "%s dmabuf -b -s %s -J 2>/dev/null | jq -r '.buffers[] | select(.inode==%llu) | \"\\(.name)|\\(.size)\"'",
+	snprintf(cmd, sizeof(cmd), "%s dmabuf --buffers -s %s -J 2>/dev/null | jq -r '.buffers[] | select(.inode==%llu) | \"\\(.name)|\\(.size)\"'",
 		 bin, src, (unsigned long long)s->ino[2]);
 	rc = run_cli(cmd, out, sizeof(out));
 	snprintf(want, sizeof(want), "dup3\\x0asize:\\x091099511627776|%llu\n", (unsigned long long)(4 * pg));
@@ -416,12 +416,12 @@ static void check_cli(const struct scen *s, const char *bin, const char *src)
 	rc = run_cli(cmd, out, sizeof(out));
 	snprintf(want, sizeof(want), "%llu\n", (unsigned long long)s->ino[5]);
 	ok(rc == 0 && strstr(out, want), "cli -s %s: --kernel-only lists F", src);
-	snprintf(cmd, sizeof(cmd), "%s dmabuf -a -s %s --json 2>/dev/null | jq -r '.refs[] | select(.pid==%d and .tid==%d) | \"\\(.inode) \\(.fd_refs)\"'",
+	snprintf(cmd, sizeof(cmd), "%s dmabuf --all-refs -s %s --json 2>/dev/null | jq -r '.refs[] | select(.pid==%d and .tid==%d) | \"\\(.inode) \\(.fd_refs)\"'",
 		 bin, src, s->p, s->tid);
 	rc = run_cli(cmd, out, sizeof(out));
 	snprintf(want, sizeof(want), "%llu 1\n", (unsigned long long)s->ino[4]);
 	ok(rc == 0 && !strcmp(out, want), "cli -s %s: -a --json has the thread's own-table ref to E", src);
-	snprintf(cmd, sizeof(cmd), "%s dmabuf -b -s %s --csv 2>/dev/null | grep -c ',map-only,'", bin, src);
+	snprintf(cmd, sizeof(cmd), "%s dmabuf --buffers -s %s --csv 2>/dev/null | grep -c ',map-only,'", bin, src);
 	rc = run_cli(cmd, out, sizeof(out));
 	ok(rc == 0 && atoi(out) == 1, "cli -s %s: -b --csv has the map-only buffer once", src);
 	snprintf(cmd, sizeof(cmd), "%s dmabuf --fds -s %s -r -n -o PID,TID,INODE 2>/dev/null | grep -c '^%d 0 %llu$'", bin, src,
@@ -443,7 +443,7 @@ static void check_pins(const struct scen *s, const char *bin)
 		return;
 	snprintf(cmd, sizeof(cmd),
 		 "d=$(mktemp -d); cp %s $d/; chmod 755 $d $d/memlens; /usr/bin/setpriv --reuid=nobody --regid=nogroup --clear-groups "
-		 "--inh-caps=-all --bounding-set=-all $d/memlens dmabuf -s bpf --pin-dir %s -a -r -n -o PID,TID,INODE,FD_REFS,MAP_REFS "
+		 "--inh-caps=-all --bounding-set=-all $d/memlens dmabuf -s bpf --pin-dir %s --all-refs -r -n -o PID,TID,INODE,FD_REFS,MAP_REFS "
 		 "2>&1; rm -rf $d", bin, dir);
 	rc = run_cli(cmd, out, sizeof(out));
 	{

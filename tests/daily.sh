@@ -1,0 +1,228 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# memlens for daily use: sizes as util-linux prints them (and bytes with -b, in
+# JSON), --smaps totals, --pages NAME, who-maps COMM, PIDS as a JSON array and
+# RSS/PSS per object, snapshot's filters, --top, --watch, CMDLINE and the
+# unreadable processes named.  Ground truth: /proc read here, by awk or python.
+set -u
+B=$(cd "${MEMLENS_BUILD:-build}" && pwd)
+ML=$B/memlens
+. "$(dirname "$0")/helpers/tap.sh"
+PY=python3
+tmp=$(mktemp -d /tmp/memlens-daily-XXXXXX)
+kids=()
+cleanup() {
+	exec 7>&-
+	for k in "${kids[@]}"; do kill -CONT "$k" 2>/dev/null; kill "$k" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# util-linux's size_to_human_string(), from its description: the largest of
+# B K M G T P E that the size reaches, one decimal rounded half up (none when
+# it rounds to .0), 1024-based
+cat > "$tmp/human.py" <<'EOF'
+import sys
+def human(b):
+    e = 0
+    while e < 60 and b >= 1 << (e + 10):
+        e += 10
+    whole, rest = b >> e, (b & ((1 << e) - 1)) if e else 0
+    tenths = 0
+    if rest:
+        tenths = ((rest * 1000) >> e) + 50
+        tenths //= 100
+        if tenths == 10:
+            whole, tenths = whole + 1, 0
+    return ("%d.%d%s" if tenths else "%d%s%s") % ((whole, tenths, "BKMGTPE"[e // 10]) if tenths else (whole, "", "BKMGTPE"[e // 10]))
+for line in sys.stdin:
+    f = line.split()
+    print(" ".join(human(int(x)) if i in map(int, sys.argv[1:]) else x for i, x in enumerate(f)))
+EOF
+human() { $PY "$tmp/human.py" "$@"; }
+# PSS moves whenever a process mapping the same pages starts or exits: where
+# a dynamic process is compared, ask both sides again, up to five times.
+# retry DESCRIPTION TRUTH_CMD GOT_CMD
+retry() {
+	local i want got
+	for i in 1 2 3 4 5; do
+		want=$(eval "$2"); got=$(eval "$3")
+		[ "$want" = "$got" ] && break
+		sleep 0.2
+	done
+	is "$1" "$want" "$got"
+}
+
+# ---- a stopped process with a shared file mapping (a child shares it) ----
+head -c $((256 * 4096 + 4096)) /dev/zero > "$tmp/obj"
+# static: its PSS moves with no other process (a dynamic one shares libc
+# pages with every reader, memlens and awk included, each its own share)
+mkfifo "$tmp/in"
+"$B/tests/sharer" "$tmp/obj" 100 40 "an arg" 'q"uote' < "$tmp/in" > "$tmp/holder.out" 2>&1 &
+kids+=($!)
+exec 7> "$tmp/in"
+for _ in $(seq 100); do grep -q parent "$tmp/holder.out" && break; sleep 0.05; done
+par=$(awk '$1 == "parent" {print $2}' "$tmp/holder.out")
+chi=$(awk '$1 == "child" {print $2}' "$tmp/holder.out")
+kids+=("$chi")
+kill -STOP "$par" "$chi"
+ino=$(stat -c %i "$tmp/obj")
+
+# ---- sizes: human in the table, bytes with -b and in JSON ----
+truth=$(awk '{split($1, a, "-"); print a[1], a[2]}' /proc/$par/maps | while read -r s e; do
+	printf '0x%x %d\n' $(( 16#$s )) $(( 16#$e - 16#$s )); done)
+"$ML" maps $par -n -o START,SIZE > "$tmp/sz.t"
+is "maps -o SIZE: every row's size as util-linux prints it (4K, 1.5M)" "$(echo "$truth" | human 1)" \
+	"$(awk '{print $1, $2}' "$tmp/sz.t")"
+"$ML" maps $par -n -b -o START,SIZE > "$tmp/sz.b"
+is "maps -b: every row's size in bytes" "$truth" "$(awk '{print $1, $2}' "$tmp/sz.b")"
+"$ML" maps $par -J -o START,SIZE > "$tmp/sz.j"
+is "maps -J: every row's size in bytes (a number)" "$truth" "$(jq -r '.maps[] | "\(.start) \(.size)"' "$tmp/sz.j")"
+is "maps -J: size is a JSON number" number "$(jq -r '.maps[0].size | type' "$tmp/sz.j")"
+# the formatter's edges, through the one size whose value we choose: the file
+# mapping of 257 pages (1028K: 1.0039M -> 1M) and --pages ranges of it
+is "a 257-page mapping prints 1M (1.004M rounds to one decimal, .0 dropped)" "1M" \
+	"$("$ML" maps $par -n -o SIZE,INODE | awk -v i=$ino '$2 == i {print $1}')"
+# arbitrary byte counts: the snapshot's PSS, RSS and VSS of the stopped pair
+rollup() { awk -v p=$1 '$1 == "Rss:" {r = $2 * 1024} $1 == "Pss:" {s = $2 * 1024} END {print p, r, s}' /proc/$1/smaps_rollup; }
+for p in $par $chi; do
+	retry "snapshot --pid $p: RSS and PSS as util-linux prints smaps_rollup's" \
+		"rollup $p > $tmp/r; human 1 2 < $tmp/r" "\"$ML\" snapshot --no-dmabuf --pid $p -n -r -o PID,RSS,PSS 2> /dev/null"
+	retry "snapshot --pid $p -b: the same in bytes" "rollup $p" "\"$ML\" snapshot --no-dmabuf --pid $p -b -n -r -o PID,RSS,PSS 2> /dev/null"
+done
+"$ML" snapshot --no-dmabuf --pid $par -b > "$tmp/foot.b"
+is "snapshot -b: the footer's MemTotal in bytes (/proc/meminfo)" \
+	"$(awk '$1 == "MemTotal:" {printf "%.0f", $2 * 1024}' /proc/meminfo)" "$(awk '$1 == "MemTotal:" {print $2}' "$tmp/foot.b")"
+"$ML" snapshot --no-dmabuf --pid $par > "$tmp/foot.h"
+is "snapshot: the footer's MemTotal as util-linux prints it" \
+	"$(awk '$1 == "MemTotal:" {printf "%.0f\n", $2 * 1024}' /proc/meminfo | human 0)" "$(awk '$1 == "MemTotal:" {print $2}' "$tmp/foot.h")"
+
+# ---- --smaps: bytes in JSON, the totals row and member ----
+start=$(awk -v i=$ino '$5 == i {print $1; exit}' /proc/$par/maps); start=0x${start%-*}
+fields="Rss Pss Shared_Clean Shared_Dirty Private_Clean Private_Dirty Swap"
+one_vma() { for f in $fields; do awk -v f="$f:" -v s="${start#0x}" 'index($1, s "-") == 1 {on = 1; next}
+	/^[0-9a-f]+-[0-9a-f]+ / {on = 0} on && $1 == f {printf "%d ", $2 * 1024}' /proc/$par/smaps; done; }
+retry "--smaps -J: the mapping's Rss Pss Shared_* Private_* Swap in bytes, as smaps' kB" one_vma \
+	"\"$ML\" maps $par --smaps -J | jq -r --arg s $start '.smaps[] | select(.start == \$s) | \"\(.rss) \(.pss) \(.shared_clean) \(.shared_dirty) \(.private_clean) \(.private_dirty) \(.swap) \"'"
+tot() { for f in Size $fields; do awk -v f="$f:" '$1 == f {s += $2} END {printf "%d ", s * 1024}' /proc/$par/smaps; done; }
+retry "--smaps -J: total is smaps summed over every VMA (bytes)" tot \
+	"\"$ML\" maps $par --smaps -J | jq -r '.total | \"\(.size) \(.rss) \(.pss) \(.shared_clean) \(.shared_dirty) \(.private_clean) \(.private_dirty) \(.swap) \"'"
+retry "--smaps (table -b): a TOTAL row with the sums" "tot | awk '{print \"TOTAL\", \$1, \$2, \$3, \$8}'" \
+	"\"$ML\" maps $par --smaps -b -o START,Size,Rss,Pss,Swap | tee $tmp/sm.t | awk '\$1 == \"TOTAL\" {print \$1, \$2, \$3, \$4, \$5}'"
+is "--smaps: the TOTAL row only in the plain table (not -r, -n)" "1 0 0" \
+	"$(grep -c '^TOTAL' "$tmp/sm.t") $("$ML" maps $par --smaps -r | grep -c '^TOTAL') $("$ML" maps $par --smaps -n | grep -c '^TOTAL')"
+
+# ---- --pages NAME: every range inside one VMA, named as maps names it ----
+"$ML" maps $par --pages -J > "$tmp/pg.j" 2> /dev/null
+jq -r '.pages[] | "\(.start) \(.end) \(.name // "")"' "$tmp/pg.j" > "$tmp/pg"
+bad=$($PY - /proc/$par/maps "$tmp/pg" <<'EOF'
+import sys
+vmas = []
+for l in open(sys.argv[1]):
+    f = l.rstrip("\n").split(None, 5)
+    s, e = (int(x, 16) for x in f[0].split("-"))
+    vmas.append((s, e, f[5].lstrip() if len(f) > 5 else ""))
+bad = 0
+for l in open(sys.argv[2]):
+    s, e, name = l.rstrip("\n").split(" ", 2)
+    s, e = int(s, 16), int(e, 16)
+    v = [x for x in vmas if x[0] <= s < x[1]]
+    if not v or e > v[0][1] or v[0][2] != name:
+        bad += 1
+        print(l.strip(), v, file=sys.stderr)
+print(bad)
+EOF
+)
+ok "$([ "$bad" = 0 ] && [ -s "$tmp/pg" ]; echo $?)" "--pages: every range lies in one VMA and NAME is that VMA's ($(wc -l < "$tmp/pg") ranges, $bad wrong)"
+is "--pages: the shared file's ranges are named by its path" "$tmp/obj" \
+	"$(awk -v s="$start" '$1 == s {print $3}' "$tmp/pg")"
+
+# ---- who-maps: COMM, PIDS as an array, RSS and PSS from smaps ----
+pids=$(for p in /proc/[0-9]*; do awk -v i=$ino '$5 == i {found = 1} END {exit !found}' $p/maps 2>/dev/null && echo ${p#/proc/}; done | sort -n | tr '\n' ' ')
+"$ML" who-maps "$tmp/obj" -o PID,COMM,RSS,PSS -b -n -r > "$tmp/who"
+want=$(for p in $pids; do awk -v i=$ino -v p=$p -v c="$(cat /proc/$p/comm)" '
+	/^[0-9a-f]+-[0-9a-f]+ / {on = ($5 == i)} on && $1 == "Rss:" {r = $2 * 1024} on && $1 == "Pss:" {s = $2 * 1024; print p, c, r, s}' /proc/$p/smaps; done)
+is "who-maps PATH -o PID,COMM,RSS,PSS: every mapper with its comm and smaps' Rss and Pss" "$want" "$(sort -n "$tmp/who")"
+"$ML" who-maps --shared -J -o INODE,PIDS,PROCS,RSS,PSS,COMM > "$tmp/sh.j"
+is "who-maps --shared -J: PIDS is an array of numbers, the processes mapping it" \
+	"array number $pids" "$(jq -r --argjson i $ino '.shared[] | select(.inode == $i) | "\(.pids | type) \(.pids[0] | type) \(.pids | map(tostring) | join(" ")) "' "$tmp/sh.j")"
+is "who-maps --shared: RSS and PSS are the mappers' smaps summed" \
+	"$(echo "$want" | awk '{r += $3; s += $4} END {print r, s}')" \
+	"$(jq -r --argjson i $ino '.shared[] | select(.inode == $i) | "\(.rss) \(.pss)"' "$tmp/sh.j")"
+is "who-maps --shared (table): PIDS comma-separated" "$(echo $pids | tr ' ' ',')" \
+	"$("$ML" who-maps --shared -n -r -o INODE,PIDS | awk -v i=$ino '$1 == i {print $2}')"
+
+# ---- snapshot: filters, --top, CMDLINE ----
+"$ML" snapshot --no-dmabuf -b -J > "$tmp/all.j" 2> /dev/null
+"$ML" snapshot --no-dmabuf -b -J --pid $chi,$par > "$tmp/f.j" 2> /dev/null
+is "snapshot --pid A,B: exactly those rows" "$(echo $par $chi | tr ' ' '\n' | sort -n | tr '\n' ' ')" \
+	"$(jq -r '.snapshot[].pid' "$tmp/f.j" | sort -n | tr '\n' ' ')"
+is "snapshot --pid: summary.shown 2, total.pss the two rows' sum" "2 yes" \
+	"$(jq -r '"\(.summary.shown) \(if .summary.total.pss == ([.snapshot[].pss] | add) then "yes" else "no" end)"' "$tmp/f.j")"
+"$ML" snapshot --no-dmabuf -J --comm 'sha*,pyth*' > "$tmp/c.j" 2> /dev/null
+want=$(for p in $(jq -r '.snapshot[].pid' "$tmp/all.j"); do c=$(cat /proc/$p/comm 2>/dev/null) && case $c in sha* | pyth*) echo $p ;; esac; done | sort -n | tr '\n' ' ')
+got=$(jq -r '.snapshot[].pid' "$tmp/c.j" | sort -n | tr '\n' ' ')
+ok "$(for p in $par $chi; do case " $got " in *" $p "*) ;; *) echo missing; esac; done | grep -q . && echo 1 || echo 0)" \
+	"snapshot --comm 'sha*,pyth*': the pair is in it"
+is "snapshot --comm 'sha*,pyth*': every row's comm matches one, and every matching process is a row" "$want" "$got"
+"$ML" snapshot --no-dmabuf -b -J --top 3 > "$tmp/t.j" 2> /dev/null
+is "snapshot --top 3: three rows, the biggest by PSS, TOTAL their sum" "3 yes yes" \
+	"$(jq -r --slurpfile a "$tmp/all.j" '"\(.snapshot | length) \(if ([.snapshot[].pss] | min) >= ([$a[0].snapshot[].pss] | sort | reverse | .[3] // 0) then "yes" else "no" end) \(if .summary.total.pss == ([.snapshot[].pss] | add) then "yes" else "no" end)"' "$tmp/t.j")"
+is "snapshot -o CMDLINE: /proc/pid/cmdline with its NULs as spaces" \
+	"$par $B/tests/sharer $tmp/obj 100 40 an arg q\"uote" \
+	"$("$ML" snapshot --no-dmabuf --pid $par -J -o PID,CMDLINE 2> /dev/null | jq -r '.snapshot[] | "\(.pid) \(.cmdline)"')"
+is "snapshot --pid A,B --group-by comm: one group of two processes, PSS their sum" \
+	"sharer 2 $(jq -r --argjson p $par --argjson c $chi '[.snapshot[] | select(.pid == $p or .pid == $c) | .pss] | add' "$tmp/all.j")" \
+	"$("$ML" snapshot --no-dmabuf --pid $par,$chi --group-by comm -b -n -r -o COMM,NPROCS,PSS 2> /dev/null)"
+
+# --user: a process of nobody's
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 600 & nb=$!
+	kids+=($nb)
+	sleep 0.2
+	got=$("$ML" snapshot --no-dmabuf -J --user nobody 2> /dev/null | jq -r '.snapshot[].pid' | tr '\n' ' ')
+	want=$(for p in /proc/[0-9]*; do [ "$(stat -c %u $p 2>/dev/null)" = "$(id -u nobody)" ] && grep -q . $p/maps 2>/dev/null && echo ${p#/proc/}; done | sort -n | tr '\n' ' ')
+	is "snapshot --user nobody: exactly nobody's processes" "$want" "$(echo $got | tr ' ' '\n' | sort -n | tr '\n' ' ')"
+	ok "$(echo " $got " | grep -q " $nb "; echo $?)" "snapshot --user nobody: the sleep run as nobody is a row"
+	is "snapshot --user by uid: the same rows" "$got" \
+		"$("$ML" snapshot --no-dmabuf -J --user "$(id -u nobody)" 2> /dev/null | jq -r '.snapshot[].pid' | tr '\n' ' ')"
+	# the processes nobody cannot read, named: the root-owned pair among them
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$ML" snapshot --no-dmabuf -J > "$tmp/u.j" 2> "$tmp/u.err"
+	ok "$(jq -e --argjson a $par --argjson b $chi '.summary.unreadable_pids | index($a) and index($b)' "$tmp/u.j" > /dev/null; echo $?)" \
+		"snapshot as nobody: summary.unreadable_pids holds root's python pair"
+	ok "$(jq -e --argjson a $nb '.summary.unreadable_pids | index($a) | not' "$tmp/u.j" > /dev/null; echo $?)" \
+		"snapshot as nobody: ... and not nobody's own sleep"
+	is "snapshot as nobody: unreadable is the count of unreadable_pids" yes \
+		"$(jq -r 'if .summary.unreadable == (.summary.unreadable_pids | length) then "yes" else "no" end' "$tmp/u.j")"
+	ok "$(grep -q "could not be read.* $par (sharer)" "$tmp/u.err"; echo $?)" \
+		"snapshot as nobody: stderr names them, pid and comm ($(head -c 160 "$tmp/u.err"))"
+else
+	skip "--user and unreadable: need root and setpriv"
+fi
+
+# ---- --watch ----
+"$ML" snapshot --no-dmabuf --pid $par -w 0.1 --count 3 > "$tmp/w" 2> /dev/null; rc=$?
+is "snapshot --watch 0.1 --count 3: exit 0, three tables" "0 3" "$rc $(grep -c '^MemTotal:' "$tmp/w")"
+"$ML" snapshot --no-dmabuf --pid $par -w 0.1 --count 2 -J > "$tmp/wj" 2> /dev/null
+is "snapshot --watch -J: one JSON document per snapshot" 2 "$(jq -s length "$tmp/wj")"
+"$ML" snapshot --no-dmabuf --pid $par -w 5 > /dev/null 2>&1 & w=$!
+sleep 0.5; kill -INT $w; wait $w; rc=$?
+is "snapshot --watch: SIGINT ends it cleanly (exit 0)" 0 $rc
+for bad in "-w 0" "-w x" "--count 2" "--top 0" "--pid x" "--user no-such-user-xyz" "--top 3 --openmetrics"; do
+	"$ML" snapshot $bad > /dev/null 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "snapshot $bad: exit 2, one line ($(cat "$tmp/e"))"
+done
+
+# ---- one meaning per letter ----
+"$ML" dmabuf -a > /dev/null 2>&1; rc=$?
+ok "$([ $rc != 2 ]; echo $?)" "dmabuf -a (every process) is taken (exit $rc)"
+for cmd in maps query who-maps dmabuf snapshot features; do
+	h=$("$ML" $cmd --help)
+	ok "$(echo "$h" | grep -qE '^  -b, --bytes' && ! echo "$h" | grep -qE '^  -b, --(source|buffers)'; echo $?)" "$cmd --help: -b is --bytes"
+	case $cmd in snapshot | features) continue ;; esac
+	ok "$(echo "$h" | grep -qE '^  -s, --source'; echo $?)" "$cmd --help: -s is --source"
+done
+
+echo "1..$n"
