@@ -9,12 +9,14 @@
 #include "memlens_cli.h"
 
 /* the VMA columns, then these */
-enum { Q_ADDR = VCOL_NCOLS, Q_MAPPED, Q_FILE_OFFSET };
+enum { Q_ADDR = VCOL_NCOLS, Q_MAPPED, Q_FILE_OFFSET, Q_ELF_VADDR };
 
 static const struct colinfo qcols[] = {
 	{ "ADDR", 14, 0, SCOLS_JSON_STRING, "the address (hex)" },
 	{ "MAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "whether a VMA covers it" },
 	{ "FILE_OFFSET", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "ADDR - START + OFFSET (hex)" },
+	{ "ELF_VADDR", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING,
+	  "FILE_OFFSET through the file's PT_LOAD headers (hex): what addr2line -e FILE takes" },
 };
 static struct colinfo cols[OUT_MAX_COLS];
 
@@ -131,7 +133,8 @@ struct query {
 /* one piece: normalized, then its rows */
 static int answer(struct query *q, const uint64_t *addrs, size_t n)
 {
-	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = q->build_ids);
+	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = q->build_ids,
+		     .elf_vaddr = out_has(&q->out, Q_ELF_VADDR));
 	struct memlens_norm *norm = NULL;
 	const struct memlens_vma_set *vmas;
 	enum memlens_source src;
@@ -167,6 +170,8 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 		}
 		vma_columns_fill(q->cli, &q->out, ln, v, src);
 		out_set(&q->out, ln, Q_FILE_OFFSET, "0x%llx", (unsigned long long)a->file_offset);
+		if (!a->elf_vaddr_err)
+			out_set(&q->out, ln, Q_ELF_VADDR, "0x%llx", (unsigned long long)a->elf_vaddr);
 	}
 	memlens_norm__free(norm);
 	q->answered += n;

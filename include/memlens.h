@@ -275,6 +275,9 @@ MEMLENS_API int memlens_proc__find_vma(struct memlens_proc *proc, uint64_t addr,
 struct memlens_normalize_opts {
 	size_t sz;
 	bool build_ids;
+	/* fill elf_vaddr: the file's program headers are read (opened as for
+	 * build IDs: map_files, or the path in the process's root) */
+	bool elf_vaddr;
 	size_t :0;
 };
 
@@ -282,6 +285,12 @@ struct memlens_norm_addr {
 	uint64_t addr;
 	uint64_t file_offset;	/* addr - vma.start + vma.offset; 0 if unmapped */
 	int64_t vma;		/* index into memlens_norm__vmas(), -1 if unmapped */
+	/* with .elf_vaddr: file_offset as an ELF virtual address (through the
+	 * PT_LOAD holding it), what addr2line-style symbolizers take;
+	 * elf_vaddr_err 0 when known, else -ENOENT (not ELF, in no PT_LOAD,
+	 * not a file) or why the file could not be opened */
+	uint64_t elf_vaddr;
+	int32_t elf_vaddr_err;
 };
 
 struct memlens_norm;

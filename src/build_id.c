@@ -21,6 +21,12 @@
 
 #define NT_GNU_BUILD_ID_TYPE 3
 
+/* a PT_LOAD: file bytes [offset, offset + filesz) are at vaddr */
+struct elf_load {
+	uint64_t offset, filesz, vaddr;
+};
+#define ML_LOADS_MAX 16
+
 struct bid_entry {
 	uint32_t dev_major, dev_minor;
 	uint64_t inode;
@@ -28,6 +34,8 @@ struct bid_entry {
 	uint32_t size;
 	unsigned char id[MEMLENS_BUILD_ID_MAX];
 	bool used;
+	uint8_t nload;		/* the first ML_LOADS_MAX PT_LOADs */
+	struct elf_load load[ML_LOADS_MAX];
 };
 
 struct ml_bid_cache {
@@ -154,6 +162,40 @@ static int elf_build_id(Elf *elf, unsigned char *id, uint32_t *size)
 	return -ENOENT;
 }
 
+static void elf_loads(Elf *elf, struct bid_entry *e)
+{
+	size_t nph = 0;
+
+	e->nload = 0;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nph) || nph > ML_PHDRS_MAX)
+		return;
+	for (size_t i = 0; i < nph && e->nload < ML_LOADS_MAX; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_filesz &&
+		    ph.p_offset + ph.p_filesz > ph.p_offset)
+			e->load[e->nload++] = (struct elf_load){ ph.p_offset, ph.p_filesz, ph.p_vaddr };
+	}
+}
+
+/* the build ID and the PT_LOADs of the file fd */
+static int file_info(int fd, struct bid_entry *e)
+{
+	Elf *elf;
+	int err;
+
+	e->nload = 0;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ELIBBAD;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf)
+		return -ENOEXEC;
+	err = elf_build_id(elf, e->id, &e->size);
+	elf_loads(elf, e);
+	elf_end(elf);
+	return err;
+}
+
 int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size)
 {
 	Elf *elf;
@@ -274,7 +316,7 @@ int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens
 			/* -ENOENT here is a path gone, not a file without a note */
 			e->err = fd == -ENOENT ? -ESTALE : fd;
 		} else {
-			e->err = ml_elf_build_id_fd(fd, e->id, &e->size);
+			e->err = file_info(fd, e);
 			close(fd);
 			/* not an ELF file, or one without the note: no build ID, no error */
 			if (e->err == -ENOEXEC || e->err == -ENOENT)
@@ -296,6 +338,124 @@ int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens
 	v->build_id_err = e->err;
 	memcpy(v->build_id, e->id, e->size);
 	return 0;
+}
+
+int ml_elf_vaddr(struct memlens *ml, enum memlens_source how, const struct memlens_vma *v, uint64_t file_offset,
+		 uint64_t *vaddr)
+{
+	struct memlens_vma tmp = *v;	/* the caller's build ID fields stay as they are */
+	struct bid_entry *e;
+	int err;
+
+	if (!v->inode)
+		return -ENOENT;
+	e = ml->bid && ml->bid->cap ? bid_slot(ml->bid, v) : NULL;
+	if (!e || !e->used) {
+		tmp.build_id_size = 0;
+		err = ml_build_id_fill(ml, how, &tmp);
+		if (err)
+			return err;
+		if (tmp.build_id_err)
+			return tmp.build_id_err;
+		e = bid_slot(ml->bid, v);
+		if (!e->used)
+			return -ENOENT;
+	}
+	for (uint8_t i = 0; i < e->nload; i++)
+		if (file_offset >= e->load[i].offset && file_offset - e->load[i].offset < e->load[i].filesz) {
+			*vaddr = file_offset - e->load[i].offset + e->load[i].vaddr;
+			return 0;
+		}
+	return -ENOENT;	/* not ELF, or the offset is in no PT_LOAD */
+}
+
+/* our own [vdso]'s address and size, from our maps (once) */
+static int own_vdso(uint64_t *start, uint64_t *len)
+{
+	static uint64_t s, l;
+	static int known;	/* 0 not yet, 1 found, -1 none */
+
+	if (!known) {
+		char line[512];
+		FILE *f = fopen("/proc/self/maps", "re");
+		unsigned long long a, b;
+
+		known = -1;
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, " [vdso]") && sscanf(line, "%llx-%llx", &a, &b) == 2) {
+				s = a, l = b - a, known = 1;
+				break;
+			}
+		if (f)
+			fclose(f);
+	}
+	*start = s, *len = l;
+	return known == 1 ? 0 : -ENOENT;
+}
+
+/* whether pid is a 64-bit process whose vDSO starts at start: its auxv,
+ * read as 64-bit pairs, has AT_SYSINFO_EHDR at exactly that address (read
+ * as 32-bit pairs it could not) */
+static bool vdso_like_ours(pid_t pid, uint64_t start)
+{
+	uint64_t aux[128];
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, aux, sizeof(aux));
+	close(fd);
+	for (ssize_t i = 0; n > 0 && sizeof(void *) == 8 && i + 1 < n / 8; i += 2)
+		if (aux[i] == 33 /* AT_SYSINFO_EHDR */)
+			return aux[i + 1] == start;
+	return false;
+}
+
+/*
+ * [vdso] has no file: its image is read from the target's memory
+ * (/proc/<pid>/mem, PTRACE_MODE_ATTACH), at most 64 KiB, and parsed as any
+ * ELF the target may have written to (a debugger's breakpoints are private
+ * copies of vDSO pages).  Without the right to read it, a 64-bit process's
+ * vDSO is the kernel's one 64-bit image, ours: read from our own memory.
+ */
+int ml_vdso_build_id(struct memlens_vma *v)
+{
+	uint64_t len = v->end - v->start, own, own_len;
+	char path[64];
+	void *buf;
+	ssize_t n = -1;
+	int fd, err;
+
+	v->build_id_size = 0;
+	if (!len || len > 64 * 1024)
+		return v->build_id_err = -E2BIG;
+	buf = malloc(len);
+	if (!buf)
+		return v->build_id_err = -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)v->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	err = fd < 0 ? -errno : 0;
+	if (fd >= 0) {
+		n = pread(fd, buf, len, (off_t)v->start);
+		err = n < 0 ? -errno : (uint64_t)n != len ? -EIO : 0;
+		close(fd);
+	}
+	if (err && err != -ENOMEM && own_vdso(&own, &own_len) == 0 && own_len == len && vdso_like_ours(v->pid, v->start)) {
+		memcpy(buf, (void *)(uintptr_t)own, len);
+		err = 0;
+	}
+	if (!err) {
+		err = ml_elf_build_id_mem(buf, len, v->build_id, &v->build_id_size);
+		if (err == -ENOENT || err == -ENOEXEC)
+			err = 0;
+	}
+	free(buf);
+	v->build_id_err = err;
+	return err;
 }
 
 const struct ml_source ml_src_map_files = {

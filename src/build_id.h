@@ -12,5 +12,12 @@ ML_HIDDEN void ml_bid_cache_free(struct ml_bid_cache *c);
 /* the GNU build ID note of an ELF image in memory; 0 and *size, -ENOENT none, -ENOEXEC not ELF */
 ML_HIDDEN int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *id, uint32_t *size);
 ML_HIDDEN int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size);
+/* the ELF virtual address of file_offset in v's file, through its PT_LOAD
+ * headers (the file opened as for the build ID, cached with it): 0, or
+ * -ENOENT (not ELF, no PT_LOAD holds it), or why the file could not be opened */
+ML_HIDDEN int ml_elf_vaddr(struct memlens *ml, enum memlens_source how, const struct memlens_vma *v,
+			   uint64_t file_offset, uint64_t *vaddr);
+/* the build ID of a [vdso] VMA, read from the process's memory */
+ML_HIDDEN int ml_vdso_build_id(struct memlens_vma *v);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <sys/types.h>
+#include "build_id.h"
 #include "vma.h"
 
 struct memlens_norm {
@@ -279,6 +280,16 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 		goto err;
 	if (bid)
 		ml_fill_build_ids(proc->ml, norm->vmas, req.kernel_bid);
+	for (size_t i = 0; i < n; i++) {
+		struct memlens_norm_addr *a = &norm->a[i];
+
+		a->elf_vaddr = 0;
+		a->elf_vaddr_err = -ENOENT;
+		if (OPTS_GET(opts, elf_vaddr, false) && a->vma >= 0)
+			a->elf_vaddr_err = ml_elf_vaddr(proc->ml, ml_file_build_id_source(proc->ml),
+							memlens_vma_set__get(norm->vmas, (size_t)a->vma), a->file_offset,
+							&a->elf_vaddr);
+	}
 	*out = norm;
 	return 0;
 err:

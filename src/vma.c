@@ -125,7 +125,7 @@ int ml_proc_source(struct memlens_proc *proc, enum memlens_job job, bool build_i
 }
 
 /* the first usable build-ID source that reads the file (the kernel's comes with the VMA) */
-static enum memlens_source file_build_id_source(struct memlens *ml)
+enum memlens_source ml_file_build_id_source(struct memlens *ml)
 {
 	enum memlens_source order[__MEMLENS_SOURCE_MAX];
 	size_t n = memlens_job__sources(MEMLENS_JOB_BUILD_ID, order, ARRAY_SIZE(order));
@@ -143,10 +143,14 @@ void ml_fill_build_ids(struct memlens *ml, struct memlens_vma_set *set, bool ker
 	for (size_t i = 0; i < set->n; i++) {
 		struct memlens_vma *v = &set->v[i];
 
+		if (!v->inode && !v->build_id_size && !strcmp(v->name, "[vdso]")) {
+			ml_vdso_build_id(v);
+			continue;
+		}
 		if (!v->inode || v->build_id_size || (kernel_gave && !v->build_id_err))
 			continue;
 		if (how == MEMLENS_SOURCE_AUTO)
-			how = file_build_id_source(ml);
+			how = ml_file_build_id_source(ml);
 		ml_build_id_fill(ml, how, v);
 	}
 }

@@ -215,6 +215,29 @@ for bad in "-w 0" "-w x" "--count 2" "--top 0" "--pid x" "--user no-such-user-xy
 	ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "snapshot $bad: exit 2, one line ($(cat "$tmp/e"))"
 done
 
+# ---- profilers: [vdso]'s build ID, ELF virtual addresses for addr2line ----
+want=$(eu-unstrip -n -p $par 2>/dev/null | awk '/\[vdso/ {split($2, b, "@"); print b[1]}')
+is "maps -B: [vdso]'s build ID is eu-unstrip's" "$want" \
+	"$("$ML" maps $par -B -n -r -o NAME,BUILDID | awk '$1 == "[vdso]" {print $2}')"
+is "query -o BUILDID of an address in [vdso]: the same" "$want" \
+	"$("$ML" query $par "$(awk '/\[vdso\]/ {split($1, a, "-"); print a[1]}' /proc/$par/maps)" -n -r -o BUILDID)"
+# a non-PIE static executable: ELF virtual addresses are not file offsets
+main=$(eu-nm "$B/tests/sharer" | awk -F'|' '$1 ~ /^main / {print $2}' | sed 's/^0*//')
+got=$("$ML" query $par "$main" -n -r -o FILE_OFFSET,ELF_VADDR,NAME)
+is "query -o ELF_VADDR of main in a non-PIE executable: nm's value (the address itself)" "0x$main" "$(echo "$got" | awk '{print $2}')"
+ok "$([ "$(echo "$got" | awk '{print $1}')" != "0x$main" ]; echo $?)" "... and not its file offset ($(echo "$got" | awk '{print $1}'))"
+# a PIE library: nm's value of a function, at the library's base + that value
+lib=$(awk '$6 ~ /\/libc\.so/ {print $6; exit}' /proc/$$/maps)
+base=$(awk -v l="$lib" '$6 == l && $3 == "00000000" {split($1, a, "-"); print a[1]; exit}' /proc/$$/maps)
+val=$(eu-nm -D "$lib" | awk -F'|' '$1 ~ /^getpid / && $4 ~ /FUNC/ {print $2; exit}' | sed 's/^0*//')
+is "query -o ELF_VADDR of getpid in libc (PIE): nm's value" "0x$val" \
+	"$("$ML" query $$ "$(printf '%x' $(( 16#$base + 16#$val )))" -n -r -o ELF_VADDR)"
+# the README's pipe: memlens query ... -o ELF_VADDR | eu-addr2line -f -e FILE
+is "query ... -o ELF_VADDR -n -r | eu-addr2line -f -e FILE names the function" "getpid" \
+	"$("$ML" query $$ "$(printf '%x' $(( 16#$base + 16#$val )))" -n -r -o ELF_VADDR | eu-addr2line -f -e "$lib" | head -1 | sed 's/^__//; s/@.*//')"
+is "query -o ELF_VADDR of an anonymous or unmapped address: empty" "" \
+	"$("$ML" query $par 0x1000 -n -r -o ELF_VADDR)"
+
 # ---- one meaning per letter ----
 "$ML" dmabuf -a > /dev/null 2>&1; rc=$?
 ok "$([ $rc != 2 ]; echo $?)" "dmabuf -a (every process) is taken (exit $rc)"
