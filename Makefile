@@ -6,6 +6,13 @@
 VERSION    := 0.1.0
 SOVERSION  := 0
 PREFIX     ?= /usr/local
+# Debian's multiarch directory (lib/x86_64-linux-gnu) where the compiler names one
+MULTIARCH  ?= $(shell $(or $(CC),cc) -print-multiarch 2>/dev/null)
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 SANITIZE   ?= 0
 ifeq ($(SANITIZE),1)
@@ -45,12 +52,12 @@ CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all lib cli tests check vm-check fuzz bench install clean
+.PHONY: all lib cli tests check vm-check fuzz bench install uninstall clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
 .SECONDARY:
 all: lib cli
 
-lib: $(BPF_SKELS) $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc
+lib: $(BPF_SKELS) $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc $(BUILD)/memlens-uninstalled.pc
 cli: $(BUILD)/memlens
 
 $(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file.h src/bpf/pidns.h src/vma_record.h src/dmabuf_record.h
@@ -79,8 +86,15 @@ $(BUILD)/libmemlens.so: $(BUILD)/libmemlens.so.$(VERSION)
 	ln -sf libmemlens.so.$(VERSION) $(BUILD)/libmemlens.so.$(SOVERSION)
 	ln -sf libmemlens.so.$(VERSION) $@
 
-$(BUILD)/memlens.pc: src/memlens.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+$(BUILD)/memlens.pc: src/memlens.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# pkg-config picks NAME-uninstalled.pc over NAME.pc when both are on its path:
+# PKG_CONFIG_PATH=$(BUILD) builds against this tree before any install
+$(BUILD)/memlens-uninstalled.pc: src/memlens.pc.in Makefile
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(abspath $(BUILD))|' -e 's|@INCLUDEDIR@|$(CURDIR)/include|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h include/memlens.h
 	@mkdir -p $(@D)
@@ -135,15 +149,29 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=bui
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: $(FUZZERS)
 
+# every file install writes, for uninstall
+INSTALLED := $(BINDIR)/memlens $(INCLUDEDIR)/memlens.h $(LIBDIR)/libmemlens.a $(LIBDIR)/libmemlens.so.$(VERSION) \
+	     $(LIBDIR)/libmemlens.so.$(SOVERSION) $(LIBDIR)/libmemlens.so $(LIBDIR)/pkgconfig/memlens.pc \
+	     $(MANDIR)/man1/memlens.1 $(BASHCOMPDIR)/memlens
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(BUILD)/memlens $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 include/memlens.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/libmemlens.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libmemlens.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libmemlens.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmemlens.so.$(SOVERSION)
-	ln -sf libmemlens.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmemlens.so
-	install -m 644 $(BUILD)/memlens.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(BUILD)/memlens $(DESTDIR)$(BINDIR)/
+	install -m 644 include/memlens.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/libmemlens.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libmemlens.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmemlens.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmemlens.so.$(SOVERSION)
+	ln -sf libmemlens.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmemlens.so
+	# written here, not copied from the build: PREFIX and LIBDIR as given to install
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' src/memlens.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/memlens.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/memlens.pc
+	install -m 644 docs/man/memlens.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 contrib/bash-completion/memlens $(DESTDIR)$(BASHCOMPDIR)/memlens
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 clean:
 	rm -rf build build-asan build-fuzz

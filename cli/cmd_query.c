@@ -25,7 +25,7 @@ static void help(void)
 	printf("Usage: memlens query PID|self [ADDR...] [options]\n\n"
 	       "For each address (hex, 0x optional; one per line on standard input when none is\n"
 	       "given): the VMA covering it, the file offset it maps, the file and its build ID.\n\n"
-	       "  --no-build-id     skip build IDs\n"
+	       "      --no-build-id skip build IDs\n"
 	       );
 	cli_help_common(true);
 	out_help_columns(stdout, cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])));

@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Packaging: make install into a DESTDIR (multiarch libdir, man page, bash
+# completion, a .pc whose libdir is where the library went), make uninstall
+# leaves nothing; the uninstalled .pc builds a program against the tree before
+# any install; the man page renders cleanly and names every option --help
+# lists; the completion completes commands, options and columns.
+set -u
+B=${1:-${MEMLENS_BUILD:-build}}
+. "$(dirname "$0")/helpers/tap.sh"
+cd "$(dirname "$0")/.."
+if ! command -v make > /dev/null || ! command -v cc > /dev/null || [ ! -f Makefile ]; then
+	skip "no compiler or source tree here (a VM guest): packaging is checked on the host"
+	echo "1..$n"; exit 0
+fi
+B=$(cd "$B" && pwd)
+ML=$B/memlens
+tmp=$(mktemp -d /tmp/memlens-pkg-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+san=()
+case "$(basename "$B")" in build-asan) san=(SANITIZE=1) ;; esac
+
+# ---- install and uninstall ----
+ma=$(cc -print-multiarch)
+make -s install "${san[@]}" DESTDIR="$tmp/root" > "$tmp/install.log" 2>&1
+ok $? "make install DESTDIR=..."
+files=$(cd "$tmp/root" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
+is "installed: the binary, the header, the libraries in the multiarch libdir, the .pc, the man page, the completion" \
+	"./usr/local/bin/memlens ./usr/local/include/memlens.h ./usr/local/lib/$ma/libmemlens.a ./usr/local/lib/$ma/libmemlens.so ./usr/local/lib/$ma/libmemlens.so.0 ./usr/local/lib/$ma/libmemlens.so.0.1.0 ./usr/local/lib/$ma/pkgconfig/memlens.pc ./usr/local/share/bash-completion/completions/memlens ./usr/local/share/man/man1/memlens.1 " \
+	"$files"
+is "memlens.pc: libdir is where the library went, version the binary's" \
+	"/usr/local/lib/$ma $("$ML" --version | awk '{print $2}')" \
+	"$(PKG_CONFIG_PATH="$tmp/root/usr/local/lib/$ma/pkgconfig" pkg-config --variable=libdir memlens) $(PKG_CONFIG_PATH="$tmp/root/usr/local/lib/$ma/pkgconfig" pkg-config --modversion memlens)"
+make -s install "${san[@]}" DESTDIR="$tmp/root2" PREFIX=/opt/ml LIBDIR=/opt/ml/lib64 > /dev/null 2>&1
+is "PREFIX and LIBDIR are honoured" "yes /opt/ml/lib64" \
+	"$([ -f "$tmp/root2/opt/ml/lib64/libmemlens.so.0.1.0" ] && [ -f "$tmp/root2/opt/ml/bin/memlens" ] && echo yes) $(sed -n 's/^libdir=//p' "$tmp/root2/opt/ml/lib64/pkgconfig/memlens.pc")"
+make -s uninstall "${san[@]}" DESTDIR="$tmp/root" > /dev/null 2>&1
+ok $? "make uninstall DESTDIR=..."
+is "make uninstall: no file left" "" "$(cd "$tmp/root" && find . \( -type f -o -type l \))"
+
+# ---- before install: the uninstalled .pc ----
+is "PKG_CONFIG_PATH=BUILD: memlens-uninstalled.pc points into the tree" \
+	"-I$PWD/include -L$B -lmemlens" "$(PKG_CONFIG_PATH="$B" pkg-config --cflags --libs memlens | sed 's/ *$//')"
+cat > "$tmp/pc.c" <<'EOS'
+#include <stdio.h>
+#include <memlens.h>
+int main(void)
+{
+	struct memlens *ml = memlens__new(NULL);
+	struct memlens_snapshot *s = NULL;
+	int err = memlens__snapshot(ml, NULL, &s);
+
+	printf("%d %zu\n", err, memlens_snapshot__count(s));
+	memlens_snapshot__free(s);
+	memlens__free(ml);
+	return err != 0;
+}
+EOS
+sanflags=(); [ ${#san[@]} = 0 ] || sanflags=(-fsanitize=address,undefined)
+cc -std=c11 -Wall -Wextra -Werror "${sanflags[@]}" $(PKG_CONFIG_PATH="$B" pkg-config --cflags memlens) -o "$tmp/pc" "$tmp/pc.c" \
+	$(PKG_CONFIG_PATH="$B" pkg-config --libs memlens) > "$tmp/cc.log" 2>&1
+ok $? "a program builds against the tree through the uninstalled .pc ($(head -c 200 "$tmp/cc.log"))"
+out=$(LD_LIBRARY_PATH=$B "$tmp/pc")
+ok "$([ "${out%% *}" = 0 ] && [ "${out#* }" -gt 0 ]; echo $?)" "... and runs: a snapshot of $out processes"
+
+# ---- the man page ----
+groff -man -ww -z docs/man/memlens.1 > "$tmp/groff" 2>&1
+is "man page: groff -man -ww renders it without a warning" "" "$(cat "$tmp/groff")"
+missing=$(for c in maps query features dmabuf snapshot who-maps exporter bpf; do
+	"$ML" $c --help | sed -n 's/^ *\(-[A-Za-z]\), \(--[a-z-]*\).*/\2/p; s/^ *\(--[a-z-]*\).*/\1/p'; done | sort -u |
+	while read -r o; do grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" docs/man/memlens.1 || echo "$o"; done | tr '\n' ' ')
+is "man page: every long option any --help lists is in it" "" "$missing"
+is "man page: its version is the binary's" "$("$ML" --version | awk '{print $2}')" \
+	"$(sed -n 's/^\.TH .*"memlens \([0-9.]*\)".*/\1/p' docs/man/memlens.1)"
+
+# ---- bash completion ----
+comp() {	# comp WORDS...: what completing the last word offers
+	bash -c '. /usr/share/bash-completion/bash_completion; . contrib/bash-completion/memlens
+		PATH="'"$B"':$PATH"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_memlens; printf "%s\n" "${COMPREPLY[@]}"' _ "$@" | sort | tr '\n' ' '
+}
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	is "completion: memlens sn -> snapshot" "snapshot " "$(comp memlens sn)"
+	is "completion: memlens snapshot --gr -> --group-by" "--group-by " "$(comp memlens snapshot --gr)"
+	is "completion: memlens maps -s t -> text" "text " "$(comp memlens maps -s t)"
+	is "completion: memlens dmabuf -s p -> procfs" "procfs " "$(comp memlens dmabuf -s p)"
+	is "completion: memlens maps self -o PID,ST -> PID,START" "PID,START " "$(comp memlens maps self -o PID,ST)"
+	is "completion: memlens snapshot -x PS -> PSS" "PSS " "$(comp memlens snapshot -x PS)"
+	is "completion: memlens snapshot --group-by c -> cgroup comm container" "cgroup comm container " "$(comp memlens snapshot --group-by c)"
+	is "completion: memlens query --no -> --no-build-id --noheadings" "--no-build-id --noheadings " "$(comp memlens query --no)"
+else
+	skip "no bash-completion here (scripts/deps.sh installs it)"
+fi
+echo "1..$n"
