@@ -29,9 +29,9 @@ BPFTOOL    ?= bpftool
 PKG_CONFIG ?= pkg-config
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf smartcols libmicrohttpd 2>/dev/null)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf smartcols libmicrohttpd json-c 2>/dev/null)
 LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf 2>/dev/null || echo -lbpf -lelf) -lz
-CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd 2>/dev/null || echo -lsmartcols -lmicrohttpd) -lpthread
+CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd json-c 2>/dev/null || echo -lsmartcols -lmicrohttpd -ljson-c) -lpthread
 
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-prototypes

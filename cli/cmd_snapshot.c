@@ -280,6 +280,45 @@ static void say_unreadable(const struct memlens_snapshot *s)
 	fprintf(stderr, "%s\n", n > 32 ? " ..." : "");
 }
 
+/* the kernel-only DMA-BUF buffers as a JSON array (for memlens diff): malloc'd */
+static char *json_kernel_only(const struct memlens_snapshot *s)
+{
+	const struct memlens_dmabuf *d = memlens_snapshot__dmabuf(s);
+	size_t len = 0, cap = 64;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	strcpy(out, "[");
+	len = 1;
+	for (size_t i = 0, k = 0; d && i < memlens_dmabuf__buf_count(d); i++) {
+		const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, i);
+		char *e, *nm, *p;
+		int w;
+
+		if (!b->kernel_only)
+			continue;
+		e = cli_json_str(b->exporter);
+		nm = cli_json_str(b->name);
+		w = e && nm ? snprintf(NULL, 0, "%s{\"inode\": %llu, \"size\": %llu, \"exporter\": %s, \"name\": %s}",
+				       k ? ", " : "", (unsigned long long)b->ino, (unsigned long long)b->size, e, nm) : -1;
+		p = w < 0 ? NULL : len + (size_t)w + 2 > cap ? realloc(out, cap = 2 * (len + (size_t)w + 2)) : out;
+		if (p) {
+			out = p;
+			len += (size_t)sprintf(out + len, "%s{\"inode\": %llu, \"size\": %llu, \"exporter\": %s, \"name\": %s}",
+					       k++ ? ", " : "", (unsigned long long)b->ino, (unsigned long long)b->size, e, nm);
+		}
+		free(e);
+		free(nm);
+		if (!p) {
+			free(out);
+			return NULL;
+		}
+	}
+	strcpy(out + len, "]");
+	return out;
+}
+
 static void json_unreadable(const struct memlens_snapshot *s, char *buf, size_t len)
 {
 	size_t o = 0;
@@ -328,6 +367,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 				group == C_CGROUP || group == C_CONTAINER || group == C_POD;
 		opts->owner = out_has(&o, C_USER) || group == C_USER || a->f.nuids;
 		opts->cmdline = out_has(&o, C_CMDLINE);
+		opts->keep_dmabuf = cli->mode == OUT_JSON;
 	}
 	err = memlens__snapshot(cli->ml, opts, &s);
 	opts->dmabuf = dmabuf_wanted;
@@ -409,22 +449,27 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	}
 	if (!err && cli->mode == OUT_JSON) {
 		/* what the footer says, and the totals, as members of the document */
-		char more[2048], unr[512];
+		char *more = NULL, unr[512], *konly = json_kernel_only(s);
 		const char *src = !opts->dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
 				  memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "unavailable";
 
 		json_unreadable(s, unr, sizeof(unr));
-		snprintf(more, sizeof(more),
+		if (!konly || asprintf(&more,
 			 "   \"summary\": {\"processes\": %zu, \"shown\": %zu, \"exited\": %zu, \"unreadable\": %zu, "
 			 "\"unreadable_pids\": [%s], \"mem_total\": %llu, "
 			 "\"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {\"vss\": %llu, \"rss\": %llu, "
-			 "\"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, \"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu}}",
+			 "\"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, \"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu},\n"
+			 "      \"dmabuf_kernel_only\": %s}",
 			 n, nprocs, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s), unr,
 			 (unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s),
 			 src, (unsigned long long)tot[C_VSS], (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
 			 (unsigned long long)tot[C_USS], (unsigned long long)tot[C_SWAP], (unsigned long long)tot[C_SWAPPSS],
-			 (unsigned long long)tot[C_DMABUF_RSS], (unsigned long long)tot[C_DMABUF_PSS]);
-		err = out_print_with(&o, more);
+			 (unsigned long long)tot[C_DMABUF_RSS], (unsigned long long)tot[C_DMABUF_PSS], konly) < 0)
+			err = -ENOMEM;
+		else
+			err = out_print_with(&o, more);
+		free(more);
+		free(konly);
 	} else if (!err) {
 		err = out_print(&o);
 	}

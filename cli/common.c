@@ -53,13 +53,13 @@ void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job 
 
 /* length of the valid UTF-8 sequence at s that is printable (no C0/C1
  * control, no DEL), 0 if there is none */
-static size_t utf8_printable(const unsigned char *s)
+static size_t utf8_printable(const unsigned char *s, bool backslash)
 {
 	unsigned char c = s[0];
 	size_t n, i;
 	unsigned lo = 0x80, hi = 0xbf;
 
-	if (c >= 0x20 && c < 0x7f && c != '\\')
+	if (c >= 0x20 && c < 0x7f && (c != '\\' || backslash))
 		return 1;	/* a backslash is escaped too: \x5c, as libsmartcols does */
 	if (c >= 0xc2 && c <= 0xdf)
 		n = 2;
@@ -85,13 +85,13 @@ static size_t utf8_printable(const unsigned char *s)
 	return n;
 }
 
-char *cli_escape(const char *in, char *out, size_t len)
+static char *escape(const char *in, char *out, size_t len, bool backslash)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	char *o = out, *end = out + len - 1;
 
 	while (*s && end - o >= 4) {
-		size_t n = utf8_printable(s);
+		size_t n = utf8_printable(s, backslash);
 
 		if (n) {
 			memcpy(o, s, n);
@@ -102,6 +102,39 @@ char *cli_escape(const char *in, char *out, size_t len)
 		}
 	}
 	*o = 0;
+	return out;
+}
+
+char *cli_escape(const char *in, char *out, size_t len)
+{
+	return escape(in, out, len, false);
+}
+
+char *cli_escape_again(const char *in, char *out, size_t len)
+{
+	return escape(in, out, len, true);
+}
+
+char *cli_json_str(const char *in)
+{
+	size_t len = 4 * strlen(in) + 1;
+	char *esc = malloc(len), *out = malloc(2 * len + 2), *o = out;
+
+	if (esc && out) {
+		cli_escape(in, esc, len);
+		*o++ = '"';
+		for (const char *s = esc; *s; s++) {
+			if (*s == '\\' || *s == '"')
+				*o++ = '\\';
+			*o++ = *s;
+		}
+		*o++ = '"';
+		*o = 0;
+	} else {
+		free(out);
+		out = NULL;
+	}
+	free(esc);
 	return out;
 }
 

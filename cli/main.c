@@ -25,6 +25,7 @@ static const struct cmd {
 	{ "bpf", cmd_bpf, "bpf pin|unpin [DIR] pin the DMA-BUF iterators for readers without CAP_BPF" },
 	{ "snapshot", cmd_snapshot, "snapshot           every process: Vss Rss Pss Uss Swap and DMA-BUF (--openmetrics)" },
 	{ "exporter", cmd_exporter, "exporter           serve the snapshot's metrics to Prometheus on /metrics (or --textfile DIR)" },
+	{ "diff", cmd_diff, "diff OLD NEW       what changed between two snapshot -J files: per process, kernel-only DMA-BUFs" },
 	{ "who-maps", cmd_who_maps, "who-maps TARGET    who maps a file, DEV:INODE or PID:ADDR; --shared: every shared object" },
 };
 

@@ -39,6 +39,13 @@ void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job 
  * format: valid printable UTF-8 as it is, every other byte (controls, DEL,
  * C1, invalid UTF-8) as \xHH; nothing is cut when len >= 4 * strlen(in) + 1. */
 char *cli_escape(const char *in, char *out, size_t len);
+/* cli_escape() of a name that already went through it once (read back from
+ * memlens' own JSON): its backslashes stay, any other byte that is not
+ * printable UTF-8 is still escaped */
+char *cli_escape_again(const char *in, char *out, size_t len);
+/* a name as a JSON string literal, quotes included: cli_escape(), then
+ * backslash and quote escaped for JSON; malloc'd (NULL: no memory) */
+char *cli_json_str(const char *in);
 /* cli_escape() of a name the kernel bounds (comm, DMA-BUF name and exporter:
  * under 256 bytes) into a buffer that lives to the end of the block */
 #define CLI_SAFE(s) cli_escape((s), (char[4 * 256 + 1]){ 0 }, 4 * 256 + 1)
@@ -77,6 +84,7 @@ struct out {
 	size_t nsel;
 	bool raw;	/* libsmartcols escapes raw output itself (\xHH, as lsblk -r) */
 	bool bytes;	/* sizes as bytes: -b, JSON (and CSV) */
+	bool escaped;	/* the cells' text is memlens' escaped form already (cli_escape_again) */
 	size_t pieces;	/* printed by out_flush() so far */
 };
 
@@ -139,5 +147,6 @@ int cmd_bpf(struct cli *cli, int argc, char **argv);
 int cmd_snapshot(struct cli *cli, int argc, char **argv);
 int cmd_who_maps(struct cli *cli, int argc, char **argv);
 int cmd_exporter(struct cli *cli, int argc, char **argv);
+int cmd_diff(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -117,7 +117,8 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 		size_t len = 4 * strlen(s) + 1;
 		char *safe = malloc(len);
 
-		if (safe && scols_line_refer_data(ln, (size_t)o->pos[id], o->raw ? strcpy(safe, s) : cli_escape(s, safe, len)) != 0)
+		if (safe && scols_line_refer_data(ln, (size_t)o->pos[id], o->raw ? strcpy(safe, s) :
+						  o->escaped ? cli_escape_again(s, safe, len) : cli_escape(s, safe, len)) != 0)
 			free(safe);
 		free(s);
 	}

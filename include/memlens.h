@@ -402,6 +402,8 @@ struct memlens_snapshot_opts {
 	bool cgroups;		/* fill cgroup, container, pod (one more read per process) */
 	bool owner;		/* fill uid (one more read per process) */
 	bool cmdline;		/* fill cmdline (one more read per process) */
+	/* with .dmabuf: keep the DMA-BUF pass (memlens_snapshot__dmabuf()) */
+	bool keep_dmabuf;
 	size_t :0;
 };
 
@@ -417,6 +419,10 @@ MEMLENS_API size_t memlens_snapshot__unreadable(const struct memlens_snapshot *s
  * comm ("" if that was hidden too); -1 and NULL past the end */
 MEMLENS_API int32_t memlens_snapshot__unreadable_pid(const struct memlens_snapshot *s, size_t i);
 MEMLENS_API const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, size_t i);
+/* with .keep_dmabuf: the DMA-BUF pass the figures came from (buffers,
+ * kernel-only ones included), owned by the snapshot; else NULL */
+struct memlens_dmabuf;
+MEMLENS_API const struct memlens_dmabuf *memlens_snapshot__dmabuf(const struct memlens_snapshot *s);
 /* /proc/meminfo MemTotal and MemAvailable, bytes */
 MEMLENS_API uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s);
 MEMLENS_API uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s);

@@ -20,6 +20,7 @@ struct memlens_snapshot {
 	struct unreadable { int32_t pid; char comm[16]; } *unr;
 	uint64_t mem_total, mem_available;
 	enum memlens_source dmabuf_source;
+	struct memlens_dmabuf *dmabuf;	/* with .keep_dmabuf */
 };
 
 static void meminfo(struct memlens_snapshot *s)
@@ -145,7 +146,7 @@ gone:
 
 /* 0, or the error of pins the caller named that cannot be read (without a
  * named pin directory, no source answering leaves dmabuf_source AUTO) */
-static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char *pin_dir)
+static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char *pin_dir, bool keep)
 {
 	MEMLENS_OPTS(memlens_dmabuf_opts, o, .pin_dir = pin_dir);
 	struct memlens_dmabuf *d = NULL;
@@ -166,7 +167,10 @@ static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char
 			s->p[j].dmabuf_pss = dp->pss;
 		}
 	}
-	memlens_dmabuf__free(d);
+	if (keep)
+		s->dmabuf = d;
+	else
+		memlens_dmabuf__free(d);
 	return 0;
 }
 
@@ -201,7 +205,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	if (!err) {
 		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 		if (OPTS_GET(opts, dmabuf, false))
-			err = add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL));
+			err = add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL), OPTS_GET(opts, keep_dmabuf, false));
 	}
 	if (err) {
 		memlens_snapshot__free(s);
@@ -226,6 +230,10 @@ const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, 
 {
 	return s && i < s->unreadable ? s->unr[i].comm : NULL;
 }
+const struct memlens_dmabuf *memlens_snapshot__dmabuf(const struct memlens_snapshot *s)
+{
+	return s ? s->dmabuf : NULL;
+}
 uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s) { return s ? s->mem_total : 0; }
 uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s) { return s ? s->mem_available : 0; }
 enum memlens_source memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s)
@@ -242,6 +250,7 @@ void memlens_snapshot__free(struct memlens_snapshot *s)
 		free((char *)s->p[i].cmdline);
 	}
 	free(s->unr);
+	memlens_dmabuf__free(s->dmabuf);
 	free(s->p);
 	free(s);
 }

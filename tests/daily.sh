@@ -55,7 +55,7 @@ retry() {
 }
 
 # ---- a stopped process with a shared file mapping (a child shares it) ----
-head -c $((256 * 4096 + 4096)) /dev/zero > "$tmp/obj"
+head -c $((269 * 4096)) /dev/zero > "$tmp/obj"
 # static: its PSS moves with no other process (a dynamic one shares libc
 # pages with every reader, memlens and awk included, each its own share)
 mkfifo "$tmp/in"
@@ -80,9 +80,9 @@ is "maps -b: every row's size in bytes" "$truth" "$(awk '{print $1, $2}' "$tmp/s
 "$ML" maps $par -J -o START,SIZE > "$tmp/sz.j"
 is "maps -J: every row's size in bytes (a number)" "$truth" "$(jq -r '.maps[] | "\(.start) \(.size)"' "$tmp/sz.j")"
 is "maps -J: size is a JSON number" number "$(jq -r '.maps[0].size | type' "$tmp/sz.j")"
-# the formatter's edges, through the one size whose value we choose: the file
-# mapping of 257 pages (1028K: 1.0039M -> 1M) and --pages ranges of it
-is "a 257-page mapping prints 1M (1.004M rounds to one decimal, .0 dropped)" "1M" \
+# the formatter's edge, through the one size whose value we choose: the file
+# mapping of 269 pages, 1.0508M: 50 thousandths round up to 1.1M
+is "a 269-page mapping prints 1.1M (1.0508M: .050 rounds up)" "1.1M" \
 	"$("$ML" maps $par -n -o SIZE,INODE | awk -v i=$ino '$2 == i {print $1}')"
 # arbitrary byte counts: the snapshot's PSS, RSS and VSS of the stopped pair
 rollup() { awk -v p=$1 '$1 == "Rss:" {r = $2 * 1024} $1 == "Pss:" {s = $2 * 1024} END {print p, r, s}' /proc/$1/smaps_rollup; }
@@ -160,12 +160,12 @@ is "snapshot --pid A,B: exactly those rows" "$(echo $par $chi | tr ' ' '\n' | so
 	"$(jq -r '.snapshot[].pid' "$tmp/f.j" | sort -n | tr '\n' ' ')"
 is "snapshot --pid: summary.shown 2, total.pss the two rows' sum" "2 yes" \
 	"$(jq -r '"\(.summary.shown) \(if .summary.total.pss == ([.snapshot[].pss] | add) then "yes" else "no" end)"' "$tmp/f.j")"
-"$ML" snapshot --no-dmabuf -J --comm 'sha*,pyth*' > "$tmp/c.j" 2> /dev/null
-want=$(for p in $(jq -r '.snapshot[].pid' "$tmp/all.j"); do c=$(cat /proc/$p/comm 2>/dev/null) && case $c in sha* | pyth*) echo $p ;; esac; done | sort -n | tr '\n' ' ')
+"$ML" snapshot --no-dmabuf -J --comm 'nomatch*,sha*' > "$tmp/c.j" 2> /dev/null
+want=$(for p in $(jq -r '.snapshot[].pid' "$tmp/all.j"); do c=$(cat /proc/$p/comm 2>/dev/null) && case $c in nomatch* | sha*) echo $p ;; esac; done | sort -n | tr '\n' ' ')
 got=$(jq -r '.snapshot[].pid' "$tmp/c.j" | sort -n | tr '\n' ' ')
 ok "$(for p in $par $chi; do case " $got " in *" $p "*) ;; *) echo missing; esac; done | grep -q . && echo 1 || echo 0)" \
-	"snapshot --comm 'sha*,pyth*': the pair is in it"
-is "snapshot --comm 'sha*,pyth*': every row's comm matches one, and every matching process is a row" "$want" "$got"
+	"snapshot --comm 'nomatch*,sha*': the pair is in it"
+is "snapshot --comm 'nomatch*,sha*': every row's comm matches one, and every matching process is a row" "$want" "$got"
 "$ML" snapshot --no-dmabuf -b -J --top 3 > "$tmp/t.j" 2> /dev/null
 is "snapshot --top 3: three rows, the biggest by PSS, TOTAL their sum" "3 yes yes" \
 	"$(jq -r --slurpfile a "$tmp/all.j" '"\(.snapshot | length) \(if ([.snapshot[].pss] | min) >= ([$a[0].snapshot[].pss] | sort | reverse | .[3] // 0) then "yes" else "no" end) \(if .summary.total.pss == ([.snapshot[].pss] | add) then "yes" else "no" end)"' "$tmp/t.j")"
@@ -237,6 +237,73 @@ is "query ... -o ELF_VADDR -n -r | eu-addr2line -f -e FILE names the function" "
 	"$("$ML" query $$ "$(printf '%x' $(( 16#$base + 16#$val )))" -n -r -o ELF_VADDR | eu-addr2line -f -e "$lib" | head -1 | sed 's/^__//; s/@.*//')"
 is "query -o ELF_VADDR of an anonymous or unmapped address: empty" "" \
 	"$("$ML" query $par 0x1000 -n -r -o ELF_VADDR)"
+
+# ---- diff: two snapshots, what grew ----
+"$ML" snapshot --no-dmabuf -b -J > "$tmp/d1.j" 2> /dev/null
+$PY -c 'import sys, time; x = bytearray(32 << 20); sys.stdout.write("up\n"); sys.stdout.flush(); time.sleep(60)' > "$tmp/grow.out" &
+grow=$!; kids+=($grow)
+for _ in $(seq 100); do grep -q up "$tmp/grow.out" && break; sleep 0.05; done
+"$ML" snapshot --no-dmabuf -b -J > "$tmp/d2.j" 2> /dev/null
+"$ML" diff "$tmp/d1.j" "$tmp/d2.j" -J > "$tmp/diff.j"; rc=$?
+is "diff OLD NEW -J: exit 0, valid JSON" "0 object" "$rc $(jq -r type "$tmp/diff.j")"
+is "diff: a process started between the two is new, its figures all delta" \
+	"new $(jq -r --argjson p $grow '.snapshot[] | select(.pid == $p) | "\(.pss) \(.pss) \(.rss)"' "$tmp/d2.j")" \
+	"$(jq -r --argjson p $grow '.diff[] | select(.pid == $p) | "\(.change) \(.pss) \(.pss_delta) \(.rss_delta)"' "$tmp/diff.j")"
+want=$(jq -r -n --slurpfile a "$tmp/d1.j" --slurpfile b "$tmp/d2.j" '
+	[$a[0].snapshot[] | {key: "\(.pid) \(.comm)", value: .}] | from_entries as $o |
+	[$b[0].snapshot[] | {key: "\(.pid) \(.comm)", value: .}] | from_entries as $n |
+	[($o + $n) | keys[] | . as $k | {k: $k, d: (($n[$k].pss // 0) - ($o[$k].pss // 0)), r: (($n[$k].rss // 0) - ($o[$k].rss // 0)),
+	  c: (if $o[$k] == null then "new" elif $n[$k] == null then "gone" else "old" end)}] |
+	map(select(.d != 0 or .r != 0 or .c != "old")) | sort_by(.k) | .[] | "\(.k) \(.d) \(.r)"')
+is "diff: every changed process and its PSS and RSS deltas, by jq from the two files" "$want" \
+	"$(jq -r '.diff[] | "\(.pid) \(.comm) \(.pss_delta) \(.rss_delta)"' "$tmp/diff.j" | sort)"
+is "diff: rows in order, largest PSS growth first" "$(jq -r '.diff[].pss_delta' "$tmp/diff.j" | sort -rn | tr '\n' ' ')" \
+	"$(jq -r '.diff[].pss_delta' "$tmp/diff.j" | tr '\n' ' ')"
+is "diff: summary new/gone and total PSS delta" \
+	"$(echo "$want" | awk '{d += $3} END {print d}') $(jq -r -n --slurpfile a "$tmp/d1.j" --slurpfile b "$tmp/d2.j" '$b[0].summary.mem_available - $a[0].summary.mem_available')" \
+	"$(jq -r '"\(.summary.total_delta.pss) \(.summary.mem_available_delta)"' "$tmp/diff.j")"
+"$ML" diff "$tmp/d1.j" "$tmp/d2.j" > "$tmp/diff.t"
+is "diff (table): the new process's PSS_DELTA as +human" \
+	"+$(jq -r --argjson p $grow '.snapshot[] | select(.pid == $p) | .pss' "$tmp/d2.j" | human 0)" \
+	"$(awk -v p=$grow '$1 == p {print $5}' "$tmp/diff.t")"
+ok "$(grep -q '^processes: [0-9]* new, [0-9]* gone  PSS: ' "$tmp/diff.t"; echo $?)" "diff (table): the footer ($(tail -1 "$tmp/diff.t"))"
+is "diff --top 1: one row" 1 "$("$ML" diff "$tmp/d1.j" "$tmp/d2.j" --top 1 -J | jq '.diff | length')"
+is "diff A A: nothing changed, no row (with -a every process)" "0 $(jq '.snapshot | length' "$tmp/d1.j")" \
+	"$("$ML" diff "$tmp/d1.j" "$tmp/d1.j" -J | jq '.diff | length') $("$ML" diff -a "$tmp/d1.j" "$tmp/d1.j" -J | jq '.diff | length')"
+# written by hand: a pid reused by another command, kernel-only buffers that
+# came and went, a name that is not UTF-8
+cat > "$tmp/h1.j" <<'EOF'
+{"snapshot": [{"pid": 10, "comm": "a", "pss": 100, "rss": 200},
+ {"pid": 11, "comm": "old", "pss": 50}], "summary": {"mem_available": 1000,
+ "dmabuf_kernel_only": [{"inode": 5, "size": 4096, "exporter": "system", "name": "gone"},
+ {"inode": 6, "size": 8192, "exporter": "system", "name": "stays"}]}}
+EOF
+# as snapshot -J writes a comm of bytes 6e 65 77 ff (\xff), and a control
+# character a hand-made file may hold raw
+cat > "$tmp/h2.j" <<'EOF'
+{"snapshot": [{"pid": 10, "comm": "a", "pss": 1124, "rss": 200},
+ {"pid": 11, "comm": "new\\xff", "pss": 70}], "summary": {"mem_available": 900,
+ "dmabuf_kernel_only": [{"inode": 6, "size": 8192, "exporter": "system", "name": "stays"},
+ {"inode": 7, "size": 1048576, "exporter": "udmabuf", "name": "leak\u001b"}]}}
+EOF
+"$ML" diff "$tmp/h1.j" "$tmp/h2.j" -J > "$tmp/h.j"
+is "diff: pid reused by another comm is one gone and one new; pid 10 grew by 1024" \
+	"10 a grew 1024|11 new\\xff new 70|11 old gone -50|" \
+	"$(jq -r '.diff[] | "\(.pid) \(.comm) \(.change) \(.pss_delta)"' "$tmp/h.j" | sort | tr '\n' '|')"
+is "diff: kernel-only buffers new and gone, the one in both not listed" "5 gone 4096|7 new 1048576|" \
+	"$(jq -r '.kernel_only[] | "\(.inode) \(.change) \(.size)"' "$tmp/h.j" | sort | tr '\n' '|')"
+"$ML" diff "$tmp/h1.j" "$tmp/h2.j" > "$tmp/h.t"
+ok "$(grep -q '^kernel-only DMA-BUF buffers:' "$tmp/h.t" && grep -q ' 1M udmabuf *leak\\x1b *new' "$tmp/h.t" && grep -q ' new\\xff ' "$tmp/h.t"; echo $?)" \
+	"diff (table): the kernel-only buffers' table, names escaped"
+for bad in "not json" '{"x": 1}' '{"snapshot": [{"comm": "x"}]}' '{"snapshot": [{"pid": 1, "comm": "x", "pss": -5}]}' \
+	   '{"snapshot": [{"pid": 1, "comm": "x"}, {"pid": 1, "comm": "x"}]}' '{"snapshot": [{"comm": "g", "nprocs": 3}]}' \
+	   '{"snapshot": [{"pid": 1, "comm": "x", "pss": "12"}]}' '' '[' '{"snapshot": 5}'; do
+	printf '%s' "$bad" > "$tmp/bad.j"
+	"$ML" diff "$tmp/bad.j" "$tmp/h2.j" > /dev/null 2> "$tmp/e"; rc=$?
+	ok "$([ $rc = 1 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "diff of a bad file ($(echo "$bad" | head -c 40)): exit 1, one line ($(cat "$tmp/e"))"
+done
+"$ML" diff /nonexistent "$tmp/h2.j" > /dev/null 2>&1; is "diff of a missing file: exit 1" 1 $?
+"$ML" diff "$tmp/h1.j" > /dev/null 2>&1; is "diff of one file: exit 2" 2 $?
 
 # ---- one meaning per letter ----
 "$ML" dmabuf -a > /dev/null 2>&1; rc=$?
