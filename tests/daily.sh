@@ -9,6 +9,12 @@ B=$(cd "${MEMLENS_BUILD:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
 PY=python3
+for t in python3 eu-unstrip eu-nm eu-addr2line jq; do
+	if ! command -v $t > /dev/null; then
+		skip "no $t here (a VM guest): the daily-use views are checked on the host"
+		echo "1..$n"; exit 0
+	fi
+done
 tmp=$(mktemp -d /tmp/memlens-daily-XXXXXX)
 kids=()
 cleanup() {
