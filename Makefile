@@ -146,6 +146,11 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=bui
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 
+# the one CLI parser: memlens diff's input (json-c)
+build-fuzz/fuzz_diff_doc: tests/fuzz/fuzz_diff_doc.c cli/diff_doc.c cli/diff_doc.h cli/common.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -Icli -o $@ $< cli/diff_doc.c cli/common.c $(LIB_SRCS) $(LIB_LIBS) -ljson-c
+
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: $(FUZZERS)
 

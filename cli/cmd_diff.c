@@ -10,35 +10,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <json.h>
 #include <stdlib.h>
 #include <string.h>
 #include "memlens_cli.h"
-
-#define DIFF_FILE_MAX (256 << 20)
-
-enum { F_RSS, F_PSS, F_USS, F_SWAP, F_DMABUF_RSS, F_DMABUF_PSS, F_N };
-static const char *const fkeys[F_N] = { "rss", "pss", "uss", "swap", "dmabuf_rss", "dmabuf_pss" };
-
-struct proc {
-	int32_t pid;
-	char *comm;
-	int64_t v[F_N];
-};
-
-struct kbuf {
-	uint64_t ino, size;
-	char *exporter, *name;
-};
-
-struct doc {
-	struct proc *p;
-	size_t n;
-	struct kbuf *k;
-	size_t nk;
-	bool has_konly;
-	int64_t mem_available;
-};
+#include "diff_doc.h"
 
 enum { D_PID, D_COMM, D_CHANGE, D_RSS, D_PSS, D_USS, D_SWAP, D_DMABUF_RSS, D_DMABUF_PSS, D_RSS_D, D_PSS_D, D_USS_D,
        D_SWAP_D, D_DMABUF_RSS_D, D_DMABUF_PSS_D, D_NCOLS };
@@ -70,180 +45,6 @@ static const struct colinfo kcols[] = {
 	[K_CHANGE] = { "CHANGE", 4, 0, SCOLS_JSON_STRING, "new or gone" },
 };
 
-static void doc_free(struct doc *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->p[i].comm);
-	for (size_t i = 0; i < d->nk; i++) {
-		free(d->k[i].exporter);
-		free(d->k[i].name);
-	}
-	free(d->p);
-	free(d->k);
-	memset(d, 0, sizeof(*d));
-}
-
-/* a non-negative integer member, or def when absent; -1 if present and not one */
-static int64_t num(json_object *o, const char *key, int64_t def)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return def;
-	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
-		return -1;
-	return json_object_get_int64(v);
-}
-
-static const char *str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int cmp_proc(const void *a, const void *b)
-{
-	const struct proc *x = a, *y = b;
-
-	return x->pid != y->pid ? (x->pid < y->pid ? -1 : 1) : strcmp(x->comm, y->comm);
-}
-
-static int cmp_kbuf(const void *a, const void *b)
-{
-	const struct kbuf *x = a, *y = b;
-
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/* 0, or -EBADMSG (not a snapshot) or the file's errno, the reason said */
-static int doc_read(const char *path, struct doc *d)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	json_tokener *tok = NULL;
-	json_object *root = NULL, *rows, *sum, *konly;
-	char buf[65536];
-	size_t total = 0, nr;
-	int err = -EBADMSG;
-
-	memset(d, 0, sizeof(*d));
-	if (!f) {
-		err = -errno;
-		cli_err("%s: %s", path, strerror(errno));
-		return err;
-	}
-	tok = json_tokener_new();
-	/* the first document of the file (snapshot --watch -J writes a stream) */
-	while (tok && !root && (nr = fread(buf, 1, sizeof(buf), f)) > 0) {
-		size_t off = 0;
-
-		total += nr;
-		if (total > DIFF_FILE_MAX) {
-			cli_err("%s: larger than %d MiB: not a snapshot", path, DIFF_FILE_MAX >> 20);
-			goto out;
-		}
-		while (!root && off < nr) {
-			root = json_tokener_parse_ex(tok, buf + off, (int)(nr - off));
-			if (!root && json_tokener_get_error(tok) != json_tokener_continue) {
-				cli_err("%s: not JSON: %s", path, json_tokener_error_desc(json_tokener_get_error(tok)));
-				goto out;
-			}
-			off = nr;
-		}
-	}
-	if (!root) {
-		cli_err("%s: %s", path, ferror(f) ? strerror(errno) : "no JSON document in it");
-		goto out;
-	}
-	if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "snapshot", &rows) ||
-	    !json_object_is_type(rows, json_type_array)) {
-		cli_err("%s: not a document of memlens snapshot -J", path);
-		goto out;
-	}
-	d->n = json_object_array_length(rows);
-	d->p = calloc(d->n ? d->n : 1, sizeof(*d->p));
-	if (!d->p) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < d->n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		int64_t pid = json_object_is_type(r, json_type_object) ? num(r, "pid", -1) : -1;
-		const char *comm = pid > 0 ? str(r, "comm") : NULL;
-
-		if (pid <= 0 || pid > INT32_MAX || !comm) {
-			cli_err("%s: row %zu has no pid and comm: per-process snapshots only (not --group-by; "
-				"-o must keep PID and COMM)", path, i + 1);
-			d->n = i;
-			goto out;
-		}
-		d->p[i].pid = (int32_t)pid;
-		d->p[i].comm = strdup(comm);
-		for (int k = 0; k < F_N; k++) {
-			d->p[i].v[k] = num(r, fkeys[k], 0);
-			if (d->p[i].v[k] < 0) {
-				cli_err("%s: row %zu: %s is not a byte count", path, i + 1, fkeys[k]);
-				d->n = i + 1;
-				goto out;
-			}
-		}
-		if (!d->p[i].comm) {
-			d->n = i + 1;
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	qsort(d->p, d->n, sizeof(*d->p), cmp_proc);
-	for (size_t i = 1; i < d->n; i++)
-		if (d->p[i].pid == d->p[i - 1].pid && !strcmp(d->p[i].comm, d->p[i - 1].comm)) {
-			cli_err("%s: pid %d twice", path, d->p[i].pid);
-			goto out;
-		}
-	d->mem_available = -1;
-	if (json_object_object_get_ex(root, "summary", &sum) && json_object_is_type(sum, json_type_object)) {
-		d->mem_available = num(sum, "mem_available", -1);
-		if (json_object_object_get_ex(sum, "dmabuf_kernel_only", &konly) && json_object_is_type(konly, json_type_array)) {
-			d->nk = json_object_array_length(konly);
-			d->k = calloc(d->nk ? d->nk : 1, sizeof(*d->k));
-			if (!d->k) {
-				d->nk = 0;
-				err = -ENOMEM;
-				goto out;
-			}
-			d->has_konly = true;
-			for (size_t i = 0; i < d->nk; i++) {
-				json_object *b = json_object_array_get_idx(konly, i);
-				int64_t ino = json_object_is_type(b, json_type_object) ? num(b, "inode", -1) : -1;
-				int64_t size = ino >= 0 ? num(b, "size", -1) : -1;
-				const char *e = str(b, "exporter"), *nm = str(b, "name");
-
-				if (ino < 0 || size < 0) {
-					cli_err("%s: dmabuf_kernel_only[%zu] has no inode and size", path, i);
-					goto out;
-				}
-				d->k[i] = (struct kbuf){ (uint64_t)ino, (uint64_t)size, strdup(e ? e : ""), strdup(nm ? nm : "") };
-				if (!d->k[i].exporter || !d->k[i].name) {
-					err = -ENOMEM;
-					goto out;
-				}
-			}
-			qsort(d->k, d->nk, sizeof(*d->k), cmp_kbuf);
-		}
-	}
-	err = 0;
-out:
-	json_object_put(root);
-	if (tok)
-		json_tokener_free(tok);
-	if (f != stdin)
-		fclose(f);
-	if (err)
-		doc_free(d);
-	return err;
-}
-
 struct row {
 	const struct proc *old, *new;
 	int64_t d[F_N];
@@ -257,7 +58,7 @@ static int cmp_row(const void *a, const void *b)
 
 	if (x->d[sort_f] != y->d[sort_f])
 		return x->d[sort_f] > y->d[sort_f] ? -1 : 1;	/* the most growth first */
-	return cmp_proc(x->new ? x->new : x->old, y->new ? y->new : y->old);
+	return diff_cmp_proc(x->new ? x->new : x->old, y->new ? y->new : y->old);
 }
 
 /* a signed size: +1.5M, -4K, 0B (+1536 with -b; a number in JSON) */
@@ -356,7 +157,7 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 	}
 	/* both sorted by (pid, comm): one merge */
 	for (i = 0, j = 0; i < a.n || j < b.n;) {
-		int cmp = i == a.n ? 1 : j == b.n ? -1 : cmp_proc(&a.p[i], &b.p[j]);
+		int cmp = i == a.n ? 1 : j == b.n ? -1 : diff_cmp_proc(&a.p[i], &b.p[j]);
 		struct row *r = &rows[nr];
 		bool changed;
 
@@ -398,7 +199,7 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		err = out_init(&ko, cli, "kernel_only", kcols, K_NCOLS, "INODE,SIZE,EXPORTER,NAME,CHANGE");
 		ko.escaped = true;
 		for (i = 0, j = 0; !err && (i < a.nk || j < b.nk);) {
-			int cmp = i == a.nk ? 1 : j == b.nk ? -1 : cmp_kbuf(&a.k[i], &b.k[j]);
+			int cmp = i == a.nk ? 1 : j == b.nk ? -1 : diff_cmp_kbuf(&a.k[i], &b.k[j]);
 			const struct kbuf *k = cmp < 0 ? &a.k[i] : &b.k[j];
 			struct libscols_line *ln;
 
