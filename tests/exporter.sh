@@ -255,6 +255,19 @@ if [ -n "$DB_EXP" ]; then
 	is "dmabuf --kernel-only lists none of the buffers processes hold" 0 \
 		"$(jq --arg a "$DB_NAME" --arg b "$DB2_NAME" '[.kernel_only[] | select(.name == $a or .name == $b)] | length' "$tmp/konly")"
 	grep -q '^memlens_dmabuf_kernel_only_bytes [0-9]*$' $f; ok $? "DMA-BUF: kernel-only bytes present"
+	# snapshot -J and memlens diff with real buffers: against an empty snapshot,
+	# every process is new and its DMA-BUF figures are all delta
+	"$ML" snapshot -J > "$tmp/with.json" 2> /dev/null
+	echo '{"snapshot": []}' > "$tmp/none.json"
+	"$ML" diff "$tmp/none.json" "$tmp/with.json" -J -o PID,CHANGE,DMABUF_RSS_DELTA,DMABUF_PSS_DELTA > "$tmp/dd.json" 2> /dev/null
+	for p in "${DB_PIDS[@]}"; do
+		is "diff: holder $p is new, its dmabuf_rss and dmabuf_pss deltas the buffers (shared by two)" \
+			"new $DB_BYTES $((DB_BYTES / 2))" \
+			"$(jq -r --argjson p "$p" '.diff[] | select(.pid == $p) | "\(.change) \(.dmabuf_rss_delta) \(.dmabuf_pss_delta)"' "$tmp/dd.json")"
+	done
+	is "snapshot -J: summary.dmabuf_kernel_only is dmabuf --kernel-only's list" \
+		"$(jq -r '[.kernel_only[].inode] | sort | map(tostring) | join(" ")' "$tmp/konly")" \
+		"$(jq -r '[.summary.dmabuf_kernel_only[].inode] | sort | map(tostring) | join(" ")' "$tmp/with.json")"
 else
 	wait "$holder"; hrc=$?
 	if [ $hrc = 77 ] && [ "${MEMLENS_EXPECT_EXPORTER:-}" = yes ]; then
