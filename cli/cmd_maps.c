@@ -285,9 +285,7 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 				cli_err("cannot walk all processes: %s", strerror(-err));
 			return EXIT_RUNTIME;
 		}
-		if ((memlens_vma_set__exited(set) || memlens_vma_set__unreadable(set)) && cli->verbose)
-			cli_err("%zu processes exited during the walk, %zu could not be read", memlens_vma_set__exited(set),
-				memlens_vma_set__unreadable(set));
+		cli_say_skipped(cli, set);
 	} else {
 		MEMLENS_OPTS(memlens_proc_opts, popts, .source = cli->source);
 

@@ -27,13 +27,6 @@ static const struct colinfo wcols[] = {
 static struct colinfo cols[OUT_MAX_COLS];
 #define NCOLS vma_columns(cols, wcols, sizeof(wcols) / sizeof(wcols[0]))
 
-static void say_skipped(struct cli *cli, const struct memlens_vma_set *set)
-{
-	if ((memlens_vma_set__exited(set) || memlens_vma_set__unreadable(set)) && cli->verbose)
-		cli_err("%zu processes exited during the walk, %zu could not be read", memlens_vma_set__exited(set),
-			memlens_vma_set__unreadable(set));
-}
-
 /* -o +RSS,PSS: each mapping's Rss and Pss from its process's smaps, read
  * after the walk (a mapping gone by then counts 0) */
 struct usage {
@@ -180,7 +173,7 @@ static int shared(struct cli *cli)
 		err = out_print(&o);
 	out_free(&o);
 	usage_free(&u);
-	say_skipped(cli, all);
+	cli_say_skipped(cli, all);
 	free(v);
 	memlens_vma_set__free(all);
 	return err ? EXIT_RUNTIME : EXIT_OK;
@@ -330,7 +323,7 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 	if (unchecked)
 		cli_err("%zu mappings not opened through map_files: %s (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE); "
 			"matched by dev:inode", unchecked, strerror(-why));
-	say_skipped(cli, set);
+	cli_say_skipped(cli, set);
 	memlens_vma_set__free(set);
 	return err ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -151,6 +151,26 @@ void cli_help_common(bool vma_source)
 	       "  -h, --help        this help\n");
 }
 
+void cli_say_skipped(struct cli *cli, const struct memlens_vma_set *set)
+{
+	size_t n = memlens_vma_set__unreadable(set);
+
+	if (memlens_vma_set__exited(set) && cli->verbose)
+		cli_err("%zu processes exited during the walk", memlens_vma_set__exited(set));
+	if (!n)
+		return;
+	fprintf(stderr, "memlens: %zu process%s could not be read (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE):",
+		n, n == 1 ? "" : "es");
+	for (size_t i = 0; i < n && i < 32; i++) {
+		char comm[16];
+		pid_t pid = memlens_vma_set__unreadable_pid(set, i);
+
+		memlens__comm(cli->ml, pid, comm);
+		fprintf(stderr, " %d (%s)", (int)pid, CLI_SAFE(comm));
+	}
+	fprintf(stderr, "%s\n", n > 32 ? " ..." : "");
+}
+
 int cli_parse_pid(const char *s, pid_t *pid)
 {
 	char *end;

@@ -53,6 +53,9 @@ char *cli_json_str(const char *in);
 const char *cli_job_sources(enum memlens_job job, const char *sep, char *buf, size_t len);
 /* the common options' lines of a command's --help; vma_source: it takes -b */
 void cli_help_common(bool vma_source);
+/* after a whole-system walk: the processes that could not be read, named
+ * ("pid (comm)", the first 32) on stderr; with -v, how many exited during it */
+void cli_say_skipped(struct cli *cli, const struct memlens_vma_set *set);
 int cli_parse_pid(const char *s, pid_t *pid);
 int cli_parse_addr(const char *s, uint64_t *addr);
 /* "PID:..." -> pid and the length of "PID:"; -ERANGE past INT_MAX */

@@ -212,6 +212,8 @@ MEMLENS_API enum memlens_source memlens_vma_set__source(const struct memlens_vma
  * not be read (every whole-system result counts these two the same way) */
 MEMLENS_API size_t memlens_vma_set__exited(const struct memlens_vma_set *set);
 MEMLENS_API size_t memlens_vma_set__unreadable(const struct memlens_vma_set *set);
+/* the i-th process that could not be read, in pid order; -1 past the end */
+MEMLENS_API int32_t memlens_vma_set__unreadable_pid(const struct memlens_vma_set *set, size_t i);
 MEMLENS_API void memlens_vma_set__free(struct memlens_vma_set *set);
 
 /* ---- one process --------------------------------------------------- */

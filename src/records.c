@@ -79,11 +79,17 @@ size_t memlens_vma_set__unreadable(const struct memlens_vma_set *set)
 	return set ? set->unreadable : 0;
 }
 
+int32_t memlens_vma_set__unreadable_pid(const struct memlens_vma_set *set, size_t i)
+{
+	return set && set->unr && i < set->unreadable ? set->unr[i] : -1;
+}
+
 void memlens_vma_set__free(struct memlens_vma_set *set)
 {
 	if (!set)
 		return;
 	ml_arena_free(&set->arena);
+	free(set->unr);
 	free(set->v);
 	free(set);
 }

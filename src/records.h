@@ -15,6 +15,8 @@ struct memlens_vma_set {
 	struct ml_arena arena;
 	enum memlens_source source;
 	size_t exited, unreadable;	/* whole-system walks */
+	int32_t *unr;			/* the unreadable ones' pids */
+	size_t unr_cap;
 };
 
 ML_HIDDEN struct memlens_vma_set *ml_set_new(enum memlens_source source);

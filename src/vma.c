@@ -375,8 +375,15 @@ static int walk_each(struct memlens *ml, enum memlens_source source, bool build_
 			set->exited++;
 		else if (e == -ENOMEM)
 			err = e;
-		else if (e)
-			set->unreadable++;	/* EACCES/EPERM mostly: PTRACE_MODE_READ */
+		else if (e) {
+			/* EACCES/EPERM mostly: PTRACE_MODE_READ */
+			int32_t *u = ML_VEC_PUSH(set->unr, set->unreadable, set->unr_cap);
+
+			if (u)
+				*u = pid;
+			else
+				err = -ENOMEM;
+		}
 		for (size_t i = 0; !e && !err && i < one->n; i++)
 			err = ml_set_push(set, &one->v[i], one->v[i].name, strlen(one->v[i].name));
 		memlens_vma_set__free(one);
@@ -461,7 +468,11 @@ int memlens__who_maps(struct memlens *ml, uint32_t dev_major, uint32_t dev_minor
 		return ml_err(ENOMEM);
 	}
 	set->exited = all->exited;
+	/* the unreadable pids go with their count */
 	set->unreadable = all->unreadable;
+	set->unr = all->unr;
+	set->unr_cap = all->unr_cap;
+	all->unr = NULL;
 	for (size_t i = 0; !err && i < all->n; i++) {
 		const struct memlens_vma *v = &all->v[i];
 

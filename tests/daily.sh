@@ -204,6 +204,17 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 		"$(jq -r 'if .summary.unreadable == (.summary.unreadable_pids | length) then "yes" else "no" end' "$tmp/u.j")"
 	ok "$(grep -q "could not be read.* $par (sharer)" "$tmp/u.err"; echo $?)" \
 		"snapshot as nobody: stderr names them, pid and comm ($(head -c 160 "$tmp/u.err"))"
+	# the whole-system walks name them the same way
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$ML" maps --all -s text -n -o PID > "$tmp/ua" 2> "$tmp/ua.err"
+	ok "$(grep -q "could not be read.* $par (sharer).* $chi (sharer)" "$tmp/ua.err" && ! grep -qw "$nb" "$tmp/ua.err" &&
+	     grep -qx " *$nb" "$tmp/ua"; echo $?)" \
+		"maps --all as nobody: root's pair named as unreadable on stderr, nobody's sleep a row ($(head -c 160 "$tmp/ua.err"))"
+	# (by MAJ:MIN:INODE: nobody cannot reach the path in our private directory)
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all \
+		"$ML" who-maps "$(awk -v i=$ino '$5 == i {print $4 ":" $5; exit}' /proc/$par/maps)" -s text -n -o PID > "$tmp/uw" 2> "$tmp/uw.err"
+	ok "$([ ! -s "$tmp/uw" ] && grep -q "could not be read.* $par (sharer).* $chi (sharer)" "$tmp/uw.err"; echo $?)" \
+		"who-maps as nobody: no row for root's pair, and it says why, naming them"
 else
 	skip "--user and unreadable: need root and setpriv"
 fi
