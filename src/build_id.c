@@ -187,6 +187,7 @@ static int file_info(int fd, struct bid_entry *e)
 	e->nload = 0;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ELIBBAD;
+	/* ELF_C_READ: pread, never mmap, of a file someone else may truncate */
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -ENOEXEC;
@@ -198,17 +199,13 @@ static int file_info(int fd, struct bid_entry *e)
 
 int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size)
 {
-	Elf *elf;
-	int err;
+	struct bid_entry e;
+	int err = file_info(fd, &e);
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ELIBBAD;
-	/* ELF_C_READ: pread, never mmap, of a file someone else may truncate */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf)
-		return -ENOEXEC;
-	err = elf_build_id(elf, id, size);
-	elf_end(elf);
+	if (!err) {
+		memcpy(id, e.id, e.size);
+		*size = e.size;
+	}
 	return err;
 }
 

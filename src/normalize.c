@@ -244,6 +244,7 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 			    const struct memlens_normalize_opts *opts, struct memlens_norm **out)
 {
 	bool bid = OPTS_GET(opts, build_ids, false);
+	enum memlens_source how;	/* how files are opened for elf_vaddr; AUTO: not asked */
 	const struct ml_source *src;
 	struct memlens_norm *norm;
 	struct ml_vma_req req;
@@ -280,15 +281,15 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 		goto err;
 	if (bid)
 		ml_fill_build_ids(proc->ml, norm->vmas, req.kernel_bid);
+	how = OPTS_GET(opts, elf_vaddr, false) ? ml_file_build_id_source(proc->ml) : MEMLENS_SOURCE_AUTO;
 	for (size_t i = 0; i < n; i++) {
 		struct memlens_norm_addr *a = &norm->a[i];
 
 		a->elf_vaddr = 0;
 		a->elf_vaddr_err = -ENOENT;
-		if (OPTS_GET(opts, elf_vaddr, false) && a->vma >= 0)
-			a->elf_vaddr_err = ml_elf_vaddr(proc->ml, ml_file_build_id_source(proc->ml),
-							memlens_vma_set__get(norm->vmas, (size_t)a->vma), a->file_offset,
-							&a->elf_vaddr);
+		if (how != MEMLENS_SOURCE_AUTO && a->vma >= 0)
+			a->elf_vaddr_err = ml_elf_vaddr(proc->ml, how, memlens_vma_set__get(norm->vmas, (size_t)a->vma),
+							a->file_offset, &a->elf_vaddr);
 	}
 	*out = norm;
 	return 0;
