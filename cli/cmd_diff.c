@@ -65,14 +65,11 @@ static int cmp_row(const void *a, const void *b)
 static void set_delta(struct out *o, struct libscols_line *ln, int id, int64_t v, bool json)
 {
 	char buf[40];
-	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
 	if (json)
 		out_set(o, ln, id, "%lld", (long long)v);
-	else if (o->bytes)
-		out_set(o, ln, id, "%s%llu", v > 0 ? "+" : v < 0 ? "-" : "", (unsigned long long)mag);
 	else
-		out_set(o, ln, id, "%s%s", v > 0 ? "+" : v < 0 ? "-" : "", cli_human_size(mag, buf, sizeof(buf)));
+		out_set(o, ln, id, "%s", cli_delta(v, o->bytes, buf, sizeof(buf)));
 }
 
 static void help(void)
@@ -264,21 +261,11 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 footer:
 	out_free(&o);
 	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
-		char pss[40], av[40];
-		int64_t dav = b.mem_available - a.mem_available;
-		uint64_t m = tot[F_PSS] < 0 ? (uint64_t)0 - (uint64_t)tot[F_PSS] : (uint64_t)tot[F_PSS];
-		uint64_t mav = dav < 0 ? (uint64_t)0 - (uint64_t)dav : (uint64_t)dav;
+		char buf[40];
 
-		if (cli->bytes) {
-			snprintf(pss, sizeof(pss), "%llu", (unsigned long long)m);
-			snprintf(av, sizeof(av), "%llu", (unsigned long long)mav);
-		} else {
-			cli_human_size(m, pss, sizeof(pss));
-			cli_human_size(mav, av, sizeof(av));
-		}
-		printf("processes: %zu new, %zu gone  PSS: %s%s", nnew, ngone, tot[F_PSS] < 0 ? "-" : tot[F_PSS] > 0 ? "+" : "", pss);
+		printf("processes: %zu new, %zu gone  PSS: %s", nnew, ngone, cli_delta(tot[F_PSS], cli->bytes, buf, sizeof(buf)));
 		if (a.mem_available >= 0 && b.mem_available >= 0)
-			printf("  MemAvailable: %s%s", dav < 0 ? "-" : dav > 0 ? "+" : "", av);
+			printf("  MemAvailable: %s", cli_delta(b.mem_available - a.mem_available, cli->bytes, buf, sizeof(buf)));
 		putchar('\n');
 	}
 out:

@@ -265,67 +265,55 @@ struct snap_args {
 	const char *defaults;
 };
 
-/* "1234 (comm), 1235 (comm) ..." of the processes that could not be read */
-static void say_unreadable(const struct memlens_snapshot *s)
-{
-	size_t n = memlens_snapshot__unreadable(s);
-
-	if (!n)
-		return;
-	fprintf(stderr, "memlens: %zu process%s could not be read (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE):",
-		n, n == 1 ? "" : "es");
-	for (size_t i = 0; i < n && i < 32; i++)
-		fprintf(stderr, " %d (%s)", memlens_snapshot__unreadable_pid(s, i),
-			CLI_SAFE(memlens_snapshot__unreadable_comm(s, i)));
-	fprintf(stderr, "%s\n", n > 32 ? " ..." : "");
-}
-
-/* the kernel-only DMA-BUF buffers as a JSON array (for memlens diff): malloc'd */
-static char *json_kernel_only(const struct memlens_snapshot *s)
+/* the summary member of -J's document: what the footer says, the totals, every
+ * unreadable pid and the kernel-only DMA-BUF buffers (for memlens diff);
+ * malloc'd, NULL: no memory */
+static char *json_summary(const struct memlens_snapshot *s, const struct memlens_snapshot_opts *opts, size_t nprocs,
+			  const uint64_t *tot)
 {
 	const struct memlens_dmabuf *d = memlens_snapshot__dmabuf(s);
-	size_t len = 0, cap = 64;
-	char *out = malloc(cap);
+	const char *src = !opts->dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
+			  memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "unavailable";
+	char *out = NULL;
+	size_t len = 0;
+	bool ok = true;
+	FILE *f = open_memstream(&out, &len);
 
-	if (!out)
+	if (!f)
 		return NULL;
-	strcpy(out, "[");
-	len = 1;
-	for (size_t i = 0, k = 0; d && i < memlens_dmabuf__buf_count(d); i++) {
+	fprintf(f, "   \"summary\": {\"processes\": %zu, \"shown\": %zu, \"exited\": %zu, \"unreadable\": %zu, "
+		"\"unreadable_pids\": [", memlens_snapshot__count(s), nprocs, memlens_snapshot__exited(s),
+		memlens_snapshot__unreadable(s));
+	for (size_t i = 0; i < memlens_snapshot__unreadable(s); i++)
+		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__unreadable_pid(s, i));
+	fprintf(f, "], \"mem_total\": %llu, \"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {"
+		"\"vss\": %llu, \"rss\": %llu, \"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, "
+		"\"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu},\n      \"dmabuf_kernel_only\": [",
+		(unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s),
+		src, (unsigned long long)tot[C_VSS], (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
+		(unsigned long long)tot[C_USS], (unsigned long long)tot[C_SWAP], (unsigned long long)tot[C_SWAPPSS],
+		(unsigned long long)tot[C_DMABUF_RSS], (unsigned long long)tot[C_DMABUF_PSS]);
+	for (size_t i = 0, k = 0; d && ok && i < memlens_dmabuf__buf_count(d); i++) {
 		const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, i);
-		char *e, *nm, *p;
-		int w;
+		char *e, *nm;
 
 		if (!b->kernel_only)
 			continue;
 		e = cli_json_str(b->exporter);
 		nm = cli_json_str(b->name);
-		w = e && nm ? snprintf(NULL, 0, "%s{\"inode\": %llu, \"size\": %llu, \"exporter\": %s, \"name\": %s}",
-				       k ? ", " : "", (unsigned long long)b->ino, (unsigned long long)b->size, e, nm) : -1;
-		p = w < 0 ? NULL : len + (size_t)w + 2 > cap ? realloc(out, cap = 2 * (len + (size_t)w + 2)) : out;
-		if (p) {
-			out = p;
-			len += (size_t)sprintf(out + len, "%s{\"inode\": %llu, \"size\": %llu, \"exporter\": %s, \"name\": %s}",
-					       k++ ? ", " : "", (unsigned long long)b->ino, (unsigned long long)b->size, e, nm);
-		}
+		ok = e && nm;
+		if (ok)
+			fprintf(f, "%s{\"inode\": %llu, \"size\": %llu, \"exporter\": %s, \"name\": %s}", k++ ? ", " : "",
+				(unsigned long long)b->ino, (unsigned long long)b->size, e, nm);
 		free(e);
 		free(nm);
-		if (!p) {
-			free(out);
-			return NULL;
-		}
 	}
-	strcpy(out + len, "]");
+	fputs("]}", f);
+	if (fclose(f) || !ok) {
+		free(out);
+		return NULL;
+	}
 	return out;
-}
-
-static void json_unreadable(const struct memlens_snapshot *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < memlens_snapshot__unreadable(s) && o + 16 < len; i++)
-		o += (size_t)snprintf(buf + o, len - o, "%s%d", i ? ", " : "", memlens_snapshot__unreadable_pid(s, i));
 }
 
 /* one snapshot, rendered: 0 or a negative errno (-EINVAL: said, a usage error) */
@@ -448,48 +436,34 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 			out_set_size(&o, ln, k, tot[k]);
 	}
 	if (!err && cli->mode == OUT_JSON) {
-		/* what the footer says, and the totals, as members of the document */
-		char *more = NULL, unr[512], *konly = json_kernel_only(s);
-		const char *src = !opts->dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
-				  memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "unavailable";
+		char *more = json_summary(s, opts, nprocs, tot);
 
-		json_unreadable(s, unr, sizeof(unr));
-		if (!konly || asprintf(&more,
-			 "   \"summary\": {\"processes\": %zu, \"shown\": %zu, \"exited\": %zu, \"unreadable\": %zu, "
-			 "\"unreadable_pids\": [%s], \"mem_total\": %llu, "
-			 "\"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {\"vss\": %llu, \"rss\": %llu, "
-			 "\"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, \"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu},\n"
-			 "      \"dmabuf_kernel_only\": %s}",
-			 n, nprocs, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s), unr,
-			 (unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s),
-			 src, (unsigned long long)tot[C_VSS], (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
-			 (unsigned long long)tot[C_USS], (unsigned long long)tot[C_SWAP], (unsigned long long)tot[C_SWAPPSS],
-			 (unsigned long long)tot[C_DMABUF_RSS], (unsigned long long)tot[C_DMABUF_PSS], konly) < 0)
-			err = -ENOMEM;
-		else
-			err = out_print_with(&o, more);
+		err = more ? out_print_with(&o, more) : -ENOMEM;
 		free(more);
-		free(konly);
 	} else if (!err) {
 		err = out_print(&o);
 	}
 	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
 		char t[32], av[32];
 
-		if (cli->bytes) {
-			snprintf(t, sizeof(t), "%llu", (unsigned long long)memlens_snapshot__mem_total(s));
-			snprintf(av, sizeof(av), "%llu", (unsigned long long)memlens_snapshot__mem_available(s));
-		} else {
-			cli_human_size(memlens_snapshot__mem_total(s), t, sizeof(t));
-			cli_human_size(memlens_snapshot__mem_available(s), av, sizeof(av));
-		}
+		cli_size(memlens_snapshot__mem_total(s), cli->bytes, t, sizeof(t));
+		cli_size(memlens_snapshot__mem_available(s), cli->bytes, av, sizeof(av));
 		printf("MemTotal: %s  MemAvailable: %s  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
 		       t, av, n, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s),
 		       opts->dmabuf ? "  DMA-BUF source: " : "",
 		       !opts->dmabuf ? "" : memlens_snapshot__dmabuf_source(s) ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) :
 		       "unavailable");
 	}
-	say_unreadable(s);
+	if (memlens_snapshot__unreadable(s)) {
+		int32_t pids[CLI_UNREADABLE_NAMED];
+		const char *comms[CLI_UNREADABLE_NAMED];
+
+		for (size_t i = 0; i < memlens_snapshot__unreadable(s) && i < CLI_UNREADABLE_NAMED; i++) {
+			pids[i] = memlens_snapshot__unreadable_pid(s, i);
+			comms[i] = memlens_snapshot__unreadable_comm(s, i);
+		}
+		cli_say_unreadable(cli, memlens_snapshot__unreadable(s), pids, comms);
+	}
 out:
 	if (!a->om)
 		out_free(&o);

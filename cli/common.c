@@ -151,24 +151,32 @@ void cli_help_common(bool vma_source)
 	       "  -h, --help        this help\n");
 }
 
-void cli_say_skipped(struct cli *cli, const struct memlens_vma_set *set)
+void cli_say_unreadable(struct cli *cli, size_t n, const int32_t *pids, const char *const *comms)
 {
-	size_t n = memlens_vma_set__unreadable(set);
-
-	if (memlens_vma_set__exited(set) && cli->verbose)
-		cli_err("%zu processes exited during the walk", memlens_vma_set__exited(set));
 	if (!n)
 		return;
 	fprintf(stderr, "memlens: %zu process%s could not be read (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE):",
 		n, n == 1 ? "" : "es");
-	for (size_t i = 0; i < n && i < 32; i++) {
+	for (size_t i = 0; i < n && i < CLI_UNREADABLE_NAMED; i++) {
 		char comm[16];
-		pid_t pid = memlens_vma_set__unreadable_pid(set, i);
 
-		memlens__comm(cli->ml, pid, comm);
-		fprintf(stderr, " %d (%s)", (int)pid, CLI_SAFE(comm));
+		if (!comms)
+			memlens__comm(cli->ml, pids[i], comm);
+		fprintf(stderr, " %d (%s)", pids[i], CLI_SAFE(comms ? comms[i] : comm));
 	}
-	fprintf(stderr, "%s\n", n > 32 ? " ..." : "");
+	fprintf(stderr, "%s\n", n > CLI_UNREADABLE_NAMED ? " ..." : "");
+}
+
+void cli_say_skipped(struct cli *cli, const struct memlens_vma_set *set)
+{
+	int32_t pids[CLI_UNREADABLE_NAMED];
+	size_t n = memlens_vma_set__unreadable(set);
+
+	if (memlens_vma_set__exited(set) && cli->verbose)
+		cli_err("%zu processes exited during the walk", memlens_vma_set__exited(set));
+	for (size_t i = 0; i < n && i < CLI_UNREADABLE_NAMED; i++)
+		pids[i] = memlens_vma_set__unreadable_pid(set, i);
+	cli_say_unreadable(cli, n, pids, NULL);
 }
 
 int cli_parse_pid(const char *s, pid_t *pid)

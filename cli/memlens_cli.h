@@ -53,8 +53,11 @@ char *cli_json_str(const char *in);
 const char *cli_job_sources(enum memlens_job job, const char *sep, char *buf, size_t len);
 /* the common options' lines of a command's --help; vma_source: it takes -b */
 void cli_help_common(bool vma_source);
-/* after a whole-system walk: the processes that could not be read, named
- * ("pid (comm)", the first 32) on stderr; with -v, how many exited during it */
+/* the n processes that could not be read, named on stderr ("pid (comm)", the
+ * first CLI_UNREADABLE_NAMED: pids, their comms or NULL to read them now) */
+#define CLI_UNREADABLE_NAMED 32
+void cli_say_unreadable(struct cli *cli, size_t n, const int32_t *pids, const char *const *comms);
+/* after a whole-system walk: cli_say_unreadable(); with -v, how many exited during it */
 void cli_say_skipped(struct cli *cli, const struct memlens_vma_set *set);
 int cli_parse_pid(const char *s, pid_t *pid);
 int cli_parse_addr(const char *s, uint64_t *addr);
@@ -109,8 +112,11 @@ int out_print_with(struct out *o, const char *more);
 void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int32_t *v, size_t n);
 /* a size: bytes with -b, in JSON and CSV; else util-linux's human form (4K, 1.5M) */
 void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes);
-/* util-linux's size_to_human_string(): B K M G T P E, one decimal, rounded */
-char *cli_human_size(uint64_t bytes, char *buf, size_t len);
+/* a size as every output prints it: bytes (-b, JSON, CSV: as_bytes), else
+ * util-linux's size_to_human_string() form (B K M G T P E, one decimal) */
+char *cli_size(uint64_t bytes, bool as_bytes, char *buf, size_t len);
+/* a signed change of size the same way, with its sign: +1.5M, -4K, 0B */
+char *cli_delta(int64_t v, bool as_bytes, char *buf, size_t len);
 void out_free(struct out *o);
 void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 

@@ -125,7 +125,7 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 	va_end(ap);
 }
 
-char *cli_human_size(uint64_t bytes, char *buf, size_t len)
+static char *human_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char letters[] = "BKMGTPE";
 	unsigned exp = 0;
@@ -169,14 +169,31 @@ void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int3
 		free(s);
 }
 
+char *cli_size(uint64_t bytes, bool as_bytes, char *buf, size_t len)
+{
+	if (as_bytes) {
+		snprintf(buf, len, "%llu", (unsigned long long)bytes);
+		return buf;
+	}
+	return human_size(bytes, buf, len);
+}
+
+char *cli_delta(int64_t v, bool as_bytes, char *buf, size_t len)
+{
+	uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	if (len < 2)
+		return buf;
+	buf[0] = v > 0 ? '+' : '-';
+	cli_size(mag, as_bytes, buf + (v != 0), len - 1);
+	return buf;
+}
+
 void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes)
 {
 	char buf[32];
 
-	if (o->bytes)
-		out_set(o, ln, id, "%llu", (unsigned long long)bytes);
-	else
-		out_set(o, ln, id, "%s", cli_human_size(bytes, buf, sizeof(buf)));
+	out_set(o, ln, id, "%s", cli_size(bytes, o->bytes, buf, sizeof(buf)));
 }
 
 /* JSON in pieces: libsmartcols prints each piece as a whole document,
