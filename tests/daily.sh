@@ -65,7 +65,7 @@ head -c $((269 * 4096)) /dev/zero > "$tmp/obj"
 # static: its PSS moves with no other process (a dynamic one shares libc
 # pages with every reader, memlens and awk included, each its own share)
 mkfifo "$tmp/in"
-"$B/tests/sharer" "$tmp/obj" 100 40 "an arg" 'q"uote' < "$tmp/in" > "$tmp/holder.out" 2>&1 &
+"$B/tests/sharer" "$tmp/obj" 100 40 "an arg" 'q"uote' $'b\\s\xff\x1b[2J\xc3' < "$tmp/in" > "$tmp/holder.out" 2>&1 &
 kids+=($!)
 exec 7> "$tmp/in"
 for _ in $(seq 100); do grep -q parent "$tmp/holder.out" && break; sleep 0.05; done
@@ -175,9 +175,14 @@ is "snapshot --comm 'nomatch*,sha*': every row's comm matches one, and every mat
 "$ML" snapshot --no-dmabuf -b -J --top 3 > "$tmp/t.j" 2> /dev/null
 is "snapshot --top 3: three rows, the biggest by PSS, TOTAL their sum" "3 yes yes" \
 	"$(jq -r --slurpfile a "$tmp/all.j" '"\(.snapshot | length) \(if ([.snapshot[].pss] | min) >= ([$a[0].snapshot[].pss] | sort | reverse | .[3] // 0) then "yes" else "no" end) \(if .summary.total.pss == ([.snapshot[].pss] | add) then "yes" else "no" end)"' "$tmp/t.j")"
-is "snapshot -o CMDLINE: /proc/pid/cmdline with its NULs as spaces" \
-	"$par $B/tests/sharer $tmp/obj 100 40 an arg q\"uote" \
+# the process chose those bytes: a quote, a backslash, invalid UTF-8 and an
+# escape sequence, printed as every name is (\xHH), valid JSON
+is "snapshot -o CMDLINE: /proc/pid/cmdline with its NULs as spaces, hostile bytes escaped" \
+	"$par $B/tests/sharer $tmp/obj 100 40 an arg q\"uote b\\x5cs\\xff\\x1b[2J\\xc3" \
 	"$("$ML" snapshot --no-dmabuf --pid $par -J -o PID,CMDLINE 2> /dev/null | jq -r '.snapshot[] | "\(.pid) \(.cmdline)"')"
+is "snapshot -o CMDLINE (table): the same escapes, nothing raw on the terminal" \
+	"q\"uote b\\x5cs\\xff\\x1b[2J\\xc3" \
+	"$("$ML" snapshot --no-dmabuf --pid $par -n -o CMDLINE 2> /dev/null | sed 's/.* an arg //; s/ *$//')"
 is "snapshot --pid A,B --group-by comm: one group of two processes, PSS their sum" \
 	"sharer 2 $(jq -r --argjson p $par --argjson c $chi '[.snapshot[] | select(.pid == $p or .pid == $c) | .pss] | add' "$tmp/all.j")" \
 	"$("$ML" snapshot --no-dmabuf --pid $par,$chi --group-by comm -b -n -r -o COMM,NPROCS,PSS 2> /dev/null)"
