@@ -474,6 +474,7 @@ struct dmabuf_arg {
 	enum memlens_source src;
 	const char *pin_dir;
 	const char *skeleton;	/* MEMLENS_BPF_SKELETON for this contender, or NULL */
+	bool walks;		/* walk fds and mappings even when no buffer exists */
 };
 
 /* what dmabuf_dump does: readdir /proc, readlink every fd, fdinfo of DMA-BUF fds, parse maps */
@@ -541,6 +542,8 @@ static int run_memlens_dmabuf(void *p)
 	if (a->skeleton)
 		setenv("MEMLENS_BPF_SKELETON", a->skeleton, 1);
 	ml = memlens__new(NULL);
+	if (ml)
+		ml->dmabuf_walks_never_skipped = a->walks;
 	err = memlens__dmabuf(ml, &o, &d);
 
 	memlens_dmabuf__free(d);
@@ -557,18 +560,28 @@ static int bench_dmabuf(FILE *out)
 	pid_t *pids = calloc((size_t)NPROC, sizeof(*pids));
 	char fs[] = "/tmp/memlens-bpffs-XXXXXX", pins[64];
 	bool mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
-	struct dmabuf_arg a[4] = { { MEMLENS_SOURCE_DMABUF_PROCFS, NULL, NULL }, { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL },
-				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, "regular" }, { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL } };
-	struct contender c[6] = {
+	struct dmabuf_arg a[6] = { { MEMLENS_SOURCE_DMABUF_PROCFS, NULL, NULL, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL, true },
+				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, "regular", true },
+				   { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL, true } };
+	/* without a buffer anywhere (this host) the BPF source reads the
+	 * buffer list and stops: the _walks rows force the fd and mapping
+	 * walks, what every scan costs once a buffer exists */
+	struct contender all[8] = {
 		{ "baseline", "dmabuf_dump-style: readlink every fd, fdinfo, maps", run_dmabuf_dump, NULL, 5 },
 		{ "procfs", "memlens dmabuf, procfs source", run_memlens_dmabuf, &a[0], 5 },
-		{ "bpf_oneshot", "memlens dmabuf, BPF (loads programs)", run_memlens_dmabuf, &a[1], 5 },
-		{ "bpf_oneshot_regular", "same, regular skeletons (the fallback)", run_memlens_dmabuf, &a[2], 5 },
-		{ "pins", "memlens dmabuf, BPF through pins", run_memlens_dmabuf, &a[3], 5 },
-	};
+		{ "bpf_oneshot", "memlens dmabuf, BPF (loads what it needs)", run_memlens_dmabuf, &a[1], 5 },
+		{ "bpf_oneshot_walks", "same, fd and mapping walks forced (loads three programs)", run_memlens_dmabuf, &a[2], 5 },
+		{ "bpf_oneshot_regular", "same, walks forced, regular skeletons (the fallback)", run_memlens_dmabuf, &a[3], 5 },
+		{ "pins", "memlens dmabuf, BPF through pins", run_memlens_dmabuf, &a[4], 5 },
+		{ "pins_walks", "same, fd and mapping walks forced", run_memlens_dmabuf, &a[5], 5 },
+	}, c[8];
 	struct memlens *ml = memlens__new(NULL);
-	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 5;
-	struct result res[6];
+	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 0;
+	bool have_iter, have_pins;
+	struct result res[8];
 	char title[200];
 
 	for (int b = 0; shared && heap >= 0 && b < 32; b++) {
@@ -604,11 +617,18 @@ static int bench_dmabuf(FILE *out)
 	}
 	/* pins in a private bpffs, unmounted at the end */
 	snprintf(pins, sizeof(pins), "%s/memlens", fs);
-	if (memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF))
-		nc = 2;	/* no iter/dmabuf: procfs against the baseline only */
-	else if (!mounted || memlens__bpf_pin(ml, pins, NULL))
-		nc = 4;	/* no pins */
-	if (nc >= 4 && !floor_load())
+	have_iter = memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF) == 0;
+	have_pins = have_iter && mounted && memlens__bpf_pin(ml, pins, NULL) == 0;
+	for (int i = 0; i < 7; i++) {
+		const struct dmabuf_arg *x = all[i].arg;
+
+		/* no iter/dmabuf: procfs against the baseline only; with
+		 * buffers (the guest) the walks run anyway */
+		if (i >= 2 && (!have_iter || (x->pin_dir && !have_pins) || (shared && x->walks && !x->skeleton)))
+			continue;
+		c[nc++] = all[i];
+	}
+	if (have_iter && !floor_load())
 		c[nc++] = (struct contender){ "floor", "floor: the kernel's fd and VMA walks, empty programs",
 					      run_floor_walk, "fds+vmas", 5 };
 	usleep(200000);

@@ -74,6 +74,8 @@ struct memlens {
 	struct ml_bid_cache *bid;
 	struct ml_bpf *bpf;			/* iter/task_vma, loaded by its probe */
 	struct ml_dmabuf_bpf *dmabuf_bpf;	/* the DMA-BUF iterators, loaded by their probe */
+	/* the benchmark's: walk every fd and mapping even when no buffer exists */
+	bool dmabuf_walks_never_skipped;
 	/* rows of the last whole-system walk: the next one's array is sized
 	 * from it (one allocation, no doubling copies) */
 	size_t walk_all_rows;

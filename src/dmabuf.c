@@ -394,7 +394,8 @@ static int collect(struct memlens *ml, const struct memlens_dmabuf_opts *opts, s
 		system_lists[i](ml, pin_dir, raw);
 	ml_explain(ml, MEMLENS_JOB_DMABUF, src->id, forced != MEMLENS_SOURCE_AUTO, pin_dir, d->reason, sizeof(d->reason));
 	n = strlen(d->reason);
-	snprintf(d->reason + n, sizeof(d->reason) - n, "; system-wide list from %s", raw->system_list);
+	snprintf(d->reason + n, sizeof(d->reason) - n, "; system-wide list from %s%s", raw->system_list,
+		 raw->walks_skipped ? "; no DMA-BUF exists, so fds and mappings were not walked" : "");
 	return err;
 }
 
@@ -435,7 +436,7 @@ int memlens__bpf_pin(struct memlens *ml, const char *dir, const struct memlens_p
 	err = memlens__probe(ml, MEMLENS_IFACE_BPF_DMABUF);
 	if (err)
 		return err;
-	err = ml_dmabuf_bpf_pin(ml->dmabuf_bpf, dir, mode, gid);
+	err = ml_dmabuf_bpf_pin(ml, ml->dmabuf_bpf, dir, mode, gid);
 	if (err && err != -EPERM)
 		ml_dmabuf_bpf_unpin(dir);
 	return err ? ml_err(err) : 0;

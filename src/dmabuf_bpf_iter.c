@@ -39,21 +39,33 @@ static void unload(struct ml_dmabuf_bpf *l)
 	}
 }
 
-static int load(struct memlens *ml, struct ml_dmabuf_bpf *l)
+/* program i and its iterator link, unless already there */
+static int load_one(struct memlens *ml, struct ml_dmabuf_bpf *l, int i)
+{
+	int err;
+
+	if (l->links[i] >= 0)
+		return 0;
+	err = ml_prog_load(ml, progs[i], &l->progs[i]);
+	if (err)
+		return err;
+	l->links[i] = ml_prog_iter_link(&l->progs[i], 0);
+	if (l->links[i] < 0) {
+		err = l->links[i];
+		ml_prog_unload(&l->progs[i]);
+		l->links[i] = -1;
+	}
+	return err;
+}
+
+/* the fd and mapping walks' programs: loaded the first time a buffer exists
+ * (a system without DMA-BUFs never loads them), or to be pinned */
+int ml_dmabuf_bpf_load_walks(struct memlens *ml, struct ml_dmabuf_bpf *l)
 {
 	int err = 0;
 
-	for (int i = 0; i < 3; i++)
-		l->links[i] = -1;
-	for (int i = 0; i < 3 && !err; i++) {
-		err = ml_prog_load(ml, progs[i], &l->progs[i]);
-		if (!err) {
-			l->links[i] = ml_prog_iter_link(&l->progs[i], 0);
-			err = l->links[i] < 0 ? l->links[i] : 0;
-		}
-	}
-	if (err)
-		unload(l);
+	for (int i = 1; i < 3 && !err; i++)
+		err = load_one(ml, l, i);
 	return err;
 }
 
@@ -131,7 +143,8 @@ void ml_dmabuf_bpf_free(struct ml_dmabuf_bpf *l)
 	free(l);
 }
 
-/* loads the three programs once per context; the job reads them, pinning pins them */
+/* loads iter/dmabuf once per context (the job reads it); the fd and mapping
+ * walks' programs come when a buffer exists (ml_dmabuf_bpf_load_walks) */
 int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 {
 	struct ml_dmabuf_bpf *l = calloc(1, sizeof(*l));
@@ -141,7 +154,9 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 		ml_probe_set(p, -ENOMEM, "out of memory");
 		return p->err;
 	}
-	err = load(ml, l);
+	for (int i = 0; i < 3; i++)
+		l->links[i] = -1;
+	err = load_one(ml, l, 0);
 	if (err) {
 		free(l);
 		if (err == -EPERM || err == -EACCES)
@@ -151,7 +166,8 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 		return err;
 	}
 	ml->dmabuf_bpf = l;
-	ml_probe_set(p, 0, "iter/dmabuf, iter/task_file and iter/task_vma loaded (%s)", l->progs[0].how);
+	ml_probe_set(p, 0, "iter/dmabuf loaded (%s); iter/task_file and iter/task_vma load when a buffer exists",
+		     l->progs[0].how);
 	return 0;
 }
 
@@ -257,29 +273,54 @@ int ml_dmabuf_records_parse(char *const buf[3], const size_t len[3], struct ml_d
 	return err;
 }
 
+/* one pass of iterator i: a fresh iterator of its pin (pin directory dfd)
+ * or of the loaded link */
+static int read_pass(const struct ml_dmabuf_bpf *lp, int dfd, int i, char **buf, size_t *len)
+{
+	int fd = lp ? bpf_iter_create(lp->links[i]) : open_pin(dfd, i);
+
+	if (fd < 0)
+		return lp ? -errno : fd;
+	free(*buf);
+	*buf = NULL;
+	*len = 0;
+	return read_iter(fd, buf, len);
+}
+
 static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
 	struct ml_dmabuf_bpf *lp = NULL;
 	char *buf[3] = { NULL };
 	size_t len[3] = { 0 };
-	int err = 0, fd, pins[3];
+	int err, pins[3], dfd = -1;
 
 	/* the pins when they are there, else the programs the probe loaded */
-	if (open_pins(pin_dir, pins)) {
+	if (open_pins(pin_dir, pins) == 0) {
+		close_pins(pins);
+		dfd = open_pin_dir(pin_dir);
+		if (dfd < 0)
+			return dfd;
+	} else {
 		lp = ml->dmabuf_bpf;
 		if (!lp)
 			return -EOPNOTSUPP;
 	}
-	/* fds and maps before buffers: a buffer freed in between is then
-	 * missing from the list rather than shown as kernel-only (an
-	 * iterator walks when it is read, not when it is opened) */
-	for (int i = 2; i >= 0 && !err; i--) {
-		fd = lp ? bpf_iter_create(lp->links[i]) : pins[i];
-		pins[i] = -1;
-		err = fd < 0 ? (lp ? -errno : -EBADF) : read_iter(fd, &buf[i], &len[i]);
+	/* the buffers first: where the kernel has none, no process holds
+	 * one and the two whole-system walks are skipped */
+	err = read_pass(lp, dfd, 0, &buf[0], &len[0]);
+	if (!err && (len[0] >= sizeof(struct ml_dmabuf_buf_rec) || ml->dmabuf_walks_never_skipped)) {
+		if (lp)
+			err = ml_dmabuf_bpf_load_walks(ml, lp);
+		/* fds and maps, then the buffers again: a buffer freed in
+		 * between is then missing from the list rather than shown as
+		 * kernel-only (an iterator walks when it is read) */
+		for (int i = 2; i >= 0 && !err; i--)
+			err = read_pass(lp, dfd, i, &buf[i], &len[i]);
+	} else if (!err) {
+		raw->walks_skipped = true;
 	}
-	if (!lp)
-		close_pins(pins);
+	if (dfd >= 0)
+		close(dfd);
 	if (!err)
 		err = ml_dmabuf_records_parse(buf, len, raw);
 	if (!err)
@@ -303,12 +344,15 @@ const struct ml_source ml_src_dmabuf_bpf = {
 /* pin the loaded links as pin_names in dir (memlens__bpf_pin() in dmabuf.c):
  * the pins get mode and gid, the directory 0700 plus search for the group or
  * others when they may read the pins; made private before anything is pinned */
-int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir, mode_t mode, gid_t gid)
+int ml_dmabuf_bpf_pin(struct memlens *ml, struct ml_dmabuf_bpf *l, const char *dir, mode_t mode, gid_t gid)
 {
 	mode_t dmode = 0700 | (mode & 040 ? 050 : 0) | (mode & 04 ? 05 : 0);
 	char path[512];
 	int err = 0, dfd, fd;
 
+	err = ml_dmabuf_bpf_load_walks(ml, l);
+	if (err)
+		return err;
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	/* someone else's directory (or a symlink, or not bpffs) is not ours to fill */

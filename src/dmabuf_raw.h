@@ -37,6 +37,7 @@ struct ml_dmabuf_raw {
 	size_t nunreadable, capunreadable;
 	size_t exited;
 	const char *system_list;	/* "bpf", "debugfs", "sysfs", "none" */
+	bool walks_skipped;		/* no buffer existed: fds and mappings not walked */
 };
 
 /* dmabuf_debugfs.c, dmabuf_sysfs.c: the system-wide list, for a source
@@ -44,7 +45,9 @@ struct ml_dmabuf_raw {
 ML_HIDDEN int ml_dmabuf_debugfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw);
 ML_HIDDEN int ml_dmabuf_sysfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw);
 /* dmabuf_bpf_iter.c: pin the context's loaded iterators in dir, and remove them */
-ML_HIDDEN int ml_dmabuf_bpf_pin(struct ml_dmabuf_bpf *l, const char *dir, mode_t mode, gid_t gid);
+ML_HIDDEN int ml_dmabuf_bpf_pin(struct memlens *ml, struct ml_dmabuf_bpf *l, const char *dir, mode_t mode, gid_t gid);
+/* the fd and mapping walks' programs, loaded once (the probe loads only iter/dmabuf) */
+ML_HIDDEN int ml_dmabuf_bpf_load_walks(struct memlens *ml, struct ml_dmabuf_bpf *l);
 /* 0 when dir holds our three pins and they can be read, else -errno */
 ML_HIDDEN int ml_dmabuf_pins_check(const char *dir);
 ML_HIDDEN int ml_dmabuf_bpf_unpin(const char *dir);
