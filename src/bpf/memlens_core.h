@@ -35,12 +35,6 @@ enum bpf_map_type {
 
 struct seq_file;
 
-struct bpf_iter_meta {
-	struct seq_file *seq;
-	__u64 session_id;
-	__u64 seq_num;
-};
-
 struct super_block {
 	dev_t s_dev;
 	unsigned long s_magic;
@@ -136,6 +130,33 @@ struct dma_buf {
 	const char *name;
 };
 
+struct hstate {
+	unsigned int order;
+};
+
+struct hugetlbfs_sb_info {
+	struct hstate *hstate;
+};
+
+#pragma clang attribute pop
+
+/*
+ * The iterators' contexts, outside preserve_access_index: their layout is
+ * the iterator ABI (DEFINE_BPF_ITER_FUNC: meta, then each argument in an
+ * 8-byte slot), checked by the verifier at load, so they need no CO-RE
+ * relocation.  Each relocated type costs the kernel a candidate search
+ * through vmlinux BTF unless its 31-slot cache, keyed by a hash of the type
+ * name, still holds it; bpf_iter__task_vma shares its slot with super_block,
+ * so both were searched again at every load of the VMA walk.
+ */
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	__u64 session_id;
+	__u64 seq_num;
+};
+
 struct bpf_iter__dmabuf {
 	struct bpf_iter_meta *meta;
 	struct dma_buf *dmabuf;
@@ -148,20 +169,10 @@ struct bpf_iter__task_file {
 	struct file *file;
 };
 
-struct hstate {
-	unsigned int order;
-};
-
-struct hugetlbfs_sb_info {
-	struct hstate *hstate;
-};
-
 struct bpf_iter__task_vma {
 	struct bpf_iter_meta *meta;
 	struct task_struct *task;
 	struct vm_area_struct *vma;
 };
-
-#pragma clang attribute pop
 
 #endif
