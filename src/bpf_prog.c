@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Loading memlens's BPF programs: light skeleton first, regular one as the fallback. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,8 @@ static const struct {
 	[ML_PROG_TASK_VMA_DMABUF] = { task_vma_dmabuf_light, task_vma_dmabuf_regular },
 };
 
+static pthread_mutex_t regular_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int ml_prog_load(struct memlens *ml, enum ml_prog id, struct ml_prog_loaded *out)
 {
 	const char *only = getenv("MEMLENS_BPF_SKELETON");
@@ -106,9 +109,13 @@ int ml_prog_load(struct memlens *ml, enum ml_prog id, struct ml_prog_loaded *out
 	}
 	if (!regular_ok)
 		return err;
+	/* libbpf's print callback and the captured message are process-wide:
+	 * one regular load at a time (the DMA-BUF walks load from two threads) */
+	pthread_mutex_lock(&regular_lock);
 	old = ml_libbpf_quiet();
 	err = loaders[id].regular(ml, out);
 	ml_libbpf_restore(old);
+	pthread_mutex_unlock(&regular_lock);
 	if (!err)
 		snprintf(out->how, sizeof(out->how), "regular skeleton: %s%s",
 			 light_ok ? "the kernel could not run the light loader, " : "MEMLENS_BPF_SKELETON=regular",

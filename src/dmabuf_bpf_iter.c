@@ -7,6 +7,8 @@
  * here (CAP_BPF + CAP_PERFMON).
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -287,6 +289,57 @@ static int read_pass(const struct ml_dmabuf_bpf *lp, int dfd, int i, char **buf,
 	return read_iter(fd, buf, len);
 }
 
+/* one of the two whole-system walks (fds, or mappings): its program loaded
+ * when not yet, then one pass */
+struct walk_job {
+	struct memlens *ml;
+	struct ml_dmabuf_bpf *lp;	/* NULL: read the pin */
+	int dfd, i, err;
+	char *buf;
+	size_t len;
+};
+
+static void *walk_job_run(void *p)
+{
+	struct walk_job *j = p;
+
+	j->err = j->lp ? load_one(j->ml, j->lp, j->i) : 0;
+	if (!j->err)
+		j->err = read_pass(j->lp, j->dfd, j->i, &j->buf, &j->len);
+	return NULL;
+}
+
+/*
+ * The fd walk and the mapping walk share nothing (their own program, link
+ * and buffer each), so with more than one CPU the fd walk (its load
+ * included) runs on a helper thread while this one does the mapping walk:
+ * the two cost what the longer one costs.  The helper takes no signal of
+ * the caller's; where it cannot be made, both run here one after the other.
+ */
+static int run_walks(struct memlens *ml, struct ml_dmabuf_bpf *lp, int dfd, char *buf[3], size_t len[3])
+{
+	struct walk_job fds = { .ml = ml, .lp = lp, .dfd = dfd, .i = 1 }, maps = fds;
+	sigset_t all, old;
+	pthread_t t;
+	bool helper = false;
+
+	maps.i = 2;
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 && sigfillset(&all) == 0 && pthread_sigmask(SIG_SETMASK, &all, &old) == 0) {
+		helper = pthread_create(&t, NULL, walk_job_run, &fds) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	walk_job_run(&maps);
+	if (helper)
+		pthread_join(t, NULL);
+	else
+		walk_job_run(&fds);
+	buf[1] = fds.buf;
+	len[1] = fds.len;
+	buf[2] = maps.buf;
+	len[2] = maps.len;
+	return maps.err ? maps.err : fds.err;
+}
+
 static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf_raw *raw)
 {
 	struct ml_dmabuf_bpf *lp = NULL;
@@ -309,13 +362,12 @@ static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf
 	 * one and the two whole-system walks are skipped */
 	err = read_pass(lp, dfd, 0, &buf[0], &len[0]);
 	if (!err && (len[0] >= sizeof(struct ml_dmabuf_buf_rec) || ml->dmabuf_walks_never_skipped)) {
-		if (lp)
-			err = ml_dmabuf_bpf_load_walks(ml, lp);
 		/* fds and maps, then the buffers again: a buffer freed in
 		 * between is then missing from the list rather than shown as
 		 * kernel-only (an iterator walks when it is read) */
-		for (int i = 2; i >= 0 && !err; i--)
-			err = read_pass(lp, dfd, i, &buf[i], &len[i]);
+		err = run_walks(ml, lp, dfd, buf, len);
+		if (!err)
+			err = read_pass(lp, dfd, 0, &buf[0], &len[0]);
 	} else if (!err) {
 		raw->walks_skipped = true;
 	}
