@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,7 +448,19 @@ static int run_floor_walk(void *p)
 	int err = 0, terr = 0;
 
 	if (!strcmp(p, "fds||vmas")) {
-		if (pthread_create(&t, NULL, floor_fds_thread, &terr))
+		/* on another CPU than this one, as memlens places its helper */
+		pthread_attr_t attr;
+		cpu_set_t cpus;
+
+		CPU_ZERO(&cpus);
+		sched_getaffinity(0, sizeof(cpus), &cpus);
+		CPU_CLR(sched_getcpu(), &cpus);
+		pthread_attr_init(&attr);
+		if (CPU_COUNT(&cpus))
+			pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+		terr = pthread_create(&t, &attr, floor_fds_thread, &terr);
+		pthread_attr_destroy(&attr);
+		if (terr)
 			return -EAGAIN;
 		err = floor_pass(1);
 		pthread_join(t, NULL);
@@ -496,6 +509,7 @@ struct dmabuf_arg {
 	const char *pin_dir;
 	const char *skeleton;	/* MEMLENS_BPF_SKELETON for this contender, or NULL */
 	bool walks;		/* walk fds and mappings even when no buffer exists */
+	bool one_thread;	/* ... one after the other, no helper thread */
 };
 
 /* what dmabuf_dump does: readdir /proc, readlink every fd, fdinfo of DMA-BUF fds, parse maps */
@@ -563,8 +577,10 @@ static int run_memlens_dmabuf(void *p)
 	if (a->skeleton)
 		setenv("MEMLENS_BPF_SKELETON", a->skeleton, 1);
 	ml = memlens__new(NULL);
-	if (ml)
+	if (ml) {
 		ml->dmabuf_walks_never_skipped = a->walks;
+		ml->dmabuf_walks_one_thread = a->one_thread;
+	}
 	err = memlens__dmabuf(ml, &o, &d);
 
 	memlens_dmabuf__free(d);
@@ -581,16 +597,17 @@ static int bench_dmabuf(FILE *out)
 	pid_t *pids = calloc((size_t)NPROC, sizeof(*pids));
 	char fs[] = "/tmp/memlens-bpffs-XXXXXX", pins[64];
 	bool mounted = mkdtemp(fs) && mount("bpf", fs, "bpf", 0, NULL) == 0;
-	struct dmabuf_arg a[6] = { { MEMLENS_SOURCE_DMABUF_PROCFS, NULL, NULL, false },
-				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL, false },
-				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL, true },
-				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, "regular", true },
-				   { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL, false },
-				   { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL, true } };
+	struct dmabuf_arg a[7] = { { MEMLENS_SOURCE_DMABUF_PROCFS, NULL, NULL, false, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL, false, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, NULL, true, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, NULL, "regular", true, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL, false, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL, true, false },
+				   { MEMLENS_SOURCE_DMABUF_BPF, pins, NULL, true, true } };
 	/* without a buffer anywhere (this host) the BPF source reads the
 	 * buffer list and stops: the _walks rows force the fd and mapping
 	 * walks, what every scan costs once a buffer exists */
-	struct contender all[7] = {
+	struct contender all[8] = {
 		{ "baseline", "dmabuf_dump-style: readlink every fd, fdinfo, maps", run_dmabuf_dump, NULL, 5 },
 		{ "procfs", "memlens dmabuf, procfs source", run_memlens_dmabuf, &a[0], 5 },
 		{ "bpf_oneshot", "memlens dmabuf, BPF (loads what it needs)", run_memlens_dmabuf, &a[1], 5 },
@@ -598,11 +615,12 @@ static int bench_dmabuf(FILE *out)
 		{ "bpf_oneshot_regular", "same, walks forced, regular skeletons (the fallback)", run_memlens_dmabuf, &a[3], 5 },
 		{ "pins", "memlens dmabuf, BPF through pins", run_memlens_dmabuf, &a[4], 5 },
 		{ "pins_walks", "same, fd and mapping walks forced", run_memlens_dmabuf, &a[5], 5 },
-	}, c[9];
+		{ "pins_walks_one_thread", "same, the two walks one after the other (no helper thread)", run_memlens_dmabuf, &a[6], 5 },
+	}, c[10];
 	struct memlens *ml = memlens__new(NULL);
 	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 0;
 	bool have_iter, have_pins;
-	struct result res[9];
+	struct result res[10];
 	char title[200];
 
 	for (int b = 0; shared && heap >= 0 && b < 32; b++) {
@@ -640,12 +658,12 @@ static int bench_dmabuf(FILE *out)
 	snprintf(pins, sizeof(pins), "%s/memlens", fs);
 	have_iter = memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF) == 0;
 	have_pins = have_iter && mounted && memlens__bpf_pin(ml, pins, NULL) == 0;
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 8; i++) {
 		const struct dmabuf_arg *x = all[i].arg;
 
 		/* no iter/dmabuf: procfs against the baseline only; with
 		 * buffers (the guest) the walks run anyway */
-		if (i >= 2 && (!have_iter || (x->pin_dir && !have_pins) || (shared && x->walks && !x->skeleton)))
+		if (i >= 2 && (!have_iter || (x->pin_dir && !have_pins) || (shared && x->walks && !x->skeleton && !x->one_thread)))
 			continue;
 		c[nc++] = all[i];
 	}

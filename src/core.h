@@ -74,8 +74,9 @@ struct memlens {
 	struct ml_bid_cache *bid;
 	struct ml_bpf *bpf;			/* iter/task_vma, loaded by its probe */
 	struct ml_dmabuf_bpf *dmabuf_bpf;	/* the DMA-BUF iterators, loaded by their probe */
-	/* the benchmark's: walk every fd and mapping even when no buffer exists */
-	bool dmabuf_walks_never_skipped;
+	/* the benchmark's: walk every fd and mapping even when no buffer
+	 * exists; walk them one after the other on the caller's thread */
+	bool dmabuf_walks_never_skipped, dmabuf_walks_one_thread;
 	/* rows of the last whole-system walk: the next one's array is sized
 	 * from it (one allocation, no doubling copies) */
 	size_t walk_all_rows;

@@ -674,6 +674,21 @@ int main(void)
 			continue;
 		}
 		check_source(ml, &s, (enum memlens_source)src, NULL);
+		if (src == MEMLENS_SOURCE_DMABUF_BPF) {
+			/* on one CPU the fd and mapping walks run one after
+			 * the other, with no helper thread: same records */
+			cpu_set_t all, one;
+
+			if (sched_getaffinity(0, sizeof(all), &all) == 0 && CPU_COUNT(&all) > 1) {
+				CPU_ZERO(&one);
+				CPU_SET(sched_getcpu(), &one);
+				if (ok(sched_setaffinity(0, sizeof(one), &one) == 0, "bpf source again, bound to one CPU"))
+					check_source(ml, &s, (enum memlens_source)src, NULL);
+				sched_setaffinity(0, sizeof(all), &all);
+			} else {
+				skip("one CPU only: the walks always run one after the other here");
+			}
+		}
 		check_cli(&s, bin, memlens_source__name((enum memlens_source)src));
 	}
 	{
