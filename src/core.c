@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The helpers of core.h. */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <bpf/libbpf.h>
@@ -138,4 +141,34 @@ void *ml_vec_push(void **arr, size_t *n, size_t *cap, size_t elem_size)
 	p = (char *)*arr + (*n)++ * elem_size;
 	memset(p, 0, elem_size);
 	return p;
+}
+
+/*
+ * A helper thread for work split in two (the DMA-BUF fd and mapping walks,
+ * the snapshot's processes): only where the caller may run on another CPU,
+ * and placed on those other CPUs, since left to the scheduler it is woken on
+ * the caller's CPU and waits behind the caller's half (measured here: the
+ * two halves then cost their sum).  It takes no signal of the caller's.
+ * false: no helper (one CPU, or it could not be made); the caller does all.
+ */
+bool ml_helper_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	cpu_set_t cpus;
+	sigset_t all, old;
+	pthread_attr_t attr;
+	int cpu = sched_getcpu();
+	bool ok = false;
+
+	if (cpu < 0 || pthread_getaffinity_np(pthread_self(), sizeof(cpus), &cpus))
+		return false;
+	CPU_CLR(cpu, &cpus);
+	if (CPU_COUNT(&cpus) == 0 || pthread_attr_init(&attr))
+		return false;
+	if (pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus) == 0 && sigfillset(&all) == 0 &&
+	    pthread_sigmask(SIG_SETMASK, &all, &old) == 0) {
+		ok = pthread_create(t, &attr, fn, arg) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	pthread_attr_destroy(&attr);
+	return ok;
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +78,8 @@ struct memlens {
 	/* the benchmark's: walk every fd and mapping even when no buffer
 	 * exists; walk them one after the other on the caller's thread */
 	bool dmabuf_walks_never_skipped, dmabuf_walks_one_thread;
+	/* the benchmark's: a snapshot's processes read on the caller's thread alone */
+	bool snapshot_one_thread;
 	/* rows of the last whole-system walk: the next one's array is sized
 	 * from it (one allocation, no doubling copies) */
 	size_t walk_all_rows;
@@ -96,6 +99,9 @@ ML_HIDDEN void ml_log(struct memlens *ml, enum memlens_print_level lvl, const ch
 
 /* libbpf prints through one process-wide callback: silence it around our
  * calls; the last line it said is kept for the probe's reason */
+/* a helper thread running fn(arg) on another of the caller's CPUs, signals
+ * blocked; false where there is none (the caller then does the work) */
+ML_HIDDEN bool ml_helper_start(pthread_t *t, void *(*fn)(void *), void *arg);
 ML_HIDDEN void *ml_libbpf_quiet(void);
 ML_HIDDEN void ml_libbpf_restore(void *old);
 ML_HIDDEN const char *ml_libbpf_last(void);

@@ -7,9 +7,6 @@
  * here (CAP_BPF + CAP_PERFMON).
  */
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -310,38 +307,10 @@ static void *walk_job_run(void *p)
 	return NULL;
 }
 
-/*
- * The fd walk and the mapping walk share nothing (their own program, link
- * and buffer each), so where the caller may run on more than one CPU the fd
- * walk (its load included) runs on a helper thread while this one does the
- * mapping walk: the two cost what the longer one costs.  The helper may run
- * on any of the caller's CPUs but this one: left to the scheduler, it is
- * woken on this CPU and waits behind the walk here (measured: the two then
- * cost their sum).  It takes no signal of the caller's; where it cannot be
- * made, both walks run here one after the other.
- */
-static bool helper_start(pthread_t *t, struct walk_job *j)
-{
-	cpu_set_t cpus;
-	sigset_t all, old;
-	pthread_attr_t attr;
-	int cpu = sched_getcpu();
-	bool ok = false;
-
-	if (cpu < 0 || pthread_getaffinity_np(pthread_self(), sizeof(cpus), &cpus))
-		return false;
-	CPU_CLR(cpu, &cpus);
-	if (CPU_COUNT(&cpus) == 0 || pthread_attr_init(&attr))
-		return false;
-	if (pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus) == 0 && sigfillset(&all) == 0 &&
-	    pthread_sigmask(SIG_SETMASK, &all, &old) == 0) {
-		ok = pthread_create(t, &attr, walk_job_run, j) == 0;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-	pthread_attr_destroy(&attr);
-	return ok;
-}
-
+/* the fd walk and the mapping walk share nothing (their own program, link
+ * and buffer each): the fd walk, its load included, runs on a helper thread
+ * where there is one (ml_helper_start) while this one does the mapping walk,
+ * so the two cost what the longer one costs */
 static int run_walks(struct memlens *ml, struct ml_dmabuf_bpf *lp, int dfd, char *buf[3], size_t len[3])
 {
 	struct walk_job fds = { .ml = ml, .lp = lp, .dfd = dfd, .i = 1 }, maps = fds;
@@ -349,7 +318,7 @@ static int run_walks(struct memlens *ml, struct ml_dmabuf_bpf *lp, int dfd, char
 	bool helper;
 
 	maps.i = 2;
-	helper = !ml->dmabuf_walks_one_thread && helper_start(&t, &fds);
+	helper = !ml->dmabuf_walks_one_thread && ml_helper_start(&t, walk_job_run, &fds);
 	walk_job_run(&maps);
 	if (helper)
 		pthread_join(t, NULL);

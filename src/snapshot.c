@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -174,6 +175,104 @@ static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char
 	return 0;
 }
 
+/*
+ * The processes are read by this thread and, where there is one, a helper
+ * (ml_helper_start): each takes the next pid of the list, into rows of its
+ * own, merged afterwards.  smaps_rollup's page-table walk is most of a
+ * snapshot and one process's walk shares nothing with another's.
+ */
+struct work {
+	struct memlens *ml;
+	const struct extras *x;
+	const pid_t *pids;
+	size_t npids, next;	/* next: taken atomically */
+};
+
+struct part {
+	struct work *w;
+	struct memlens_snapshot s;	/* this thread's rows, unreadable and exited */
+	int err;
+};
+
+static void *part_run(void *arg)
+{
+	struct part *pt = arg;
+	size_t i;
+
+	while (!pt->err && (i = __atomic_fetch_add(&pt->w->next, 1, __ATOMIC_RELAXED)) < pt->w->npids)
+		pt->err = one(pt->w->ml, &pt->s, pt->w->pids[i], pt->w->x);
+	return NULL;
+}
+
+/* the helper's rows, unreadable and exited into s; its arrays are freed */
+static int merge(struct memlens_snapshot *s, struct memlens_snapshot *h)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		struct memlens_proc_usage *r = ML_VEC_PUSH(s->p, s->n, s->cap);
+
+		if (!r) {
+			err = -ENOMEM;
+			free((char *)h->p[i].cgroup);
+			free((char *)h->p[i].cmdline);
+			continue;
+		}
+		*r = h->p[i];
+	}
+	for (size_t i = 0; !err && i < h->unreadable; i++) {
+		struct unreadable *u = ML_VEC_PUSH(s->unr, s->unreadable, s->unreadable_cap);
+
+		if (!u)
+			err = -ENOMEM;
+		else
+			*u = h->unr[i];
+	}
+	s->exited += h->exited;
+	free(h->p);
+	free(h->unr);
+	return err;
+}
+
+/* every process of /proc into s, on two threads where there are two CPUs */
+static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct extras *x)
+{
+	struct work w = { .ml = ml, .x = x };
+	struct part me = { .w = &w }, helper = { .w = &w };
+	size_t cap = 0;
+	struct ml_pids it;
+	pthread_t t;
+	bool two;
+	pid_t pid, *pids = NULL;
+	int err = ml_pids_open(&it);
+
+	while (!err && (pid = ml_pids_next(&it))) {
+		pid_t *slot = ML_VEC_PUSH(pids, w.npids, cap);
+
+		if (!slot)
+			err = -ENOMEM;
+		else
+			*slot = pid;
+	}
+	ml_pids_close(&it);
+	if (err) {
+		free(pids);
+		return err;
+	}
+	w.pids = pids;
+	me.s = *s;
+	/* a thread is worth its ~50 us only for more than a few processes */
+	two = w.npids >= 16 && !ml->snapshot_one_thread && ml_helper_start(&t, part_run, &helper);
+	part_run(&me);
+	if (two) {
+		pthread_join(t, NULL);
+		err = merge(&me.s, &helper.s);
+	}
+	*s = me.s;
+	free(pids);
+	return me.err ? me.err : helper.err ? helper.err : err;
+}
+
 static int cmp_pid(const void *a, const void *b)
 {
 	const struct memlens_proc_usage *x = a, *y = b;
@@ -184,9 +283,7 @@ static int cmp_pid(const void *a, const void *b)
 int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts, struct memlens_snapshot **out)
 {
 	struct memlens_snapshot *s;
-	struct ml_pids pids;
 	struct extras x;
-	pid_t pid;
 	int err;
 
 	if (!ml || !out || !OPTS_VALID(opts, memlens_snapshot_opts))
@@ -198,10 +295,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	if (!s)
 		return ml_err(ENOMEM);
 	meminfo(s);
-	err = ml_pids_open(&pids);
-	while (!err && (pid = ml_pids_next(&pids)))
-		err = one(ml, s, pid, &x);
-	ml_pids_close(&pids);
+	err = read_all(ml, s, &x);
 	if (!err) {
 		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 		if (OPTS_GET(opts, dmabuf, false))

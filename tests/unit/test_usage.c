@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,15 @@ static void compare_rows(struct memlens *ml, const pid_t *kids, int n)
 	}
 	if (!ok(s != NULL, "snapshot of a quiet system"))
 		return;
+	{
+		/* rows read by two threads come back merged: sorted by
+		 * pid, each process once */
+		int order = 1;
+
+		for (size_t i = 1; i < memlens_snapshot__count(s); i++)
+			order &= memlens_snapshot__get(s, i - 1)->pid < memlens_snapshot__get(s, i)->pid;
+		ok(order, "snapshot: %zu rows in pid order, none twice", memlens_snapshot__count(s));
+	}
 	if (!ok(found == n && !bad, "snapshot: Rss, Pss, Swap and SwapPss of %d stopped processes equal their smaps_rollup, Vss statm, COMM comm", found))
 		printf("#   %s\n", why);
 	ok(memlens_snapshot__mem_total(s) > 0 && memlens_snapshot__mem_available(s) > 0, "snapshot: MemTotal and MemAvailable");
@@ -328,7 +338,8 @@ static void compare_rows(struct memlens *ml, const pid_t *kids, int n)
 
 static void check_snapshot(struct memlens *ml)
 {
-	enum { N = 4 };
+	/* enough processes that a second thread reads half of them */
+	enum { N = 40 };
 	pid_t kids[N], storm, dead = fork();
 
 	if (dead == 0)
@@ -347,6 +358,20 @@ static void check_snapshot(struct memlens *ml)
 		kill(kids[i], SIGSTOP);
 	usleep(50000);
 	compare_rows(ml, kids, N);
+	{
+		/* on one CPU the processes are read on this thread alone */
+		cpu_set_t all, one;
+
+		if (sched_getaffinity(0, sizeof(all), &all) == 0 && CPU_COUNT(&all) > 1) {
+			CPU_ZERO(&one);
+			CPU_SET(sched_getcpu(), &one);
+			if (ok(sched_setaffinity(0, sizeof(one), &one) == 0, "snapshot again, bound to one CPU"))
+				compare_rows(ml, kids, N);
+			sched_setaffinity(0, sizeof(all), &all);
+		} else {
+			skip("one CPU only: a snapshot reads every process on one thread here");
+		}
+	}
 	storm = fork();
 	if (storm == 0) {
 		for (;;) {
