@@ -621,7 +621,7 @@ static int bench_dmabuf(FILE *out)
 	int heap = open("/dev/dma_heap/system", O_RDONLY), nc = 0;
 	bool have_iter, have_pins;
 	struct result res[10];
-	char title[200];
+	char title[200], floor_name[120] = "";
 
 	for (int b = 0; shared && heap >= 0 && b < 32; b++) {
 		struct { uint64_t len; uint32_t fd, fd_flags; uint64_t heap_flags; } d = { (b + 1) * 4096, 0, O_RDWR, 0 };
@@ -672,7 +672,7 @@ static int bench_dmabuf(FILE *out)
 	if (have_iter && !floor_load()) {
 		c[nc++] = (struct contender){ "floor_sequential", "the kernel's fd and VMA walks one after the other, empty programs",
 					      run_floor_walk, "fds+vmas", 5 };
-		c[nc++] = (struct contender){ "floor", "floor: the same two walks at once on two threads",
+		c[nc++] = (struct contender){ "floor_parallel", "the same two walks at once on two threads",
 					      run_floor_walk, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "fds||vmas" : "fds+vmas", 5 };
 	}
 	usleep(200000);
@@ -683,8 +683,20 @@ static int bench_dmabuf(FILE *out)
 		snprintf(title, sizeof(title), "DMA-BUF accounting, all processes: %d processes, %d holding %d fds each%s",
 			 count_procs(), NPROC, NFD, heap >= 0 ? ", every 4th a DMA-BUF" : " (no DMA-BUF exporter)");
 	bench_run(title, c, nc, ROUNDS, res);
-	bench_print(stdout, title, res, nc, "dmabuf_dump-style: readlink every fd, fdinfo, maps",
-		    "floor: the same two walks at once on two threads");
+	/* the floor is the cheaper of the two (where two vCPUs share one
+	 * host thread, as under single-threaded TCG, the parallel one is not) */
+	for (int i = 0, fl = -1; i < nc; i++) {
+		if (strncmp(res[i].id, "floor_", 6) || res[i].failed)
+			continue;
+		if (fl >= 0 && res[i].median_us >= res[fl].median_us)
+			continue;
+		if (fl >= 0)
+			res[fl].id = c[fl].id;
+		fl = i;
+		res[i].id = "floor";
+		snprintf(floor_name, sizeof(floor_name), "%s", res[i].name);
+	}
+	bench_print(stdout, title, res, nc, "dmabuf_dump-style: readlink every fd, fdinfo, maps", floor_name);
 	bench_json(out, "dmabuf_all", title, res, nc);
 	memlens__bpf_unpin(ml, pins);
 	if (mounted)
