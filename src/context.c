@@ -54,5 +54,6 @@ void memlens__free(struct memlens *ml)
 	ml_bpf_free(ml->bpf);
 	ml_dmabuf_bpf_free(ml->dmabuf_bpf);
 	ml_bid_cache_free(ml->bid);
+	free(ml->norm_cache);
 	free(ml);
 }

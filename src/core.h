@@ -57,6 +57,7 @@ ML_HIDDEN void ml_probe_set(struct ml_probe *p, int err, const char *fmt, ...) _
 struct ml_bid_cache;
 struct ml_bpf;
 struct ml_dmabuf_bpf;
+struct ml_page_slot;
 
 struct memlens {
 	memlens_print_fn_t print;
@@ -83,6 +84,10 @@ struct memlens {
 	/* rows of the last whole-system walk: the next one's array is sized
 	 * from it (one allocation, no doubling copies) */
 	size_t walk_all_rows;
+	/* normalize.c's page cache, kept across batches: a slot is valid in
+	 * the batch whose number it carries (no clearing per batch) */
+	struct ml_page_slot *norm_cache;
+	uint32_t norm_batch;
 };
 
 #define ML_KVER(a, b, c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))

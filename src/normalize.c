@@ -100,17 +100,18 @@ static ssize_t learn(struct memlens_proc *proc, const struct ml_source *src, con
 	return ivl_add(iv, next.start, next.end, (int64_t)norm->vmas->n - 1);
 }
 
-/* a direct-mapped cache of the interval holding a page: batches hit few
- * pages many times, in no order (a binary search per address mispredicts
- * its branches about half the time).  A page lies wholly in one VMA or in
- * unmapped space, so the interval that answered one address of a page
- * answers the rest of it (a gap learned from a mid-page address included) */
-enum { PAGE_CACHE = 256 };
+/* a direct-mapped cache of the answer for a page, in the context: batches hit few pages
+ * many times, in no order (a binary search per address mispredicts its
+ * branches about half the time).  A page lies wholly in one VMA or in
+ * unmapped space, so what answered one address of a page answers the rest
+ * of it (a gap learned from a mid-page address included); a learned VMA or
+ * gap never changes within a batch, so a slot stays valid once filled */
+enum { PAGE_CACHE = 1024 };
 
-struct page_slot {
-	uint64_t page;	/* addr >> 12 */
-	uint32_t at;	/* index in the intervals */
-	uint32_t gen;	/* valid while it equals the intervals' generation */
+struct ml_page_slot {
+	uint64_t key;	/* (addr >> 12) + 1 */
+	int64_t vi;	/* the VMA in norm->vmas, -1 unmapped */
+	uint32_t batch;	/* the batch that filled it (ml->norm_batch) */
 };
 
 /* PROCMAP_QUERY-style sources: each address looked up among what earlier
@@ -119,32 +120,38 @@ struct page_slot {
 static int by_query(struct memlens_proc *proc, const struct ml_source *src, const struct ml_vma_req *req,
 		    const uint64_t *addrs, size_t n, struct memlens_norm *norm)
 {
-	struct page_slot cache[PAGE_CACHE];
+	struct memlens *ml = proc->ml;
 	struct ivls iv = { 0 };
-	uint32_t gen = 1;
+	uint32_t batch;
 	int err = 0;
 
-	memset(cache, 0, sizeof(cache));
+	if (!ml->norm_cache) {
+		ml->norm_cache = calloc(PAGE_CACHE, sizeof(*ml->norm_cache));
+		if (!ml->norm_cache)
+			return -ENOMEM;
+	}
+	/* a new batch number invalidates every slot; at the wrap, clear them */
+	batch = ++ml->norm_batch;
+	if (batch == 0) {
+		memset(ml->norm_cache, 0, PAGE_CACHE * sizeof(*ml->norm_cache));
+		batch = ml->norm_batch = 1;
+	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t addr = addrs[i], page = addr >> 12;
-		struct page_slot *c = &cache[(page ^ (page >> 8)) % PAGE_CACHE];
-		ssize_t hit = -1;
+		uint64_t addr = addrs[i], key = (addr >> 12) + 1;
+		struct ml_page_slot *c = &ml->norm_cache[(key ^ (key >> 10)) % PAGE_CACHE];
 
-		if (c->gen == gen && c->page == page)
-			hit = (ssize_t)c->at;
-		else if ((hit = ivl_find(&iv, addr)) < 0) {
-			hit = learn(proc, src, req, addr, norm, &iv);
+		if (c->key != key || c->batch != batch) {
+			ssize_t hit = ivl_find(&iv, addr);
+
+			if (hit < 0)
+				hit = learn(proc, src, req, addr, norm, &iv);
 			if (hit < 0) {
 				err = (int)hit;
 				break;
 			}
-			gen++;	/* the insert moved later intervals: forget the slots */
+			*c = (struct ml_page_slot){ key, iv.v[hit].vi, batch };
 		}
-		*c = (struct page_slot){ page, (uint32_t)hit, gen };
-		if (iv.v[hit].vi < 0)
-			answer(norm, i, NULL, -1);
-		else
-			answer(norm, i, &norm->vmas->v[iv.v[hit].vi], iv.v[hit].vi);
+		answer(norm, i, c->vi < 0 ? NULL : &norm->vmas->v[c->vi], c->vi);
 	}
 	free(iv.v);
 	return err;

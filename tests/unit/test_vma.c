@@ -379,6 +379,42 @@ static struct memlens_norm *normalize(struct memlens *ml, pid_t pid, enum memlen
 	return norm;
 }
 
+/* every address of a batch normalized in pid by each source against ref */
+static void check_norm_against(struct memlens *ml, pid_t pid, const struct memlens_vma_set *ref, const uint64_t *addrs,
+			       size_t n, const char *what)
+{
+	int err;
+
+	for (int b = 0; b < NB; b++) {
+		struct memlens_norm *norm;
+		size_t bad = 0, mapped = 0;
+		char why[300] = "";
+
+		if (!usable(ml, backends[b]))
+			continue;
+		norm = normalize(ml, pid, backends[b], addrs, n, false, &err);
+		if (!ok(norm != NULL, "normalize %zu addresses with %s%s (err %d)", n, memlens_source__name(backends[b]), what, err))
+			continue;
+		for (size_t i = 0; i < n && !bad; i++) {
+			const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
+			const struct memlens_vma *want = covering(ref, addrs[i]), *got;
+
+			got = a->vma >= 0 ? memlens_vma_set__get(memlens_norm__vmas(norm), (size_t)a->vma) : NULL;
+			if (a->addr != addrs[i] || !want != !got ||
+			    (want && (got->start != want->start || a->file_offset != addrs[i] - want->start + want->offset))) {
+				bad++;
+				snprintf(why, sizeof(why), "address %zu 0x%" PRIx64 ": want %s, got %s off 0x%" PRIx64, i, addrs[i],
+					 want ? want->name : "unmapped", got ? got->name : "unmapped", a->file_offset);
+			}
+			mapped += want != NULL;
+		}
+		if (!ok(!bad, "normalize with %s%s: each of %zu addresses (%zu mapped) gets its covering VMA and file offset, in input order",
+			memlens_source__name(backends[b]), what, n, mapped))
+			printf("#   %s\n", why);
+		memlens_norm__free(norm);
+	}
+}
+
 static void check_normalize(struct memlens *ml, const struct mapper *m, size_t n)
 {
 	struct memlens_vma_set *ref;
@@ -415,33 +451,24 @@ static void check_normalize(struct memlens *ml, const struct mapper *m, size_t n
 		addrs[11] = memlens_vma_set__get(ref, nv / 2)->start;
 		addrs[12] = memlens_vma_set__get(ref, nv - 2)->start + 1;
 	}
-	for (int b = 0; b < NB; b++) {
-		struct memlens_norm *norm;
-		size_t bad = 0, mapped = 0;
-		char why[300] = "";
+	check_norm_against(ml, m->pid, ref, addrs, n, "");
+	if (n <= 4000) {
+		/* the same addresses in another process, in the same context
+		 * (a profiler's): nothing a batch of the first taught may
+		 * answer for the second, whose layout differs */
+		pid_t other = fork();
+		struct memlens_vma_set *ref2;
 
-		if (!usable(ml, backends[b]))
-			continue;
-		norm = normalize(ml, m->pid, backends[b], addrs, n, false, &err);
-		if (!ok(norm != NULL, "normalize %zu addresses with %s (err %d)", n, memlens_source__name(backends[b]), err))
-			continue;
-		for (size_t i = 0; i < n && !bad; i++) {
-			const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
-			const struct memlens_vma *want = covering(ref, addrs[i]), *got;
-
-			got = a->vma >= 0 ? memlens_vma_set__get(memlens_norm__vmas(norm), (size_t)a->vma) : NULL;
-			if (a->addr != addrs[i] || !want != !got ||
-			    (want && (got->start != want->start || a->file_offset != addrs[i] - want->start + want->offset))) {
-				bad++;
-				snprintf(why, sizeof(why), "address %zu 0x%" PRIx64 ": want %s, got %s off 0x%" PRIx64, i, addrs[i],
-					 want ? want->name : "unmapped", got ? got->name : "unmapped", a->file_offset);
-			}
-			mapped += want != NULL;
+		if (other == 0) {
+			pause();
+			_exit(0);
 		}
-		if (!ok(!bad, "normalize with %s: each of %zu addresses (%zu mapped) gets its covering VMA and file offset, in input order",
-			memlens_source__name(backends[b]), n, mapped))
-			printf("#   %s\n", why);
-		memlens_norm__free(norm);
+		ref2 = walk(ml, other, MEMLENS_SOURCE_MAPS_TEXT, false, &err);
+		if (ok(ref2 != NULL, "normalize: reference walk of a second process"))
+			check_norm_against(ml, other, ref2, addrs, n, " (second process, same context)");
+		memlens_vma_set__free(ref2);
+		kill(other, SIGKILL);
+		waitpid(other, NULL, 0);
 	}
 out:
 	free(addrs);
