@@ -18,12 +18,17 @@ struct memlens_norm {
 	struct memlens_vma_set *vmas;
 };
 
-static void answer(struct memlens_norm *norm, size_t idx, const struct memlens_vma *v, int64_t vi)
+static void answer(struct memlens_norm *norm, size_t idx, uint64_t addr, const struct memlens_vma *v, int64_t vi)
 {
 	struct memlens_norm_addr *a = &norm->a[idx];
 
+	a->addr = addr;
+	/* every field in one pass: the answers of a batch (40 bytes an
+	 * address) outgrow the caches, so each pass over them costs */
 	a->vma = vi;
 	a->file_offset = vi < 0 ? 0 : a->addr - v->start + v->offset;
+	a->elf_vaddr = 0;
+	a->elf_vaddr_err = -ENOENT;
 }
 
 /* what the queries taught: [start, end) is VMA vi of norm->vmas, or
@@ -151,7 +156,7 @@ static int by_query(struct memlens_proc *proc, const struct ml_source *src, cons
 			}
 			*c = (struct ml_page_slot){ key, iv.v[hit].vi, batch };
 		}
-		answer(norm, i, c->vi < 0 ? NULL : &norm->vmas->v[c->vi], c->vi);
+		answer(norm, i, addr, c->vi < 0 ? NULL : &norm->vmas->v[c->vi], c->vi);
 	}
 	free(iv.v);
 	return err;
@@ -186,7 +191,7 @@ static int by_walk(struct memlens_proc *proc, const uint64_t *addrs, size_t n, s
 				hi = mid;
 		}
 		if (lo == 0 || addr >= all->v[lo - 1].end) {
-			answer(norm, i, NULL, -1);
+			answer(norm, i, addr, NULL, -1);
 			continue;
 		}
 		j = lo - 1;
@@ -195,7 +200,7 @@ static int by_walk(struct memlens_proc *proc, const uint64_t *addrs, size_t n, s
 			touched[j] = (int64_t)norm->vmas->n - 1;
 		}
 		if (!err)
-			answer(norm, i, &norm->vmas->v[touched[j]], touched[j]);
+			answer(norm, i, addr, &norm->vmas->v[touched[j]], touched[j]);
 	}
 	free(touched);
 	memlens_vma_set__free(all);
@@ -272,8 +277,6 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 		goto err;
 	}
 	norm->n = n;
-	for (size_t i = 0; i < n; i++)
-		norm->a[i].addr = addrs[i];
 	if (src->vma.query) {
 		err = by_query(proc, src, &req, addrs, n, norm);
 	} else {
@@ -289,12 +292,10 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 	if (bid)
 		ml_fill_build_ids(proc->ml, norm->vmas, req.kernel_bid);
 	how = OPTS_GET(opts, elf_vaddr, false) ? ml_file_build_id_source(proc->ml) : MEMLENS_SOURCE_AUTO;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; how != MEMLENS_SOURCE_AUTO && i < n; i++) {
 		struct memlens_norm_addr *a = &norm->a[i];
 
-		a->elf_vaddr = 0;
-		a->elf_vaddr_err = -ENOENT;
-		if (how != MEMLENS_SOURCE_AUTO && a->vma >= 0)
+		if (a->vma >= 0)
 			a->elf_vaddr_err = ml_elf_vaddr(proc->ml, how, memlens_vma_set__get(norm->vmas, (size_t)a->vma),
 							a->file_offset, &a->elf_vaddr);
 	}
