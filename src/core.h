@@ -79,8 +79,6 @@ struct memlens {
 	/* the benchmark's: walk every fd and mapping even when no buffer
 	 * exists; walk them one after the other on the caller's thread */
 	bool dmabuf_walks_never_skipped, dmabuf_walks_one_thread;
-	/* the benchmark's: a snapshot's processes read on the caller's thread alone */
-	bool snapshot_one_thread;
 	/* rows of the last whole-system walk: the next one's array is sized
 	 * from it (one allocation, no doubling copies) */
 	size_t walk_all_rows;

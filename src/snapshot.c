@@ -262,7 +262,7 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 	w.pids = pids;
 	me.s = *s;
 	/* a thread is worth its ~50 us only for more than a few processes */
-	two = w.npids >= 16 && !ml->snapshot_one_thread && ml_helper_start(&t, part_run, &helper);
+	two = w.npids >= 16 && ml_helper_start(&t, part_run, &helper);
 	part_run(&me);
 	if (two) {
 		pthread_join(t, NULL);
@@ -276,6 +276,13 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 static int cmp_pid(const void *a, const void *b)
 {
 	const struct memlens_proc_usage *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int cmp_unr_pid(const void *a, const void *b)
+{
+	const struct unreadable *x = a, *y = b;
 
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
@@ -297,7 +304,9 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	meminfo(s);
 	err = read_all(ml, s, &x);
 	if (!err) {
+		/* the two threads' rows and unreadable pids, in pid order */
 		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
+		qsort(s->unr, s->unreadable, sizeof(*s->unr), cmp_unr_pid);
 		if (OPTS_GET(opts, dmabuf, false))
 			err = add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL), OPTS_GET(opts, keep_dmabuf, false));
 	}

@@ -207,6 +207,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 		"snapshot as nobody: ... and not nobody's own sleep"
 	is "snapshot as nobody: unreadable is the count of unreadable_pids" yes \
 		"$(jq -r 'if .summary.unreadable == (.summary.unreadable_pids | length) then "yes" else "no" end' "$tmp/u.j")"
+	# read by two threads where there are two CPUs, listed in pid order all the same
+	is "snapshot as nobody: unreadable_pids in pid order, none twice" yes \
+		"$(jq -r 'if .summary.unreadable_pids == (.summary.unreadable_pids | unique) then "yes" else "no" end' "$tmp/u.j")"
 	ok "$(grep -q "could not be read.* $par (sharer)" "$tmp/u.err"; echo $?)" \
 		"snapshot as nobody: stderr names them, pid and comm ($(head -c 160 "$tmp/u.err"))"
 	# the whole-system walks name them the same way
