@@ -117,8 +117,10 @@ static void close_pins(int fds[3])
 	}
 }
 
-/* the three pins of dir, each open (an iterator of its own): 0 when all are there and ours */
-static int open_pins(const char *dir, int fds[3])
+/* the three pins of dir, each open (an iterator of its own): 0 when all are
+ * there and ours; dfdp, when given, keeps the directory open (a pin read
+ * twice is opened again from it) */
+static int open_pins(const char *dir, int fds[3], int *dfdp)
 {
 	int dfd = open_pin_dir(dir), err = dfd < 0 ? dfd : 0;
 
@@ -128,7 +130,9 @@ static int open_pins(const char *dir, int fds[3])
 		fds[i] = open_pin(dfd, i);
 		err = fds[i] < 0 ? fds[i] : 0;
 	}
-	if (dfd >= 0)
+	if (!err && dfdp)
+		*dfdp = dfd;
+	else if (dfd >= 0)
 		close(dfd);
 	if (err)
 		close_pins(fds);
@@ -173,7 +177,7 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 
 int ml_dmabuf_pins_check(const char *dir)
 {
-	int fds[3], err = open_pins(dir, fds);
+	int fds[3], err = open_pins(dir, fds, NULL);
 
 	if (!err)
 		close_pins(fds);
@@ -273,12 +277,14 @@ int ml_dmabuf_records_parse(char *const buf[3], const size_t len[3], struct ml_d
 	return err;
 }
 
-/* one pass of iterator i: a fresh iterator of its pin (pin directory dfd)
- * or of the loaded link */
-static int read_pass(const struct ml_dmabuf_bpf *lp, int dfd, int i, char **buf, size_t *len)
+/* one pass of iterator i: of the loaded link, or of its pin (the one
+ * open_pins opened, then a fresh one from the pin directory dfd) */
+static int read_pass(const struct ml_dmabuf_bpf *lp, int dfd, int pins[3], int i, char **buf, size_t *len)
 {
-	int fd = lp ? bpf_iter_create(lp->links[i]) : open_pin(dfd, i);
+	int fd = lp ? bpf_iter_create(lp->links[i]) : pins[i] >= 0 ? pins[i] : open_pin(dfd, i);
 
+	if (!lp)
+		pins[i] = -1;	/* read_iter closes it */
 	if (fd < 0)
 		return lp ? -errno : fd;
 	free(*buf);
@@ -292,7 +298,7 @@ static int read_pass(const struct ml_dmabuf_bpf *lp, int dfd, int i, char **buf,
 struct walk_job {
 	struct memlens *ml;
 	struct ml_dmabuf_bpf *lp;	/* NULL: read the pin */
-	int dfd, i, err;
+	int dfd, *pins, i, err;
 	char *buf;
 	size_t len;
 };
@@ -303,7 +309,7 @@ static void *walk_job_run(void *p)
 
 	j->err = j->lp ? load_one(j->ml, j->lp, j->i) : 0;
 	if (!j->err)
-		j->err = read_pass(j->lp, j->dfd, j->i, &j->buf, &j->len);
+		j->err = read_pass(j->lp, j->dfd, j->pins, j->i, &j->buf, &j->len);
 	return NULL;
 }
 
@@ -311,9 +317,9 @@ static void *walk_job_run(void *p)
  * and buffer each): the fd walk, its load included, runs on a helper thread
  * where there is one (ml_helper_start) while this one does the mapping walk,
  * so the two cost what the longer one costs */
-static int run_walks(struct memlens *ml, struct ml_dmabuf_bpf *lp, int dfd, char *buf[3], size_t len[3])
+static int run_walks(struct memlens *ml, struct ml_dmabuf_bpf *lp, int dfd, int pins[3], char *buf[3], size_t len[3])
 {
-	struct walk_job fds = { .ml = ml, .lp = lp, .dfd = dfd, .i = 1 }, maps = fds;
+	struct walk_job fds = { .ml = ml, .lp = lp, .dfd = dfd, .pins = pins, .i = 1 }, maps = fds;
 	pthread_t t;
 	bool helper;
 
@@ -339,29 +345,26 @@ static int bpf_collect(struct memlens *ml, const char *pin_dir, struct ml_dmabuf
 	int err, pins[3], dfd = -1;
 
 	/* the pins when they are there, else the programs the probe loaded */
-	if (open_pins(pin_dir, pins) == 0) {
-		close_pins(pins);
-		dfd = open_pin_dir(pin_dir);
-		if (dfd < 0)
-			return dfd;
-	} else {
+	if (open_pins(pin_dir, pins, &dfd)) {
 		lp = ml->dmabuf_bpf;
 		if (!lp)
 			return -EOPNOTSUPP;
 	}
 	/* the buffers first: where the kernel has none, no process holds
 	 * one and the two whole-system walks are skipped */
-	err = read_pass(lp, dfd, 0, &buf[0], &len[0]);
+	err = read_pass(lp, dfd, pins, 0, &buf[0], &len[0]);
 	if (!err && (len[0] >= sizeof(struct ml_dmabuf_buf_rec) || ml->dmabuf_walks_never_skipped)) {
 		/* fds and maps, then the buffers again: a buffer freed in
 		 * between is then missing from the list rather than shown as
 		 * kernel-only (an iterator walks when it is read) */
-		err = run_walks(ml, lp, dfd, buf, len);
+		err = run_walks(ml, lp, dfd, pins, buf, len);
 		if (!err)
-			err = read_pass(lp, dfd, 0, &buf[0], &len[0]);
+			err = read_pass(lp, dfd, pins, 0, &buf[0], &len[0]);
 	} else if (!err) {
 		raw->walks_skipped = true;
 	}
+	if (!lp)
+		close_pins(pins);	/* the walks' pins when skipped */
 	if (dfd >= 0)
 		close(dfd);
 	if (!err)
