@@ -100,11 +100,11 @@ static inline bool ml_has(const struct memlens *ml, enum memlens_iface i)
 ML_HIDDEN void ml_log(struct memlens *ml, enum memlens_print_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* libbpf prints through one process-wide callback: silence it around our
- * calls; the last line it said is kept for the probe's reason */
 /* a helper thread running fn(arg) on another of the caller's CPUs, signals
  * blocked; false where there is none (the caller then does the work) */
 ML_HIDDEN bool ml_helper_start(pthread_t *t, void *(*fn)(void *), void *arg);
+/* libbpf prints through one process-wide callback: silence it around our
+ * calls; the last line it said is kept for the probe's reason */
 ML_HIDDEN void *ml_libbpf_quiet(void);
 ML_HIDDEN void ml_libbpf_restore(void *old);
 ML_HIDDEN const char *ml_libbpf_last(void);

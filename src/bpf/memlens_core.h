@@ -149,8 +149,6 @@ struct hugetlbfs_sb_info {
  * name, still holds it; bpf_iter__task_vma shares its slot with super_block,
  * so both were searched again at every load of the VMA walk.
  */
-struct seq_file;
-
 struct bpf_iter_meta {
 	struct seq_file *seq;
 	__u64 session_id;
