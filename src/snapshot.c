@@ -306,7 +306,8 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	if (!err) {
 		/* the two threads' rows and unreadable pids, in pid order */
 		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
-		qsort(s->unr, s->unreadable, sizeof(*s->unr), cmp_unr_pid);
+		if (s->unreadable)	/* no array at all without one */
+			qsort(s->unr, s->unreadable, sizeof(*s->unr), cmp_unr_pid);
 		if (OPTS_GET(opts, dmabuf, false))
 			err = add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL), OPTS_GET(opts, keep_dmabuf, false));
 	}
