@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,27 +440,14 @@ static void *floor_fds_thread(void *p)
 }
 
 /* one pass of the iterators arg names: "fds+vmas" or "vmas"; "fds||vmas":
- * the two walks at once on two threads, as memlens runs them */
+ * the two walks at once, the fd walk on a helper placed as memlens places
+ * its own (ml_helper_start), one after the other where there is none */
 static int run_floor_walk(void *p)
 {
 	pthread_t t;
 	int err = 0, terr = 0;
 
-	if (!strcmp(p, "fds||vmas")) {
-		/* on another CPU than this one, as memlens places its helper */
-		pthread_attr_t attr;
-		cpu_set_t cpus;
-
-		CPU_ZERO(&cpus);
-		sched_getaffinity(0, sizeof(cpus), &cpus);
-		CPU_CLR(sched_getcpu(), &cpus);
-		pthread_attr_init(&attr);
-		if (CPU_COUNT(&cpus))
-			pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
-		terr = pthread_create(&t, &attr, floor_fds_thread, &terr);
-		pthread_attr_destroy(&attr);
-		if (terr)
-			return -EAGAIN;
+	if (!strcmp(p, "fds||vmas") && ml_helper_start(&t, floor_fds_thread, &terr)) {
 		err = floor_pass(1);
 		pthread_join(t, NULL);
 		return err ? err : terr;
@@ -673,7 +659,7 @@ static int bench_dmabuf(FILE *out)
 		c[nc++] = (struct contender){ "floor_sequential", "the kernel's fd and VMA walks one after the other, empty programs",
 					      run_floor_walk, "fds+vmas", 5 };
 		c[nc++] = (struct contender){ "floor_parallel", "the same two walks at once on two threads",
-					      run_floor_walk, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "fds||vmas" : "fds+vmas", 5 };
+					      run_floor_walk, "fds||vmas", 5 };
 	}
 	usleep(200000);
 	if (shared)
