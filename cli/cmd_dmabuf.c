@@ -143,7 +143,8 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 	int err;
 
 	err = out_init(&o, cli, names[v], cols, NCOLS, defaults[v]);
-	o.raw = false;	/* CSV is printed from the cells: escaped by out_set() */
+	o.raw = false;
+	o.table = o.table && !csv;	/* CSV is printed from the cells: escaped by out_set() */
 	o.bytes |= csv;	/* CSV is for scripts: sizes in bytes */
 	if (err) {
 		out_free(&o);

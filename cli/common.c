@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What every command shares: errors, pids and addresses, the common options, -v. */
 #include <errno.h>
+#include <langinfo.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
+#include <wchar.h>
+#include <wctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "memlens_cli.h"
@@ -51,22 +55,48 @@ void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job 
 		memlens__explain(cli->ml, job, used, cli->source != MEMLENS_SOURCE_AUTO));
 }
 
+/* the locale tables are measured in: set by cli_locale_init() */
+static bool locale_utf8;
+
+void cli_locale_init(void)
+{
+	const char *cs;
+
+	setlocale(LC_ALL, "");
+	/* numbers in JSON, CSV and the exposition format keep their '.' */
+	setlocale(LC_NUMERIC, "C");
+	cs = nl_langinfo(CODESET);
+	locale_utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+}
+
+enum {
+	ESC_BACKSLASH_KEPT = 1,	/* the text is our escaped form: its backslashes stay */
+	ESC_LOCALE = 2,		/* a table cell: only what this locale can measure stays */
+};
+
 /* length of the valid UTF-8 sequence at s that is printable (no C0/C1
- * control, no DEL), 0 if there is none */
-static size_t utf8_printable(const unsigned char *s, bool backslash)
+ * control, no DEL), 0 if there is none.  With ESC_LOCALE, also 0 for what
+ * the locale cannot measure: any non-ASCII byte outside a UTF-8 locale, and
+ * in one a character wcwidth() has no width for or iswprint() refuses
+ * (U+2028, unassigned code points): libsmartcols measures every cell with
+ * mbrtowc()/wcwidth() and never ends on a character they refuse */
+static size_t utf8_printable(const unsigned char *s, int flags)
 {
 	unsigned char c = s[0];
 	size_t n, i;
 	unsigned lo = 0x80, hi = 0xbf;
+	uint32_t cp;
 
-	if (c >= 0x20 && c < 0x7f && (c != '\\' || backslash))
+	if (c >= 0x20 && c < 0x7f && (c != '\\' || (flags & ESC_BACKSLASH_KEPT)))
 		return 1;	/* a backslash is escaped too: \x5c, as libsmartcols does */
+	if ((flags & ESC_LOCALE) && !locale_utf8)
+		return 0;
 	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
+		n = 2, cp = c & 0x1f;
 	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
+		n = 3, cp = c & 0x0f;
 	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
+		n = 4, cp = c & 0x07;
 	else
 		return 0;
 	if (c == 0xe0)
@@ -77,21 +107,25 @@ static size_t utf8_printable(const unsigned char *s, bool backslash)
 		lo = 0x90;
 	else if (c == 0xf4)
 		hi = 0x8f;
-	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
+	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf) {
 		if (s[i] < lo || s[i] > hi)
 			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
 	if (c == 0xc2 && s[1] < 0xa0)
 		return 0;	/* C1 controls */
+	if ((flags & ESC_LOCALE) && (!iswprint((wint_t)cp) || wcwidth((wchar_t)cp) < 0))
+		return 0;
 	return n;
 }
 
-static char *escape(const char *in, char *out, size_t len, bool backslash)
+static char *escape(const char *in, char *out, size_t len, int flags)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	char *o = out, *end = out + len - 1;
 
 	while (*s && end - o >= 4) {
-		size_t n = utf8_printable(s, backslash);
+		size_t n = utf8_printable(s, flags);
 
 		if (n) {
 			memcpy(o, s, n);
@@ -107,12 +141,17 @@ static char *escape(const char *in, char *out, size_t len, bool backslash)
 
 char *cli_escape(const char *in, char *out, size_t len)
 {
-	return escape(in, out, len, false);
+	return escape(in, out, len, 0);
 }
 
 char *cli_escape_again(const char *in, char *out, size_t len)
 {
-	return escape(in, out, len, true);
+	return escape(in, out, len, ESC_BACKSLASH_KEPT);
+}
+
+char *cli_escape_cell(const char *in, char *out, size_t len, bool again)
+{
+	return escape(in, out, len, ESC_LOCALE | (again ? ESC_BACKSLASH_KEPT : 0));
 }
 
 char *cli_json_str(const char *in)

@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	const struct cmd *cmd = NULL;
 	int rc;
 
+	cli_locale_init();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

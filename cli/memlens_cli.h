@@ -43,6 +43,12 @@ char *cli_escape(const char *in, char *out, size_t len);
  * memlens' own JSON): its backslashes stay, any other byte that is not
  * printable UTF-8 is still escaped */
 char *cli_escape_again(const char *in, char *out, size_t len);
+/* a table cell: cli_escape() (cli_escape_again() with again), and every
+ * character the locale cannot measure escaped too (outside a UTF-8 locale,
+ * all non-ASCII), so libsmartcols can size every cell it is given */
+char *cli_escape_cell(const char *in, char *out, size_t len, bool again);
+/* setlocale(LC_ALL, "") as util-linux does, and what cells may hold under it */
+void cli_locale_init(void);
 /* a name as a JSON string literal, quotes included: cli_escape(), then
  * backslash and quote escaped for JSON; malloc'd (NULL: no memory) */
 char *cli_json_str(const char *in);
@@ -89,6 +95,7 @@ struct out {
 	int pos[OUT_MAX_COLS];	/* column id -> output position, -1 if not selected */
 	size_t nsel;
 	bool raw;	/* libsmartcols escapes raw output itself (\xHH, as lsblk -r) */
+	bool table;	/* aligned: every cell measured in the locale (cli_escape_cell) */
 	bool bytes;	/* sizes as bytes: -b, JSON (and CSV) */
 	bool escaped;	/* the cells' text is memlens' escaped form already (cli_escape_again) */
 	size_t pieces;	/* printed by out_flush() so far */

@@ -73,6 +73,7 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	scols_table_enable_json(o->tb, cli->mode == OUT_JSON);
 	scols_table_enable_raw(o->tb, cli->mode == OUT_RAW);
 	o->raw = cli->mode == OUT_RAW;
+	o->table = cli->mode == OUT_TABLE;
 	o->bytes = cli->bytes || cli->mode == OUT_JSON;
 	scols_table_enable_noheadings(o->tb, cli->no_headings);
 	/* names are escaped once, by out_set() (cli_escape), the same in every format */
@@ -118,6 +119,7 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 		char *safe = malloc(len);
 
 		if (safe && scols_line_refer_data(ln, (size_t)o->pos[id], o->raw ? strcpy(safe, s) :
+						  o->table ? cli_escape_cell(s, safe, len, o->escaped) :
 						  o->escaped ? cli_escape_again(s, safe, len) : cli_escape(s, safe, len)) != 0)
 			free(safe);
 		free(s);

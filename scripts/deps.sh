@@ -4,7 +4,7 @@
 set -e
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libsmartcols-dev pkg-config
       util-linux procps elfutils binutils jq qemu-system-x86 busybox-static cpio dpkg-dev
-      libmicrohttpd-dev prometheus curl python3-prometheus-client bash-completion groff-base libjson-c-dev"
+      libmicrohttpd-dev prometheus curl python3-prometheus-client bash-completion groff-base libjson-c-dev locales"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

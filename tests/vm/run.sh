@@ -50,6 +50,10 @@ for t in "$B"/tests/*; do copy_bin "$t" "/memlens/build/tests/$(basename "$t")";
 [ "$MODE" = bench ] && copy_bin "$B/bench/bench" /memlens/build/bench/bench
 mkdir -p "$root/memlens/tests"
 cp tests/*.sh "$root/memlens/tests/"; mkdir -p "$root/memlens/tests/helpers"; cp tests/helpers/tap.sh "$root/memlens/tests/helpers/"; rm -f "$root/memlens/tests/check.sh" "$root/memlens/tests/api_example.sh"
+# locales for tests/locale.sh: C.UTF-8, and a non-UTF-8 one built here
+mkdir -p "$root/usr/lib/locale"
+[ -d /usr/lib/locale/C.utf8 ] && cp -r /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
+localedef -c -i en_US -f ISO-8859-1 "$root/usr/lib/locale/en_US.ISO-8859-1" > /dev/null 2>&1 || true
 install -m 755 tests/vm/init "$root/init"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
