@@ -44,7 +44,7 @@ LDFLAGS    += $(SANFLAGS)
 LIB_SRCS := $(sort $(wildcard src/*.c))
 LIB_HDRS := $(wildcard src/*.h) include/memlens.h
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
-BPF_PROGS := task_vma dmabuf task_file task_vma_dmabuf
+BPF_PROGS := task_vma task_vma_nopath dmabuf task_file task_vma_dmabuf
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 
 CLI_SRCS := $(sort $(wildcard cli/*.c))
@@ -63,6 +63,11 @@ cli: $(BUILD)/memlens
 $(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file.h src/bpf/pidns.h src/vma_record.h src/dmabuf_record.h
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+
+# the VMA walk without bpf_d_path(): paths asked for by userspace (vma_bpf_iter.c)
+$(BUILD)/bpf/task_vma_nopath.bpf.o: src/bpf/task_vma.bpf.c src/bpf/memlens_core.h src/bpf/pidns.h src/vma_record.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DML_VMA_NO_D_PATH -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@

@@ -313,7 +313,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (opts.pid && kill(opts.pid, 0) && errno == ESRCH) {
-		cli_err_pid(opts.pid, -ESRCH);
+		cli_err_pid(cli, opts.pid, -ESRCH);
 		return EXIT_RUNTIME;
 	}
 	err = memlens__dmabuf(cli->ml, &opts, &d);

@@ -168,7 +168,7 @@ static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_nam
 		if (err == -EOPNOTSUPP)
 			cli_err("pages source %s unavailable: %s", src_name, memlens__source_reason(cli->ml, po.source));
 		else
-			cli_err_pid(memlens_proc__pid(proc), err);
+			cli_err_pid(cli, memlens_proc__pid(proc), err);
 		return EXIT_RUNTIME;
 	}
 	if (memlens_pages__source(pg) == MEMLENS_SOURCE_SMAPS || !memlens_pages__knows_huge(pg) || cli->verbose)
@@ -301,7 +301,7 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 			if (want_pages) {
 				rc = pages(cli, proc, pages_src);
 			} else if ((err = memlens_proc__smaps(proc, &us))) {
-				cli_err_pid(memlens_proc__pid(proc), err);
+				cli_err_pid(cli, memlens_proc__pid(proc), err);
 				rc = EXIT_RUNTIME;
 			} else {
 				err = render_smaps(cli, us, "START,PERMS,Size,Rss,Pss,Pss_Dirty,Shared_Clean,Shared_Dirty,"
@@ -315,7 +315,7 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 		}
 		err = memlens_proc__maps(proc, &mopts, &set);
 		if (err) {
-			cli_err_pid(memlens_proc__pid(proc), err);
+			cli_err_pid(cli, memlens_proc__pid(proc), err);
 			memlens_proc__close(proc);
 			return EXIT_RUNTIME;
 		}

@@ -142,7 +142,7 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 	int err = memlens_proc__normalize(q->proc, addrs, n, &nopts, &norm);
 
 	if (err) {
-		cli_err_pid(pid, err);
+		cli_err_pid(q->cli, pid, err);
 		return err;
 	}
 	vmas = memlens_norm__vmas(norm);

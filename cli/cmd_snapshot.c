@@ -265,11 +265,32 @@ struct snap_args {
 	const char *defaults;
 };
 
+/* the unreadable processes the filters would have shown: the pid filter was
+ * the library's; a comm, or a uid where status told it, is matched here (a
+ * process whose uid is unknown is named under --user: it may be one) */
+static size_t unreadable_shown(const struct filters *f, const struct memlens_snapshot *s, size_t *idx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < memlens_snapshot__unreadable(s); i++) {
+		struct memlens_proc_usage p = { .pid = memlens_snapshot__unreadable_pid(s, i),
+						.uid = memlens_snapshot__unreadable_uid(s, i) };
+		struct filters g = *f;
+
+		snprintf(p.comm, sizeof(p.comm), "%s", memlens_snapshot__unreadable_comm(s, i));
+		if (p.uid == (uint32_t)-1)
+			g.nuids = 0;
+		if (matches(&g, &p))
+			idx[n++] = i;
+	}
+	return n;
+}
+
 /* the summary member of -J's document: what the footer says, the totals, every
  * unreadable pid and the kernel-only DMA-BUF buffers (for memlens diff);
  * malloc'd, NULL: no memory */
 static char *json_summary(const struct memlens_snapshot *s, const struct memlens_snapshot_opts *opts, size_t nprocs,
-			  const uint64_t *tot)
+			  const uint64_t *tot, const size_t *unr, size_t nunr)
 {
 	const struct memlens_dmabuf *d = memlens_snapshot__dmabuf(s);
 	const char *src = !opts->dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
@@ -282,10 +303,9 @@ static char *json_summary(const struct memlens_snapshot *s, const struct memlens
 	if (!f)
 		return NULL;
 	fprintf(f, "   \"summary\": {\"processes\": %zu, \"shown\": %zu, \"exited\": %zu, \"unreadable\": %zu, "
-		"\"unreadable_pids\": [", memlens_snapshot__count(s), nprocs, memlens_snapshot__exited(s),
-		memlens_snapshot__unreadable(s));
-	for (size_t i = 0; i < memlens_snapshot__unreadable(s); i++)
-		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__unreadable_pid(s, i));
+		"\"unreadable_pids\": [", memlens_snapshot__count(s), nprocs, memlens_snapshot__exited(s), nunr);
+	for (size_t i = 0; i < nunr; i++)
+		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__unreadable_pid(s, unr[i]));
 	fprintf(f, "], \"mem_total\": %llu, \"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {"
 		"\"vss\": %llu, \"rss\": %llu, \"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, "
 		"\"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu},\n      \"dmabuf_kernel_only\": [",
@@ -325,7 +345,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	struct memlens_dmabuf *dmabuf = NULL;
 	uint64_t tot[NCOLS] = { 0 };
 	struct group *groups = NULL;
-	size_t n = 0, ng = 0, shown = 0, nprocs = 0;
+	size_t n = 0, ng = 0, shown = 0, nprocs = 0, nunr = 0, *unr = NULL;
 	int err, group = a->group;
 	struct out o;
 	bool dmabuf_wanted = opts->dmabuf;
@@ -357,6 +377,9 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		opts->cmdline = out_has(&o, C_CMDLINE);
 		opts->keep_dmabuf = cli->mode == OUT_JSON;
 	}
+	/* only the pids asked for are read: no other is exited or unreadable */
+	opts->pids = a->f.npids ? a->f.pids : NULL;
+	opts->npids = a->f.npids;
 	err = memlens__snapshot(cli->ml, opts, &s);
 	opts->dmabuf = dmabuf_wanted;
 	if (err) {
@@ -373,7 +396,8 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	}
 	n = memlens_snapshot__count(s);
 	rows = calloc(n ? n : 1, sizeof(*rows));
-	if (!rows) {
+	unr = calloc(memlens_snapshot__unreadable(s) + 1, sizeof(*unr));
+	if (!rows || !unr) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -382,6 +406,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 			rows[shown++] = memlens_snapshot__get(s, i);
 	qsort(rows, shown, sizeof(*rows), cmp_rows);
 	nprocs = shown;
+	nunr = unreadable_shown(&a->f, s, unr);
 	if (a->om) {
 		struct metrics_in mi = { .snap = s, .dmabuf = dmabuf, .per_process = true, .openmetrics = true };
 
@@ -436,7 +461,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 			out_set_size(&o, ln, k, tot[k]);
 	}
 	if (!err && cli->mode == OUT_JSON) {
-		char *more = json_summary(s, opts, nprocs, tot);
+		char *more = json_summary(s, opts, nprocs, tot, unr, nunr);
 
 		err = more ? out_print_with(&o, more) : -ENOMEM;
 		free(more);
@@ -449,22 +474,23 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		cli_size(memlens_snapshot__mem_total(s), cli->bytes, t, sizeof(t));
 		cli_size(memlens_snapshot__mem_available(s), cli->bytes, av, sizeof(av));
 		printf("MemTotal: %s  MemAvailable: %s  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
-		       t, av, n, memlens_snapshot__exited(s), memlens_snapshot__unreadable(s),
+		       t, av, n, memlens_snapshot__exited(s), nunr,
 		       opts->dmabuf ? "  DMA-BUF source: " : "",
 		       !opts->dmabuf ? "" : memlens_snapshot__dmabuf_source(s) ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) :
 		       "unavailable");
 	}
-	if (memlens_snapshot__unreadable(s)) {
+	if (nunr) {
 		int32_t pids[CLI_UNREADABLE_NAMED];
 		const char *comms[CLI_UNREADABLE_NAMED];
 
-		for (size_t i = 0; i < memlens_snapshot__unreadable(s) && i < CLI_UNREADABLE_NAMED; i++) {
-			pids[i] = memlens_snapshot__unreadable_pid(s, i);
-			comms[i] = memlens_snapshot__unreadable_comm(s, i);
+		for (size_t i = 0; i < nunr && i < CLI_UNREADABLE_NAMED; i++) {
+			pids[i] = memlens_snapshot__unreadable_pid(s, unr[i]);
+			comms[i] = memlens_snapshot__unreadable_comm(s, unr[i]);
 		}
-		cli_say_unreadable(cli, memlens_snapshot__unreadable(s), pids, comms);
+		cli_say_unreadable(cli, nunr, pids, comms);
 	}
 out:
+	free(unr);
 	if (!a->om)
 		out_free(&o);
 	for (size_t i = 0; groups && i < ng; i++)

@@ -223,7 +223,7 @@ static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min,
 		}
 		p = memlens__proc_open(cli->ml, pid, NULL);
 		if (!p) {
-			cli_err_pid(pid, -errno);
+			cli_err_pid(cli, pid, -errno);
 			return -2;
 		}
 		err = memlens_proc__find_vma(p, addr, 0, &set);
@@ -232,7 +232,7 @@ static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min,
 			if (err == -ENOENT)
 				cli_err("pid %d: 0x%llx is not mapped", pid, (unsigned long long)addr);
 			else
-				cli_err_pid(pid, err);
+				cli_err_pid(cli, pid, err);
 			return -2;
 		}
 		*maj = memlens_vma_set__get(set, 0)->dev_major;

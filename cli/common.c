@@ -22,15 +22,19 @@ void cli_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-void cli_err_pid(pid_t pid, int err)
+void cli_err_pid(struct cli *cli, pid_t pid, int err)
 {
 	const char *what;
+	char buf[400];
 
 	err = err < 0 ? -err : err;
 	switch (err) {
 	case ESRCH: what = "no such process"; break;
 	case EACCES:
-	case EPERM: what = "permission denied (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE)"; break;
+	case EPERM:
+		snprintf(buf, sizeof(buf), "permission denied (%s)", memlens__denied_reason(cli->ml, pid));
+		what = buf;
+		break;
 	case EOPNOTSUPP: what = "source unavailable"; break;
 	default: what = strerror(err); break;
 	}
@@ -45,7 +49,7 @@ void cli_err_open(struct cli *cli, pid_t pid, int err)
 	else if (err == -EINVAL && cli->source != MEMLENS_SOURCE_AUTO)
 		cli_err("source %s does not read VMAs", memlens_source__name(cli->source));
 	else
-		cli_err_pid(pid, err);
+		cli_err_pid(cli, pid, err);
 }
 
 void cli_say_source(struct cli *cli, enum memlens_source used, enum memlens_job job, size_t records)
@@ -194,8 +198,8 @@ void cli_say_unreadable(struct cli *cli, size_t n, const int32_t *pids, const ch
 {
 	if (!n)
 		return;
-	fprintf(stderr, "memlens: %zu process%s could not be read (needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE):",
-		n, n == 1 ? "" : "es");
+	fprintf(stderr, "memlens: %zu process%s could not be read (%s):", n, n == 1 ? "" : "es",
+		memlens__denied_reason(cli->ml, pids[0]));
 	for (size_t i = 0; i < n && i < CLI_UNREADABLE_NAMED; i++) {
 		char comm[16];
 

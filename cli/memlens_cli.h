@@ -30,7 +30,7 @@ struct cli {
 /* One line on stderr, "memlens: ..." */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "memlens: pid N: <what errno says>", with the library's words for its errnos */
-void cli_err_pid(pid_t pid, int err);
+void cli_err_pid(struct cli *cli, pid_t pid, int err);
 /* a failed memlens__proc_open(): forced source unavailable (and why), or the pid's error */
 void cli_err_open(struct cli *cli, pid_t pid, int err);
 /* -v: which source answered job, and why the better ones did not (the library's order) */

@@ -241,6 +241,13 @@ MEMLENS_API pid_t memlens_proc__pid(const struct memlens_proc *proc);
 /* a process's command name now (/proc/<pid>/comm, at most 15 bytes the
  * process chose): 0, or -ESRCH and "" when it cannot be read */
 MEMLENS_API int memlens__comm(struct memlens *ml, pid_t pid, char comm[16]);
+/* why a process could not be read (EACCES/EPERM on its /proc files): the
+ * caller lacks PTRACE_MODE_READ (not the same user, no CAP_SYS_PTRACE), or,
+ * with CAP_SYS_PTRACE held, a security module refused (the active ones named,
+ * where the kernel lists them) or the process is in a user namespace the
+ * caller's capabilities do not reach.  pid: one such process (0: none known).
+ * Always a string; valid until the next call with this context. */
+MEMLENS_API const char *memlens__denied_reason(struct memlens *ml, pid_t pid);
 
 struct memlens_maps_opts {
 	size_t sz;
@@ -406,6 +413,10 @@ struct memlens_snapshot_opts {
 	bool cmdline;		/* fill cmdline (one more read per process) */
 	/* with .dmabuf: keep the DMA-BUF pass (memlens_snapshot__dmabuf()) */
 	bool keep_dmabuf;
+	/* only these processes (npids of them; NULL: every process in /proc):
+	 * the others are not read, so not counted as exited or unreadable */
+	const int32_t *pids;
+	size_t npids;
 	size_t :0;
 };
 
@@ -421,6 +432,9 @@ MEMLENS_API size_t memlens_snapshot__unreadable(const struct memlens_snapshot *s
  * comm ("" if that was hidden too); -1 and NULL past the end */
 MEMLENS_API int32_t memlens_snapshot__unreadable_pid(const struct memlens_snapshot *s, size_t i);
 MEMLENS_API const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, size_t i);
+/* with .owner: its effective uid (status is readable where maps is not);
+ * (uint32_t)-1 when unknown */
+MEMLENS_API uint32_t memlens_snapshot__unreadable_uid(const struct memlens_snapshot *s, size_t i);
 /* with .keep_dmabuf: the DMA-BUF pass the figures came from (buffers,
  * kernel-only ones included), owned by the snapshot; else NULL */
 struct memlens_dmabuf;

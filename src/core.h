@@ -65,6 +65,7 @@ struct memlens {
 	/* sources usable without their interface (pins) say why here */
 	char source_why[__MEMLENS_SOURCE_MAX][300];
 	char explain[1200];	/* memlens__explain()'s line when no buffer is given */
+	char denied[300];	/* memlens__denied_reason()'s line */
 	unsigned kver;		/* KERNEL_VERSION(a,b,c) of uname -r */
 	char release[65];
 	long page_size;

@@ -18,7 +18,7 @@ struct memlens_snapshot {
 	struct memlens_proc_usage *p;
 	size_t n, cap;
 	size_t exited, unreadable, unreadable_cap;
-	struct unreadable { int32_t pid; char comm[16]; } *unr;
+	struct unreadable { int32_t pid; uint32_t uid; char comm[16]; } *unr;
 	uint64_t mem_total, mem_available;
 	enum memlens_source dmabuf_source;
 	struct memlens_dmabuf *dmabuf;	/* with .keep_dmabuf */
@@ -39,6 +39,8 @@ static void meminfo(struct memlens_snapshot *s)
 /* what snapshot_opts asked beyond the rollup */
 struct extras {
 	bool cgroups, owner, cmdline;
+	const int32_t *pids;	/* only these (NULL: every process) */
+	size_t npids;
 };
 
 /* /proc/<pid>/cmdline into a string of its own: NULs as spaces, the last
@@ -86,6 +88,8 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const st
 			return -ENOMEM;
 		un->pid = pid;
 		ml_proc_comm(pid, un->comm);	/* readable where /proc shows the pid at all */
+		if (!x->owner || ml_proc_uid(pid, &un->uid))
+			un->uid = (uint32_t)-1;
 		return 0;
 	}
 	if (!u.present)
@@ -234,6 +238,13 @@ static int merge(struct memlens_snapshot *s, struct memlens_snapshot *h)
 	return err;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* every process of /proc into s, on two threads where there are two CPUs */
 static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct extras *x)
 {
@@ -244,9 +255,30 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 	pthread_t t;
 	bool two;
 	pid_t pid, *pids = NULL;
-	int err = ml_pids_open(&it);
+	int err = x->pids ? 0 : ml_pids_open(&it);
 
-	while (!err && (pid = ml_pids_next(&it))) {
+	/* the caller's pids, in order and once each */
+	for (size_t i = 0; x->pids && !err && i < x->npids; i++) {
+		pid_t *slot;
+
+		if (x->pids[i] <= 0)
+			continue;
+		slot = ML_VEC_PUSH(pids, w.npids, cap);
+		if (!slot)
+			err = -ENOMEM;
+		else
+			*slot = x->pids[i];
+	}
+	if (x->pids && !err && w.npids) {
+		size_t o = 1;
+
+		qsort(pids, w.npids, sizeof(*pids), cmp_int);
+		for (size_t i = 1; i < w.npids; i++)
+			if (pids[i] != pids[o - 1])
+				pids[o++] = pids[i];
+		w.npids = o;
+	}
+	while (!x->pids && !err && (pid = ml_pids_next(&it))) {
 		pid_t *slot = ML_VEC_PUSH(pids, w.npids, cap);
 
 		if (!slot)
@@ -254,7 +286,8 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 		else
 			*slot = pid;
 	}
-	ml_pids_close(&it);
+	if (!x->pids)
+		ml_pids_close(&it);
 	if (err) {
 		free(pids);
 		return err;
@@ -298,6 +331,8 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	x.cgroups = OPTS_GET(opts, cgroups, false);
 	x.owner = OPTS_GET(opts, owner, false);
 	x.cmdline = OPTS_GET(opts, cmdline, false);
+	x.pids = OPTS_GET(opts, pids, NULL);
+	x.npids = x.pids ? OPTS_GET(opts, npids, 0) : 0;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ml_err(ENOMEM);
@@ -330,6 +365,11 @@ int32_t memlens_snapshot__unreadable_pid(const struct memlens_snapshot *s, size_
 {
 	return s && i < s->unreadable ? s->unr[i].pid : -1;
 }
+uint32_t memlens_snapshot__unreadable_uid(const struct memlens_snapshot *s, size_t i)
+{
+	return s && i < s->unreadable ? s->unr[i].uid : (uint32_t)-1;
+}
+
 const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, size_t i)
 {
 	return s && i < s->unreadable ? s->unr[i].comm : NULL;

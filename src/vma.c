@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <linux/capability.h>
 #include "build_id.h"
 #include "procfs.h"
 #include "vma.h"
@@ -104,6 +105,65 @@ int memlens__comm(struct memlens *ml, pid_t pid, char comm[16])
 	}
 	ml_proc_comm(pid, comm);
 	return comm[0] ? 0 : ml_err(ESRCH);
+}
+
+/* the active LSMs that can refuse a ptrace read, by lsm_list_modules()
+ * (6.8+; include/uapi/linux/lsm.h ids), comma-separated; "" if unknown */
+static void ptrace_lsms(char *out, size_t len)
+{
+	static const struct { uint64_t id; const char *name; } known[] = {
+		{ 101, "selinux" }, { 102, "smack" }, { 103, "tomoyo" }, { 104, "apparmor" },
+		{ 105, "yama" }, { 109, "bpf" }, { 110, "landlock" },
+	};
+	uint64_t ids[32];
+	uint32_t size = sizeof(ids);
+	long n;
+	size_t o = 0;
+
+	out[0] = 0;
+#ifndef __NR_lsm_list_modules
+#define __NR_lsm_list_modules 461	/* the same number on every architecture */
+#endif
+	n = syscall(__NR_lsm_list_modules, ids, &size, 0);
+	for (long i = 0; i < n && i < 32; i++)
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (ids[i] == known[k].id && o < len)
+				o += (size_t)snprintf(out + o, len - o, "%s%s", o ? ", " : "", known[k].name);
+}
+
+const char *memlens__denied_reason(struct memlens *ml, pid_t pid)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	char lsms[160], path[64], *mine = NULL, *theirs = NULL;
+	size_t l1 = 0, l2 = 0;
+	bool other_ns = false;
+
+	if (!ml)
+		return "needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE";
+	if (syscall(SYS_capget, &hdr, data) || !(data[CAP_SYS_PTRACE / 32].effective & (1u << (CAP_SYS_PTRACE % 32)))) {
+		snprintf(ml->denied, sizeof(ml->denied), "needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE");
+		return ml->denied;
+	}
+	/* uid_map is readable without ptrace access: another one is another
+	 * user namespace, whose processes our capabilities may not reach */
+	if (pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+		if (!ml_read_file("/proc/self/uid_map", &mine, &l1) && !ml_read_file(path, &theirs, &l2))
+			other_ns = l1 != l2 || memcmp(mine, theirs, l1);
+		free(mine);
+		free(theirs);
+	}
+	ptrace_lsms(lsms, sizeof(lsms));
+	if (other_ns)
+		snprintf(ml->denied, sizeof(ml->denied),
+			 "refused with CAP_SYS_PTRACE held: the process is in another user namespace%s%s%s",
+			 lsms[0] ? ", or a security module refused (" : "", lsms, lsms[0] ? ")" : "");
+	else
+		snprintf(ml->denied, sizeof(ml->denied), "refused with CAP_SYS_PTRACE held: a security module decides%s%s%s",
+			 lsms[0] ? " (active here: " : " (SELinux, AppArmor, Landlock, a BPF LSM...)", lsms,
+			 lsms[0] ? ")" : "");
+	return ml->denied;
 }
 
 int ml_proc_source(struct memlens_proc *proc, enum memlens_job job, bool build_ids, const struct ml_source **src,

@@ -3,6 +3,13 @@
  * BPF iter/task_vma (Linux 5.12+, CAP_BPF+CAP_PERFMON or root): the kernel
  * walks VMAs of one process (link_info task.pid, 6.1+) or of all of them in
  * one pass, and the program writes struct ml_vma_rec records.
+ *
+ * Two variants of the program, chosen once per context by the probe:
+ * task_vma names files with bpf_d_path(), which needs a kernel that treats
+ * vma->vm_file as trusted (some 6.18 builds do not); task_vma_nopath sends
+ * each file's first VMA unnamed and the name is asked of the kernel here,
+ * once per file per walk: PROCMAP_QUERY (6.11+; the name maps prints, the
+ * overlayfs user path included), else the process's maps text.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,10 +23,12 @@
 #include "vma_maps_text.h"
 #include "bpf_iter.h"
 #include "vma_record.h"
+#include "vma_procmap_query.h"
 #include "bpf_prog.h"
 
 struct ml_bpf {
 	struct ml_prog_loaded prog;
+	enum ml_prog variant;	/* ML_PROG_TASK_VMA or ML_PROG_TASK_VMA_NOPATH */
 };
 
 void ml_bpf_free(struct ml_bpf *bpf)
@@ -30,27 +39,73 @@ void ml_bpf_free(struct ml_bpf *bpf)
 	free(bpf);
 }
 
+/* what each variant does, for the probe's reason */
+static const char *variant_how(enum ml_prog v, bool pq)
+{
+	if (v == ML_PROG_TASK_VMA)
+		return "paths by bpf_d_path() in the kernel";
+	return pq ? "each file's path asked once per walk with PROCMAP_QUERY" :
+		    "each file's path read once per walk from its process's maps";
+}
+
 int ml_bpf_task_vma_probe(struct memlens *ml, struct ml_probe *p)
 {
-	struct ml_bpf *bpf = calloc(1, sizeof(*bpf));
-	int err = bpf ? ml_prog_load(ml, ML_PROG_TASK_VMA, &bpf->prog) : -ENOMEM;
+	const char *force = getenv("MEMLENS_BPF_VMA_VARIANT");
+	enum ml_prog order[2];
+	char why[2][400] = { "", "" }, missing[64];
+	int errs[2] = { 0, 0 }, n = 0;
+	bool pq;
+	struct ml_bpf *bpf;
 
-	if (!err) {
-		ml->bpf = bpf;
-		ml_probe_set(p, 0, "iter/task_vma program loaded (%s)", bpf->prog.how);
-		return 0;
+	if (!ml_bpf_caps(missing, sizeof(missing))) {
+		ml_probe_set(p, -EPERM, "loading BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): %s not held", missing);
+		return p->err;
+	}
+	if (ml->kver < ML_KVER(5, 12, 0)) {
+		ml_probe_set(p, -EOPNOTSUPP, "kernel %s has no iter/task_vma (needs 5.12+)", ml->release);
+		return p->err;
+	}
+	/* where PROCMAP_QUERY names files, the unnamed variant answers as maps
+	 * does even for overlayfs files (whose vm_file is the backing file:
+	 * bpf_d_path() names the lower layer); elsewhere bpf_d_path() first */
+	pq = memlens__probe(ml, MEMLENS_IFACE_PROCMAP_QUERY) == 0;
+	if (force && !strcmp(force, "d_path")) {
+		order[n++] = ML_PROG_TASK_VMA;
+	} else if (force && !strcmp(force, "nopath")) {
+		order[n++] = ML_PROG_TASK_VMA_NOPATH;
+	} else {
+		order[n++] = pq ? ML_PROG_TASK_VMA_NOPATH : ML_PROG_TASK_VMA;
+		order[n++] = pq ? ML_PROG_TASK_VMA : ML_PROG_TASK_VMA_NOPATH;
+	}
+	bpf = calloc(1, sizeof(*bpf));
+	if (!bpf) {
+		ml_probe_set(p, -ENOMEM, "out of memory");
+		return p->err;
+	}
+	for (int i = 0; i < n; i++) {
+		errs[i] = ml_prog_load(ml, order[i], &bpf->prog);
+		if (!errs[i]) {
+			bpf->variant = order[i];
+			ml->bpf = bpf;
+			if (i)
+				ml_probe_set(p, 0, "iter/task_vma program loaded (%s, %s; %s)", ml_prog_name(order[i]),
+					     variant_how(order[i], pq), why[0]);
+			else
+				ml_probe_set(p, 0, "iter/task_vma program loaded (%s, %s; %s)%s", ml_prog_name(order[i]),
+					     variant_how(order[i], pq), bpf->prog.how,
+					     force ? ": MEMLENS_BPF_VMA_VARIANT" : "");
+			return 0;
+		}
+		ml_prog_refusal(ml, order[i], errs[i], &bpf->prog, why[i], sizeof(why[i]));
+		ml_log(ml, MEMLENS_DEBUG, "%s: %s\n", ml_prog_name(order[i]), why[i]);
+		ml_prog_log_tail(ml, &bpf->prog, 12);
 	}
 	free(bpf);
-	if (err == -ENOMEM)
-		ml_probe_set(p, err, "out of memory");
-	else if (err == -EPERM || err == -EACCES)
-		ml_probe_set(p, err, "loading BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
-	else if (ml->kver < ML_KVER(5, 12, 0))
-		ml_probe_set(p, err, "kernel %s has no iter/task_vma (needs 5.12+)", ml->release);
+	if (n == 2 && strcmp(why[0], why[1]))
+		ml_probe_set(p, errs[0], "%s; %s", why[0], why[1]);
 	else
-		ml_probe_set(p, err, "iter/task_vma program failed to load: %s%s%s", strerror(-err),
-			     ml_libbpf_last()[0] ? ": " : "", ml_libbpf_last());
-	return err;
+		ml_probe_set(p, errs[0], "%s", why[0]);
+	return p->err;
 }
 
 int ml_bpf_iter_pid_probe(struct memlens *ml, struct ml_probe *p)
@@ -72,6 +127,7 @@ static const char *kind_name(const struct ml_vma_rec *r, const char *raw, char *
 	switch (r->name_kind) {
 	case ML_NAME_PATH:
 	case ML_NAME_PATH_REF:
+	case ML_NAME_PATH_LATER:
 	case ML_NAME_SPECIAL:
 		*out_len = r->name_len;
 		return raw;
@@ -139,9 +195,102 @@ static int path_ids_add(struct path_ids *ids, uint32_t id, const char *name, uin
 	e = ML_VEC_PUSH(ids->v, ids->n, ids->cap);
 	if (!e)
 		return -ENOMEM;
-	e->name = ml_arena_strndup(&ids->arena, name, len);
 	e->len = len;
+	if (!name) {	/* task_vma_nopath: asked for when a VMA needs it */
+		e->name = NULL;
+		return 0;
+	}
+	e->name = ml_arena_strndup(&ids->arena, name, len);
 	return e->name ? 0 : -ENOMEM;
+}
+
+static int path_ids_set(struct path_ids *ids, uint32_t id, const char *name, size_t len)
+{
+	ids->v[id - 1].name = ml_arena_strndup(&ids->arena, name, len);
+	ids->v[id - 1].len = (uint16_t)len;
+	return ids->v[id - 1].name ? 0 : -ENOMEM;
+}
+
+/* task_vma_nopath's names, asked of the kernel for one VMA of each file:
+ * PROCMAP_QUERY on the process's maps (kept open while its records come),
+ * else its maps text (read once) */
+struct asker {
+	pid_t pid;
+	int fd;
+	bool own_fd;
+	struct memlens_vma_set *text;
+	char name[ML_PQ_NAME_MAX];
+};
+
+static void asker_reset(struct asker *a, pid_t pid)
+{
+	if (a->own_fd && a->fd >= 0)
+		close(a->fd);
+	memlens_vma_set__free(a->text);
+	a->text = NULL;
+	a->fd = -1;
+	a->own_fd = false;
+	a->pid = pid;
+}
+
+/* the name maps gives the VMA of r, in *name, *len: 0; -ESRCH: the process
+ * is gone; -ENOENT: that VMA is not there any more (or is another file now) */
+static int ask_name(const struct ml_vma_req *req, struct asker *a, const struct ml_vma_rec *r, pid_t pid,
+		    const char **name, size_t *len)
+{
+	struct memlens_vma v;
+	int err = -ENAMETOOLONG;
+
+	if (a->pid != pid)
+		asker_reset(a, pid);
+	if (ml_has(req->ml, MEMLENS_IFACE_PROCMAP_QUERY)) {
+		if (a->fd < 0 && req->maps_fd >= 0 && req->pid == pid) {
+			a->fd = req->maps_fd;	/* the process handle's own */
+		} else if (a->fd < 0) {
+			err = ml_open_maps(pid, &a->fd);
+			if (err)
+				return err == -ESRCH || err == -ENOENT ? -ESRCH : err;
+			a->own_fd = true;
+		}
+		memset(&v, 0, sizeof(v));
+		err = ml_procmap_query_vma(a->fd, r->start, &v, a->name, sizeof(a->name), len);
+		if (!err) {
+			if (v.start != r->start || v.inode != r->ino || v.dev_major != r->dev >> 20 ||
+			    v.dev_minor != (r->dev & 0xfffff))
+				return -ENOENT;
+			*name = a->name;
+			return 0;
+		}
+		if (err == -ESRCH || err == -ENOENT)
+			return ml_pid_gone(pid) ? -ESRCH : -ENOENT;
+		if (err != -ENAMETOOLONG)
+			return err;
+	}
+	/* no PROCMAP_QUERY, or a name longer than PATH_MAX: the text */
+	if (!a->text) {
+		a->text = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
+		if (!a->text)
+			return -ENOMEM;
+		err = ml_maps_text_read_pid(pid, a->text);
+		if (err) {
+			memlens_vma_set__free(a->text);
+			a->text = NULL;
+			return err == -ENOENT || err == -ESRCH ? -ESRCH : err;
+		}
+	}
+	for (size_t i = 0; i < a->text->n; i++) {
+		const struct memlens_vma *t = &a->text->v[i];
+
+		if (t->start == r->start) {
+			if (t->inode != r->ino)
+				return -ENOENT;
+			/* the text's '\n' is \012 already: pushed as it is */
+			*name = t->name;
+			*len = strlen(t->name);
+			return 1;
+		}
+	}
+	return -ENOENT;
 }
 
 static int path_ids_get(struct path_ids *ids, uint32_t id, const char **name, uint16_t *len)
@@ -163,8 +312,11 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	struct ml_iter_rd rd = { .fd = -1 };
 	struct ml_walk_ctl *ctl;
 	struct path_ids ids = { 0 };
+	struct asker *ask = NULL;
 	char nbuf[300];
 	bool skip_task;
+	int32_t drop_tgid = -1, cur_tgid = -1;
+	size_t task_first = 0;
 	int fd = -1, err;
 
 	if (!ml->bpf)
@@ -204,6 +356,10 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		/* a path is sent once per walk, later VMAs refer to it by id */
 		if (r.name_kind == ML_NAME_PATH && r.path_id)
 			err = path_ids_add(&ids, r.path_id, raw, r.name_len);
+		else if (r.name_kind == ML_NAME_PATH_LATER && r.path_id)
+			err = path_ids_add(&ids, r.path_id, raw = NULL, 0);
+		else if (r.name_kind == ML_NAME_PATH_LATER)
+			err = -EPROTO;
 		else if (r.name_kind == ML_NAME_PATH_REF)
 			err = path_ids_get(&ids, r.path_id, &raw, &r.name_len);
 		if (err)
@@ -213,8 +369,12 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		err = ml_seen_first_task(&seen, r.tgid, r.tid, &skip_task);
 		if (err)
 			break;
-		if (skip_task)
+		if (skip_task || r.tgid == drop_tgid)
 			continue;
+		if (r.tgid != cur_tgid) {
+			cur_tgid = r.tgid;
+			task_first = set->n;
+		}
 		memset(&v, 0, sizeof(v));
 		v.start = r.start;
 		v.end = r.end;
@@ -226,7 +386,50 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		v.page_size = r.page_size;
 		v.pid = pid ? pid : r.tgid;
 		name = kind_name(&r, raw, nbuf, sizeof(nbuf), &name_len);
-		if (r.name_kind == ML_NAME_PATH || r.name_kind == ML_NAME_PATH_REF)
+		if ((r.name_kind == ML_NAME_PATH_LATER || r.name_kind == ML_NAME_PATH_REF) && !name) {
+			/* a file nobody asked the name of yet: ask with this VMA */
+			int got;
+
+			if (!ask) {
+				ask = malloc(sizeof(*ask));
+				if (!ask) {
+					err = -ENOMEM;
+					break;
+				}
+				ask->fd = -1;
+				ask->own_fd = false;
+				ask->text = NULL;
+				ask->pid = -1;
+			}
+			got = ask_name(req, ask, &r, v.pid, &name, &name_len);
+			if (got == -ENOENT)
+				continue;	/* unmapped since the kernel's walk: not there now */
+			if (got == -ESRCH) {
+				/* gone since the kernel's walk: as if it had
+				 * exited before (one process: no such process) */
+				if (pid) {
+					err = -ESRCH;
+					break;
+				}
+				set->n = task_first;
+				set->exited++;
+				drop_tgid = r.tgid;
+				continue;
+			}
+			if (got < 0) {
+				err = got;
+				break;
+			}
+			/* the ioctl's name is raw as d_path's; the text's has
+			 * its '\n' as \012 already, and so no '\n' to escape */
+			err = path_ids_set(&ids, r.path_id, name, name_len);
+			if (!err)
+				err = ml_set_push_path(set, &v, name, name_len);
+			if (err)
+				break;
+			continue;
+		}
+		if (r.name_kind == ML_NAME_PATH || r.name_kind == ML_NAME_PATH_REF || r.name_kind == ML_NAME_PATH_LATER)
 			err = ml_set_push_path(set, &v, name, name_len);
 		else
 			err = ml_set_push(set, &v, name, name_len);
@@ -241,6 +444,10 @@ out:
 	if (link >= 0)
 		close(link);
 	ml_iter_rd_free(&rd);
+	if (ask) {
+		asker_reset(ask, -1);
+		free(ask);
+	}
 	ml_arena_free(&ids.arena);
 	free(ids.v);
 	free(seen.bits);

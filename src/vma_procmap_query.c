@@ -13,8 +13,9 @@
 #include "procfs.h"
 #include "source.h"
 #include "uapi/procmap_query.h"
+#include "vma_procmap_query.h"
 
-#define PQ_NAME_MAX 4096	/* the kernel caps names at PATH_MAX */
+#define PQ_NAME_MAX ML_PQ_NAME_MAX
 
 static int pq_ioctl(int fd, uint64_t addr, uint32_t flags, bool want_bid, struct memlens_vma *v, char *name,
 		    size_t name_size, size_t *name_len)
@@ -45,6 +46,12 @@ static int pq_ioctl(int fd, uint64_t addr, uint32_t flags, bool want_bid, struct
 	v->build_id_err = 0;
 	*name_len = q.vma_name_size ? strnlen(name, q.vma_name_size) : 0;
 	return 0;
+}
+
+int ml_procmap_query_vma(int maps_fd, uint64_t addr, struct memlens_vma *v, char *name, size_t name_size,
+			 size_t *name_len)
+{
+	return pq_ioctl(maps_fd, addr, 0, false, v, name, name_size, name_len);
 }
 
 int ml_procmap_query_probe(struct memlens *ml, struct ml_probe *p)

@@ -21,7 +21,8 @@ enum ml_vma_name_kind {
 	ML_NAME_ANON_SHMEM,	/* [anon_shmem:%s] */
 	ML_NAME_VDSO_NOMM,	/* no vm_mm: [vdso] */
 	ML_NAME_PATH_ERR,	/* d_path failed (e.g. name too long): take it from text */
-	ML_NAME_PATH_REF,	/* the path of an earlier ML_NAME_PATH record: path_id */
+	ML_NAME_PATH_REF,	/* the path of an earlier ML_NAME_PATH(_LATER) record: path_id */
+	ML_NAME_PATH_LATER,	/* a file's path, for userspace to ask the kernel for (task_vma_nopath) */
 };
 
 struct ml_vma_rec {

@@ -4,6 +4,12 @@
  * bpf_seq_write() so userspace never parses kernel-printed text.  The name
  * follows the rules of get_vma_name() in fs/proc/task_mmu.c, so records agree
  * with /proc/<pid>/maps line for line.
+ *
+ * Built twice (the Makefile): task_vma calls bpf_d_path() on vma->vm_file,
+ * which only kernels that treat vm_file as a trusted pointer accept (6.18.44
+ * builds exist that refuse it); task_vma_nopath (ML_VMA_NO_D_PATH) sends the
+ * first VMA of each file as ML_NAME_PATH_LATER and userspace asks the kernel
+ * for that one name (PROCMAP_QUERY, else the maps text), once per file per walk.
  */
 #include "memlens_core.h"
 #include <bpf/bpf_helpers.h>
@@ -18,6 +24,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* set by userspace before load */
 const volatile __u32 page_size = 4096;
+/* the tests' refused program (MEMLENS_TEST_BPF_REFUSE=task_vma): a branch the
+ * verifier prunes as dead code unless this is set, and refuses when it is */
+const volatile __u32 test_refuse = 0;
 /* target_tgid: 0 for every process, set per walk when the kernel cannot
  * filter by link_info; gen and next_id: the walk's path ids */
 struct ml_walk_ctl walk_ctl;
@@ -171,6 +180,13 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 				r->name_kind = ML_NAME_PATH_REF;
 				r->path_id = pv->id;
 				n = 0;
+#ifdef ML_VMA_NO_D_PATH
+			} else {
+				r->name_kind = ML_NAME_PATH_LATER;
+				r->path_id = walk_ctl.next_id;
+				n = 0;
+			}
+#else
 			} else if ((n = bpf_d_path(&file->f_path, s->name, sizeof(s->name))) > 0) {
 				r->name_kind = ML_NAME_PATH;
 				r->path_id = walk_ctl.next_id;
@@ -179,6 +195,7 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 				r->name_kind = ML_NAME_PATH_ERR;
 				n = 0;
 			}
+#endif
 		}
 	} else if (vma->vm_ops && (n = special_name(vma, s->name)) > 0) {
 		r->name_kind = ML_NAME_SPECIAL;
@@ -203,12 +220,14 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 	if (n < 0 || n >= ML_VMA_NAME_MAX)
 		n = 0;
 	r->name_len = n;
+	if (test_refuse)	/* a size no map value has: "invalid access to map value" */
+		bpf_seq_write(seq, s, 1 << 30);
 	/* when the seq buffer is full, the kernel shows this VMA again in the
 	 * next read: the id is taken only once its record went out whole */
 	if (bpf_seq_write(seq, r, sizeof(*r)) ||
 	    (n > 0 && bpf_seq_write(seq, s->name, n & (ML_VMA_NAME_MAX - 1))))
 		return 0;
-	if (r->name_kind == ML_NAME_PATH && r->path_id) {
+	if ((r->name_kind == ML_NAME_PATH || r->name_kind == ML_NAME_PATH_LATER) && r->path_id) {
 		struct path_val v = { .gen = walk_ctl.gen, .id = r->path_id };
 
 		if (!bpf_map_update_elem(&paths, &pk, &v, BPF_ANY))
