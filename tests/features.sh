@@ -1,11 +1,16 @@
 #!/bin/bash
 # memlens features tells the truth: the source each job uses follows from the
-# interfaces, and (in the VM guests) the interfaces are what the kernel of the
-# matrix is known to have: MEMLENS_EXPECT="procmap_query=no dmabuf_exporter=yes ...".
+# interfaces, and the interfaces are what this kernel and these privileges must
+# have (tests/helpers/expect.sh's rules, and in the VM guests what the kernel
+# of the matrix is known to have): MEMLENS_EXPECT="procmap_query=no ...".
+# Every variant of the VMA walk is loaded and walked where the rules want it,
+# and a program the verifier refuses is said to be the verifier's doing.
 # Usage: tests/features.sh BUILD_DIR    (TAP on stdout)
 set -u
 B=$(cd "${1:-build}" && pwd)
 . "$(dirname "$0")/helpers/tap.sh"
+. "$(dirname "$0")/helpers/expect.sh"
+[ -n "${MEMLENS_EXPECT:-}" ] || MEMLENS_EXPECT=$(expect_rules | tr '\n' ' ')
 tmp=$(mktemp -d /tmp/memlens-features-XXXXXX); chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -58,19 +63,62 @@ is "root: query uses what features says" "$(field "$tmp/f.json" query value)" \
 is "root: maps --all uses what features says" "$(field "$tmp/f.json" maps_all value)" \
 	"$("$B/memlens" maps --all -v 2>&1 >/dev/null | picked)"
 
-for kv in ${MEMLENS_EXPECT:-}; do
+# every rule, against what features says; a name given twice (the rules,
+# then a guest's known facts) must be given the same answer
+declare -A said=()
+for kv in $MEMLENS_EXPECT; do
 	k=${kv%%=*}; v=${kv#*=}
-	want=$([ "$v" = yes ] && echo true || echo false)
-	is "this kernel: $k available=$want" "$want" "$(field "$tmp/f.json" "$k" available)"
+	if [ -n "${said[$k]:-}" ] && [ "${said[$k]}" != "$v" ]; then
+		ok 1 "the rules and the matrix agree on $k (${said[$k]} vs $v)"
+	fi
+	said[$k]=$v
 done
-[ -n "${MEMLENS_EXPECT:-}" ] || echo "# no MEMLENS_EXPECT: interfaces not checked against a known kernel"
+for k in "${!said[@]}"; do
+	case $k in bpf_task_vma_*) continue ;; esac	# the variants: below
+	want=$([ "${said[$k]}" = yes ] && echo true || echo false)
+	is "this kernel: $k available=$want ($(field "$tmp/f.json" "$k" reason | head -c 200))" "$want" "$(field "$tmp/f.json" "$k" available)"
+done
+
+# each variant of the VMA walk, forced: loads where the rules want it, and
+# walks every process as the text does (tests/walk.sh compares the records)
+for v in nopath d_path; do
+	MEMLENS_BPF_VMA_VARIANT=$v "$B/memlens" features -J > "$tmp/v.json"
+	got=$(field "$tmp/v.json" bpf_task_vma available)
+	r=$(field "$tmp/v.json" bpf_task_vma reason)
+	case $(expected "bpf_task_vma_$v") in
+	yes) is "variant $v: loads here ($r)" true "$got" ;;
+	no) is "variant $v: does not load here ($r)" false "$got" ;;
+	*) if [ "$got" = true ]; then ok 0 "variant $v: loads ($r)"; else skip "variant $v: not loaded by this kernel ($r)"; fi ;;
+	esac
+	# a refusal with every capability held is the verifier's, in its own words
+	if [ "$got" != true ] && [ "$(expected bpf_task_vma)" = yes ]; then
+		ok "$(echo "$r" | grep -q "the kernel's verifier refused task_vma"; echo $?)" "variant $v refused: the reason names the verifier"
+	fi
+done
+
+# a program the verifier refuses (MEMLENS_TEST_BPF_REFUSE), with every
+# capability held: the reason is the verifier's last line, -v its log's end
+if [ "$(expected bpf_task_vma)" = yes ]; then
+	MEMLENS_BPF_VMA_VARIANT=nopath MEMLENS_TEST_BPF_REFUSE=task_vma_nopath "$B/memlens" features -J -v > "$tmp/r.json" 2> "$tmp/r.err"
+	r=$(field "$tmp/r.json" bpf_task_vma reason)
+	is "a refused program: bpf_task_vma unavailable" false "$(field "$tmp/r.json" bpf_task_vma available)"
+	ok "$(echo "$r" | grep -q "^the kernel's verifier refused task_vma_nopath: .*\(invalid access to map value\|unbounded memory access\|R3\)"; echo $?)" \
+		"a refused program: the reason names the verifier and quotes its last line ($r)"
+	ok "$(echo "$r" | grep -qi 'CAP_BPF\|capabilit'; [ $? = 1 ]; echo $?)" "a refused program: the reason says nothing of capabilities"
+	ok "$(grep -q "the verifier's log, its end" "$tmp/r.err" && grep -q 'call bpf_seq_write' "$tmp/r.err"; echo $?)" \
+		"a refused program: -v shows the end of the verifier's log"
+	is "a refused program: maps --all falls back to text" text \
+		"$(MEMLENS_BPF_VMA_VARIANT=nopath MEMLENS_TEST_BPF_REFUSE=task_vma_nopath "$B/memlens" maps --all -v 2>&1 >/dev/null | picked)"
+else
+	skip "no VMA walk here to refuse: $(field "$tmp/f.json" bpf_task_vma reason)"
+fi
 
 # which skeleton loaded the BPF programs, and the forced fallback
 if [ "$(field "$tmp/f.json" bpf_task_vma available)" = true ]; then
 	for kind in light regular; do
 		MEMLENS_BPF_SKELETON=$kind "$B/memlens" features -J > "$tmp/$kind.json"
 		r=$(field "$tmp/$kind.json" bpf_task_vma reason)
-		ok "$(echo "$r" | grep -q "($kind skeleton"; echo $?)" "MEMLENS_BPF_SKELETON=$kind: task_vma loaded by the $kind skeleton ($r)"
+		ok "$(echo "$r" | grep -q "[(;] *$kind skeleton"; echo $?)" "MEMLENS_BPF_SKELETON=$kind: task_vma loaded by the $kind skeleton ($r)"
 		if [ "$(field "$tmp/f.json" bpf_dmabuf available)" = true ]; then
 			r=$(field "$tmp/$kind.json" bpf_dmabuf reason)
 			ok "$(echo "$r" | grep -q "($kind skeleton"; echo $?)" "MEMLENS_BPF_SKELETON=$kind: the DMA-BUF iterators too ($r)"
@@ -79,7 +127,7 @@ if [ "$(field "$tmp/f.json" bpf_task_vma available)" = true ]; then
 		ok $? "MEMLENS_BPF_SKELETON=$kind: maps self -s bpf works"
 	done
 	# the kernels of the matrix all run the light loader (BPF_PROG_TYPE_SYSCALL, 5.14+)
-	ok "$(field "$tmp/f.json" bpf_task_vma reason | grep -q '(light skeleton'; echo $?)" \
+	ok "$(field "$tmp/f.json" bpf_task_vma reason | grep -q '[(;] *light skeleton'; echo $?)" \
 		"by default the light skeleton ($(field "$tmp/f.json" bpf_task_vma reason))"
 fi
 
@@ -93,5 +141,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	is "nobody: maps --all uses what features says" "$(field "$tmp/u.json" maps_all value)" "$(cat "$tmp/u.picked")"
 	is "nobody: no BPF" false "$(field "$tmp/u.json" bpf_task_vma available)"
 	is "nobody: BPF unavailable is EPERM" EPERM "$(field "$tmp/u.json" bpf_task_vma value)"
+	ok "$(field "$tmp/u.json" bpf_task_vma reason | grep -q 'needs CAP_BPF and CAP_PERFMON.*CAP_BPF and CAP_PERFMON not held'; echo $?)" \
+		"nobody: the reason is the missing capabilities, checked ($(field "$tmp/u.json" bpf_task_vma reason))"
 fi
 echo "1..$n"

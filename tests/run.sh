@@ -8,6 +8,12 @@ set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0 skipped=0 broken=0
 log=$(mktemp /tmp/memlens-tests-XXXXXX)
+# what this kernel and these privileges must support (tests/helpers/expect.sh),
+# then a guest's known facts (tests/vm/run.sh): a source the rules expect that
+# is unavailable fails the tests that need it instead of skipping them
+. tests/helpers/expect.sh
+MEMLENS_EXPECT="$(expect_rules | tr '\n' ' ')${MEMLENS_EXPECT:-}"
+export MEMLENS_EXPECT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -5,6 +5,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int tap_n, tap_failed;
 #define TAP_UNUSED __attribute__((unused))
@@ -34,6 +36,38 @@ __attribute__((format(printf, 1, 2))) TAP_UNUSED static void skip(const char *fm
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
+}
+
+/* tests/helpers/expect.sh's rules, exported by tests/run.sh as
+ * MEMLENS_EXPECT="name=yes|no ...": 1 if name must work on this kernel with
+ * these privileges (the last word on a name wins: a guest's known facts) */
+TAP_UNUSED static int expected(const char *name)
+{
+	const char *e = getenv("MEMLENS_EXPECT"), *p;
+	size_t len = strlen(name);
+	int v = 0;
+
+	for (p = e; p && (p = strstr(p, name)); p += len) {
+		if ((p == e || p[-1] == ' ') && p[len] == '=')
+			v = !strncmp(p + len + 1, "yes", 3);
+	}
+	return v;
+}
+
+/* an interface or source unavailable: a skip, or a failure where the rules
+ * say this kernel and these privileges must have it */
+__attribute__((format(printf, 2, 3))) TAP_UNUSED static void unavailable(const char *name, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (expected(name))
+		ok(0, "%s: %s is expected on this kernel and privileges (MEMLENS_EXPECT), and is unavailable", why, name);
+	else
+		skip("%s", why);
 }
 
 /* a failed check says what it expected and what it got */

@@ -618,7 +618,7 @@ static void check_no_buffer_skip(struct memlens *ml, bool want_none)
 	size_t n;
 
 	if (memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF)) {
-		skip("no-buffer shortcut: %s", memlens__probe_reason(ml, MEMLENS_IFACE_BPF_ITER_DMABUF));
+		unavailable("bpf_iter_dmabuf", "no-buffer shortcut: %s", memlens__probe_reason(ml, MEMLENS_IFACE_BPF_ITER_DMABUF));
 		return;
 	}
 	if (!ok(memlens__dmabuf(ml, &o, &d) == 0, "bpf source before any buffer exists"))
@@ -657,7 +657,7 @@ int main(void)
 		if (expect && !strcmp(expect, "yes"))
 			ok(0, "this kernel should have /dev/dma_heap/system and /dev/udmabuf");
 		else
-			skip("no DMA-BUF exporter here: the scenario runs in the VM guests");
+			unavailable("dmabuf_exporter", "no DMA-BUF exporter here: the scenario runs in the VM guests");
 		memlens__free(ml);
 		return tap_done();
 	}
@@ -670,7 +670,7 @@ int main(void)
 
 		if (src == MEMLENS_SOURCE_DMABUF_BPF && memlens__probe(ml, MEMLENS_IFACE_BPF_ITER_DMABUF)) {
 			snprintf(why, sizeof(why), "%s", memlens__probe_reason(ml, MEMLENS_IFACE_BPF_ITER_DMABUF));
-			skip("bpf source: %s", why);
+			unavailable("bpf_dmabuf", "bpf source: %s", why);
 			continue;
 		}
 		check_source(ml, &s, (enum memlens_source)src, NULL);

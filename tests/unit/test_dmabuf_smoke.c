@@ -108,8 +108,8 @@ static void check_buffer(struct memlens *ml, const char *what, int fd, size_t si
 		struct memlens_vma_set *set = NULL;
 
 		if (memlens__probe(ml, memlens_source__iface(b))) {
-			skip("%s: %s unavailable: %s", what, memlens_source__name(b),
-			     memlens__probe_reason(ml, memlens_source__iface(b)));
+			unavailable(memlens_iface__name(memlens_source__iface(b)), "%s: %s unavailable: %s", what,
+				    memlens_source__name(b), memlens__probe_reason(ml, memlens_source__iface(b)));
 			continue;
 		}
 		proc = memlens__proc_open(ml, 0, &po);
@@ -152,7 +152,7 @@ int main(void)
 			close((int)d.fd);
 		}
 	} else if (!expect) {
-		skip("no /dev/dma_heap/system here: DMA-BUF tests run in the VM guests");
+		unavailable("dmabuf_exporter", "no /dev/dma_heap/system here: DMA-BUF tests run in the VM guests");
 	}
 	if (udma >= 0) {
 		int memfd = memfd_create("smoke-udmabuf", MFD_ALLOW_SEALING);
@@ -168,7 +168,7 @@ int main(void)
 		}
 		close(memfd);
 	} else if (!expect) {
-		skip("no /dev/udmabuf here: DMA-BUF tests run in the VM guests");
+		unavailable("dmabuf_exporter", "no /dev/udmabuf here: DMA-BUF tests run in the VM guests");
 	}
 	memlens__free(ml);
 	return tap_done();

@@ -103,7 +103,7 @@ static void check_pages(struct memlens *ml)
 		err = memlens_proc__pages(p, &po, &pg);
 		memlens_proc__close(p);
 		if (src == MEMLENS_SOURCE_PAGEMAP_SCAN && err == -EOPNOTSUPP) {
-			skip("%s: kernel has no PAGEMAP_SCAN (6.7+)", sn);
+			unavailable("pagemap_scan", "%s: kernel has no PAGEMAP_SCAN (6.7+)", sn);
 			continue;
 		}
 		if (!ok(err == 0, "%s: pages of our own process (err %d)", sn, err))

@@ -83,8 +83,9 @@ static void check_sources_agree(struct memlens *ml, pid_t pid, const char *what)
 		return;
 	for (int i = 0; i < NB - 1; i++) {
 		if (!usable(ml, backends[i])) {
-			skip("%s: %s unavailable: %s", what, memlens_source__name(backends[i]),
-			     memlens__probe_reason(ml, memlens_source__iface(backends[i])));
+			unavailable(memlens_iface__name(memlens_source__iface(backends[i])), "%s: %s unavailable: %s", what,
+				    memlens_source__name(backends[i]),
+				    memlens__probe_reason(ml, memlens_source__iface(backends[i])));
 			continue;
 		}
 		s = walk(ml, pid, backends[i], false, &err);
@@ -313,7 +314,8 @@ static void check_find(struct memlens *ml, const struct mapper *m)
 	char why[600] = "";
 
 	if (!usable(ml, MEMLENS_SOURCE_PROCMAP_QUERY)) {
-		skip("find_vma: PROCMAP_QUERY unavailable: %s", memlens__probe_reason(ml, MEMLENS_IFACE_PROCMAP_QUERY));
+		unavailable("procmap_query", "find_vma: PROCMAP_QUERY unavailable: %s",
+			    memlens__probe_reason(ml, MEMLENS_IFACE_PROCMAP_QUERY));
 		return;
 	}
 	q = memlens__proc_open(ml, m->pid, &pq);
@@ -578,7 +580,8 @@ static void check_build_ids(struct memlens *ml, const struct mapper *m)
 	int err;
 
 	if (!usable(ml, MEMLENS_SOURCE_PROCMAP_QUERY) || memlens__probe(ml, MEMLENS_IFACE_PROCMAP_BUILD_ID)) {
-		skip("build IDs: kernel gives none: %s", memlens__probe_reason(ml, MEMLENS_IFACE_PROCMAP_BUILD_ID));
+		unavailable("procmap_query_build_id", "build IDs: kernel gives none: %s",
+			    memlens__probe_reason(ml, MEMLENS_IFACE_PROCMAP_BUILD_ID));
 		return;
 	}
 	a = walk(ml, m->pid, MEMLENS_SOURCE_PROCMAP_QUERY, true, &err);
