@@ -27,6 +27,10 @@ if ! make -j2 tests > build.log 2>&1; then
 	echo "mutate: the unmutated tree does not build:"; tail -20 build.log; exit 1
 fi
 export ASAN_OPTIONS=detect_leaks=0 MEMLENS_NO_FUZZ=1
+# the rules of what this kernel must support, as tests/run.sh exports them
+. tests/helpers/expect.sh
+MEMLENS_EXPECT="$(expect_rules | tr '\n' ' ')"
+export MEMLENS_EXPECT
 # hugetlb pages for the page-size checks, as tests/run.sh gives them
 hp_old=$(cat /proc/sys/vm/nr_hugepages 2> /dev/null || echo 0)
 [ "$(id -u)" = 0 ] && [ "$hp_old" -lt 2 ] && echo 2 > /proc/sys/vm/nr_hugepages
@@ -51,6 +55,30 @@ host_suite() {
 	done
 	return 0
 }
+# the baseline: every host test on the unmutated tree must pass, or no kill
+# means anything (a test failing for a reason outside the code would "kill"
+# every mutation); a kill counts only from a test that passed here
+echo "mutate: the baseline (every host test, unmutated)"
+baseline_bad=""
+for t in build/tests/test_* tests/*.sh; do
+	case "$t" in tests/run.sh | tests/check.sh) continue ;; esac
+	if [ "${t%.sh}" != "$t" ]; then
+		MEMLENS_BUILD=build timeout 180 "$t" build > run.log 2>&1
+	else
+		MEMLENS_BUILD=build timeout 180 "$t" > run.log 2>&1
+	fi
+	rc=$?
+	if grep -q '^not ok' run.log || [ $rc != 0 ]; then
+		baseline_bad+=" $(basename "$t")"
+		grep -m3 '^not ok' run.log | sed "s|^|mutate: baseline: $(basename "$t"): |"
+	fi
+done
+if [ -n "$baseline_bad" ]; then
+	echo "mutate: the unmutated tree fails$baseline_bad: no score (fix the tree or the machine first)"
+	exit 1
+fi
+declare -A guest_base=()
+
 # vm:KERNEL[:TEST,...]: those tests inside that kernel of the matrix ("guest":
 # the DMA-BUF ones in the newest, which has buffers)
 guest_suite() {
@@ -88,9 +116,23 @@ EOF
 		bad=$((bad + 1))
 	else
 		total=$((total + 1))
-		case "$where" in
-		guest) guest_suite vm:newest:test_dmabuf,exporter.sh,skeleton_regular.sh ;;
-		vm:*) guest_suite "$where" ;;
+		spec=$where
+		[ "$where" = guest ] && spec=vm:newest:test_dmabuf,exporter.sh,skeleton_regular.sh
+		case "$spec" in
+		vm:*)
+			# that guest's baseline, once: the unmutated tree there
+			if [ -z "${guest_base[$spec]:-}" ]; then
+				mv "$file" "$file.mut"; cp "$file.orig" "$file"
+				make -j2 tests > build.log 2>&1 && guest_suite "$spec" && guest_base[$spec]=pass || guest_base[$spec]=fail
+				mv "$file.mut" "$file"; make -j2 tests > build.log 2>&1
+				[ "${guest_base[$spec]}" = fail ] && echo "mutate: baseline in $spec fails: its mutations are not scored ($killer)"
+			fi
+			if [ "${guest_base[$spec]}" = fail ]; then
+				total=$((total - 1)); bad=$((bad + 1))
+				printf '%-9s %-28s %s\n' "BAD" "$id" "not scored: the unmutated tree fails in $spec"
+				mv "$file.orig" "$file"; touch "$file"; continue
+			fi
+			guest_suite "$spec" ;;
 		*) host_suite ;;
 		esac
 		if [ $? = 0 ]; then
