@@ -195,6 +195,7 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 	struct metrics_in mi = {
 		.snap = s, .dmabuf = d, .top = ex->top, .per_process = ex->per_process, .self = true,
 		.scrape_seconds = now() - t0, .scrape_errors = ex->errors, .collections = ex->collections,
+		.heap_bytes = cli_heap_bytes(),
 	};
 	for (int om = 0; om < 2 && !err; om++) {
 		char *buf = NULL;

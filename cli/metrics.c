@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "memlens_cli.h"
+#include <malloc.h>
 #include "metrics.h"
 
 static void label(FILE *f, const char *name, const char *value, bool first)
@@ -267,6 +268,9 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 		family(f, in, "memlens_collections", "counter", NULL,
 		       "Collections since the exporter started (parallel scrapes share one).");
 		fprintf(f, "memlens_collections_total %llu\n", (unsigned long long)in->collections);
+		family(f, in, "memlens_exporter_heap_bytes", "gauge", "bytes",
+		       "Heap the exporter holds allocated after this collection (malloc'd and not freed).");
+		fprintf(f, "memlens_exporter_heap_bytes %llu\n", in->heap_bytes);
 		family(f, in, "memlens_build_info", "gauge", NULL, "The memlens version (always 1).");
 		fprintf(f, "memlens_build_info{version=\"%d.%d.%d\"} 1\n", MEMLENS_VERSION_MAJOR, MEMLENS_VERSION_MINOR,
 			MEMLENS_VERSION_PATCH);
@@ -274,4 +278,17 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	if (in->openmetrics)
 		fputs("# EOF\n", f);
 	return ferror(f) ? -EIO : 0;
+}
+
+/* the sanitizers' allocator count, where the build has them */
+extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+unsigned long long cli_heap_bytes(void)
+{
+	struct mallinfo2 mi;
+
+	if (__sanitizer_get_current_allocated_bytes)
+		return __sanitizer_get_current_allocated_bytes();
+	mi = mallinfo2();
+	return (unsigned long long)mi.uordblks + mi.hblkhd;
 }

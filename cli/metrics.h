@@ -17,7 +17,13 @@ struct metrics_in {
 	double scrape_seconds;
 	unsigned long long scrape_errors;
 	unsigned long long collections;
+	unsigned long long heap_bytes;	/* the exporter's live heap (cli_heap_bytes()) */
 };
+
+/* bytes the process holds allocated now: glibc's mallinfo2() (in use, not
+ * free memory malloc keeps), or under ASan its allocator's own count (which
+ * leaves out its quarantine of freed blocks) */
+unsigned long long cli_heap_bytes(void);
 
 /* 0, or -errno (-EIO: the stream failed) */
 int metrics_write(FILE *f, const struct metrics_in *in);

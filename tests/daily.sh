@@ -166,6 +166,25 @@ is "snapshot --pid A,B: exactly those rows" "$(echo $par $chi | tr ' ' '\n' | so
 	"$(jq -r '.snapshot[].pid' "$tmp/f.j" | sort -n | tr '\n' ' ')"
 is "snapshot --pid: summary.shown 2, total.pss the two rows' sum" "2 yes" \
 	"$(jq -r '"\(.summary.shown) \(if .summary.total.pss == ([.snapshot[].pss] | add) then "yes" else "no" end)"' "$tmp/f.j")"
+# every figure of the summary, against what is read here: the static pair
+# stands still, so smaps_rollup and statm now are what the snapshot read
+roll() { awk -v k="$2:" '$1 == k {print $2 * 1024}' /proc/$1/smaps_rollup; }
+want=""
+for f in vss rss pss uss swap swappss; do
+	t=0
+	for p in $par $chi; do
+		case $f in
+		vss) v=$(( $(cut -d' ' -f1 /proc/$p/statm) * $(getconf PAGESIZE) )) ;;
+		rss) v=$(roll $p Rss) ;; pss) v=$(roll $p Pss) ;; swap) v=$(roll $p Swap) ;; swappss) v=$(roll $p SwapPss) ;;
+		uss) v=$(( $(roll $p Private_Clean) + $(roll $p Private_Dirty) )) ;;
+		esac
+		t=$((t + v))
+	done
+	want+="$f=$t "
+done
+is "snapshot --pid A,B -J: summary.total, field by field, is smaps_rollup and statm summed here; 2 processes, none exited or unreadable, MemTotal /proc/meminfo's" \
+	"${want}dmabuf_rss=0 dmabuf_pss=0 2 2 0 0 $(( $(awk '$1 == "MemTotal:" {print $2}' /proc/meminfo) * 1024 ))" \
+	"$(jq -r '.summary | "\(.total | to_entries | map("\(.key)=\(.value)") | join(" ")) \(.processes) \(.shown) \(.exited) \(.unreadable) \(.mem_total)"' "$tmp/f.j")"
 "$ML" snapshot --no-dmabuf -J --comm 'nomatch*,sha*' > "$tmp/c.j" 2> /dev/null
 want=$(for p in $(jq -r '.snapshot[].pid' "$tmp/all.j"); do c=$(cat /proc/$p/comm 2>/dev/null) && case $c in nomatch* | sha*) echo $p ;; esac; done | sort -n | tr '\n' ' ')
 got=$(jq -r '.snapshot[].pid' "$tmp/c.j" | sort -n | tr '\n' ' ')

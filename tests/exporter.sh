@@ -212,6 +212,22 @@ is "system: MemTotal from /proc/meminfo" "$(memtotal)" \
 	"$(value memlens_system_memory_bytes 'memtype="total"' $f)"
 is "self: a build_info with the version" 1 "$(grep -c '^memlens_build_info{version="[0-9.]*"} 1$' $f)"
 grep -q '^memlens_scrape_errors_total 0$' $f; ok $? "self: memlens_scrape_errors_total 0"
+is "self: build_info's version is memlens --version's" "$("$ML" --version | awk '{print $2}')" \
+	"$(sed -n 's/^memlens_build_info{version="\([0-9.]*\)"} 1$/\1/p' $f)"
+# one scrape at a time: one collection each, counted exactly
+c0=$(scrape | awk '$1 == "memlens_collections_total" {print $2}')
+t0=$(date +%s%N); scrape > "$tmp/self"; t1=$(date +%s%N)
+c1=$(awk '$1 == "memlens_collections_total" {print $2}' "$tmp/self")
+is "self: memlens_collections_total counts each sequential scrape once ($c0 -> $c1)" $((c0 + 1)) "$c1"
+d=$(awk '$1 == "memlens_scrape_duration_seconds" {print $2}' "$tmp/self")
+ok "$(awk -v d="$d" -v w=$(( (t1 - t0) / 1000 )) 'BEGIN {exit !(d > 0 && d * 1e6 <= w)}'; echo $?)" \
+	"self: memlens_scrape_duration_seconds $d is in seconds: above 0, within the $(( (t1 - t0) / 1000 )) us the scrape took"
+h=$(awk '$1 == "memlens_exporter_heap_bytes" {print $2}' "$tmp/self")
+rk=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
+ok "$([ "${h:-0}" -gt 65536 ] && { [ $asan = 1 ] || [ "$h" -le $((rk * 1024)) ]; }; echo $?)" \
+	"self: memlens_exporter_heap_bytes $h is bytes: above 64 KiB, within the exporter's RSS ($rk kB)"
+is "self: each family's TYPE and HELP once, and a unit where its name ends in one" "" \
+	"$(awk '/^# TYPE/ {t[$3]++} /^# HELP/ {h[$3]++} END {for (k in t) if (t[k] != 1 || h[k] != 1) print k}' "$tmp/self")"
 
 # DMA-BUF: the holder's buffers by exporter and name, per process, per comm
 if [ -n "$DB_EXP" ]; then
@@ -388,16 +404,25 @@ is "after 50 clients vanished mid-response and garbage: still serving" 200 "$(ht
 # many scrapes: no fd or memory kept per scrape
 many=5000; [ $asan = 1 ] && many=1000; command -v curl > /dev/null || many=300
 for _ in $(seq 20); do scrape > /dev/null; done
-fd0=$(ls /proc/$EXP/fd | wc -l); rss0=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
+# what the exporter holds allocated (its own memlens_exporter_heap_bytes:
+# mallinfo2, or ASan's count without its quarantine), not its RSS, which
+# moves with malloc's arenas, the machine's process count and ASan's
+# quarantine of freed blocks: a leak grows the first scrape after scrape
+heap() { scrape | awk '$1 == "memlens_exporter_heap_bytes" {print $2}'; }
+fd0=$(ls /proc/$EXP/fd | wc -l); heap0=$(heap); rss0=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
 if command -v curl > /dev/null; then
 	curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics?[1-$many]"
 else
 	for _ in $(seq $many); do http GET /metrics > /dev/null; done
 fi
-fd1=$(ls /proc/$EXP/fd | wc -l); rss1=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
+fd1=$(ls /proc/$EXP/fd | wc -l); heap1=$(heap); rss1=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
 is "$many more scrapes: the exporter's fds stay $fd0" "$fd0" "$fd1"
-if [ $((rss1 - rss0)) -lt 4096 ]; then ok 0 "$many more scrapes: its RSS ${rss0} -> ${rss1} kB (under 4 MB growth)"
-else ok 1 "$many more scrapes: its RSS ${rss0} -> ${rss1} kB (under 4 MB growth)"; fi
+# 1 MiB over $many scrapes: a leak of 200 bytes a scrape (1000 under ASan)
+if [ -n "$heap0" ] && [ -n "$heap1" ] && [ $((heap1 - heap0)) -lt 1048576 ]; then
+	ok 0 "$many more scrapes: its heap $heap0 -> $heap1 bytes (under 1 MiB growth; RSS ${rss0} -> ${rss1} kB)"
+else
+	ok 1 "$many more scrapes: its heap ${heap0:-?} -> ${heap1:-?} bytes (under 1 MiB growth; RSS ${rss0} -> ${rss1} kB)"
+fi
 
 # the BPF programs load once and stay: the exporter holds the same program
 # ids scrape after scrape (its own fds' fdinfo: other processes do not count)
