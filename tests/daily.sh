@@ -234,6 +234,17 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 		"$("$ML" snapshot --no-dmabuf -J --user nobody --pid $own 2> /dev/null | jq -r '.snapshot[].pid' | sort -n | tr '\n' ' ')"
 	is "snapshot --user by uid: the same rows" "$want" \
 		"$("$ML" snapshot --no-dmabuf -J --user "$(id -u nobody)" --pid $own 2> /dev/null | jq -r '.snapshot[].pid' | sort -n | tr '\n' ' ')"
+	# USER is the effective uid, as /proc/<pid>'s owner and ps's EUSER: a
+	# process whose real uid is root but effective nobody is nobody's
+	setpriv --euid=nobody sleep 600 & eu=$!
+	kids+=($eu)
+	sleep 0.2
+	want=""
+	for p in $par $nb $eu; do want+="$p $(ps -o euser= -p $p | tr -d ' ')|"; done
+	is "snapshot -o PID,USER: each process's user as ps's EUSER (root, nobody, ruid root with euid nobody)" "$want" \
+		"$("$ML" snapshot --no-dmabuf -J -o PID,USER --pid $par,$nb,$eu 2> /dev/null | jq -r --argjson a $par --argjson b $nb --argjson c $eu '[.snapshot[]] | map({(.pid | tostring): .user}) | add | "\($a) \(.[$a | tostring])|\($b) \(.[$b | tostring])|\($c) \(.[$c | tostring])|"')"
+	is "snapshot --group-by user --pid: nobody's group holds its two processes" 2 \
+		"$("$ML" snapshot --no-dmabuf -J --group-by user --pid $par,$chi,$nb,$eu 2> /dev/null | jq -r '.snapshot[] | select(.user == "nobody") | .nprocs')"
 	is "snapshot --user root --pid (the test's four): the sharer pair" "$(printf '%s\n' $par $chi | sort -n | tr '\n' ' ')" \
 		"$("$ML" snapshot --no-dmabuf -J --user root --pid $own 2> /dev/null | jq -r '.snapshot[].pid' | sort -n | tr '\n' ' ')"
 	# the processes nobody cannot read, named: the root-owned pair among them
