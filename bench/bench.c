@@ -321,6 +321,7 @@ struct walk_arg {
 	bool keep;		/* context (and its loaded BPF program) kept across walks */
 	struct memlens *ml;
 	const char *skeleton;	/* MEMLENS_BPF_SKELETON for this contender, or NULL */
+	const char *variant;	/* MEMLENS_BPF_VMA_VARIANT for this contender, or NULL */
 };
 
 static int run_walk(void *p)
@@ -330,6 +331,12 @@ static int run_walk(void *p)
 
 	if (a->skeleton)
 		setenv("MEMLENS_BPF_SKELETON", a->skeleton, 1);
+	else
+		unsetenv("MEMLENS_BPF_SKELETON");
+	if (a->variant)
+		setenv("MEMLENS_BPF_VMA_VARIANT", a->variant, 1);
+	else
+		unsetenv("MEMLENS_BPF_VMA_VARIANT");
 	ml = a->ml ? a->ml : memlens__new(NULL);
 	struct memlens_vma_set *set = NULL;
 	MEMLENS_OPTS(memlens_maps_all_opts, ao, .source = a->b);
@@ -461,29 +468,39 @@ static int bench_walk(FILE *out)
 {
 	int extra = 300 - count_procs();
 	pid_t *pids = spawn_idle(extra > 0 ? extra : 0);
-	struct walk_arg a[5] = { { MEMLENS_SOURCE_BPF_TASK_VMA, true, NULL, NULL },
-				 { MEMLENS_SOURCE_MAPS_TEXT, true, NULL, NULL },
-				 { MEMLENS_SOURCE_PROCMAP_QUERY, true, NULL, NULL },
-				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, NULL },
-				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, "regular" } };
-	struct contender c[7] = {
+	/* the BPF rows: the variant the probe picks (bpf_*), then each variant
+	 * forced (a variant this kernel refuses: "failed") */
+	struct walk_arg a[9] = { { MEMLENS_SOURCE_BPF_TASK_VMA, true, NULL, NULL, NULL },
+				 { MEMLENS_SOURCE_MAPS_TEXT, true, NULL, NULL, NULL },
+				 { MEMLENS_SOURCE_PROCMAP_QUERY, true, NULL, NULL, NULL },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, NULL, NULL },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, "regular", NULL },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, true, NULL, NULL, "nopath" },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, NULL, "nopath" },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, true, NULL, NULL, "d_path" },
+				 { MEMLENS_SOURCE_BPF_TASK_VMA, false, NULL, NULL, "d_path" } };
+	struct contender c[11] = {
 		{ "peer_pmap", "pmap per process (procps)", run_pmap, NULL, 1 },
 		{ "text", "memlens text source, every /proc/pid/maps", run_walk, &a[1], 10 },
 		{ "ioctl", "memlens PROCMAP_QUERY, per process", run_walk, &a[2], 10 },
 		{ "bpf_loaded", "memlens BPF task_vma, one pass (loaded)", run_walk, &a[0], 10 },
 		{ "bpf_oneshot", "memlens BPF task_vma, load + one pass", run_walk, &a[3], 10 },
 		{ "bpf_oneshot_regular", "same, regular skeleton (the fallback)", run_walk, &a[4], 10 },
+		{ "bpf_loaded_nopath", "task_vma_nopath forced, loaded (paths by PROCMAP_QUERY)", run_walk, &a[5], 10 },
+		{ "bpf_oneshot_nopath", "task_vma_nopath forced, load + one pass", run_walk, &a[6], 10 },
+		{ "bpf_loaded_d_path", "task_vma (bpf_d_path) forced, loaded", run_walk, &a[7], 10 },
+		{ "bpf_oneshot_d_path", "task_vma (bpf_d_path) forced, load + one pass", run_walk, &a[8], 10 },
 		{ "floor", "floor: the kernel's VMA walk, empty program", run_floor_walk, "vmas", 10 },
 	};
-	struct result res[7];
+	struct result res[11];
 	char title[160];
-	int nc = floor_load() ? 6 : 7;
+	int nc = floor_load() ? 10 : 11;
 
 	usleep(200000);
 	snprintf(title, sizeof(title), "whole-system VMA walk: %d processes", count_procs());
 	bench_run(title, c, nc, ROUNDS, res);
 	bench_print(stdout, title, res, nc, "memlens text source, every /proc/pid/maps",
-		    nc == 7 ? "floor: the kernel's VMA walk, empty program" : NULL);
+		    nc == 11 ? "floor: the kernel's VMA walk, empty program" : NULL);
 	bench_json(out, "walk_all", title, res, nc);
 	kill_all(pids, extra > 0 ? extra : 0);
 	return 0;
@@ -1008,7 +1025,6 @@ static int run_load(void *p)
 
 static int bench_load(FILE *out)
 {
-	static const char *const progs[ML_PROG_MAX] = { "task_vma", "dmabuf", "task_file", "task_vma_dmabuf" };
 	static const char *const kinds[2] = { "light", "regular" };
 	static struct load_arg a[ML_PROG_MAX * 2];
 	static char ids[ML_PROG_MAX * 2][48], names[ML_PROG_MAX * 2][80];
@@ -1021,8 +1037,8 @@ static int bench_load(FILE *out)
 	for (int pr = 0; pr < ML_PROG_MAX; pr++) {
 		for (int k = 0; k < 2; k++, n++) {
 			a[n] = (struct load_arg){ (enum ml_prog)pr, kinds[k] };
-			snprintf(ids[n], sizeof(ids[n]), "%s_%s", progs[pr], kinds[k]);
-			snprintf(names[n], sizeof(names[n]), "load + unload %s, %s skeleton", progs[pr], kinds[k]);
+			snprintf(ids[n], sizeof(ids[n]), "%s_%s", ml_prog_name((enum ml_prog)pr), kinds[k]);
+			snprintf(names[n], sizeof(names[n]), "load + unload %s, %s skeleton", ml_prog_name((enum ml_prog)pr), kinds[k]);
 			c[n] = (struct contender){ ids[n], names[n], run_load, &a[n], 5 };
 		}
 	}

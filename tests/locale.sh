@@ -19,6 +19,7 @@ hung=""	# a locale one command hung in: its other commands are failed, not waite
 tmp=$(mktemp -d /tmp/memlens-locale-XXXXXX); chmod 755 "$tmp"
 pids=() cgdirs=()
 cleanup() {
+	exec 3>&- 2> /dev/null
 	for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
 	wait 2> /dev/null
 	for d in "${cgdirs[@]}"; do rmdir "$d" 2> /dev/null; done
@@ -43,23 +44,26 @@ piece '\x01\x1b[1m\t' '\x01\x1b[1m\x09' '\x01\x1b[1m\x09'	# controls
 piece '\\' '\x5c' '\x5c'					# a backslash, escaped as libsmartcols does
 piece '-z' '-z' '-z'
 
-# the process: a copy of sleep under that name, in a cgroup of that name
-mkdir "$tmp/d" && cp "$(command -v sleep)" "$tmp/d/$raw" || { ok 1 "make an executable named with the test's bytes"; echo "1..$n"; exit 1; }
+# the process: a copy of the static sharer helper under that name (sleep may
+# be busybox, which takes its name for the applet's), in a cgroup of that
+# name from its start; it forks its child there, a second mapper of the file
+mkdir "$tmp/d" && cp "$B/tests/sharer" "$tmp/d/$raw" || { ok 1 "make an executable named with the test's bytes"; echo "1..$n"; exit 1; }
 chmod 755 "$tmp/d/$raw"
+head -c 16384 /dev/zero > "$tmp/obj"
 V2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
 MEM=$(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ {print $5; exit}' /proc/self/mountinfo)
 cg=""
 if [ "$(id -u)" = 0 ]; then
 	for h in $V2 $MEM; do mkdir "$h/$raw" 2> /dev/null && cgdirs+=("$h/$raw") && cg=/$raw; done
 fi
-start() {
-	"$tmp/d/$raw" 1000 &
-	pids+=($!)
-	for d in "${cgdirs[@]}"; do echo $! > "$d/cgroup.procs"; done
-}
-start; P=${pids[0]}
-start; P2=${pids[1]}	# a second mapper of the same file: who-maps --shared lists it
-for _ in $(seq 100); do grep -qF "$tmp/d/" /proc/$P2/maps 2> /dev/null && break; sleep 0.05; done
+mkfifo "$tmp/in"
+(for d in "${cgdirs[@]}"; do echo $BASHPID > "$d/cgroup.procs"; done; exec "$tmp/d/$raw" "$tmp/obj" 2 1 < "$tmp/in" > "$tmp/sharer.out") &
+pids+=($!)
+exec 3> "$tmp/in"
+for _ in $(seq 200); do [ "$(grep -c '^child\|^parent' "$tmp/sharer.out" 2> /dev/null)" = 2 ] && break; sleep 0.05; done
+P=$(awk '$1 == "parent" {print $2}' "$tmp/sharer.out"); P2=$(awk '$1 == "child" {print $2}' "$tmp/sharer.out")
+[ -n "$P" ] && [ -n "$P2" ] || { ok 1 "the named helper started (${P:-no parent} ${P2:-no child})"; echo "1..$n"; exit 1; }
+pids+=("$P2")
 addr=$(awk -v f="$tmp/d/" 'index($0, f) && $2 ~ /x/ {split($1, a, "-"); print a[1]; exit}' /proc/$P/maps)
 [ -n "$addr" ] || { ok 1 "the executable's text mapping is in /proc/$P/maps"; echo "1..$n"; exit 1; }
 dev=$(stat -c '%D' "$tmp/d/$raw"); ino=$(stat -c '%i' "$tmp/d/$raw")
@@ -133,7 +137,7 @@ for loc in "${locales[@]}"; do
 	run "$loc" "who-maps DEV:INODE" "$ML" who-maps "$(printf %02x:%02x $((0x$dev >> 8)) $((0x$dev & 0xff))):$ino" && has "$loc" "who-maps DEV:INODE: the path's cell" "$path"
 	run "$loc" "who-maps --shared" "$ML" who-maps --shared && has "$loc" "who-maps --shared: the path's cell" "$path"
 	run "$loc" "snapshot CMDLINE" "$ML" snapshot --pid "$P" -o PID,COMM,CMDLINE &&
-		has "$loc" "snapshot: the command line's cell" "$path 1000" && has "$loc" "snapshot: the comm's cell" "$comm"
+		has "$loc" "snapshot: the command line's cell" "$path $tmp/obj 2 1" && has "$loc" "snapshot: the comm's cell" "$comm"
 	if [ -n "$cg" ]; then
 		run "$loc" "snapshot CGROUP" "$ML" snapshot --pid "$P" -o PID,CGROUP && has "$loc" "snapshot: the cgroup's cell" "/$want"
 		run "$loc" "snapshot --group-by cgroup" "$ML" snapshot --pid "$P,$P2" --group-by cgroup && has "$loc" "--group-by cgroup: the group's cell" "/$want"

@@ -3,7 +3,7 @@
 # vmlinuz (cached under tests/vm/cache/).  Goes through the Debian mirror this
 # machine's apt already uses, with a private apt state: the machine's own
 # apt lists and cache are untouched.
-# Usage: tests/vm/fetch-kernel.sh bullseye|bookworm|trixie|trixie-backports
+# Usage: tests/vm/fetch-kernel.sh bullseye|bookworm|trixie|trixie-backports|sid
 set -euo pipefail
 suite=$1
 here=$(cd "$(dirname "$0")" && pwd)

@@ -4,18 +4,21 @@
 # back over the serial console.  A kernel that cannot be fetched, panics or
 # hangs is a failure, never a skip.
 # Usage: tests/vm/run.sh [KERNEL...]   KERNEL: 5.10|bullseye, 6.1|bookworm, 6.12|trixie,
-#        newest|trixie-backports (default: all)
+#        newest|trixie-backports, 7.2|sid (default: all)
 set -u
 cd "$(dirname "$0")/../.."
 B=build
 TIMEOUT=${VM_TIMEOUT:-400}
 
-# suite, alias, what the kernel is known to have (checked by tests/features.sh and
-# tests/unit/test_dmabuf_smoke.c in the guest)
+# suite, alias, what the kernel is known to have, beyond what the rules of
+# tests/helpers/expect.sh work out (both checked by tests/features.sh, the
+# DMA-BUF tests and tests/walk.sh in the guest; the two must agree): each
+# guest's exporters, and that the bpf_d_path variant of the VMA walk loads
 MATRIX="bullseye 5.10 procmap_query=no,bpf_task_vma=no,bpf_iter_dmabuf=no,dmabuf_exporter=no
-bookworm 6.1 procmap_query=no,bpf_iter_dmabuf=no,dmabuf_exporter=no
-trixie 6.12 procmap_query=yes,bpf_iter_dmabuf=no,dmabuf_exporter=yes
-trixie-backports newest procmap_query=yes,bpf_iter_dmabuf=yes,dmabuf_exporter=yes"
+bookworm 6.1 procmap_query=no,bpf_task_vma=yes,bpf_task_vma_d_path=yes,bpf_iter_dmabuf=no,dmabuf_exporter=no
+trixie 6.12 procmap_query=yes,bpf_task_vma=yes,bpf_task_vma_d_path=yes,bpf_iter_dmabuf=no,dmabuf_exporter=yes
+trixie-backports newest procmap_query=yes,bpf_task_vma=yes,bpf_task_vma_d_path=yes,bpf_iter_dmabuf=yes,dmabuf_exporter=yes
+sid 7.2 procmap_query=yes,bpf_task_vma=yes,bpf_task_vma_d_path=yes,bpf_iter_dmabuf=yes,dmabuf_exporter=yes"
 
 MODE=test
 if [ "${1:-}" = --bench ]; then MODE=bench; shift; fi
@@ -27,7 +30,7 @@ while read -r suite alias expect; do
 		if [ "$w" = all ] || [ "$w" = "$suite" ] || [ "$w" = "$alias" ]; then sel+="$suite $alias $expect"$'\n'; break; fi
 	done
 done <<< "$MATRIX"
-if [ -z "$sel" ]; then echo "vm: unknown kernel '${want[*]}' (5.10, 6.1, 6.12, newest, or a suite name)"; exit 2; fi
+if [ -z "$sel" ]; then echo "vm: unknown kernel '${want[*]}' (5.10, 6.1, 6.12, newest, 7.2, or a suite name)"; exit 2; fi
 
 work=$(mktemp -d /tmp/memlens-vm-XXXXXX)
 trap '[ -n "${VM_KEEP:-}" ] || rm -rf "$work"' EXIT
