@@ -7,6 +7,7 @@ set -u
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
+. "$(dirname "$0")/helpers/expect.sh"
 
 tmp=$(mktemp -d /tmp/memlens-cli-XXXXXX)
 chmod 755 "$tmp"
@@ -27,7 +28,7 @@ pid=$MAPPER
 # ---- maps ----
 for b in ioctl bpf text; do
 	if ! "$ML" maps "$pid" -s "$b" -m > "$tmp/maps.$b" 2> "$tmp/err.$b"; then
-		if grep -q unavailable "$tmp/err.$b"; then skip "maps -s $b: $(cat "$tmp/err.$b")"; continue; fi
+		if grep -q unavailable "$tmp/err.$b"; then unavailable "$(vma_iface $b)" "maps -s $b: $(cat "$tmp/err.$b")"; continue; fi
 	fi
 	if diff "$tmp/maps.$b" "/proc/$pid/maps" > "$tmp/diff.$b"; then ok 0 "maps -s $b --proc-maps equals /proc/$pid/maps line for line"
 	else ok 1 "maps -s $b --proc-maps equals /proc/$pid/maps line for line"; sed 's/^/#   /' "$tmp/diff.$b" | head; fi
@@ -72,7 +73,7 @@ if [ -n "$libc_line" ]; then
 	got=$("$ML" query "$pid" "$(printf '%x' $addr)" -r -n -o FILE_OFFSET,NAME,BUILDID)
 	is "query: libc address gives the file offset and build ID computed by hand" "$want_off $libc $want_bid" "$got"
 	for b in ioctl bpf text; do
-		g=$("$ML" query "$pid" "0x$(printf '%x' $addr)" -s $b -r -n -o FILE_OFFSET,BUILDID 2>/dev/null) || { skip "query -s $b unavailable"; continue; }
+		g=$("$ML" query "$pid" "0x$(printf '%x' $addr)" -s $b -r -n -o FILE_OFFSET,BUILDID 2>/dev/null) || { unavailable "$(vma_iface $b)" "query -s $b unavailable"; continue; }
 		is "query -s $b: same offset and build ID" "$want_off $want_bid" "$g"
 	done
 else
@@ -113,7 +114,7 @@ fi
 if grep -q '^2 (kthreadd)' /proc/2/stat 2>/dev/null; then
 	for b in ioctl bpf text; do
 		out=$("$ML" query 2 1000 -s $b -r -n -o ADDR,MAPPED,NAME 2>&1); rc=$?
-		if [ $rc != 0 ] && echo "$out" | grep -q "source $b.*unavailable\|not available\|cannot"; then skip "query -s $b: $out"; continue; fi
+		if [ $rc != 0 ] && echo "$out" | grep -q "source $b.*unavailable\|not available\|cannot"; then unavailable "$(vma_iface $b)" "query -s $b: $out"; continue; fi
 		is "query -s $b of a kernel thread (kthreadd): unmapped, exit 0" "0 0x1000 no [unmapped]" "$rc $out"
 		out=$("$ML" maps 2 -s $b -r -n 2>&1); rc=$?
 		is "maps -s $b of a kernel thread: no VMAs, exit 0" "0 " "$rc $out"

@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 # the part run inside the namespace: one "R|text" line per check, R = 0 (pass),
 # 1 (fail) or S (skip, text is the reason)
 cat > "$tmp/inner.sh" << 'EOF'
-B=$1; d=$2; . "$3"	# tap.sh: res, check
+B=$1; d=$2; . "$3"; . "${3%/*}/expect.sh"	# tap.sh: res, check; the rules: skip_code
 ML=$B/memlens
 mkfifo "$d/in"
 "$B/tests/mapper" --dir "$d" --children 2 < "$d/in" > "$d/out" 2>&1 &
@@ -41,7 +41,7 @@ highest() { sh -c 'echo $$'; }
 
 for b in bpf text ioctl; do
 	if ! "$ML" maps --all -s "$b" -o PID,START,END -rn > "$d/maps.$b" 2> "$d/err"; then
-		res S "maps --all -s $b: $(head -1 "$d/err")"; continue
+		res "$(skip_code "$(vma_iface $b)")" "maps --all -s $b: $(head -1 "$d/err")"; continue
 	fi
 	top=$(highest)
 	bad=$(awk -v t="$top" '$1 > t || $1 < 1 {print $1}' "$d/maps.$b" | sort -un | tr '\n' ' ')
@@ -59,7 +59,7 @@ for b in bpf text ioctl; do
 done
 for b in bpf text; do
 	if ! "$ML" who-maps -s "$b" "$a:$memfd" -J > "$d/who.$b" 2> "$d/err"; then
-		res S "who-maps -s $b: $(head -1 "$d/err")"; continue
+		res "$(skip_code "$(vma_iface $b)")" "who-maps -s $b: $(head -1 "$d/err")"; continue
 	fi
 	check "who-maps -s $b PID:ADDR of the memfd: the mapper and both children, by namespace pids" \
 		"$(printf '%s\n' "$a" "$c1" "$c2" | sort -n | tr '\n' ' ')" \
@@ -84,7 +84,7 @@ check "exporter --per-process: exit 0, every pid label a namespace pid (all <= $
 for s in bpf procfs; do
 	"$ML" dmabuf -s "$s" > "$d/dmabuf" 2> "$d/err"; rc=$?
 	if [ $rc != 0 ] && grep -qE 'unavailable|not supported|no DMA-BUF' "$d/err"; then
-		res S "dmabuf -s $s: $(head -1 "$d/err")"
+		res "$(skip_code "$(dmabuf_iface $s)")" "dmabuf -s $s: $(head -1 "$d/err")"
 	else
 		check "dmabuf -s $s runs inside the namespace" "0" "$rc"
 	fi

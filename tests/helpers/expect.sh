@@ -62,3 +62,10 @@ unavailable() {
 		skip "$2"
 	fi
 }
+# the interface a source of a job needs: vma_iface bpf|ioctl|text,
+# dmabuf_iface bpf|procfs ("" when nothing beyond /proc)
+vma_iface() { case $1 in bpf) echo bpf_task_vma ;; ioctl) echo procmap_query ;; text) echo maps_text ;; esac; }
+dmabuf_iface() { case $1 in bpf) echo bpf_dmabuf ;; esac; }
+# for a part run elsewhere (tap.sh's res): S where a skip is allowed, 1 where
+# the rules want NAME to work
+skip_code() { if [ "$(expected "$1")" = yes ]; then echo 1; else echo S; fi; }
