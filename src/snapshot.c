@@ -340,7 +340,8 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	err = read_all(ml, s, &x);
 	if (!err) {
 		/* the two threads' rows and unreadable pids, in pid order */
-		qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
+		if (s->n)	/* none (--pid of unreadable ones): no array at all */
+			qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 		if (s->unreadable)	/* no array at all without one */
 			qsort(s->unr, s->unreadable, sizeof(*s->unr), cmp_unr_pid);
 		if (OPTS_GET(opts, dmabuf, false))

@@ -14,6 +14,7 @@ set -u
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
+supp=$(cd "$(dirname "$0")" && pwd)/helpers/lsan-locpath.supp
 LIMIT=${LOCALE_TIMEOUT:-30}	# a hang, not a slow machine: the commands take well under a second
 hung=""	# a locale one command hung in: its other commands are failed, not waited for
 tmp=$(mktemp -d /tmp/memlens-locale-XXXXXX); chmod 755 "$tmp"
@@ -106,7 +107,8 @@ run() {
 	else
 		# LOCPATH replaces the system's locale directory: only for the one built here
 		local lp=()
-		[ "$loc" = en_US.ISO-8859-1 ] && [ -d "$tmp/loc" ] && lp=("LOCPATH=$tmp/loc")
+		[ "$loc" = en_US.ISO-8859-1 ] && [ -d "$tmp/loc" ] &&
+			lp=("LOCPATH=$tmp/loc" "LSAN_OPTIONS=suppressions=$supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}")
 		env -u LC_CTYPE -u LANGUAGE "${lp[@]}" LANG="$loc" LC_ALL="$loc" timeout "$LIMIT" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
 	fi
 	rc=$?
