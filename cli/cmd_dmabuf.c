@@ -334,10 +334,11 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "memlens: source %s: %s\n", memlens_source__name(memlens_dmabuf__source(d)),
 			memlens_dmabuf__source_reason(d));
 	if (memlens_dmabuf__unreadable(d)) {
-		fprintf(stderr, "memlens: %zu processes could not be read (PTRACE_MODE_READ):", memlens_dmabuf__unreadable(d));
-		for (size_t i = 0; i < memlens_dmabuf__unreadable(d) && i < 64; i++)
-			fprintf(stderr, " %d", memlens_dmabuf__unreadable_pid(d, i));
-		fprintf(stderr, "%s\n", memlens_dmabuf__unreadable(d) > 64 ? " ..." : "");
+		int32_t pids[CLI_UNREADABLE_NAMED];
+
+		for (size_t i = 0; i < memlens_dmabuf__unreadable(d) && i < CLI_UNREADABLE_NAMED; i++)
+			pids[i] = memlens_dmabuf__unreadable_pid(d, i);
+		cli_say_unreadable(cli, memlens_dmabuf__unreadable(d), pids, NULL);
 	}
 	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
 		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");

@@ -162,11 +162,13 @@ int ml_dmabuf_bpf_probe(struct memlens *ml, struct ml_probe *p)
 		l->links[i] = -1;
 	err = load_one(ml, l, 0);
 	if (err) {
+		char why[400];
+
+		/* a missing capability, checked; else the verifier's word, or the error */
+		ml_prog_refusal(ml, progs[0], err, &l->progs[0], why, sizeof(why));
+		ml_prog_log_tail(ml, &l->progs[0], 12);
 		free(l);
-		if (err == -EPERM || err == -EACCES)
-			ml_probe_set(p, err, "loading BPF needs CAP_BPF and CAP_PERFMON (or root)");
-		else
-			ml_probe_set(p, err, "DMA-BUF iterators failed to load: %s", strerror(-err));
+		ml_probe_set(p, err, "%s", why);
 		return err;
 	}
 	ml->dmabuf_bpf = l;
