@@ -52,9 +52,13 @@ static uint32_t test_refuse(enum ml_prog id)
 #define TASK_VMA_CTL(s) (&(s)->bss->walk_ctl)
 #define NO_SETUP(s) ((void)(s))
 #define NO_CTL(s) ((struct ml_walk_ctl *)NULL)
+/* the paths map's fd, for emptying it */
+#define TASK_VMA_PATHS_L(s) ((s)->maps.paths.map_fd)
+#define TASK_VMA_PATHS_R(s) (bpf_map__fd((s)->maps.paths))
+#define NO_MAP(s) (-1)
 
 /* one loader per skeleton kind and program: open, set up, load, take the fd */
-#define LOADERS(name, prog, setup, ctl)                                                         \
+#define LOADERS(name, prog, setup, ctl, paths_l, paths_r)                                                         \
 	static void name##_light_destroy(void *s) { name##_lskel__destroy(s); }                  \
 	static void name##_regular_destroy(void *s) { name##_bpf__destroy(s); }                  \
 	static int name##_light(struct memlens *ml, struct ml_prog_loaded *p)                    \
@@ -73,6 +77,7 @@ static uint32_t test_refuse(enum ml_prog id)
 		}                                                                               \
 		p->fd = s->progs.prog.prog_fd;                                                  \
 		p->walk_ctl = ctl(s);                                                             \
+		p->paths_fd = paths_l(s);                                                       \
 		p->skel = s;                                                                    \
 		p->destroy = name##_light_destroy;                                              \
 		return 0;                                                                       \
@@ -97,16 +102,17 @@ static uint32_t test_refuse(enum ml_prog id)
 		}                                                                               \
 		p->fd = bpf_program__fd(s->progs.prog);                                         \
 		p->walk_ctl = ctl(s);                                                             \
+		p->paths_fd = paths_r(s);                                                       \
 		p->skel = s;                                                                    \
 		p->destroy = name##_regular_destroy;                                            \
 		return 0;                                                                       \
 	}
 
-LOADERS(task_vma, memlens_task_vma, TASK_VMA_SETUP, TASK_VMA_CTL)
-LOADERS(task_vma_nopath, memlens_task_vma, TASK_VMA_NOPATH_SETUP, TASK_VMA_CTL)
-LOADERS(dmabuf, memlens_dmabuf, NO_SETUP, NO_CTL)
-LOADERS(task_file, memlens_dmabuf_fds, NO_SETUP, NO_CTL)
-LOADERS(task_vma_dmabuf, memlens_dmabuf_maps, NO_SETUP, NO_CTL)
+LOADERS(task_vma, memlens_task_vma, TASK_VMA_SETUP, TASK_VMA_CTL, TASK_VMA_PATHS_L, TASK_VMA_PATHS_R)
+LOADERS(task_vma_nopath, memlens_task_vma, TASK_VMA_NOPATH_SETUP, TASK_VMA_CTL, TASK_VMA_PATHS_L, TASK_VMA_PATHS_R)
+LOADERS(dmabuf, memlens_dmabuf, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
+LOADERS(task_file, memlens_dmabuf_fds, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
+LOADERS(task_vma_dmabuf, memlens_dmabuf_maps, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 
 static const struct {
 	int (*light)(struct memlens *ml, struct ml_prog_loaded *p);
@@ -234,6 +240,7 @@ int ml_prog_load(struct memlens *ml, enum ml_prog id, struct ml_prog_loaded *out
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
+	out->paths_fd = -1;
 	if (light_ok) {
 		lerr = loaders[id].light(ml, out);
 		if (!lerr) {
@@ -285,6 +292,7 @@ void ml_prog_unload(struct ml_prog_loaded *p)
 		p->destroy(p->skel);
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
+	p->paths_fd = -1;
 }
 
 int ml_prog_iter_link(const struct ml_prog_loaded *p, pid_t pid)

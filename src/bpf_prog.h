@@ -27,6 +27,7 @@ enum ml_prog {
 struct ml_prog_loaded {
 	int fd;			/* the program; -1 when not loaded */
 	struct ml_walk_ctl *walk_ctl;	/* ML_PROG_TASK_VMA's controls (its .bss), else NULL */
+	int paths_fd;		/* ML_PROG_TASK_VMA's paths map, else -1 */
 	bool light;		/* loaded by the light skeleton */
 	char how[160];		/* which skeleton, and why not the light one */
 	char log[ML_PROG_LOG];	/* a refused load: the verifier's log */

@@ -190,11 +190,17 @@ static int path_ids_add(struct path_ids *ids, uint32_t id, const char *name, uin
 {
 	__typeof__(ids->v) e;
 
-	if (id != ids->n + 1)
+	if (id == ids->n && id) {
+		/* the program could not remember the last id's path (its map
+		 * full): nothing refers to it, and it is sent again for this one */
+		e = &ids->v[id - 1];
+	} else if (id != ids->n + 1) {
 		return -EPROTO;
-	e = ML_VEC_PUSH(ids->v, ids->n, ids->cap);
-	if (!e)
-		return -ENOMEM;
+	} else {
+		e = ML_VEC_PUSH(ids->v, ids->n, ids->cap);
+		if (!e)
+			return -ENOMEM;
+	}
 	e->len = len;
 	if (!name) {	/* task_vma_nopath: asked for when a VMA needs it */
 		e->name = NULL;
@@ -324,6 +330,18 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	/* with link_info the kernel walks only this process (and resolves the pid
 	 * in our pid namespace); without it the program filters on tgid */
 	ctl = ml->bpf->prog.walk_ctl;
+	if (ctl->full) {
+		/* the last walk filled the paths map (entries of many walks,
+		 * stale ones included): emptied, the cache starts over */
+		uint8_t key[16], next[16];
+
+		while (!bpf_map_get_next_key(ml->bpf->prog.paths_fd, NULL, next)) {
+			memcpy(key, next, sizeof(key));
+			if (bpf_map_delete_elem(ml->bpf->prog.paths_fd, key))
+				break;
+		}
+		ctl->full = 0;
+	}
 	ctl->target_tgid = by_link ? 0 : (uint32_t)pid;
 	ctl->gen++;
 	ctl->next_id = 1;

@@ -60,7 +60,7 @@ struct ml_walk_ctl {
 	__s32 last_gtid;
 	__s32 last_tgid;
 	__s32 last_tid;
-	__u32 pad;
+	__u32 full;		/* the paths map refused an entry: userspace empties it */
 };
 
 #endif

@@ -20,7 +20,8 @@ ML=$B/memlens
 [ -n "${MEMLENS_EXPECT:-}" ] || MEMLENS_EXPECT=$(expect_rules | tr '\n' ' ')
 tmp=$(mktemp -d /tmp/memlens-walk-XXXXXX); chmod 755 "$tmp"
 mp=""
-cleanup() { [ -n "$mp" ] && kill "$mp" 2> /dev/null; wait 2> /dev/null; rm -rf "$tmp"; }
+big=""
+cleanup() { for p in $mp $big; do kill "$p" 2> /dev/null; done; wait 2> /dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 if [ "$(expected bpf_task_vma)" != yes ]; then
 	r=$("$ML" features -J | jq -r '.features[] | select(.name=="bpf_task_vma") | .reason')
@@ -33,6 +34,16 @@ mp=$!
 exec 3> "$tmp/in"
 for _ in $(seq 200); do grep -q '^ready' "$tmp/m.out" && break; sleep 0.05; done
 ok "$(grep -q '^ready' "$tmp/m.out"; echo $?)" "the mapper built its mappings ($(grep -c . "$tmp/m.out") lines)"
+
+# and one with more distinct files than the program remembers paths in a
+# walk (ML_VMA_PATHS_MAX, 8192): its map fills, paths are sent again, and the
+# next walk starts from an emptied map
+mkdir "$tmp/big"; mkfifo "$tmp/bin"
+"$B/tests/mapper" --dir "$tmp/big" --files 8300 < "$tmp/bin" > "$tmp/big.out" 2>&1 &
+big=$!
+exec 4> "$tmp/bin"
+for _ in $(seq 600); do grep -q '^ready' "$tmp/big.out" && break; sleep 0.05; done
+ok "$(grep -q '^ready' "$tmp/big.out"; echo $?)" "a mapper of 8300 more files ($(wc -l < /proc/$big/maps) VMAs)"
 
 fields='PID,START,END,PERMS,OFFSET,DEV,INODE,NAME'
 for v in default nopath d_path; do
@@ -51,6 +62,18 @@ for v in default nopath d_path; do
 	else
 		ok 1 "[$v] maps PID -m -s bpf is /proc/PID/maps byte for byte"; diff "$tmp/b.maps" "$tmp/p.maps" | head -6 | sed 's/^/#   /'
 	fi
+	# more files than the cache, twice (each a new context: the map is
+	# emptied between walks of one context, tests/unit/test_vma.c)
+	for round in 1 2; do
+		env "${env[@]}" "$ML" maps "$big" -m -s bpf > "$tmp/bb.maps" 2> "$tmp/err"
+		cat /proc/$big/maps > "$tmp/bp.maps"	# cmp trusts a /proc file's size: 0
+		if cmp -s "$tmp/bb.maps" "$tmp/bp.maps"; then
+			ok 0 "[$v] 8300 files, walk $round: maps -m -s bpf is /proc/PID/maps byte for byte"
+		else
+			ok 1 "[$v] 8300 files, walk $round: maps -m -s bpf is /proc/PID/maps byte for byte"
+			diff "$tmp/bb.maps" "$tmp/bp.maps" | head -4 | sed 's/^/#   /'
+		fi
+	done
 	# every process: maps before, both walks, maps after
 	for p in /proc/[0-9]*; do cat "$p/maps" > "$tmp/before.${p#/proc/}" 2> /dev/null; done
 	env "${env[@]}" "$ML" maps --all -s bpf -r -n -o "$fields" > "$tmp/bpf" 2> "$tmp/bpf.err"; rb=$?

@@ -25,11 +25,13 @@ typedef _Bool bool;
 enum { false = 0, true = 1 };
 
 enum bpf_map_type {
+	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_LRU_HASH = 9,
 };
 
 #define BPF_ANY 0
+#define BPF_F_NO_PREALLOC (1U << 0)
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 

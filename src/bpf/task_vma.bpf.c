@@ -32,8 +32,11 @@ const volatile __u32 test_refuse = 0;
 struct ml_walk_ctl walk_ctl;
 
 /* the paths of this walk by (dentry, mount): d_path() of the same pair is the
- * same string, so a library mapped by 300 processes crosses once.  LRU: an
- * evicted or stale (other gen) entry only costs its path being sent again */
+ * same string, so a library mapped by 300 processes crosses once.  A stale
+ * entry (another walk's gen) only costs its path being sent again.  Not
+ * preallocated: an LRU of this size cost a third of a cold start filling its
+ * free lists; a full map refuses an entry (walk_ctl.full), the path is sent
+ * again at its next VMA and userspace empties the map before the next walk */
 struct path_key {
 	__u64 dentry;
 	__u64 mnt;
@@ -45,7 +48,8 @@ struct path_val {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, ML_VMA_PATHS_MAX);
 	__type(key, struct path_key);
 	__type(value, struct path_val);
@@ -232,6 +236,8 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 
 		if (!bpf_map_update_elem(&paths, &pk, &v, BPF_ANY))
 			walk_ctl.next_id++;
+		else
+			walk_ctl.full = 1;	/* the id is sent again with the next path */
 	}
 	return 0;
 }

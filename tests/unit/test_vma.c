@@ -697,38 +697,45 @@ next:
 /* every source's whole-system walk, the rows of a process with thousands of
  * distinct files (each in two VMAs) and of its child that shares them, against
  * /proc/<pid>/maps read here: a path the BPF walk sent once and referred to
- * later, across records, processes and the ends of the iterator's reads */
+ * later, across records, processes and the ends of the iterator's reads.
+ * 8,300 files: more than the BPF program remembers in a walk (8,192), so its
+ * map fills, paths are sent again, and the BPF source walks twice in this
+ * context, the second after emptying the full map */
 static void check_maps_all_files(struct memlens *ml, const char *dir)
 {
-	const char *args[] = { "--dir", dir, "--files", "3000", "--children", "1", NULL };
+	const char *args[] = { "--dir", dir, "--files", "8300", "--children", "1", NULL };
 	struct mapper m;
 	pid_t child = 0;
 
-	if (!ok(mapper_start(&m, args) == 0, "mapper with 3,000 files and a child started"))
+	if (!ok(mapper_start(&m, args) == 0, "mapper with 8,300 files and a child started"))
 		return;
 	for (int i = 0; i < m.n; i++)
 		if (!strcmp(m.e[i].key, "child"))
 			child = (pid_t)strtol(m.e[i].rest, NULL, 10);
 	for (int b = 0; b < NB; b++) {
-		struct memlens_vma_set *all = NULL;
-		MEMLENS_OPTS(memlens_maps_all_opts, ao, .source = backends[b]);
-		char why[600] = "";
-		int err;
+		int rounds = backends[b] == MEMLENS_SOURCE_BPF_TASK_VMA ? 2 : 1;
 
 		if (!usable(ml, backends[b]))
 			continue;
-		err = memlens__maps_all(ml, &ao, &all);
-		if (!ok(err == 0, "%s: whole-system walk with 3,000 files: %d", memlens_source__name(backends[b]), err))
-			continue;
-		if (!ok(equals_maps_text(all, m.pid, why, sizeof(why)),
-			"%s: whole-system walk: the 3,000-file process equals its maps text, field by field",
-			memlens_source__name(backends[b])))
-			printf("#   %s\n", why);
-		if (!ok(child > 0 && equals_maps_text(all, child, why, sizeof(why)),
-			"%s: whole-system walk: its child (the same files) equals its maps text",
-			memlens_source__name(backends[b])))
-			printf("#   %s\n", why);
-		memlens_vma_set__free(all);
+		for (int r = 1; r <= rounds; r++) {
+			struct memlens_vma_set *all = NULL;
+			MEMLENS_OPTS(memlens_maps_all_opts, ao, .source = backends[b]);
+			char why[600] = "";
+			int err;
+
+			err = memlens__maps_all(ml, &ao, &all);
+			if (!ok(err == 0, "%s: whole-system walk %d with 8,300 files: %d", memlens_source__name(backends[b]), r, err))
+				continue;
+			if (!ok(equals_maps_text(all, m.pid, why, sizeof(why)),
+				"%s: whole-system walk %d: the 8,300-file process equals its maps text, field by field",
+				memlens_source__name(backends[b]), r))
+				printf("#   %s\n", why);
+			if (!ok(child > 0 && equals_maps_text(all, child, why, sizeof(why)),
+				"%s: whole-system walk %d: its child (the same files) equals its maps text",
+				memlens_source__name(backends[b]), r))
+				printf("#   %s\n", why);
+			memlens_vma_set__free(all);
+		}
 	}
 	mapper_stop(&m);
 }
