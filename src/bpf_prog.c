@@ -109,7 +109,7 @@ static uint32_t test_refuse(enum ml_prog id)
 	}
 
 LOADERS(task_vma, memlens_task_vma, TASK_VMA_SETUP, TASK_VMA_CTL, TASK_VMA_PATHS_L, TASK_VMA_PATHS_R)
-LOADERS(task_vma_nopath, memlens_task_vma, TASK_VMA_NOPATH_SETUP, TASK_VMA_CTL, TASK_VMA_PATHS_L, TASK_VMA_PATHS_R)
+LOADERS(task_vma_nopath, memlens_task_vma, TASK_VMA_NOPATH_SETUP, TASK_VMA_CTL, NO_MAP, NO_MAP)
 LOADERS(dmabuf, memlens_dmabuf, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 LOADERS(task_file, memlens_dmabuf_fds, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 LOADERS(task_vma_dmabuf, memlens_dmabuf_maps, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)

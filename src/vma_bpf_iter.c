@@ -210,11 +210,63 @@ static int path_ids_add(struct path_ids *ids, uint32_t id, const char *name, uin
 	return e->name ? 0 : -ENOMEM;
 }
 
-static int path_ids_set(struct path_ids *ids, uint32_t id, const char *name, size_t len)
+/* task_vma_nopath's names of this walk by file key (dentry, mount): open
+ * addressing, grown at half full */
+struct fkeys {
+	struct fkey {
+		__u64 k[2];
+		const char *name;	/* NULL: an empty slot */
+		size_t len;
+	} *t;
+	size_t cap, n;
+};
+
+static size_t fkey_slot(const struct fkeys *f, const __u64 k[2])
 {
-	ids->v[id - 1].name = ml_arena_strndup(&ids->arena, name, len);
-	ids->v[id - 1].len = (uint16_t)len;
-	return ids->v[id - 1].name ? 0 : -ENOMEM;
+	uint64_t h = (k[0] ^ (k[1] * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+	size_t i = (size_t)(h ^ (h >> 29)) & (f->cap - 1);
+
+	while (f->t[i].name && (f->t[i].k[0] != k[0] || f->t[i].k[1] != k[1]))
+		i = (i + 1) & (f->cap - 1);
+	return i;
+}
+
+static const struct fkey *fkey_get(const struct fkeys *f, const __u64 k[2])
+{
+	const struct fkey *e;
+
+	if (!f->cap)
+		return NULL;
+	e = &f->t[fkey_slot(f, k)];
+	return e->name ? e : NULL;
+}
+
+static int fkey_put(struct fkeys *f, struct ml_arena *arena, const __u64 k[2], const char *name, size_t len)
+{
+	struct fkey *e;
+
+	if (2 * (f->n + 1) > f->cap) {
+		struct fkeys g = { .cap = f->cap ? 2 * f->cap : 256 };
+
+		g.t = calloc(g.cap, sizeof(*g.t));
+		if (!g.t)
+			return -ENOMEM;
+		for (size_t i = 0; i < f->cap; i++)
+			if (f->t[i].name)
+				g.t[fkey_slot(&g, f->t[i].k)] = f->t[i];
+		free(f->t);
+		f->t = g.t;
+		f->cap = g.cap;
+	}
+	e = &f->t[fkey_slot(f, k)];
+	e->k[0] = k[0];
+	e->k[1] = k[1];
+	e->name = ml_arena_strndup(arena, name, len);
+	e->len = len;
+	if (!e->name)
+		return -ENOMEM;
+	f->n++;
+	return 0;
 }
 
 /* task_vma_nopath's names, asked of the kernel for one VMA of each file:
@@ -318,6 +370,7 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	struct ml_iter_rd rd = { .fd = -1 };
 	struct ml_walk_ctl *ctl;
 	struct path_ids ids = { 0 };
+	struct fkeys fkeys = { 0 };
 	struct asker *ask = NULL;
 	char nbuf[300];
 	bool skip_task;
@@ -330,7 +383,7 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	/* with link_info the kernel walks only this process (and resolves the pid
 	 * in our pid namespace); without it the program filters on tgid */
 	ctl = ml->bpf->prog.walk_ctl;
-	if (ctl->full) {
+	if (ctl->full && ml->bpf->prog.paths_fd >= 0) {
 		/* the last walk filled the paths map (entries of many walks,
 		 * stale ones included): emptied, the cache starts over */
 		uint8_t key[16], next[16];
@@ -374,10 +427,6 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		/* a path is sent once per walk, later VMAs refer to it by id */
 		if (r.name_kind == ML_NAME_PATH && r.path_id)
 			err = path_ids_add(&ids, r.path_id, raw, r.name_len);
-		else if (r.name_kind == ML_NAME_PATH_LATER && r.path_id)
-			err = path_ids_add(&ids, r.path_id, raw = NULL, 0);
-		else if (r.name_kind == ML_NAME_PATH_LATER)
-			err = -EPROTO;
 		else if (r.name_kind == ML_NAME_PATH_REF)
 			err = path_ids_get(&ids, r.path_id, &raw, &r.name_len);
 		if (err)
@@ -404,10 +453,17 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 		v.page_size = r.page_size;
 		v.pid = pid ? pid : r.tgid;
 		name = kind_name(&r, raw, nbuf, sizeof(nbuf), &name_len);
-		if ((r.name_kind == ML_NAME_PATH_LATER || r.name_kind == ML_NAME_PATH_REF) && !name) {
-			/* a file nobody asked the name of yet: ask with this VMA */
+		if (r.name_kind == ML_NAME_PATH_LATER) {
+			/* a file named earlier in the walk, or asked for now with this VMA */
+			const struct fkey *fk = fkey_get(&fkeys, r.file_key);
 			int got;
 
+			if (fk) {
+				err = ml_set_push_path(set, &v, fk->name, fk->len);
+				if (err)
+					break;
+				continue;
+			}
 			if (!ask) {
 				ask = malloc(sizeof(*ask));
 				if (!ask) {
@@ -440,14 +496,14 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 			}
 			/* the ioctl's name is raw as d_path's; the text's has
 			 * its '\n' as \012 already, and so no '\n' to escape */
-			err = path_ids_set(&ids, r.path_id, name, name_len);
+			err = fkey_put(&fkeys, &ids.arena, r.file_key, name, name_len);
 			if (!err)
 				err = ml_set_push_path(set, &v, name, name_len);
 			if (err)
 				break;
 			continue;
 		}
-		if (r.name_kind == ML_NAME_PATH || r.name_kind == ML_NAME_PATH_REF || r.name_kind == ML_NAME_PATH_LATER)
+		if (r.name_kind == ML_NAME_PATH || r.name_kind == ML_NAME_PATH_REF)
 			err = ml_set_push_path(set, &v, name, name_len);
 		else
 			err = ml_set_push(set, &v, name, name_len);
@@ -468,6 +524,7 @@ out:
 	}
 	ml_arena_free(&ids.arena);
 	free(ids.v);
+	free(fkeys.t);
 	free(seen.bits);
 	return err;
 }

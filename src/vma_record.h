@@ -22,7 +22,7 @@ enum ml_vma_name_kind {
 	ML_NAME_VDSO_NOMM,	/* no vm_mm: [vdso] */
 	ML_NAME_PATH_ERR,	/* d_path failed (e.g. name too long): take it from text */
 	ML_NAME_PATH_REF,	/* the path of an earlier ML_NAME_PATH(_LATER) record: path_id */
-	ML_NAME_PATH_LATER,	/* a file's path, for userspace to ask the kernel for (task_vma_nopath) */
+	ML_NAME_PATH_LATER,	/* a file VMA without its name: file_key says which file (task_vma_nopath) */
 };
 
 struct ml_vma_rec {
@@ -41,6 +41,9 @@ struct ml_vma_rec {
 	/* ML_NAME_PATH: this path's id in the walk (0: none, not to be
 	 * referred to); ML_NAME_PATH_REF: the id of the record that had it */
 	__u32 path_id;
+	/* ML_NAME_PATH_LATER: the file's dentry and mount, which name it the
+	 * same in every VMA of the walk; 0 otherwise */
+	__u64 file_key[2];
 };
 
 /* The walk's controls, in the program's .bss, set by userspace before each

@@ -7,9 +7,13 @@
  *
  * Built twice (the Makefile): task_vma calls bpf_d_path() on vma->vm_file,
  * which only kernels that treat vm_file as a trusted pointer accept (6.18.44
- * builds exist that refuse it); task_vma_nopath (ML_VMA_NO_D_PATH) sends the
- * first VMA of each file as ML_NAME_PATH_LATER and userspace asks the kernel
- * for that one name (PROCMAP_QUERY, else the maps text), once per file per walk.
+ * builds exist that refuse it); task_vma_nopath (ML_VMA_NO_D_PATH) sends every
+ * file VMA as ML_NAME_PATH_LATER with its file's key (dentry and mount, as
+ * the path cache below keys them) and no name: userspace asks the kernel for
+ * the name of the first VMA of each key (PROCMAP_QUERY, else the maps text),
+ * once per file per walk.  No map: nothing to create at load, no insert per
+ * walk.  The keys are kernel addresses, for a caller that holds CAP_PERFMON
+ * (it may read kernel memory); this program is never pinned for others.
  */
 #include "memlens_core.h"
 #include <bpf/bpf_helpers.h>
@@ -31,6 +35,7 @@ const volatile __u32 test_refuse = 0;
  * filter by link_info; gen and next_id: the walk's path ids */
 struct ml_walk_ctl walk_ctl;
 
+#ifndef ML_VMA_NO_D_PATH
 /* the paths of this walk by (dentry, mount): d_path() of the same pair is the
  * same string, so a library mapped by 300 processes crosses once.  A stale
  * entry (another walk's gen) only costs its path being sent again.  Not
@@ -54,6 +59,7 @@ struct {
 	__type(key, struct path_key);
 	__type(value, struct path_val);
 } paths SEC(".maps");
+#endif
 
 struct scratch {
 	struct ml_vma_rec rec;
@@ -113,8 +119,10 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 	struct scratch *s;
 	struct file *file;
 	struct mm_struct *mm;
+#ifndef ML_VMA_NO_D_PATH
 	struct path_key pk = {};
 	struct path_val *pv;
+#endif
 	__u32 zero = 0;
 	__s32 tgid, tid;
 	long n;
@@ -177,6 +185,12 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 		if (n >= 0) {
 			r->name_kind = ML_NAME_ANON_SHMEM;
 		} else {
+#ifdef ML_VMA_NO_D_PATH
+			r->name_kind = ML_NAME_PATH_LATER;
+			r->file_key[0] = (__u64)file->f_path.dentry;
+			r->file_key[1] = (__u64)file->f_path.mnt;
+			n = 0;
+#else
 			pk.dentry = (__u64)file->f_path.dentry;
 			pk.mnt = (__u64)file->f_path.mnt;
 			pv = bpf_map_lookup_elem(&paths, &pk);
@@ -184,13 +198,6 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 				r->name_kind = ML_NAME_PATH_REF;
 				r->path_id = pv->id;
 				n = 0;
-#ifdef ML_VMA_NO_D_PATH
-			} else {
-				r->name_kind = ML_NAME_PATH_LATER;
-				r->path_id = walk_ctl.next_id;
-				n = 0;
-			}
-#else
 			} else if ((n = bpf_d_path(&file->f_path, s->name, sizeof(s->name))) > 0) {
 				r->name_kind = ML_NAME_PATH;
 				r->path_id = walk_ctl.next_id;
@@ -231,7 +238,8 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 	if (bpf_seq_write(seq, r, sizeof(*r)) ||
 	    (n > 0 && bpf_seq_write(seq, s->name, n & (ML_VMA_NAME_MAX - 1))))
 		return 0;
-	if ((r->name_kind == ML_NAME_PATH || r->name_kind == ML_NAME_PATH_LATER) && r->path_id) {
+#ifndef ML_VMA_NO_D_PATH
+	if (r->name_kind == ML_NAME_PATH && r->path_id) {
 		struct path_val v = { .gen = walk_ctl.gen, .id = r->path_id };
 
 		if (!bpf_map_update_elem(&paths, &pk, &v, BPF_ANY))
@@ -239,5 +247,6 @@ int memlens_task_vma(struct bpf_iter__task_vma *ctx)
 		else
 			walk_ctl.full = 1;	/* the id is sent again with the next path */
 	}
+#endif
 	return 0;
 }
