@@ -36,23 +36,25 @@ hp_old=$(cat /proc/sys/vm/nr_hugepages 2> /dev/null || echo 0)
 [ "$(id -u)" = 0 ] && [ "$hp_old" -lt 2 ] && echo 2 > /proc/sys/vm/nr_hugepages
 trap 'echo "$hp_old" > /proc/sys/vm/nr_hugepages 2> /dev/null; [ -n "${MUTATE_KEEP:-}" ] || rm -rf "$scratch"' EXIT
 
-# host: each test alone until one fails (a "not ok" line, a crash, a hang)
+# one host test into run.log: 0 passed, 1 a "not ok" line, a crash, a hang
+run_one() {
+	local rc
+	if [ "${1%.sh}" != "$1" ]; then
+		MEMLENS_BUILD=build timeout 180 "$1" build > run.log 2>&1
+	else
+		MEMLENS_BUILD=build timeout 180 "$1" > run.log 2>&1
+	fi
+	rc=$?
+	! grep -q '^not ok' run.log && [ $rc = 0 ] && return 0
+	killer="$(basename "$1"): $(grep -m1 '^not ok' run.log | cut -c1-110)"
+	[ $rc != 0 ] && ! grep -q '^not ok' run.log && killer="$(basename "$1"): exit $rc"
+	return 1
+}
+host_tests() { for t in build/tests/test_* tests/*.sh; do case "$t" in tests/run.sh | tests/check.sh) ;; *) echo "$t" ;; esac; done; }
+# host: each test alone until one fails
 host_suite() {
 	local t
-	for t in build/tests/test_* tests/*.sh; do
-		case "$t" in tests/run.sh | tests/check.sh) continue ;; esac
-		if [ "${t%.sh}" != "$t" ]; then
-			MEMLENS_BUILD=build timeout 180 "$t" build > run.log 2>&1
-		else
-			MEMLENS_BUILD=build timeout 180 "$t" > run.log 2>&1
-		fi
-		local rc=$?
-		if grep -q '^not ok' run.log || [ $rc != 0 ]; then
-			killer="$(basename "$t"): $(grep -m1 '^not ok' run.log | cut -c1-110)"
-			[ $rc != 0 ] && ! grep -q '^not ok' run.log && killer="$(basename "$t"): exit $rc"
-			return 1
-		fi
-	done
+	for t in $(host_tests); do run_one "$t" || return 1; done
 	return 0
 }
 # the baseline: every host test on the unmutated tree must pass, or no kill
@@ -60,17 +62,10 @@ host_suite() {
 # every mutation); a kill counts only from a test that passed here
 echo "mutate: the baseline (every host test, unmutated)"
 baseline_bad=""
-for t in build/tests/test_* tests/*.sh; do
-	case "$t" in tests/run.sh | tests/check.sh) continue ;; esac
-	if [ "${t%.sh}" != "$t" ]; then
-		MEMLENS_BUILD=build timeout 180 "$t" build > run.log 2>&1
-	else
-		MEMLENS_BUILD=build timeout 180 "$t" > run.log 2>&1
-	fi
-	rc=$?
-	if grep -q '^not ok' run.log || [ $rc != 0 ]; then
+for t in $(host_tests); do
+	if ! run_one "$t"; then
 		baseline_bad+=" $(basename "$t")"
-		grep -m3 '^not ok' run.log | sed "s|^|mutate: baseline: $(basename "$t"): |"
+		echo "mutate: baseline: $killer"
 	fi
 done
 if [ -n "$baseline_bad" ]; then

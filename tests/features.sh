@@ -141,7 +141,10 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	is "nobody: maps --all uses what features says" "$(field "$tmp/u.json" maps_all value)" "$(cat "$tmp/u.picked")"
 	is "nobody: no BPF" false "$(field "$tmp/u.json" bpf_task_vma available)"
 	is "nobody: BPF unavailable is EPERM" EPERM "$(field "$tmp/u.json" bpf_task_vma value)"
-	ok "$(field "$tmp/u.json" bpf_task_vma reason | grep -q 'needs CAP_BPF and CAP_PERFMON.*CAP_BPF and CAP_PERFMON not held'; echo $?)" \
-		"nobody: the reason is the missing capabilities, checked ($(field "$tmp/u.json" bpf_task_vma reason))"
+	for i in bpf_task_vma bpf_dmabuf; do
+		[ "$(expected "${i/bpf_dmabuf/bpf_iter_dmabuf}")" = yes ] || continue
+		ok "$(field "$tmp/u.json" $i reason | grep -q 'needs CAP_BPF and CAP_PERFMON.*CAP_BPF and CAP_PERFMON not held'; echo $?)" \
+			"nobody: $i's reason is the missing capabilities, checked ($(field "$tmp/u.json" $i reason))"
+	done
 fi
 echo "1..$n"
