@@ -9,7 +9,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpf_prog.h"
-#include <sys/syscall.h>
 #include <linux/capability.h>
 #include "task_vma.skel.h"
 #include "task_vma.lskel.h"
@@ -129,20 +128,18 @@ static pthread_mutex_t regular_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool ml_bpf_caps(char *missing, size_t len)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t eff;
+	int err = ml_caps_effective(&eff);
 	bool bpf, perfmon;
 
-#define HAS(c) (data[(c) / 32].effective & (1u << ((c) % 32)))
-	if (syscall(SYS_capget, &hdr, data)) {
-		snprintf(missing, len, "capget: %s", strerror(errno));
+	if (err) {
+		snprintf(missing, len, "capget: %s", strerror(-err));
 		return false;
 	}
-	if (HAS(CAP_SYS_ADMIN))
+	if (ML_CAP(eff, CAP_SYS_ADMIN))
 		return true;
-	bpf = HAS(CAP_BPF);
-	perfmon = HAS(CAP_PERFMON);
-#undef HAS
+	bpf = ML_CAP(eff, CAP_BPF);
+	perfmon = ML_CAP(eff, CAP_PERFMON);
 	snprintf(missing, len, "%s%s%s", bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
 	return bpf && perfmon;
 }

@@ -5,6 +5,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include "core.h"
 
@@ -66,6 +70,18 @@ void *ml_libbpf_quiet(void)
 void ml_libbpf_restore(void *old)
 {
 	libbpf_set_print((libbpf_print_fn_t)old);
+}
+
+int ml_caps_effective(uint64_t *eff)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	*eff = 0;
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	*eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+	return 0;
 }
 
 const char *ml_libbpf_last(void)

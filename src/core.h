@@ -109,6 +109,10 @@ ML_HIDDEN bool ml_helper_start(pthread_t *t, void *(*fn)(void *), void *arg);
 ML_HIDDEN void *ml_libbpf_quiet(void);
 ML_HIDDEN void ml_libbpf_restore(void *old);
 ML_HIDDEN const char *ml_libbpf_last(void);
+/* the caller's effective capabilities (capget), bit N for capability N:
+ * 0, or -errno */
+ML_HIDDEN int ml_caps_effective(uint64_t *eff);
+#define ML_CAP(eff, c) (((eff) >> (c)) & 1)
 
 /* ---- strings that live as long as their set: blocks never move ------ */
 struct ml_arena_blk;

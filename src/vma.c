@@ -133,15 +133,14 @@ static void ptrace_lsms(char *out, size_t len)
 
 const char *memlens__denied_reason(struct memlens *ml, pid_t pid)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t eff;
 	char lsms[160], path[64], *mine = NULL, *theirs = NULL;
 	size_t l1 = 0, l2 = 0;
 	bool other_ns = false;
 
 	if (!ml)
 		return "needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE";
-	if (syscall(SYS_capget, &hdr, data) || !(data[CAP_SYS_PTRACE / 32].effective & (1u << (CAP_SYS_PTRACE % 32)))) {
+	if (ml_caps_effective(&eff) || !ML_CAP(eff, CAP_SYS_PTRACE)) {
 		snprintf(ml->denied, sizeof(ml->denied), "needs PTRACE_MODE_READ: same user, or CAP_SYS_PTRACE");
 		return ml->denied;
 	}

@@ -28,7 +28,6 @@
 
 struct ml_bpf {
 	struct ml_prog_loaded prog;
-	enum ml_prog variant;	/* ML_PROG_TASK_VMA or ML_PROG_TASK_VMA_NOPATH */
 };
 
 void ml_bpf_free(struct ml_bpf *bpf)
@@ -85,7 +84,6 @@ int ml_bpf_task_vma_probe(struct memlens *ml, struct ml_probe *p)
 	for (int i = 0; i < n; i++) {
 		errs[i] = ml_prog_load(ml, order[i], &bpf->prog);
 		if (!errs[i]) {
-			bpf->variant = order[i];
 			ml->bpf = bpf;
 			if (i)
 				ml_probe_set(p, 0, "iter/task_vma program loaded (%s, %s; %s)", ml_prog_name(order[i]),
@@ -202,10 +200,6 @@ static int path_ids_add(struct path_ids *ids, uint32_t id, const char *name, uin
 			return -ENOMEM;
 	}
 	e->len = len;
-	if (!name) {	/* task_vma_nopath: asked for when a VMA needs it */
-		e->name = NULL;
-		return 0;
-	}
 	e->name = ml_arena_strndup(&ids->arena, name, len);
 	return e->name ? 0 : -ENOMEM;
 }
