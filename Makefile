@@ -50,7 +50,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all lib cli tests check vm-check fuzz bench install uninstall clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
@@ -118,6 +118,10 @@ $(BUILD)/tests/mapper: tests/helpers/mapper.c
 $(BUILD)/tests/sharer: tests/helpers/sharer.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -static -o $@ $<
+
+$(BUILD)/tests/fuse_stall: tests/helpers/fuse_stall.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread $(LDFLAGS)
 
 $(BUILD)/tests/dmabuf_holder: tests/helpers/dmabuf_holder.c
 	@mkdir -p $(@D)

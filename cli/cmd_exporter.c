@@ -74,6 +74,7 @@ struct exporter {
 	/* the collector's own: only collect() touches them, in one thread */
 	unsigned long long errors, collections;
 	bool said;		/* -v: the first collection's sources said */
+	size_t stalled;		/* the last collection's stalled processes (said when it changes) */
 };
 
 static double now(void)
@@ -190,6 +191,10 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 		cli_err("exporter: first collection: %zu processes, DMA-BUF from %s", memlens_snapshot__count(s),
 			d ? memlens_source__name(memlens_dmabuf__source(d)) : "none");
 	ex->said = true;
+	if (memlens_snapshot__stalled(s) != ex->stalled) {
+		ex->stalled = memlens_snapshot__stalled(s);
+		cli_say_stalled(ex->cli, s);
+	}
 	ex->errors += failed;
 	ex->collections++;
 	struct metrics_in mi = {
@@ -557,6 +562,18 @@ static int write_textfile(struct exporter *ex, int dirfd, const char *dir)
 	return err;
 }
 
+enum { STOP_WAIT_S = 1 };
+
+/* the collector joined within STOP_WAIT_S: 0, else -ETIMEDOUT */
+static int stop_collector(pthread_t th)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += STOP_WAIT_S;
+	return pthread_timedjoin_np(th, NULL, &ts) ? -ETIMEDOUT : 0;
+}
+
 static bool parse_num(const char *s, double min, double max, double *out)
 {
 	char *end;
@@ -711,7 +728,14 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		ex.stopping = true;
 		pthread_cond_signal(&ex.wake);
 		pthread_mutex_unlock(&ex.lock);
-		pthread_join(th, NULL);
+		if (stop_collector(th)) {
+			/* a collection held up by stalled processes (each waits up to
+			 * the stall timeout): not waited for.  The process exit takes
+			 * the readers, programs and links with it. */
+			cli_err("exporter: the collection in progress did not end within %d s; exiting without it",
+				STOP_WAIT_S);
+			_exit(rc);
+		}
 		if (d)
 			MHD_stop_daemon(d);
 		close(fd);

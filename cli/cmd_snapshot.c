@@ -306,6 +306,9 @@ static char *json_summary(const struct memlens_snapshot *s, const struct memlens
 		"\"unreadable_pids\": [", memlens_snapshot__count(s), nprocs, memlens_snapshot__exited(s), nunr);
 	for (size_t i = 0; i < nunr; i++)
 		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__unreadable_pid(s, unr[i]));
+	fprintf(f, "], \"stalled\": %zu, \"stalled_pids\": [", memlens_snapshot__stalled(s));
+	for (size_t i = 0; i < memlens_snapshot__stalled(s); i++)
+		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__stalled_pid(s, i));
 	fprintf(f, "], \"mem_total\": %llu, \"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {"
 		"\"vss\": %llu, \"rss\": %llu, \"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, "
 		"\"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu},\n      \"dmabuf_kernel_only\": [",
@@ -489,6 +492,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		}
 		cli_say_unreadable(cli, nunr, pids, comms);
 	}
+	cli_say_stalled(cli, s);
 out:
 	free(unr);
 	if (!a->om)

@@ -36,6 +36,7 @@ void cli_err_pid(struct cli *cli, pid_t pid, int err)
 		what = buf;
 		break;
 	case EOPNOTSUPP: what = "source unavailable"; break;
+	case ETIMEDOUT: what = "stalled: a read of its memory map made no progress in the stall timeout (its mmap lock is held)"; break;
 	default: what = strerror(err); break;
 	}
 	cli_err("pid %d: %s", (int)pid, what);
@@ -207,6 +208,21 @@ void cli_say_unreadable(struct cli *cli, size_t n, const int32_t *pids, const ch
 			memlens__comm(cli->ml, pids[i], comm);
 		fprintf(stderr, " %d (%s)", pids[i], CLI_SAFE(comms ? comms[i] : comm));
 	}
+	fprintf(stderr, "%s\n", n > CLI_UNREADABLE_NAMED ? " ..." : "");
+}
+
+void cli_say_stalled(struct cli *cli, const struct memlens_snapshot *s)
+{
+	size_t n = memlens_snapshot__stalled(s);
+
+	(void)cli;
+	if (!n)
+		return;
+	fprintf(stderr, "memlens: %zu process%s stalled, left out (a read of its memory map made no progress in the "
+		"stall timeout: its mmap lock is held):", n, n == 1 ? "" : "es");
+	for (size_t i = 0; i < n && i < CLI_UNREADABLE_NAMED; i++)
+		fprintf(stderr, " %d (%s)", memlens_snapshot__stalled_pid(s, i),
+			CLI_SAFE(memlens_snapshot__stalled_comm(s, i)));
 	fprintf(stderr, "%s\n", n > CLI_UNREADABLE_NAMED ? " ..." : "");
 }
 

@@ -63,6 +63,8 @@ void cli_help_common(bool vma_source);
  * first CLI_UNREADABLE_NAMED: pids, their comms or NULL to read them now) */
 #define CLI_UNREADABLE_NAMED 32
 void cli_say_unreadable(struct cli *cli, size_t n, const int32_t *pids, const char *const *comms);
+/* after a snapshot: the processes it found stalled, on one line */
+void cli_say_stalled(struct cli *cli, const struct memlens_snapshot *s);
 /* after a whole-system walk: cli_say_unreadable(); with -v, how many exited during it */
 void cli_say_skipped(struct cli *cli, const struct memlens_vma_set *set);
 int cli_parse_pid(const char *s, pid_t *pid);

@@ -253,10 +253,12 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	fprintf(f, "memlens_system_memory_bytes{memtype=\"available\"} %llu\n",
 		(unsigned long long)memlens_snapshot__mem_available(in->snap));
 	family(f, in, "memlens_processes", "gauge", NULL,
-	       "Processes seen by the collection: read, unreadable (no permission), exited while it ran.");
+	       "Processes seen by the collection: read, unreadable (no permission), exited while it ran, "
+	       "stalled (its mmap lock held past the stall timeout).");
 	fprintf(f, "memlens_processes{state=\"read\"} %zu\n", n);
 	fprintf(f, "memlens_processes{state=\"unreadable\"} %zu\n", memlens_snapshot__unreadable(in->snap));
 	fprintf(f, "memlens_processes{state=\"exited\"} %zu\n", memlens_snapshot__exited(in->snap));
+	fprintf(f, "memlens_processes{state=\"stalled\"} %zu\n", memlens_snapshot__stalled(in->snap));
 	family(f, in, "memlens_source_info", "gauge", NULL, "The source each job used in this collection (always 1).");
 	fprintf(f, "memlens_source_info{job=\"dmabuf\",source=\"%s\"} 1\n",
 		in->dmabuf ? memlens_source__name(memlens_dmabuf__source(in->dmabuf)) : "none");

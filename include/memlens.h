@@ -107,6 +107,11 @@ struct memlens_opts {
 	size_t sz;
 	/* where the library's messages go; NULL: nowhere */
 	memlens_print_fn_t print;
+	/* a read of a process's smaps, smaps_rollup or cmdline that makes no
+	 * progress for this long is abandoned and the process reported
+	 * stalled (its mmap lock is held, maybe on purpose): 0 is 2000 ms.
+	 * Those reads run in a reader process of the library's (reader.h). */
+	unsigned int stall_ms;
 	size_t :0;
 };
 
@@ -342,11 +347,14 @@ struct memlens_vma_usage {
 MEMLENS_API const char *memlens_usage_field__name(enum memlens_usage_field f);
 
 struct memlens_usage_set;
+/* /proc/<pid>/smaps per VMA; -ETIMEDOUT if the read made no progress for
+ * memlens_opts.stall_ms (the process's mmap lock is held: stalled) */
 MEMLENS_API int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **out);
 MEMLENS_API size_t memlens_usage_set__count(const struct memlens_usage_set *set);
 MEMLENS_API const struct memlens_vma_usage *memlens_usage_set__get(const struct memlens_usage_set *set, size_t i);
 MEMLENS_API void memlens_usage_set__free(struct memlens_usage_set *set);
-/* /proc/<pid>/smaps_rollup (4.14+) into *out; -ESRCH if it exited */
+/* /proc/<pid>/smaps_rollup (4.14+) into *out; -ESRCH if it exited,
+ * -ETIMEDOUT if it is stalled (as memlens_proc__smaps) */
 MEMLENS_API int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out);
 
 /* ---- page backing: present, swapped, huge ---------------------------- */
@@ -435,6 +443,13 @@ MEMLENS_API const char *memlens_snapshot__unreadable_comm(const struct memlens_s
 /* with .owner: its effective uid (status is readable where maps is not);
  * (uint32_t)-1 when unknown */
 MEMLENS_API uint32_t memlens_snapshot__unreadable_uid(const struct memlens_snapshot *s, size_t i);
+/* processes whose smaps_rollup (or cmdline) made no progress for
+ * memlens_opts.stall_ms: their mmap lock is held (a FUSE fault that never
+ * ends, say); left out of the rows, the others answered.  In pid order;
+ * -1 and NULL past the end. */
+MEMLENS_API size_t memlens_snapshot__stalled(const struct memlens_snapshot *s);
+MEMLENS_API int32_t memlens_snapshot__stalled_pid(const struct memlens_snapshot *s, size_t i);
+MEMLENS_API const char *memlens_snapshot__stalled_comm(const struct memlens_snapshot *s, size_t i);
 /* with .keep_dmabuf: the DMA-BUF pass the figures came from (buffers,
  * kernel-only ones included), owned by the snapshot; else NULL */
 struct memlens_dmabuf;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "stall.h"
 #include "build_id.h"
 #include "probes.h"
 
@@ -39,6 +40,8 @@ struct memlens *memlens__new(const struct memlens_opts *opts)
 		return NULL;
 	}
 	ml->print = OPTS_GET(opts, print, NULL);
+	ml->stall_ms = OPTS_GET(opts, stall_ms, 0) ?: ML_STALL_MS_DEFAULT;
+	ml->stuck = ml_stuck_new();
 	ml->page_size = sysconf(_SC_PAGESIZE);
 	if (uname(&u) == 0) {
 		snprintf(ml->release, sizeof(ml->release), "%s", u.release);
@@ -51,6 +54,7 @@ void memlens__free(struct memlens *ml)
 {
 	if (!ml)
 		return;
+	ml_stuck_put(ml->stuck);
 	ml_bpf_free(ml->bpf);
 	ml_dmabuf_bpf_free(ml->dmabuf_bpf);
 	ml_bid_cache_free(ml->bid);

@@ -87,6 +87,10 @@ struct memlens {
 	 * the batch whose number it carries (no clearing per batch) */
 	struct ml_page_slot *norm_cache;
 	uint32_t norm_batch;
+	/* bounded reads (stall.h): how long a read may make no progress, and
+	 * the processes with a thread still stuck in one */
+	unsigned stall_ms;
+	struct ml_stuck *stuck;
 };
 
 #define ML_KVER(a, b, c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))

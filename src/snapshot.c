@@ -10,15 +10,19 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
 #include "procfs.h"
+#include "stall.h"
+#include "vma_smaps.h"
 
 struct memlens_snapshot {
 	struct memlens_proc_usage *p;
 	size_t n, cap;
-	size_t exited, unreadable, unreadable_cap;
-	struct unreadable { int32_t pid; uint32_t uid; char comm[16]; } *unr;
+	size_t exited, unreadable, unreadable_cap, stalled, stalled_cap;
+	struct unreadable { int32_t pid; uint32_t uid; char comm[16]; } *unr, *stl;	/* stl: stalled */
 	uint64_t mem_total, mem_available;
 	enum memlens_source dmabuf_source;
 	struct memlens_dmabuf *dmabuf;	/* with .keep_dmabuf */
@@ -44,19 +48,12 @@ struct extras {
 };
 
 /* /proc/<pid>/cmdline into a string of its own: NULs as spaces, the last
- * dropped; "" if unreadable.  -ESRCH if it is gone, -ENOMEM */
-static int read_cmdline(pid_t pid, const char **out)
+ * dropped; "" if unreadable.  -ESRCH if it is gone, -ETIMEDOUT if stalled,
+ * -ENOMEM */
+static int cmdline_of(ssize_t n, char *buf, const char **out)
 {
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH ? -ESRCH : 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	if (n == -ENOENT || n == -ESRCH || n == -ETIMEDOUT)
+		return n == -ETIMEDOUT ? -ETIMEDOUT : -ESRCH;
 	if (n < 0)
 		n = 0;
 	while (n > 0 && buf[n - 1] == 0)
@@ -69,29 +66,46 @@ static int read_cmdline(pid_t pid, const char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const struct extras *x)
+/* a process that could not be read (or, -ETIMEDOUT, was stalled) */
+static int not_read(struct memlens_snapshot *s, int pid, const struct extras *x, int err)
+{
+	struct unreadable *un = err == -ETIMEDOUT ? ML_VEC_PUSH(s->stl, s->stalled, s->stalled_cap) :
+						    ML_VEC_PUSH(s->unr, s->unreadable, s->unreadable_cap);
+
+	if (!un)
+		return -ENOMEM;
+	un->pid = pid;
+	ml_proc_comm(pid, un->comm);	/* readable where /proc shows the pid at all */
+	if (!x->owner || ml_proc_uid(pid, &un->uid))
+		un->uid = (uint32_t)-1;
+	return 0;
+}
+
+/* what the reader read of one process: its smaps_rollup and (with
+ * .cmdline) its cmdline, as ml_reader_take() answered */
+struct read {
+	pid_t pid;
+	ssize_t n, cn;
+	char buf[4096], cbuf[4096];
+};
+
+static int one(struct memlens_snapshot *s, struct read *rd, const struct extras *x)
 {
 	struct memlens_vma_usage u;
 	struct memlens_proc_usage *r;
 	struct ml_proc_stat st;
+	pid_t pid = rd->pid;
 	int err;
 
-	err = memlens__rollup(ml, pid, &u);
+	err = ml_rollup_result(pid, rd->n, rd->buf, &u);
 	if (err == -ESRCH) {
 		s->exited++;
 		return 0;
 	}
-	if (err) {
-		struct unreadable *un = ML_VEC_PUSH(s->unr, s->unreadable, s->unreadable_cap);
-
-		if (!un)
-			return -ENOMEM;
-		un->pid = pid;
-		ml_proc_comm(pid, un->comm);	/* readable where /proc shows the pid at all */
-		if (!x->owner || ml_proc_uid(pid, &un->uid))
-			un->uid = (uint32_t)-1;
-		return 0;
-	}
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		return not_read(s, pid, x, err);
 	if (!u.present)
 		return 0;	/* kernel thread: no memory of its own */
 	r = ML_VEC_PUSH(s->p, s->n, s->cap);
@@ -132,9 +146,14 @@ static int one(struct memlens *ml, struct memlens_snapshot *s, int pid, const st
 		}
 	}
 	if (x->cmdline) {
-		err = read_cmdline(pid, &r->cmdline);
+		err = cmdline_of(rd->cn, rd->cbuf, &r->cmdline);
 		if (err == -ESRCH)
 			goto gone;
+		if (err == -ETIMEDOUT) {	/* its lock taken since the rollup */
+			free((char *)r->cgroup);
+			s->n--;
+			return not_read(s, pid, x, err);
+		}
 		if (err) {
 			free((char *)r->cgroup);
 			s->n--;
@@ -180,35 +199,157 @@ static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char
 }
 
 /*
- * The processes are read by this thread and, where there is one, a helper
- * (ml_helper_start): each takes the next pid of the list, into rows of its
- * own, merged afterwards.  smaps_rollup's page-table walk is most of a
- * snapshot and one process's walk shares nothing with another's.
+ * The processes are read by workers (two where there are two CPUs): each
+ * takes the next pid of the list, into rows of its own, merged afterwards.
+ * smaps_rollup's page-table walk is most of a snapshot and one process's
+ * walk shares nothing with another's.  The caller's thread only watches
+ * them (stall.h): a worker that has waited stall_ms in one process's reads
+ * is abandoned, the process reported stalled, its rows so far kept, and a
+ * new worker takes the rest of the list.  What the workers share lives in
+ * struct work, freed by the last of the caller and the workers, since an
+ * abandoned worker may outlive the snapshot.
  */
 struct work {
-	struct memlens *ml;
-	const struct extras *x;
-	const pid_t *pids;
-	size_t npids, next;	/* next: taken atomically */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* a worker finished */
+	unsigned refs;		/* under mu */
+	struct extras x;
+	pid_t *pids;
+	size_t npids, next;	/* next: under mu */
+	struct ml_stuck *stuck;	/* a reference of its own */
 };
 
-struct part {
+struct worker {
 	struct work *w;
-	struct memlens_snapshot s;	/* this thread's rows, unreadable and exited */
+	pthread_t t;
+	/* under w->mu */
+	pid_t reading;		/* in this process's reads since `since`; 0: none */
+	uint64_t since;
+	bool done, abandoned;
+	/* the worker's own until done or abandoned, then the caller's */
+	struct memlens_snapshot s;
 	int err;
 };
 
-static void *part_run(void *arg)
+static void work_put(struct work *w)
 {
-	struct part *pt = arg;
-	size_t i;
+	bool last;
 
-	while (!pt->err && (i = __atomic_fetch_add(&pt->w->next, 1, __ATOMIC_RELAXED)) < pt->w->npids)
-		pt->err = one(pt->w->ml, &pt->s, pt->w->pids[i], pt->w->x);
+	pthread_mutex_lock(&w->mu);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&w->mu);
+	if (!last)
+		return;
+	ml_stuck_put(w->stuck);
+	free(w->pids);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+/* one process's memory files into rd: the rollup, and cmdline if asked */
+static void read_files(struct read *rd, bool cmdline)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)rd->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rd->n = fd < 0 ? -errno : read(fd, rd->buf, sizeof(rd->buf));
+	if (rd->n < 0 && fd >= 0)
+		rd->n = -errno;
+	if (fd >= 0)
+		close(fd);
+	rd->cn = 0;
+	if (!cmdline || rd->n < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)rd->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rd->cn = fd < 0 ? -errno : read(fd, rd->cbuf, sizeof(rd->cbuf) - 1);
+	if (rd->cn < 0 && fd >= 0)
+		rd->cn = -errno;
+	if (fd >= 0)
+		close(fd);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *k = arg;
+	struct work *w = k->w;
+	struct read *rd = malloc(sizeof(*rd));
+
+	if (!rd)
+		k->err = -ENOMEM;
+	for (;;) {
+		pid_t pid;
+
+		pthread_mutex_lock(&w->mu);
+		if (k->err || w->next >= w->npids) {
+			k->done = true;
+			pthread_cond_signal(&w->cv);
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		pid = w->pids[w->next++];
+		if (ml_stuck_has(w->stuck, pid)) {	/* still stuck since an earlier read */
+			pthread_mutex_unlock(&w->mu);
+			k->err = not_read(&k->s, pid, &w->x, -ETIMEDOUT);
+			continue;
+		}
+		k->reading = pid;
+		k->since = ml_now_ms();
+		pthread_mutex_unlock(&w->mu);
+
+		rd->pid = pid;
+		read_files(rd, w->x.cmdline);
+
+		pthread_mutex_lock(&w->mu);
+		if (k->abandoned) {
+			/* the caller took this worker's rows and named the
+			 * process stalled; it is not stuck any more */
+			pthread_mutex_unlock(&w->mu);
+			ml_stuck_del(w->stuck, pid);
+			free(rd);
+			free(k);
+			work_put(w);
+			return NULL;
+		}
+		k->reading = 0;
+		pthread_mutex_unlock(&w->mu);
+		k->err = one(&k->s, rd, &w->x);
+	}
+	free(rd);
+	work_put(w);
 	return NULL;
 }
 
-/* the helper's rows, unreadable and exited into s; its arrays are freed */
+/* a worker started on w, or NULL (no memory, no thread) */
+static struct worker *worker_start(struct work *w)
+{
+	struct worker *k = calloc(1, sizeof(*k));
+	sigset_t all, old;
+	int rc;
+
+	if (!k)
+		return NULL;
+	k->w = w;
+	pthread_mutex_lock(&w->mu);
+	w->refs++;
+	pthread_mutex_unlock(&w->mu);
+	/* no signal of the application's is taken by a worker */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&k->t, NULL, worker_run, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		work_put(w);
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* a worker's rows, unreadable, stalled and exited into s; its arrays are freed */
 static int merge(struct memlens_snapshot *s, struct memlens_snapshot *h)
 {
 	int err = 0;
@@ -232,9 +373,18 @@ static int merge(struct memlens_snapshot *s, struct memlens_snapshot *h)
 		else
 			*u = h->unr[i];
 	}
+	for (size_t i = 0; !err && i < h->stalled; i++) {
+		struct unreadable *u = ML_VEC_PUSH(s->stl, s->stalled, s->stalled_cap);
+
+		if (!u)
+			err = -ENOMEM;
+		else
+			*u = h->stl[i];
+	}
 	s->exited += h->exited;
 	free(h->p);
 	free(h->unr);
+	free(h->stl);
 	return err;
 }
 
@@ -245,41 +395,36 @@ static int cmp_int(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* every process of /proc into s, on two threads where there are two CPUs */
-static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct extras *x)
+/* the pids to read: the caller's (in order, once each) or every process in /proc */
+static int list_pids(const struct extras *x, pid_t **out, size_t *np)
 {
-	struct work w = { .ml = ml, .x = x };
-	struct part me = { .w = &w }, helper = { .w = &w };
-	size_t cap = 0;
+	size_t cap = 0, n = 0;
 	struct ml_pids it;
-	pthread_t t;
-	bool two;
 	pid_t pid, *pids = NULL;
 	int err = x->pids ? 0 : ml_pids_open(&it);
 
-	/* the caller's pids, in order and once each */
 	for (size_t i = 0; x->pids && !err && i < x->npids; i++) {
 		pid_t *slot;
 
 		if (x->pids[i] <= 0)
 			continue;
-		slot = ML_VEC_PUSH(pids, w.npids, cap);
+		slot = ML_VEC_PUSH(pids, n, cap);
 		if (!slot)
 			err = -ENOMEM;
 		else
 			*slot = x->pids[i];
 	}
-	if (x->pids && !err && w.npids) {
+	if (x->pids && !err && n) {
 		size_t o = 1;
 
-		qsort(pids, w.npids, sizeof(*pids), cmp_int);
-		for (size_t i = 1; i < w.npids; i++)
+		qsort(pids, n, sizeof(*pids), cmp_int);
+		for (size_t i = 1; i < n; i++)
 			if (pids[i] != pids[o - 1])
 				pids[o++] = pids[i];
-		w.npids = o;
+		n = o;
 	}
 	while (!x->pids && !err && (pid = ml_pids_next(&it))) {
-		pid_t *slot = ML_VEC_PUSH(pids, w.npids, cap);
+		pid_t *slot = ML_VEC_PUSH(pids, n, cap);
 
 		if (!slot)
 			err = -ENOMEM;
@@ -292,18 +437,141 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 		free(pids);
 		return err;
 	}
-	w.pids = pids;
-	me.s = *s;
-	/* a thread is worth its ~50 us only for more than a few processes */
-	two = w.npids >= 16 && ml_helper_start(&t, part_run, &helper);
-	part_run(&me);
-	if (two) {
-		pthread_join(t, NULL);
-		err = merge(&me.s, &helper.s);
+	*out = pids;
+	*np = n;
+	return 0;
+}
+
+/* every process asked for into s, by workers the caller's thread watches */
+static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct extras *x)
+{
+	struct worker **k = NULL, **slot;
+	size_t nk = 0, kcap = 0, stalls = 0;
+	unsigned limit = ml->stall_ms;
+	pthread_condattr_t ca;
+	struct work *w = calloc(1, sizeof(*w));
+	int err = 0, nw;
+
+	if (!w)
+		return -ENOMEM;
+	err = list_pids(x, &w->pids, &w->npids);
+	if (err) {
+		free(w);
+		return err;
 	}
-	*s = me.s;
-	free(pids);
-	return me.err ? me.err : helper.err ? helper.err : err;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	w->refs = 1;
+	w->x = *x;
+	w->stuck = ml_stuck_get(ml->stuck);
+	/* a second worker is worth its ~50 us only for more than a few
+	 * processes, and only with a second CPU */
+	nw = w->npids >= 16 && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+	for (int i = 0; i < nw && w->npids; i++) {
+		struct worker *q = worker_start(w);
+
+		if (q && !(slot = ML_VEC_PUSH(k, nk, kcap))) {
+			pthread_mutex_lock(&w->mu);
+			q->abandoned = true;	/* (no memory) it stops after its first read */
+			pthread_mutex_unlock(&w->mu);
+			pthread_detach(q->t);
+		} else if (q) {
+			*slot = q;
+		}
+	}
+	if (w->npids && !nk)
+		err = -EAGAIN;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		uint64_t now = ml_now_ms(), wake = now + ml->stall_ms;
+		bool running = false;
+		struct timespec ts;
+
+		for (size_t i = 0; i < nk; i++) {
+			struct worker *q = k[i];
+
+			if (!q || q->done)
+				continue;
+			if (q->reading && now - q->since >= limit) {
+				/* stuck in one process's reads: its rows are ours,
+				 * the process stalled, and the rest of the list to
+				 * a new worker (the stuck one ends on its own, and
+				 * frees itself: q is not touched after the unlock) */
+				struct memlens_snapshot qs = q->s;
+				pid_t pid = q->reading;
+				int e, qerr = q->err;
+
+				q->abandoned = true;
+				ml_stuck_add(w->stuck, pid);
+				pthread_detach(q->t);
+				k[i] = NULL;
+				/* many stalls in one snapshot: an attack; the rest
+				 * get a tenth of the time, so the snapshot stays
+				 * bounded (a slow but honest process may then be
+				 * named stalled: said in docs/security.md) */
+				if (++stalls >= 4 && limit == ml->stall_ms)
+					limit = ml->stall_ms / 10 > 50 ? ml->stall_ms / 10 : 50;
+				pthread_mutex_unlock(&w->mu);
+				e = merge(s, &qs);
+				if (!e)
+					e = not_read(s, pid, x, -ETIMEDOUT);
+				if (!err)
+					err = e ? e : qerr;
+				pthread_mutex_lock(&w->mu);
+				if (w->next < w->npids) {
+					struct worker *nq;
+
+					pthread_mutex_unlock(&w->mu);
+					nq = worker_start(w);
+					slot = nq ? ML_VEC_PUSH(k, nk, kcap) : NULL;
+					pthread_mutex_lock(&w->mu);
+					if (slot) {
+						*slot = nq;
+					} else if (nq) {
+						nq->abandoned = true;
+						pthread_detach(nq->t);
+					}
+					if (!slot && !err)
+						err = -ENOMEM;
+				}
+				now = ml_now_ms();
+				running = true;	/* look again */
+				break;	/* k may have moved */
+			}
+			running = true;
+			if (q->reading && q->since + limit < wake)
+				wake = q->since + limit;
+		}
+		if (!running)
+			break;
+		if (wake <= now)
+			continue;
+		wake += 1;
+		ts.tv_sec = (time_t)(wake / 1000);
+		ts.tv_nsec = (long)(wake % 1000) * 1000000;
+		/* the CLOCK_MONOTONIC deadline of the earliest possible stall */
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	/* the workers that finished: joined, their rows merged */
+	for (size_t i = 0; i < nk; i++) {
+		int e;
+
+		if (!k[i])
+			continue;
+		pthread_join(k[i]->t, NULL);
+		e = merge(s, &k[i]->s);
+		if (!err)
+			err = k[i]->err ? k[i]->err : e;
+		free(k[i]);
+	}
+	free(k);
+	work_put(w);
+	return err;
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -344,6 +612,8 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 			qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 		if (s->unreadable)	/* no array at all without one */
 			qsort(s->unr, s->unreadable, sizeof(*s->unr), cmp_unr_pid);
+		if (s->stalled)
+			qsort(s->stl, s->stalled, sizeof(*s->stl), cmp_unr_pid);
 		if (OPTS_GET(opts, dmabuf, false))
 			err = add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL), OPTS_GET(opts, keep_dmabuf, false));
 	}
@@ -375,6 +645,15 @@ const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, 
 {
 	return s && i < s->unreadable ? s->unr[i].comm : NULL;
 }
+size_t memlens_snapshot__stalled(const struct memlens_snapshot *s) { return s ? s->stalled : 0; }
+int32_t memlens_snapshot__stalled_pid(const struct memlens_snapshot *s, size_t i)
+{
+	return s && i < s->stalled ? s->stl[i].pid : -1;
+}
+const char *memlens_snapshot__stalled_comm(const struct memlens_snapshot *s, size_t i)
+{
+	return s && i < s->stalled ? s->stl[i].comm : NULL;
+}
 const struct memlens_dmabuf *memlens_snapshot__dmabuf(const struct memlens_snapshot *s)
 {
 	return s ? s->dmabuf : NULL;
@@ -395,6 +674,7 @@ void memlens_snapshot__free(struct memlens_snapshot *s)
 		free((char *)s->p[i].cmdline);
 	}
 	free(s->unr);
+	free(s->stl);
 	memlens_dmabuf__free(s->dmabuf);
 	free(s->p);
 	free(s);

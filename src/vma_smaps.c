@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include "stall.h"
 #include "procfs.h"
 #include "vma.h"
 #include "vma_smaps.h"
@@ -126,7 +127,7 @@ int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **ou
 	if (!set)
 		return ml_err(ENOMEM);
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)proc->pid);
-	err = ml_read_file(path, &buf, &len);
+	err = ml_read_bounded(proc->ml, proc->pid, path, &buf, &len);
 	if (!err) {
 		err = ml_smaps_parse(buf, len, proc->pid, set);
 		free(buf);
@@ -155,35 +156,34 @@ void ml_rollup_parse(const char *buf, size_t len, struct memlens_vma_usage *out)
 	}
 }
 
-int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out)
+int ml_rollup_result(pid_t pid, ssize_t n, const char *buf, struct memlens_vma_usage *out)
 {
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
-	(void)ml;
-	if (!out)
-		return ml_err(EINVAL);
 	usage_init(out);
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT && errno != ESRCH)
-		return ml_err(errno);
-	/* ESRCH on open: no mm, a kernel thread (or it is exiting) */
-	if (fd < 0)
-		return ml_pid_gone(pid) ? ml_err(ESRCH) : 0;
-	n = read(fd, buf, sizeof(buf));
+	/* ESRCH on open: no mm, a kernel thread (or it is exiting); no mm on
+	 * read (ESRCH or nothing): a zombie, or a kernel thread, which has no
+	 * memory of its own */
+	if (n == 0 || n == -ESRCH || n == -ENOENT)
+		return ml_pid_gone(pid) ? -ESRCH : 0;
 	if (n < 0)
-		n = -errno;
-	close(fd);
-	/* no mm (ESRCH or nothing): a zombie, or a kernel thread, which has no memory of its own */
-	if (n == 0 || n == -ESRCH)
-		return ml_pid_gone(pid) ? ml_err(ESRCH) : 0;
-	if (n < 0)
-		return ml_err((int)-n);
+		return (int)n;
 	ml_rollup_parse(buf, (size_t)n, out);
 	out->vma.pid = pid;
 	return 0;
+}
+
+int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!ml || !out)
+		return ml_err(EINVAL);
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	err = ml_read_bounded(ml, pid, path, &buf, &len);
+	err = ml_rollup_result(pid, err ? err : (ssize_t)len, buf, out);
+	free(buf);
+	return err ? ml_err(-err) : 0;
 }
 
 /* the pages job's last resort: smaps totals per VMA, no ranges */

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Bounded reads of stall.h: the stuck registry and one-file reads. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "core.h"
+#include "procfs.h"
+#include "stall.h"
+
+struct ml_stuck {
+	pthread_mutex_t mu;
+	unsigned refs;
+	size_t n;
+	pid_t pid[ML_STUCK_MAX];
+};
+
+struct ml_stuck *ml_stuck_new(void)
+{
+	struct ml_stuck *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	pthread_mutex_init(&st->mu, NULL);
+	st->refs = 1;
+	return st;
+}
+
+struct ml_stuck *ml_stuck_get(struct ml_stuck *st)
+{
+	if (st) {
+		pthread_mutex_lock(&st->mu);
+		st->refs++;
+		pthread_mutex_unlock(&st->mu);
+	}
+	return st;
+}
+
+void ml_stuck_put(struct ml_stuck *st)
+{
+	bool last;
+
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->mu);
+	last = --st->refs == 0;
+	pthread_mutex_unlock(&st->mu);
+	if (last) {
+		pthread_mutex_destroy(&st->mu);
+		free(st);
+	}
+}
+
+bool ml_stuck_has(struct ml_stuck *st, pid_t pid)
+{
+	bool has = false;
+
+	if (!st)
+		return false;
+	pthread_mutex_lock(&st->mu);
+	for (size_t i = 0; i < st->n && !has; i++)
+		has = st->pid[i] == pid;
+	pthread_mutex_unlock(&st->mu);
+	return has;
+}
+
+void ml_stuck_add(struct ml_stuck *st, pid_t pid)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->mu);
+	if (st->n < ML_STUCK_MAX)
+		st->pid[st->n++] = pid;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void ml_stuck_del(struct ml_stuck *st, pid_t pid)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->mu);
+	for (size_t i = 0; i < st->n; i++)
+		if (st->pid[i] == pid) {
+			st->pid[i] = st->pid[--st->n];
+			break;
+		}
+	pthread_mutex_unlock(&st->mu);
+}
+
+uint64_t ml_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* one read of ml_read_bounded: shared by the caller and its thread, freed
+ * by the last of the two */
+struct bounded {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned refs;
+	bool done, abandoned;
+	struct ml_stuck *stuck;	/* a reference of its own */
+	pid_t pid;
+	char path[64];
+	char *buf;
+	size_t len;
+	int err;
+};
+
+static void bounded_put(struct bounded *b)
+{
+	bool last;
+
+	pthread_mutex_lock(&b->mu);
+	last = --b->refs == 0;
+	pthread_mutex_unlock(&b->mu);
+	if (!last)
+		return;
+	free(b->buf);
+	ml_stuck_put(b->stuck);
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+}
+
+static void *bounded_run(void *arg)
+{
+	struct bounded *b = arg;
+	char *buf = NULL;
+	size_t len = 0;
+	int err = ml_read_file(b->path, &buf, &len);
+
+	pthread_mutex_lock(&b->mu);
+	if (b->abandoned) {	/* nobody waits: its process is no longer stuck */
+		pthread_mutex_unlock(&b->mu);
+		free(buf);
+		ml_stuck_del(b->stuck, b->pid);
+	} else {
+		b->buf = buf;
+		b->len = len;
+		b->err = err;
+		b->done = true;
+		pthread_cond_signal(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+	}
+	bounded_put(b);
+	return NULL;
+}
+
+int ml_read_bounded(struct memlens *ml, pid_t pid, const char *path, char **bufp, size_t *lenp)
+{
+	struct bounded *b;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	struct timespec dl;
+	int err = 0;
+
+	if (ml_stuck_has(ml->stuck, pid))
+		return -ETIMEDOUT;
+	if (strlen(path) >= sizeof(b->path))
+		return -ENAMETOOLONG;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	b->refs = 2;
+	b->pid = pid;
+	b->stuck = ml_stuck_get(ml->stuck);
+	strcpy(b->path, path);
+	/* no signal of the application's is taken by the thread */
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, &attr, bounded_run, b))
+		err = -EAGAIN;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		b->refs = 1;
+		bounded_put(b);
+		return err;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += ml->stall_ms / 1000;
+	dl.tv_nsec += (long)(ml->stall_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&b->mu);
+	while (!b->done && pthread_cond_timedwait(&b->cv, &b->mu, &dl) != ETIMEDOUT)
+		;
+	if (b->done) {
+		err = b->err;
+		if (!err) {
+			*bufp = b->buf;
+			*lenp = b->len;
+			b->buf = NULL;
+		}
+	} else {
+		/* the thread stays in the read until the process lets go */
+		b->abandoned = true;
+		ml_stuck_add(ml->stuck, pid);
+		err = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&b->mu);
+	bounded_put(b);
+	return err;
+}

@@ -1,0 +1,126 @@
+#!/bin/bash
+# A process that parks its own mmap lock (hostile users round 3, class 1).
+# tests/helpers/fuse_stall.c mounts a FUSE file system served over raw
+# /dev/fuse whose reads never answer; its victim (as nobody) holds its mmap
+# lock for read across a fault on that file while another of its threads
+# waits to write it, so every later reader of the lock waits: smaps,
+# smaps_rollup, cmdline.  Ground truth: `cat` of the victim's smaps_rollup
+# under a time limit does not finish.  Then memlens must answer for everyone
+# else, name the victim as stalled, and its exporter must answer a scrape
+# and stop on SIGTERM.  While the stall stands, nothing here reads another
+# process's cmdline (ps and pgrep would hang too).
+# Usage: tests/stall.sh BUILD_DIR    (TAP on stdout)
+set -u
+B=$(cd "${1:-build}" && pwd)
+ML=$B/memlens
+. "$(dirname "$0")/helpers/tap.sh"
+tmp=$(mktemp -d /tmp/memlens-stall-XXXXXX); chmod 755 "$tmp"
+daemon=0 sleeper=0 exp=0
+cleanup() {
+	exec 9>&- 2> /dev/null	# the daemon's stdin: it ends the stall and unmounts
+	[ "$exp" != 0 ] && kill -KILL "$exp" 2> /dev/null
+	[ "$sleeper" != 0 ] && kill -KILL "$sleeper" 2> /dev/null
+	[ "$daemon" != 0 ] && { kill -TERM "$daemon" 2> /dev/null; wait "$daemon" 2> /dev/null; }
+	umount -l "$tmp/mnt" 2> /dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+why=""
+[ "$(id -u)" = 0 ] || why="needs root (mount)"
+[ -z "$why" ] && [ ! -c /dev/fuse ] && why="no /dev/fuse: this kernel has no FUSE"
+[ -z "$why" ] && ! grep -qw fuse /proc/filesystems && why="no fuse in /proc/filesystems: this kernel has no FUSE"
+if [ -n "$why" ]; then
+	skip "a process that stalls its own mmap lock: $why"
+	echo "1..$n"
+	exit 0
+fi
+
+sleep 1000 & sleeper=$!	# someone else, to be answered while the victim stalls
+mkdir "$tmp/mnt"
+mkfifo "$tmp/in"
+"$B/tests/fuse_stall" "$tmp/mnt" < "$tmp/in" > "$tmp/victim" 2> "$tmp/daemon.err" &
+daemon=$!
+exec 9> "$tmp/in"
+victim=""
+for _ in $(seq 300); do
+	victim=$(head -1 "$tmp/victim")
+	[ -n "$victim" ] && break
+	kill -0 "$daemon" 2> /dev/null || break
+	sleep 0.1
+done
+if [ -z "$victim" ]; then
+	ok 1 "the FUSE stall was built (daemon: $(head -2 "$tmp/daemon.err"))"
+	echo "1..$n"
+	exit 1
+fi
+timeout 3 cat "/proc/$victim/smaps_rollup" > /dev/null 2>&1; rc=$?
+is "ground truth: the victim's smaps_rollup does not answer in 3 s (cat is killed)" 124 "$rc"
+
+# snapshot: every process but the victim answered, the victim named stalled
+timeout 60 "$ML" snapshot -J > "$tmp/snap.json" 2> "$tmp/snap.err"; rc=$?
+is "snapshot with a stalled process: exit 0 (not hung, not failed)" 0 "$rc"
+is "snapshot: the stalled process named on stderr, by pid" 1 \
+	"$(grep -c "stalled, left out.* $victim (" "$tmp/snap.err")"
+is "snapshot -J: summary.stalled_pids holds the victim" 1 \
+	"$(grep -o '"stalled_pids": \[[0-9, ]*\]' "$tmp/snap.json" | grep -cw "$victim")"
+is "snapshot -J: the others answered (the sleeper has a row)" 1 "$(grep -c "\"pid\": $sleeper," "$tmp/snap.json")"
+is "snapshot -J: the victim has no row" 0 "$(grep -c "\"pid\": $victim," "$tmp/snap.json")"
+timeout 60 "$ML" snapshot --pid "$sleeper" -o PID -n > "$tmp/one" 2> "$tmp/one.err"; rc=$?
+is "snapshot --pid OTHER: answered, exit 0" "0 $sleeper" "$rc $(tr -d ' ' < "$tmp/one")"
+timeout 60 "$ML" snapshot --pid "$victim" -n > /dev/null 2> "$tmp/v.err"; rc=$?
+is "snapshot --pid VICTIM: exit 0, the victim named stalled" "0 1" "$rc $(grep -c "stalled.* $victim (" "$tmp/v.err")"
+timeout 60 "$ML" snapshot --pid "$sleeper" -o PID,CMDLINE -n > "$tmp/cmd" 2> /dev/null; rc=$?
+is "snapshot --cmdline of another process: answered" "0 1" "$rc $(grep -c 'sleep 1000' "$tmp/cmd")"
+
+# maps --smaps of the victim: one line, exit 1, in bounded time
+timeout 60 "$ML" maps "$victim" --smaps > /dev/null 2> "$tmp/m.err"; rc=$?
+is "maps VICTIM --smaps: exit 1 with one line naming the stall" "1 1 1" \
+	"$rc $(wc -l < "$tmp/m.err") $(grep -c "pid $victim: stalled" "$tmp/m.err")"
+timeout 60 "$ML" maps "$sleeper" --smaps > /dev/null 2>&1; rc=$?
+is "maps OTHER --smaps while the victim stalls: exit 0" 0 "$rc"
+
+# the exporter: a scrape is answered and counts the stalled process; SIGTERM
+# during a collection held up by the victim ends it at once
+"$ML" exporter --listen 127.0.0.1:0 --no-dmabuf --per-process 2> "$tmp/exp.err" &
+exp=$!
+port=""
+for _ in $(seq 100); do
+	port=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/metrics|\1|p' "$tmp/exp.err")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+scrape() {
+	local fd
+	exec {fd}<> "/dev/tcp/127.0.0.1/$port" || return 1
+	printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&$fd
+	timeout "$1" cat <&$fd
+	exec {fd}>&-
+}
+scrape 30 > "$tmp/scrape"
+is "exporter: a scrape with a stalled process is answered 200" 200 "$(head -1 "$tmp/scrape" | awk '{print $2}')"
+is "exporter: memlens_processes{state=\"stalled\"} counts it" 1 \
+	"$(tr -d '\r' < "$tmp/scrape" | awk '$1 == "memlens_processes{state=\"stalled\"}" {print $2}')"
+is "exporter: the sleeper's memory is there (the others answered)" 1 \
+	"$(tr -d '\r' < "$tmp/scrape" | grep -c "^memlens_process_memory_bytes{pid=\"$sleeper\"" | awk '{print ($1 > 0)}')"
+scrape 30 > /dev/null & inflight=$!
+sleep 0.5	# the collector is now waiting on the victim's rollup
+kill -TERM "$exp"
+waited=0
+for _ in $(seq 100); do kill -0 "$exp" 2> /dev/null || break; sleep 0.05; waited=$((waited + 50)); done
+if kill -0 "$exp" 2> /dev/null; then
+	ok 1 "exporter: SIGTERM during a stalled collection ends it within 5 s"
+else
+	wait "$exp"; rc=$?
+	exp=0
+	is "exporter: SIGTERM during a stalled collection ends it within 5 s, exit 0 (gone after ~$waited ms)" 0 "$rc"
+fi
+wait "$inflight"
+
+# the stall ends with its daemon: then the victim is gone and nothing is left
+exec 9>&-
+wait "$daemon"; daemon=0
+readers() { for s in /proc/[0-9]*/stat; do awk '$2 == "(memlens)" && $3 != "Z"' "$s" 2> /dev/null; done | wc -l; }
+for _ in $(seq 50); do [ "$(readers)" = 0 ] && break; sleep 0.1; done
+is "no reader process of ours is left behind (a reader dies with its parent)" 0 "$(readers)"
+echo "1..$n"
