@@ -112,10 +112,20 @@ static int print_dump(const struct memlens_dmabuf *d)
 	return 0;
 }
 
+/*
+ * RFC 4180 quoting, and a cell a spreadsheet would take for a formula
+ * (starting with = + - @, a tab or a CR: a buffer's name is anyone's)
+ * gets a leading ' as OWASP's CSV injection advice says: spreadsheets show
+ * it as text; scripts see the ' (docs/security.md)
+ */
 static void csv_field(const char *s, bool last)
 {
-	if (strpbrk(s, ",\"\n")) {
+	bool formula = strchr("=+-@\t\r", s[0]) && s[0];
+
+	if (formula || strpbrk(s, ",\"\n\r")) {
 		putchar('"');
+		if (formula)
+			putchar('\'');
 		for (; *s; s++) {
 			if (*s == '"')
 				putchar('"');

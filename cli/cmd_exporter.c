@@ -300,6 +300,29 @@ static void *collector(void *arg)
 	return NULL;
 }
 
+/* an RFC 9110 qvalue ("0", "0.5", "1.000"; blanks after it allowed), or
+ * -1 when it is none (nan, 2, -0, 1e0): the range is then not accepted */
+static double qvalue(const char *s)
+{
+	double q;
+	int i;
+
+	if (s[0] != '0' && s[0] != '1')
+		return -1;
+	q = s[0] - '0';
+	s++;
+	if (*s == '.') {
+		double scale = 0.1;
+
+		for (i = 1, s++; i <= 3 && *s >= '0' && *s <= '9'; i++, s++, scale /= 10)
+			q += (*s - '0') * scale;
+	}
+	s += strspn(s, " \t");
+	if ((*s && *s != ';' && *s != ',') || q > 1)
+		return -1;
+	return q;
+}
+
 /*
  * OpenMetrics when the scraper asks for it at least as much as for plain
  * text (Prometheus asks for both, OpenMetrics first); a media range's q=
@@ -320,7 +343,7 @@ static bool wants_openmetrics(const char *accept)
 		if (!qp)
 			qp = strstr(range, "; q=");
 		if (qp)
-			q = strtod(strchr(qp, '=') + 1, NULL);
+			q = qvalue(strchr(qp, '=') + 1);
 		range[strcspn(range, ";")] = 0;
 		{
 			char *t = range + strspn(range, " \t");
@@ -352,7 +375,7 @@ static bool accepts_gzip(const char *ae)
 		q = strstr(tok, "q=");
 		t = tok + strspn(tok, " \t");
 		t[strcspn(t, " \t;")] = 0;
-		if ((!strcasecmp(t, "gzip") || !strcmp(t, "*")) && !(q && strtod(q + 2, NULL) <= 0))
+		if ((!strcasecmp(t, "gzip") || !strcmp(t, "*")) && !(q && qvalue(q + 2) <= 0))
 			return true;
 		ae += n;
 		ae += *ae == ',';
@@ -375,6 +398,9 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 	if (allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	/* one answer per connection: a pipelined second request would wait
+	 * behind a suspended scrape and be lost; the client reconnects */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;

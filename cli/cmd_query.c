@@ -204,7 +204,12 @@ static int answer_stdin(struct query *q, size_t *bad)
 		} else if (r > 0) {
 			r = parse_line(line, &v[n]);
 			if (r < 0) {
-				cli_err("stdin line %zu: '%.40s': not a hex address", in->lineno, line);
+				char shown[41];
+
+				/* the line's bytes are anyone's: escaped, no terminal
+				 * sequence reaches stderr */
+				snprintf(shown, sizeof(shown), "%s", line);
+				cli_err("stdin line %zu: '%s': not a hex address", in->lineno, CLI_SAFE(shown));
 				(*bad)++;
 			}
 			n += r > 0;

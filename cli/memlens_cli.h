@@ -101,6 +101,7 @@ struct out {
 	bool bytes;	/* sizes as bytes: -b, JSON (and CSV) */
 	bool escaped;	/* the cells' text is memlens' escaped form already (cli_escape_again) */
 	size_t pieces;	/* printed by out_flush() so far */
+	int failed;	/* a row or cell that could not be stored (-ENOMEM): nothing is printed */
 };
 
 /* defaults: comma-separated; spec: -o LIST, "+A,B" appends to the defaults */

@@ -103,7 +103,11 @@ bool out_has(const struct out *o, int id)
 
 struct libscols_line *out_line(struct out *o)
 {
-	return scols_table_new_line(o->tb, NULL);
+	struct libscols_line *ln = scols_table_new_line(o->tb, NULL);
+
+	if (!ln)
+		o->failed = -ENOMEM;
+	return ln;
 }
 
 void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, ...)
@@ -118,11 +122,15 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 		size_t len = 4 * strlen(s) + 1;
 		char *safe = malloc(len);
 
-		if (safe && scols_line_refer_data(ln, (size_t)o->pos[id], o->raw ? strcpy(safe, s) :
-						  o->table ? cli_escape_cell(s, safe, len, o->escaped) :
-						  o->escaped ? cli_escape_again(s, safe, len) : cli_escape(s, safe, len)) != 0)
+		if (!safe || scols_line_refer_data(ln, (size_t)o->pos[id], o->raw ? strcpy(safe, s) :
+						   o->table ? cli_escape_cell(s, safe, len, o->escaped) :
+						   o->escaped ? cli_escape_again(s, safe, len) : cli_escape(s, safe, len)) != 0) {
 			free(safe);
+			o->failed = -ENOMEM;	/* a table without this cell would be a wrong answer */
+		}
 		free(s);
+	} else {
+		o->failed = -ENOMEM;
 	}
 	va_end(ap);
 }
@@ -232,6 +240,8 @@ int out_flush(struct out *o)
 {
 	int err;
 
+	if (o->failed)
+		return o->failed;
 	if (!scols_table_get_nlines(o->tb))
 		return 0;
 	if (scols_table_is_json(o->tb)) {
@@ -252,7 +262,21 @@ int out_print(struct out *o)
 	return out_print_with(o, NULL);
 }
 
+static int out_print_more(struct out *o, const char *more);
+
 int out_print_with(struct out *o, const char *more)
+{
+	int err = o->failed;
+
+	if (!err)
+		err = out_print_more(o, more);
+	/* EINVAL was said where it was found (a bad -o) */
+	if (err && err != -EINVAL)
+		cli_err("cannot print the table: %s", strerror(err < 0 ? -err : err));
+	return err;
+}
+
+static int out_print_more(struct out *o, const char *more)
 {
 	int err;
 

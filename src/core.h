@@ -30,6 +30,13 @@
 ML_HIDDEN bool ml_opts_valid(const void *opts, size_t user_sz, size_t known_sz);
 
 /* Return -err and set errno, libbpf style. */
+/* an error of ours, not the process's: a walk stops at it instead of
+ * counting the process unreadable (no memory, no file descriptor left) */
+static inline bool ml_err_ours(int err)
+{
+	return err == -ENOMEM || err == -EMFILE || err == -ENFILE;
+}
+
 static inline int ml_err(int err)
 {
 	if (err > 0)

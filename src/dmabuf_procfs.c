@@ -242,7 +242,7 @@ static int procfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 		err = scan_threads(pid, comm, raw);
 		if (!err) {
 			e = scan_maps(pid, comm, raw);
-			if (e == -ENOMEM)
+			if (ml_err_ours(e))
 				err = e;
 		}
 	}

@@ -84,9 +84,14 @@ int ml_proc_stat(pid_t pid, struct ml_proc_stat *st)
 {
 	char path[64], buf[1024];
 
+	int err;
+
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	memset(st, 0, sizeof(*st));
-	if (ml_read_small(path, buf, sizeof(buf)) || !buf[0])
+	err = ml_read_small(path, buf, sizeof(buf));
+	if (ml_err_ours(err))
+		return err;	/* not the process's: no fd left */
+	if (err || !buf[0])
 		return -ESRCH;
 	return ml_proc_stat_parse(buf, st);
 }

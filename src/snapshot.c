@@ -102,7 +102,7 @@ static int one(struct memlens_snapshot *s, struct read *rd, const struct extras 
 		s->exited++;
 		return 0;
 	}
-	if (err == -ENOMEM)
+	if (ml_err_ours(err))
 		return err;
 	if (err)
 		return not_read(s, pid, x, err);

@@ -46,7 +46,9 @@ struct memlens_proc *memlens__proc_open(struct memlens *ml, pid_t pid, const str
 	proc->source = forced;
 	proc->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
 	err = 0;
-	if (proc->pidfd < 0) {
+	if (proc->pidfd < 0 && ml_err_ours(-errno)) {
+		err = -errno;
+	} else if (proc->pidfd < 0) {
 		err = ml_proc_stat(proc->pid, &st);
 		proc->start_time = st.start_time;
 	}
@@ -432,7 +434,7 @@ static int walk_each(struct memlens *ml, enum memlens_source source, bool build_
 		memlens_proc__close(proc);
 		if (e == -ESRCH)
 			set->exited++;
-		else if (e == -ENOMEM)
+		else if (ml_err_ours(e))
 			err = e;
 		else if (e) {
 			/* EACCES/EPERM mostly: PTRACE_MODE_READ */

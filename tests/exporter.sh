@@ -266,6 +266,16 @@ if [ -n "$DB_EXP" ]; then
 			"$s3 $s3 $((s3 / 2)) 2 1 1;$s5 $s5 $((s5 / 2)) 2 1 0;" \
 			"$(awk -F, -v p="$p" -v nm="$DB_NAME" '$1 == p && $4 == nm {print $6, $7, $8, $9, $10, $11}' "$tmp/csv" | sort -n | tr '\n' ';')"
 	done
+	# a buffer name a spreadsheet would run as a formula: the CSV cell
+	# starts with ' (and is quoted as RFC 4180 says)
+	FNAME="=1+2-$$"
+	"$B/tests/dmabuf_holder" "$FNAME" 1 > "$tmp/holder3" 2>&1 &
+	holder3=$!; pids+=("$holder3")
+	for _ in $(seq 100); do grep -q ready "$tmp/holder3" && break; kill -0 $holder3 2> /dev/null || break; sleep 0.1; done
+	"$ML" dmabuf --csv > "$tmp/csv3" 2> /dev/null
+	is "dmabuf --csv: a name starting with = is a text cell (\"'=...\"), never a formula" "1 0" \
+		"$(grep -c "^$holder3,.*,\"'$FNAME\"," "$tmp/csv3") $(grep -c ",$FNAME," "$tmp/csv3")"
+	kill "$holder3" 2> /dev/null
 	# --kernel-only: none of the held buffers
 	"$ML" dmabuf --kernel-only -J > "$tmp/konly" 2> /dev/null
 	is "dmabuf --kernel-only lists none of the buffers processes hold" 0 \

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Hostile users, round 3: the small ones.  A query line with terminal
+# escapes, too few file descriptors, too little address space for a large
+# target, a q-value that is not a number, pipelined requests.  Each answer is
+# checked against what the test knows: an escape byte never reaches stderr,
+# an error is one line and exit 1, never exit 0 with nothing.
+# Usage: tests/hostile3.sh BUILD_DIR    (TAP on stdout)
+set -u
+trap '' PIPE
+B=$(cd "${1:-build}" && pwd)
+ML=$B/memlens
+. "$(dirname "$0")/helpers/tap.sh"
+tmp=$(mktemp -d /tmp/memlens-h3-XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2> /dev/null; done
+	wait 2> /dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+asan=0; case "$B" in *asan*) asan=1 ;; esac
+
+# ---- a query line is anyone's bytes: escaped in the error ----
+printf 'zz\033]0;pwned\007\n' | "$ML" query self > /dev/null 2> "$tmp/err"; rc=$?
+is "query: a bad stdin line with terminal escapes: exit 1, the line and the summary" "1 2" "$rc $(wc -l < "$tmp/err")"
+is "query: no ESC or BEL byte reaches stderr, the line shown escaped" "0 0 1" \
+	"$(tr -dc '\033' < "$tmp/err" | wc -c) $(tr -dc '\007' < "$tmp/err" | wc -c) $(grep -c 'zz\\x1b\]0;pwned\\x07' "$tmp/err")"
+
+# ---- too few file descriptors: a clear error, exit 1, never an empty answer ----
+for nofile in 4 5; do
+	for cmd in "maps --all" "who-maps --shared" "snapshot"; do
+		# shellcheck disable=SC2086
+		(ulimit -n "$nofile" && exec "$ML" $cmd) > "$tmp/out" 2> "$tmp/err"; rc=$?
+		if [ "$rc" = 0 ]; then
+			# it may do with so few: then it answered in full
+			is "RLIMIT_NOFILE $nofile: $cmd: exit 0 only with an answer" 1 "$([ -s "$tmp/out" ] && echo 1 || echo 0)"
+		else
+			is "RLIMIT_NOFILE $nofile: $cmd: exit 1, one line naming the cause (not a permission)" "1 1 1 0" \
+				"$rc $(wc -l < "$tmp/err") $(grep -c 'Too many open files' "$tmp/err") $(grep -c 'PTRACE\|permission' "$tmp/err")"
+		fi
+	done
+done
+
+# ---- too little address space for a 60,000-VMA target: ENOMEM said ----
+if [ "$asan" = 1 ]; then
+	skip "RLIMIT_AS: ASan reserves terabytes of address space for its shadow: the limit cannot be set under it"
+else
+	mkfifo "$tmp/min"
+	"$B/tests/mapper" --vmas 60000 < "$tmp/min" > "$tmp/mout" 2>&1 &
+	mp=$!; pids+=("$mp")
+	exec 7> "$tmp/min"
+	for _ in $(seq 200); do grep -q ready "$tmp/mout" && break; sleep 0.05; done
+	nv=$(wc -l < "/proc/$mp/maps")
+	for mb in 20 30 40; do
+		(ulimit -v $((mb * 1024)) && exec "$ML" maps "$mp") > "$tmp/out" 2> "$tmp/err"; rc=$?
+		if [ "$rc" = 0 ]; then
+			is "RLIMIT_AS ${mb} MB, $nv VMAs: exit 0 only with every VMA" "$nv" "$(($(wc -l < "$tmp/out") - 1))"
+		else
+			is "RLIMIT_AS ${mb} MB, $nv VMAs: exit 1, one line saying ENOMEM" "1 1 1" \
+				"$rc $(wc -l < "$tmp/err") $(grep -c 'Cannot allocate memory' "$tmp/err")"
+		fi
+	done
+	exec 7>&-
+fi
+
+# ---- the exporter's HTTP: q-values, pipelining ----
+"$ML" exporter --listen 127.0.0.1:0 --no-dmabuf --top 1 2> "$tmp/exp.err" &
+EXP=$!; pids+=("$EXP")
+PORT=""
+for _ in $(seq 100); do
+	PORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/metrics|\1|p' "$tmp/exp.err")
+	[ -n "$PORT" ] && break
+	sleep 0.1
+done
+raw() { # REQUEST-BYTES: the whole answer
+	local fd
+	exec {fd}<> "/dev/tcp/127.0.0.1/$PORT" || return 1
+	printf '%b' "$1" >&$fd
+	timeout 10 cat <&$fd
+	exec {fd}>&-
+}
+for ae in "gzip;q=nan" "gzip;q=2" "gzip;q=-0" "gzip;q=1e0" "gzip;q=0"; do
+	raw "GET /metrics HTTP/1.0\r\nAccept-Encoding: $ae\r\n\r\n" > "$tmp/r" 2> /dev/null
+	is "Accept-Encoding: $ae is not gzip (not a q-value, or 0): a plain body" "200 0" \
+		"$(head -1 "$tmp/r" | awk '{print $2}') $(tr -d '\r' < "$tmp/r" | sed '/^$/q' | grep -ci '^content-encoding: gzip')"
+done
+for ae in "gzip;q=0.5" "gzip; q=1.000" "gzip"; do
+	raw "GET /metrics HTTP/1.0\r\nAccept-Encoding: $ae\r\n\r\n" > "$tmp/r" 2> /dev/null
+	is "Accept-Encoding: $ae is gzip" 1 "$(tr -d '\r' < "$tmp/r" | sed '/^$/q' | grep -ci '^content-encoding: gzip')"
+done
+# two requests in one write: both answered, or the first says Connection: close
+# (two scrapes: the second waits behind the first, suspended)
+raw "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" > "$tmp/r" 2> /dev/null
+answers=$(grep -ac '^HTTP/1.1 200' "$tmp/r")
+closes=$(tr -d '\r' < "$tmp/r" | sed '/^$/q' | grep -aci '^connection: close')
+is "pipelined scrapes: every one answered, or the first answered with Connection: close" 1 \
+	"$({ [ "$answers" = 2 ] || { [ "$answers" = 1 ] && [ "$closes" = 1 ]; }; } && echo 1 || echo 0)"
+kill -TERM "$EXP"; wait "$EXP"
+echo "1..$n"
