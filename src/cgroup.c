@@ -147,18 +147,48 @@ static bool pod_uid(const char *p, size_t n, char sep, char pod[ML_POD_UID_LEN +
 	return true;
 }
 
+/* a pod component: cgroupfs driver pod<uid>; systemd kubepods[-qos]-pod<uid>.slice */
+static bool pod_in(const char *c, size_t n, char pod[ML_POD_UID_LEN + 1])
+{
+	if (n == 3 + ML_POD_UID_LEN && !memcmp(c, "pod", 3))
+		return pod_uid(c + 3, n - 3, '-', pod);
+	if (n >= 8 + 3 + ML_POD_UID_LEN + 6 && !memcmp(c, "kubepods", 8) && !memcmp(c + n - 6, ".slice", 6) &&
+	    !memcmp(c + n - 6 - ML_POD_UID_LEN - 3, "pod", 3))
+		return pod_uid(c + n - 6 - ML_POD_UID_LEN, ML_POD_UID_LEN, '_', pod);
+	return false;
+}
+
+static bool is(const char *c, size_t n, const char *s)
+{
+	return n == strlen(s) && !memcmp(c, s, n);
+}
+
+/*
+ * The container (and pod) of a path, only where the path is the runtime's
+ * own: a user with a delegated subtree (systemd's user@UID.service) makes
+ * any name below it, docker-<id>.scope included, so an id counts only at the
+ * place its runtime puts it, counted from the hierarchy's root:
+ *   /docker/<id>                               docker, cgroupfs driver
+ *   /system.slice/docker-<id>.scope            docker, systemd driver
+ *   /system.slice/{cri-containerd,crio}-<id>.scope
+ *   /machine.slice/libpod-<id>.scope           podman as root
+ *   /kubepods[.slice]/[QOS/]POD/<container>    kubelet: the component right
+ *     below the pod: <id>, docker-, cri-containerd- or crio-<id>.scope
+ * (the container's own cgroups below that are its own).  Rootless
+ * containers live in their user's subtree: their path, but no id.
+ */
 void ml_cgroup_ids(const char *path, char container[ML_CONTAINER_ID_LEN + 1], char pod[ML_POD_UID_LEN + 1])
 {
-	const char *c = path, *prev = NULL;
-	size_t prev_n = 0;
-	bool kube = false;
-	int depth = 0;
+	enum { MAXC = 4 };
+	const char *comp[MAXC], *c = path;
+	size_t len[MAXC], nc = 0;
 
 	container[0] = pod[0] = 0;
 	for (const char *q = path; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return;
-	while (*c) {
+	/* the first components, past a cgroup namespace's leading ".."s */
+	while (*c && nc < MAXC) {
 		const char *e;
 		size_t n;
 
@@ -168,32 +198,26 @@ void ml_cgroup_ids(const char *path, char container[ML_CONTAINER_ID_LEN + 1], ch
 			break;
 		e = strchr(c, '/');
 		n = e ? (size_t)(e - c) : strlen(c);
-		/* a path from inside a cgroup namespace climbs to the
-		 * hierarchy first: /../../kubepods.slice/...; its depth counts
-		 * from there */
-		if (depth == 0 && n == 2 && !memcmp(c, "..", 2)) {
-			c += n;
-			continue;
-		}
-		if (depth == 0 && n >= 8 && !memcmp(c, "kubepods", 8))
-			kube = true;
-		if (kube && !pod[0]) {
-			/* cgroupfs driver: pod<uid>; systemd: kubepods[-qos]-pod<uid>.slice */
-			if (n == 3 + ML_POD_UID_LEN && !memcmp(c, "pod", 3))
-				pod_uid(c + 3, n - 3, '-', pod);
-			else if (n >= 3 + ML_POD_UID_LEN + 6 && !memcmp(c + n - 6, ".slice", 6) &&
-				 !memcmp(c + n - 6 - ML_POD_UID_LEN - 3, "pod", 3))
-				pod_uid(c + n - 6 - ML_POD_UID_LEN, ML_POD_UID_LEN, '_', pod);
-		}
-		if (!container[0] && !id_in(c, n, "docker-", ".scope", container) &&
-		    !id_in(c, n, "cri-containerd-", ".scope", container) && !id_in(c, n, "crio-", ".scope", container) &&
-		    !id_in(c, n, "libpod-", ".scope", container) &&
-		    /* cgroupfs drivers: the bare id under /docker or a pod */
-		    ((prev_n == 6 && !memcmp(prev, "docker", 6)) || (kube && pod[0])))
-			id_in(c, n, "", "", container);
-		prev = c, prev_n = n;
-		depth++;
+		if (!(nc == 0 && is(c, n, "..")))
+			comp[nc] = c, len[nc++] = n;
 		c += n;
+	}
+	if (nc >= 2 && is(comp[0], len[0], "docker")) {
+		id_in(comp[1], len[1], "", "", container);
+	} else if (nc >= 2 && is(comp[0], len[0], "system.slice")) {
+		if (!id_in(comp[1], len[1], "docker-", ".scope", container) &&
+		    !id_in(comp[1], len[1], "cri-containerd-", ".scope", container))
+			id_in(comp[1], len[1], "crio-", ".scope", container);
+	} else if (nc >= 2 && is(comp[0], len[0], "machine.slice")) {
+		id_in(comp[1], len[1], "libpod-", ".scope", container);
+	} else if (nc >= 2 && (is(comp[0], len[0], "kubepods") || is(comp[0], len[0], "kubepods.slice"))) {
+		/* the pod right below kubepods, or below its QoS class */
+		size_t p = pod_in(comp[1], len[1], pod) ? 1 : nc >= 3 && pod_in(comp[2], len[2], pod) ? 2 : 0;
+
+		if (p && p + 1 < nc && !id_in(comp[p + 1], len[p + 1], "", "", container) &&
+		    !id_in(comp[p + 1], len[p + 1], "cri-containerd-", ".scope", container) &&
+		    !id_in(comp[p + 1], len[p + 1], "crio-", ".scope", container))
+			id_in(comp[p + 1], len[p + 1], "docker-", ".scope", container);
 	}
 }
 

@@ -9,7 +9,7 @@
 # smaps_rollup read here.
 # Usage: tests/cgroups.sh BUILD_DIR    (TAP on stdout)
 set -u
-k1="" k2="" d1="" p1="" e1=""
+k1="" k2="" d1="" p1="" e1="" s1="" s2="" s3=""
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
@@ -63,26 +63,34 @@ if [ -z "$MEM" ]; then
 fi
 [ -n "$V2" ] || { skip "no cgroup2 hierarchy and none can be mounted"; echo "1..$n"; exit 0; }
 
-# ---- the v2 shapes ----
-K=/kubepods-$T.slice/kubepods-$T-burstable.slice/kubepods-burstable-pod$UID_US.slice/cri-containerd-$ID1.scope
-D=/$T/docker/$ID2
-P=/$T/user.slice/libpod-$ID3.scope
+# ---- the v2 shapes: where each runtime puts its containers, from the
+# hierarchy's root (ids and pod uid are this run's own: no collision) ----
+K=/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$UID_US.slice/cri-containerd-$ID1.scope
+D=/docker/$ID2
+P=/machine.slice/libpod-$ID3.scope
 # the kernel refuses '\n' in a cgroup name (no forged /proc/<pid>/cgroup line),
 # not other control characters: a terminal escape before a docker scope
 E=/$T/esc$'\x1b'[31m/docker-$ID1.scope
+# a delegated subtree's owner names what a runtime would (hostile round 3):
+# the pod's container id, in three layouts
+S1=/$T/user@1000.service/docker-$ID1.scope
+S2=/$T/user@1000.service/x/cri-containerd-$ID1.scope
+S3=/$T/user@1000.service/x/docker/$ID1
 made=0
-for c in "$K" "$D" "$P" "$E"; do mkp "$V2" "$c" && made=$((made + 1)); done
-if [ $made != 4 ]; then
-	ok 1 "make the test's cgroups under $V2 ($made of 4)"; echo "1..$n"; exit 1
+for c in "$K" "$D" "$P" "$E" "$S1" "$S2" "$S3"; do mkp "$V2" "$c" && made=$((made + 1)); done
+if [ $made != 7 ]; then
+	ok 1 "make the test's cgroups under $V2 ($made of 7)"; echo "1..$n"; exit 1
 fi
 start_in "$V2$K/cgroup.procs" && k1=$started && start_in "$V2$K/cgroup.procs" && k2=$started &&
 	start_in "$V2$D/cgroup.procs" setpriv --reuid=nobody --regid=nogroup --clear-groups && d1=$started &&
-	start_in "$V2$P/cgroup.procs" && p1=$started && start_in "$V2$E/cgroup.procs" && e1=$started
-ok $? "five processes moved into the test's cgroups ($k1 $k2 in the pod, $d1 as nobody in docker's, $p1 podman's, $e1 the forged name)"
+	start_in "$V2$P/cgroup.procs" && p1=$started && start_in "$V2$E/cgroup.procs" && e1=$started &&
+	start_in "$V2$S1/cgroup.procs" && s1=$started && start_in "$V2$S2/cgroup.procs" && s2=$started &&
+	start_in "$V2$S3/cgroup.procs" && s3=$started
+ok $? "eight processes moved into the test's cgroups ($k1 $k2 in the pod, $d1 as nobody in docker's, $p1 podman's, $e1 the forged name, $s1 $s2 $s3 spoofing the pod's container)"
 # and one in the v1 memory hierarchy only (its v2 path stays the root)
 v1=""
-if [ -n "$MEM" ] && mkp "$MEM" "/$T/docker/$ID4"; then
-	start_in "$MEM/$T/docker/$ID4/cgroup.procs" && v1=$started
+if [ -n "$MEM" ] && mkp "$MEM" "/docker/$ID4"; then
+	start_in "$MEM/docker/$ID4/cgroup.procs" && v1=$started
 fi
 sleep 0.2
 
@@ -101,8 +109,12 @@ is "docker (cgroupfs driver), run as nobody: cgroup, container id, USER nobody" 
 is "podman scope: container id, no pod" "root|$P|$ID3|" "$(row "$p1")"
 is "a name with a terminal escape: the path escaped, and it names no container" \
 	"root|/$T/esc\\x1b[31m/docker-$ID1.scope||" "$(row "$e1")"
+for s in "$s1:$S1" "$s2:$S2" "$s3:$S3"; do
+	is "a delegated subtree's ${s#*:}: its path, no container id (the runtime does not own it)" \
+		"root|${s#*:}||" "$(row "${s%%:*}")"
+done
 if [ -n "$v1" ]; then
-	is "v1 memory hierarchy where v2 is the root: the v1 path and its container" "root|/$T/docker/$ID4|$ID4|" "$(row "$v1")"
+	is "v1 memory hierarchy where v2 is the root: the v1 path and its container" "root|/docker/$ID4|$ID4|" "$(row "$v1")"
 else
 	skip "no v1 memory hierarchy here and none can be mounted (controllers bound to cgroup2)"
 fi
@@ -111,7 +123,7 @@ fi
 rollup() { awk -v k="$1:" '$1 == k {s += $2} END {print s * 1024}' $(for p in "${@:2}"; do echo "/proc/$p/smaps_rollup"; done); }
 "$ML" snapshot --group-by container -J > "$tmp/byc.json" 2> "$tmp/err"
 grp() { jq -r --arg k "$2" --arg f "$3" ".snapshot[] | select(.$1 == \$k) | .[\$f]" "$4"; }
-is "--group-by container: the pod's container has its two processes" "2" "$(grp container "$ID1" nprocs "$tmp/byc.json")"
+is "--group-by container: the pod's container has its two processes (not the three spoofing its id)" "2" "$(grp container "$ID1" nprocs "$tmp/byc.json")"
 is "--group-by container: their RSS is the sum of their smaps_rollup Rss" "$(rollup Rss "$k1" "$k2")" "$(grp container "$ID1" rss "$tmp/byc.json")"
 # Pss moves whenever a process sharing their pages comes or goes (this
 # script's own jq and awk do): it must lie between their private memory
