@@ -164,7 +164,9 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		for (int k = 0; k < F_N; k++) {
 			r->d[k] = (r->new ? r->new->v[k] : 0) - (r->old ? r->old->v[k] : 0);
 			changed |= r->d[k] != 0;
-			tot[k] += r->d[k];
+			/* saturated: 2^63-1 bytes in a row is anyone's to write */
+			if (__builtin_add_overflow(tot[k], r->d[k], &tot[k]))
+				tot[k] = r->d[k] < 0 ? INT64_MIN : INT64_MAX;
 		}
 		nnew += !r->old;
 		ngone += !r->new;

@@ -63,6 +63,45 @@ else
 	exec 7>&-
 fi
 
+# ---- memlens diff on hostile documents: memory in proportion, totals saturated ----
+tiny() { # N: a snapshot document of N rows of the smallest kind
+	awk -v n="$1" 'BEGIN { printf "{\"snapshot\": ["; for (i = 1; i <= n; i++) printf "%s{\"pid\":%d,\"comm\":\"\"}", (i > 1 ? "," : ""), i; print "]}" }'
+}
+peak_kb() { # CMD...: its exit status; its peak RSS (VmHWM, kB) in $PEAK, read until it exits
+	local p hwm rc
+	"$@" > "$tmp/out" 2> "$tmp/err" &
+	p=$!
+	PEAK=0
+	while hwm=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$p/status" 2> /dev/null) && [ -n "$hwm" ]; do
+		PEAK=$hwm
+		sleep 0.02
+	done
+	wait "$p"; rc=$?
+	return $rc
+}
+tiny 1000000 > "$tmp/t1m.json"
+sz=$(($(wc -c < "$tmp/t1m.json") / 1024))
+peak_kb "$ML" diff "$tmp/t1m.json" "$tmp/t1m.json"; rc=$?
+bound=$((8 * 2 * sz + 65536))
+if [ "$asan" = 1 ]; then
+	is "diff of two ${sz} kB documents of 1,000,000 tiny rows: exit 0 (ASan: its memory is not the program's)" 0 "$rc"
+else
+	is "diff of two ${sz} kB documents of 1,000,000 tiny rows: exit 0, peak RSS under 8x the text + 64 MiB ($bound kB; was 55x)" \
+		"0 1" "$rc $([ "$PEAK" -gt 0 ] && [ "$PEAK" -le "$bound" ] && echo 1 || echo "0 (peak $PEAK kB)")"
+fi
+tiny 1300000 > "$tmp/t13.json"
+"$ML" diff "$tmp/t13.json" "$tmp/t1m.json" > /dev/null 2> "$tmp/err"; rc=$?
+is "diff of a document with more rows than a kernel has pids' worth (1,300,000 > 2^20): exit 1, one line" "1 1 1" \
+	"$rc $(wc -l < "$tmp/err") $(grep -c 'rows' "$tmp/err")"
+rm -f "$tmp/t1m.json" "$tmp/t13.json"
+printf '{"snapshot": [{"pid": 1, "comm": "a", "pss": 9223372036854775807, "rss": 9223372036854775807}, {"pid": 2, "comm": "b", "pss": 9223372036854775807}]}' > "$tmp/big.json"
+printf '{"snapshot": []}' > "$tmp/none.json"
+"$ML" diff "$tmp/none.json" "$tmp/big.json" -J > "$tmp/out" 2> "$tmp/err"; rc=$?
+is "diff: two rows of 2^63-1 bytes: the total saturates at 2^63-1, no overflow (UBSan: nothing said)" \
+	"0 1 0" "$rc $(grep -c '"pss": 9223372036854775807, "uss"' "$tmp/out") $(grep -c 'runtime error' "$tmp/err")"
+"$ML" diff "$tmp/big.json" "$tmp/none.json" -J > "$tmp/out" 2> "$tmp/err"; rc=$?
+is "diff: both gone: the total saturates at -2^63" "0 1" "$rc $(grep -c '"pss": -9223372036854775808, "uss"' "$tmp/out")"
+
 # ---- the exporter's HTTP: q-values, pipelining ----
 "$ML" exporter --listen 127.0.0.1:0 --no-dmabuf --top 1 2> "$tmp/exp.err" &
 EXP=$!; pids+=("$EXP")

@@ -93,10 +93,14 @@ static void victim(const char *mnt, uid_t uid)
 	pthread_t t;
 	int fd;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (setgid(uid) || setuid(uid))
 		die("setuid");
-	prctl(PR_SET_DUMPABLE, 1);	/* /proc/self/mem stays ours after setuid */
+	/* after setuid, which clears both: dies with the daemon; /proc/self/mem
+	 * stays ours */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 1);
+	if (getppid() == 1)
+		_exit(1);
 	snprintf(path, sizeof(path), "%s/f", mnt);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
