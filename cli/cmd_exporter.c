@@ -64,7 +64,7 @@ struct exporter {
 	/* what to collect */
 	bool dmabuf;
 	const char *pin_dir;
-	size_t top;
+	size_t top, top_groups;
 	bool per_process;
 	/* the queue of scrapes (under lock) */
 	pthread_mutex_t lock;
@@ -198,7 +198,8 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 	ex->errors += failed;
 	ex->collections++;
 	struct metrics_in mi = {
-		.snap = s, .dmabuf = d, .top = ex->top, .per_process = ex->per_process, .self = true,
+		.snap = s, .dmabuf = d, .top = ex->top, .top_groups = ex->top_groups, .per_process = ex->per_process,
+		.self = true,
 		.scrape_seconds = now() - t0, .scrape_errors = ex->errors, .collections = ex->collections,
 		.heap_bytes = cli_heap_bytes(),
 	};
@@ -383,10 +384,16 @@ static bool accepts_gzip(const char *ae)
 	return false;
 }
 
+enum { ENC_SHARED = 4 };
+
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, const char *data,
 			       size_t len, const char *allow, int enc)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	/* a scrape's body is not copied per connection: the connection holds a
+	 * reference to it until completed() (50 stalled readers of a 30 MB body
+	 * held 1 GB with a copy each) */
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)data, enc & ENC_SHARED ?
+								    MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (!resp)
@@ -463,7 +470,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 		if (!b)
 			return plain(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "memlens exporter: out of memory\n", NULL);
-		return respond(conn, b->status, b->type, b->data, b->len, NULL, (b->gzip ? ENC_GZIP : 0) | ENC_VARY);
+		return respond(conn, b->status, b->type, b->data, b->len, NULL,
+			       (b->gzip ? ENC_GZIP : 0) | ENC_VARY | ENC_SHARED);
 	}
 	return MHD_NO;
 }
@@ -612,13 +620,14 @@ static bool parse_num(const char *s, double min, double max, double *out)
 int cmd_exporter(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_INTERVAL, OPT_ONCE, OPT_TOP, OPT_PER_PROCESS, OPT_NO_DMABUF,
-	       OPT_PIN_DIR };
+	       OPT_PIN_DIR, OPT_TOP_GROUPS };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "textfile", required_argument, NULL, OPT_TEXTFILE },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "top", required_argument, NULL, OPT_TOP },
+		{ "top-groups", required_argument, NULL, OPT_TOP_GROUPS },
 		{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
@@ -627,7 +636,7 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20 };
+	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20, .top_groups = 500 };
 	const char *listen_spec = DEFAULT_LISTEN, *textfile = NULL;
 	double interval = 15, v;
 	bool once = false, interval_set = false;
@@ -653,6 +662,13 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 			}
 			ex.top = (size_t)v;
 			break;
+		case OPT_TOP_GROUPS:
+			if (!parse_num(optarg, 0, 1e6, &v) || v != (size_t)v) {
+				cli_err("--top-groups %s: a count of cgroups and command names (0: all)", optarg);
+				return EXIT_USAGE;
+			}
+			ex.top_groups = (size_t)v;
+			break;
 		case OPT_PER_PROCESS: ex.per_process = true; break;
 		case OPT_NO_DMABUF: ex.dmabuf = false; break;
 		case OPT_PIN_DIR: ex.pin_dir = optarg; break;
@@ -669,6 +685,8 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 			       "      --once              --textfile: one collection, then exit\n"
 			       "      --top N             per-process series for the N largest by PSS (default 20)\n"
 			       "      --per-process       per-process series for every process\n"
+			       "      --top-groups N      cgroup and command-name series for the N largest of\n"
+			       "                          each by PSS, the rest summed as \"(other)\" (default 500; 0: all)\n"
 			       "      --no-dmabuf         no DMA-BUF accounting\n"
 			       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
 			       "  -s, --source S          the DMA-BUF source: bpf | procfs | debugfs | sysfs | auto\n"

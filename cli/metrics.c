@@ -16,14 +16,35 @@
 #include <malloc.h>
 #include "metrics.h"
 
+/* label values cut in this collection (metrics_write's, on its thread) */
+static __thread size_t labels_cut;
+
 static void label(FILE *f, const char *name, const char *value, bool first)
 {
 	size_t len = 4 * strlen(value) + 1;
 	char *safe = malloc(len);
 
 	fprintf(f, "%s%s=\"", first ? "" : ",", name);
-	if (safe)
+	if (safe) {
 		cli_escape(value, safe, len);
+		/* bounded: a 4 KB cgroup path of bytes that escape to 4 each
+		 * would be 16 KB in every series it labels.  Cut on a UTF-8
+		 * character's start, marked with an ellipsis, counted */
+		if (strlen(safe) > METRICS_LABEL_MAX) {
+			size_t cut = METRICS_LABEL_MAX;
+
+			while (cut && ((unsigned char)safe[cut] & 0xc0) == 0x80)
+				cut--;
+			/* nor inside an escape of ours (\xHH, \\) */
+			for (size_t k = cut >= 3 ? cut - 3 : 0; k < cut; k++)
+				if (safe[k] == '\\') {
+					cut = k;
+					break;
+				}
+			strcpy(safe + cut, "\xe2\x80\xa6");	/* U+2026 */
+			labels_cut++;
+		}
+	}
 	for (const char *s = safe ? safe : ""; *s; s++) {
 		if (*s == '\\' || *s == '"')
 			fprintf(f, "\\%c", *s);
@@ -80,6 +101,35 @@ struct grp {
 	uint64_t v[NMEM];
 };
 
+static int cmp_grp_pss(const void *a, const void *b)
+{
+	const struct grp *x = a, *y = b;
+
+	return x->v[M_PSS] > y->v[M_PSS] ? -1 : x->v[M_PSS] < y->v[M_PSS];
+}
+
+/* more than max groups: the max largest by PSS, the rest summed into one
+ * more, whose first is NULL: labelled "(other)" (no cgroup path reads so;
+ * a command name may, and is then summed with it by a reader, as any two
+ * series of one name are) */
+static void cap_groups(struct grp *g, size_t *ng, size_t max)
+{
+	if (!max || *ng <= max)
+		return;
+	qsort(g, *ng, sizeof(*g), cmp_grp_pss);
+	for (size_t i = max; i < *ng; i++) {
+		if (i == max) {
+			g[max] = g[i];
+			g[max].first = NULL;
+			continue;
+		}
+		g[max].n += g[i].n;
+		for (int m = 0; m < NMEM; m++)
+			g[max].v[m] += g[i].v[m];
+	}
+	*ng = max + 1;
+}
+
 /* rows summed by key (the cgroup, or the comm): groups in key order */
 static struct grp *group(struct row *rows, size_t n, bool by_cgroup, size_t *ng)
 {
@@ -109,9 +159,9 @@ static struct grp *group(struct row *rows, size_t n, bool by_cgroup, size_t *ng)
 
 static void cgroup_labels(FILE *f, const struct memlens_proc_usage *u, bool first)
 {
-	label(f, "cgroup", u->cgroup ? u->cgroup : "", first);
-	label(f, "container", u->container, false);
-	label(f, "pod", u->pod, false);
+	label(f, "cgroup", !u ? METRICS_OTHER : u->cgroup ? u->cgroup : "", first);
+	label(f, "container", u ? u->container : "", false);
+	label(f, "pod", u ? u->pod : "", false);
 }
 
 static int cmp_exporter_name(const void *a, const void *b)
@@ -200,35 +250,40 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	free(dp);
 
 	/* by cgroup (its container and pod as labels) */
+	labels_cut = 0;
 	g = group(rows, n, true, &ng);
+	if (g)
+		cap_groups(g, &ng, in->top_groups);
 	family(f, in, "memlens_cgroup_memory_bytes", "gauge", "bytes",
 	       "Memory of the processes of a cgroup, by type (smaps_rollup; DMA-BUF held by fd or mapping).");
 	for (size_t i = 0; g && i < ng; i++)
 		for (int k = M_RSS; k < NMEM; k++) {
 			fputs("memlens_cgroup_memory_bytes{", f);
-			cgroup_labels(f, g[i].first->u, true);
+			cgroup_labels(f, g[i].first ? g[i].first->u : NULL, true);
 			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)g[i].v[k]);
 		}
 	family(f, in, "memlens_cgroup_processes", "gauge", NULL, "Processes in a cgroup.");
 	for (size_t i = 0; g && i < ng; i++) {
 		fputs("memlens_cgroup_processes{", f);
-		cgroup_labels(f, g[i].first->u, true);
+		cgroup_labels(f, g[i].first ? g[i].first->u : NULL, true);
 		fprintf(f, "} %zu\n", g[i].n);
 	}
 	free(g);
 	/* by command name */
 	g = group(rows, n, false, &ng);
+	if (g)
+		cap_groups(g, &ng, in->top_groups);
 	family(f, in, "memlens_comm_memory_bytes", "gauge", "bytes", "Memory of the processes of a command name, by type.");
 	for (size_t i = 0; g && i < ng; i++)
 		for (int k = M_RSS; k < NMEM; k++) {
 			fputs("memlens_comm_memory_bytes{", f);
-			label(f, "comm", g[i].first->u->comm, true);
+			label(f, "comm", g[i].first ? g[i].first->u->comm : METRICS_OTHER, true);
 			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)g[i].v[k]);
 		}
 	family(f, in, "memlens_comm_processes", "gauge", NULL, "Processes with a command name.");
 	for (size_t i = 0; g && i < ng; i++) {
 		fputs("memlens_comm_processes{", f);
-		label(f, "comm", g[i].first->u->comm, true);
+		label(f, "comm", g[i].first ? g[i].first->u->comm : METRICS_OTHER, true);
 		fprintf(f, "} %zu\n", g[i].n);
 	}
 	free(g);
@@ -262,6 +317,9 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	family(f, in, "memlens_source_info", "gauge", NULL, "The source each job used in this collection (always 1).");
 	fprintf(f, "memlens_source_info{job=\"dmabuf\",source=\"%s\"} 1\n",
 		in->dmabuf ? memlens_source__name(memlens_dmabuf__source(in->dmabuf)) : "none");
+	family(f, in, "memlens_label_values_truncated", "gauge", NULL,
+	       "Label values of this collection cut to " METRICS_LABEL_MAX_S " bytes (marked with a trailing U+2026).");
+	fprintf(f, "memlens_label_values_truncated %zu\n", labels_cut);
 	if (in->self) {
 		family(f, in, "memlens_scrape_duration_seconds", "gauge", "seconds", "Time this collection took.");
 		fprintf(f, "memlens_scrape_duration_seconds %.6f\n", in->scrape_seconds);

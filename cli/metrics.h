@@ -7,10 +7,17 @@
 #include <stdio.h>
 #include "memlens.h"
 
+/* a label value longer than this (escaped) is cut */
+#define METRICS_LABEL_MAX 256
+#define METRICS_LABEL_MAX_S "256"
+/* the cgroup or comm label of the groups past --top-groups, summed */
+#define METRICS_OTHER "(other)"
+
 struct metrics_in {
 	const struct memlens_snapshot *snap;	/* taken with cgroups */
 	const struct memlens_dmabuf *dmabuf;	/* NULL: no DMA-BUF source answered */
 	size_t top;		/* per-process series for the top N by PSS */
+	size_t top_groups;	/* cgroup and comm series for the top N by PSS, the rest as one "(other)"; 0: all */
 	bool per_process;	/* ... or for every process */
 	bool openmetrics;	/* else Prometheus text 0.0.4 */
 	bool self;		/* the exporter's own: scrape duration and errors */
