@@ -16,6 +16,7 @@
  * stops, the context is freed (its links and programs with it).
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -490,6 +491,134 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 	*con_cls = NULL;
 }
 
+/*
+ * Connection slots per peer: a loopback peer is counted by the uid owning
+ * its socket (any local user can bind 127.0.0.2, .3, ... but not another
+ * uid), any other by its address.  A peer past PEER_CONNS open connections
+ * has the new one shut at once, so a single local user holding every
+ * connection it can (trickling a byte every 10 s) leaves the others' slots
+ * free.  Only MHD's thread runs these.
+ */
+enum { PEER_CONNS = 8, PEERS = 512 };
+
+struct peer {
+	bool local;		/* loopback: uid counts; else addr */
+	uid_t uid;
+	struct sockaddr_storage addr;	/* the address (port zeroed) */
+	unsigned conns;
+};
+
+static struct peer peers[PEERS];
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* the uid owning the local socket whose address is sa (the client's end of
+ * a loopback connection), from /proc/net/tcp or tcp6; -1 if not found */
+static long local_uid(const struct sockaddr *sa)
+{
+	char want[64], line[512];
+	const char *file;
+	long uid = -1;
+	FILE *f;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		snprintf(want, sizeof(want), "%08X:%04X", (unsigned)s4->sin_addr.s_addr, ntohs(s4->sin_port));
+		file = "/proc/net/tcp";
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		uint32_t w[4];
+
+		memcpy(w, &s6->sin6_addr, sizeof(w));
+		snprintf(want, sizeof(want), "%08X%08X%08X%08X:%04X", w[0], w[1], w[2], w[3], ntohs(s6->sin6_port));
+		file = "/proc/net/tcp6";
+	}
+	f = fopen(file, "re");
+	if (!f)
+		return -1;
+	while (uid < 0 && fgets(line, sizeof(line), f)) {
+		char local[64];
+		unsigned long u;
+
+		/* sl local rem st tx:rx tr:when retrnsmt uid ... */
+		if (sscanf(line, " %*s %63s %*s %*s %*s %*s %*s %lu", local, &u) == 2 && !strcmp(local, want))
+			uid = (long)u;
+	}
+	fclose(f);
+	return uid;
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci, *fi;
+	struct sockaddr_storage key;
+	struct peer *p = *socket_context, *free_slot = NULL;
+	long uid = -1;
+	bool local;
+
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (p)
+			p->conns--;
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	local = is_loopback(ci->client_addr);
+	if (local)
+		uid = local_uid(ci->client_addr);
+	memset(&key, 0, sizeof(key));
+	memcpy(&key, ci->client_addr, ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+								       sizeof(struct sockaddr_in));
+	if (key.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&key)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&key)->sin_port = 0;
+	for (size_t i = 0; i < PEERS; i++) {
+		struct peer *q = &peers[i];
+
+		if (!q->conns) {
+			if (!free_slot)
+				free_slot = q;
+			continue;
+		}
+		if (local && uid >= 0 ? q->local && q->uid == (uid_t)uid :
+					!q->local && !memcmp(&q->addr, &key, sizeof(key))) {
+			p = q;
+			break;
+		}
+	}
+	if (p && p->conns >= PEER_CONNS) {
+		/* shut at once: MHD reads its end and closes it */
+		fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (fi)
+			shutdown(fi->connect_fd, SHUT_RDWR);
+		return;
+	}
+	if (!p && (p = free_slot)) {
+		*p = (struct peer){ .local = local && uid >= 0, .uid = uid >= 0 ? (uid_t)uid : 0, .addr = key };
+	}
+	if (p) {
+		p->conns++;
+		*socket_context = p;
+	}
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct exporter *ex = cls;
@@ -755,6 +884,7 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 				     MHD_OPTION_NOTIFY_COMPLETED, completed, &ex,
+				     MHD_OPTION_NOTIFY_CONNECTION, notify_conn, &ex,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &ex,
 				     MHD_OPTION_END);
 		if (!d) {

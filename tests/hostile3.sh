@@ -134,5 +134,25 @@ answers=$(grep -ac '^HTTP/1.1 200' "$tmp/r")
 closes=$(tr -d '\r' < "$tmp/r" | sed '/^$/q' | grep -aci '^connection: close')
 is "pipelined scrapes: every one answered, or the first answered with Connection: close" 1 \
 	"$({ [ "$answers" = 2 ] || { [ "$answers" = 1 ] && [ "$closes" = 1 ]; }; } && echo 1 || echo 0)"
+# connection slots: nobody opens every connection it can (the exporter's
+# limit, 256) and trickles one byte of a request into each; a scrape by
+# someone else is still answered
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c '
+		fds=()
+		for i in $(seq 256); do exec {fd}<> /dev/tcp/127.0.0.1/'"$PORT"' 2> /dev/null && fds+=($fd) && printf G >&$fd 2> /dev/null; done
+		echo opened > '"$tmp"'/trickle
+		for r in $(seq 6); do sleep 10; for fd in "${fds[@]}"; do printf E >&$fd 2> /dev/null; done; done' &
+	trickler=$!; pids+=("$trickler")
+	for _ in $(seq 100); do [ -s "$tmp/trickle" ] && break; sleep 0.1; done
+	raw "GET /metrics HTTP/1.0\r\n\r\n" > "$tmp/r" 2> /dev/null
+	is "with one local user holding every connection it can, another's scrape is answered 200" 200 \
+		"$(head -1 "$tmp/r" | awk '{print $2}')"
+	held=$(awk -v p="$(printf ':%04X' "$PORT")" '$3 ~ p"$" && $4 == "01" {n++} END {print n + 0}' /proc/net/tcp)
+	is "the trickling user holds at most 8 open connections to it ($held)" 1 "$([ "$held" -le 8 ] && echo 1 || echo 0)"
+	kill "$trickler" 2> /dev/null
+else
+	skip "connection slots: needs root and setpriv to be another user"
+fi
 kill -TERM "$EXP"; wait "$EXP"
 echo "1..$n"
