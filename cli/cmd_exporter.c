@@ -16,6 +16,8 @@
  * stops, the context is freed (its links and programs with it).
  */
 #include <arpa/inet.h>
+#include <grp.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -577,17 +579,25 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
 		return;
 	}
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!ci || !ci->client_addr)
+	fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || !ci->client_addr || !fi)
 		return;
-	local = is_loopback(ci->client_addr);
-	if (local)
+	local = is_loopback(ci->client_addr) || ci->client_addr->sa_family == AF_UNIX;
+	if (ci->client_addr->sa_family == AF_UNIX) {
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		if (!getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl))
+			uid = cr.uid;
+	} else if (local) {
 		uid = local_uid(ci->client_addr);
+	}
 	memset(&key, 0, sizeof(key));
 	memcpy(&key, ci->client_addr, ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-								       sizeof(struct sockaddr_in));
+				      ci->client_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(sa_family_t));
 	if (key.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&key)->sin6_port = 0;
-	else
+	else if (key.ss_family == AF_INET)
 		((struct sockaddr_in *)&key)->sin_port = 0;
 	for (size_t i = 0; i < PEERS; i++) {
 		struct peer *q = &peers[i];
@@ -605,9 +615,7 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
 	}
 	if (p && p->conns >= PEER_CONNS) {
 		/* shut at once: MHD reads its end and closes it */
-		fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (fi)
-			shutdown(fi->connect_fd, SHUT_RDWR);
+		shutdown(fi->connect_fd, SHUT_RDWR);
 		return;
 	}
 	if (!p && (p = free_slot)) {
@@ -627,6 +635,73 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		fputs("memlens: exporter: http: ", stderr);
 		vfprintf(stderr, fmt, ap);
 	}
+}
+
+/*
+ * unix:PATH -> a listening unix socket, mode and group as given (its
+ * readers are who the mode lets connect: SO_PEERCRED names each), or -1
+ * (said), -2 (a usage error).  A file already at PATH is replaced only if
+ * it is a socket (a stale one of ours); anything else is refused.
+ */
+static int listen_unix(const char *path, mode_t mode, gid_t gid, char *shown, size_t shown_len)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	if (!*path || strlen(path) >= sizeof(sun.sun_path)) {
+		cli_err("--listen unix:%s: a path of 1 to %zu bytes", path, sizeof(sun.sun_path) - 1);
+		return -2;
+	}
+	strcpy(sun.sun_path, path);
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			cli_err("--listen unix:%s: exists and is not a socket: not replaced", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	old = umask(0177);	/* created 0600: nobody connects before its mode is set */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		umask(old);
+		cli_err("cannot listen on unix:%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	umask(old);
+	if (fchownat(AT_FDCWD, path, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) || chmod(path, mode) || listen(fd, 256)) {
+		cli_err("unix:%s: %s", path, strerror(errno));
+		unlink(path);
+		close(fd);
+		return -1;
+	}
+	snprintf(shown, shown_len, "unix:%s", path);
+	return fd;
+}
+
+/* /proc mounted with hidepid (2, invisible, noaccess): what memlens serves
+ * over TCP would show anyone who can connect what /proc hides from them */
+static bool proc_hides(void)
+{
+	char line[4096];
+	bool hides = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && !hides && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - proc SOURCE SUPEROPTS */
+		const char *sep = strstr(line, " - proc "), *h;
+		char mnt[64];
+
+		if (sep && sscanf(line, "%*s %*s %*s %*s %63s", mnt) == 1 && !strcmp(mnt, "/proc") &&
+		    (h = strstr(sep, "hidepid=")))
+			hides = strncmp(h + 8, "0", 1) && strncmp(h + 8, "off", 3);
+	}
+	if (f)
+		fclose(f);
+	return hides;
 }
 
 /* ADDR:PORT, [V6]:PORT or :PORT (every address) -> a listening socket, or -1 (said) */
@@ -749,7 +824,7 @@ static bool parse_num(const char *s, double min, double max, double *out)
 int cmd_exporter(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_INTERVAL, OPT_ONCE, OPT_TOP, OPT_PER_PROCESS, OPT_NO_DMABUF,
-	       OPT_PIN_DIR, OPT_TOP_GROUPS };
+	       OPT_PIN_DIR, OPT_TOP_GROUPS, OPT_SOCKET_MODE, OPT_SOCKET_GROUP };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "textfile", required_argument, NULL, OPT_TEXTFILE },
@@ -757,6 +832,8 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "top-groups", required_argument, NULL, OPT_TOP_GROUPS },
+		{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
@@ -768,6 +845,9 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20, .top_groups = 500 };
 	const char *listen_spec = DEFAULT_LISTEN, *textfile = NULL;
 	double interval = 15, v;
+	mode_t sock_mode = 0660;
+	gid_t sock_gid = getgid();
+	bool sock_opts = false;
 	bool once = false, interval_set = false;
 	sigset_t sigs;
 	int c, sig, rc = EXIT_OK;
@@ -798,6 +878,29 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 			}
 			ex.top_groups = (size_t)v;
 			break;
+		case OPT_SOCKET_MODE: {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 8);
+
+			if (!*optarg || *end || m & ~0666UL) {
+				cli_err("--socket-mode %s: octal, read and write bits only (0600, 0660, 0666)", optarg);
+				return EXIT_USAGE;
+			}
+			sock_mode = (mode_t)m;
+			sock_opts = true;
+			break;
+		}
+		case OPT_SOCKET_GROUP: {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				cli_err("--socket-group %s: no such group", optarg);
+				return EXIT_USAGE;
+			}
+			sock_gid = g->gr_gid;
+			sock_opts = true;
+			break;
+		}
 		case OPT_PER_PROCESS: ex.per_process = true; break;
 		case OPT_NO_DMABUF: ex.dmabuf = false; break;
 		case OPT_PIN_DIR: ex.pin_dir = optarg; break;
@@ -809,6 +912,9 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 			       "node_exporter's textfile collector.  Every scrape collects afresh; parallel\n"
 			       "scrapes share one collection.  Metrics: docs/exporter.md.\n\n"
 			       "      --listen ADDR:PORT  where to serve (default %s; :PORT every address)\n"
+			       "      --listen unix:PATH  serve on a unix socket instead, made with\n"
+			       "      --socket-mode MODE  its mode (default 0660) and\n"
+			       "      --socket-group G    its group (default memlens's own)\n"
 			       "      --textfile DIR      write DIR/memlens.prom (temporary file, renamed) instead\n"
 			       "      --interval SECONDS  --textfile: how often (default 15)\n"
 			       "      --once              --textfile: one collection, then exit\n"
@@ -829,6 +935,10 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc) {
 		cli_err("exporter takes no arguments");
+		return EXIT_USAGE;
+	}
+	if (sock_opts && strncmp(listen_spec, "unix:", 5)) {
+		cli_err("--socket-mode and --socket-group go with --listen unix:PATH");
 		return EXIT_USAGE;
 	}
 	if ((once || interval_set) && !textfile) {
@@ -867,7 +977,9 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		close(dirfd);
 	} else {
 		char shown[128];
-		int fd = listen_on(listen_spec, shown, sizeof(shown));
+		bool is_unix = !strncmp(listen_spec, "unix:", 5);
+		int fd = is_unix ? listen_unix(listen_spec + 5, sock_mode, sock_gid, shown, sizeof(shown)) :
+				   listen_on(listen_spec, shown, sizeof(shown));
 		struct MHD_Daemon *d;
 		pthread_t th;
 
@@ -891,7 +1003,16 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 			cli_err("cannot start the HTTP server on %s", shown);
 			rc = EXIT_RUNTIME;
 		} else {
-			fprintf(stderr, "memlens: exporter: serving http://%s/metrics\n", shown);
+			if (is_unix)
+				fprintf(stderr, "memlens: exporter: serving %s (GET /metrics)\n", shown);
+			else
+				fprintf(stderr, "memlens: exporter: serving http://%s/metrics\n", shown);
+			if (!is_unix && proc_hides())
+				cli_err("WARNING: /proc is mounted with hidepid here, and this exporter serves every "
+					"process's pid, command name, cgroup and memory to anyone who can connect to %s "
+					"(no authentication): /proc's hiding does not apply to them. Listen on a unix "
+					"socket (--listen unix:PATH --socket-mode 0660 --socket-group G) or firewall the "
+					"port (docs/security.md)", shown);
 			while (sigwait(&sigs, &sig))
 				;
 			if (cli->verbose)
@@ -913,6 +1034,8 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		if (d)
 			MHD_stop_daemon(d);
 		close(fd);
+		if (is_unix)
+			unlink(listen_spec + 5);
 	}
 	pthread_cond_destroy(&ex.wake);
 	pthread_mutex_destroy(&ex.lock);

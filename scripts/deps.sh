@@ -2,7 +2,7 @@
 # Installs what a fresh Debian 12 machine lacks to build and test memlens.
 # Idempotent: installs nothing when everything is there.
 set -e
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libsmartcols-dev pkg-config
+PKGS="curl make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libsmartcols-dev pkg-config
       util-linux procps elfutils binutils jq qemu-system-x86 busybox-static cpio dpkg-dev
       libmicrohttpd-dev prometheus curl python3-prometheus-client bash-completion groff-base libjson-c-dev locales"
 missing=""

@@ -10,7 +10,7 @@ trap '' PIPE
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
-tmp=$(mktemp -d /tmp/memlens-h3-XXXXXX)
+tmp=$(mktemp -d /tmp/memlens-h3-XXXXXX); chmod 755 "$tmp"
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2> /dev/null; done
@@ -155,4 +155,47 @@ else
 	skip "connection slots: needs root and setpriv to be another user"
 fi
 kill -TERM "$EXP"; wait "$EXP"
+
+# ---- the exporter as a window past hidepid ----
+# on a unix socket: its mode and group decide who reads the metrics
+"$ML" exporter --listen "unix:$tmp/m.sock" --socket-mode 0660 --socket-group nogroup --no-dmabuf 2> "$tmp/u.err" &
+U=$!; pids+=("$U")
+for _ in $(seq 100); do grep -q serving "$tmp/u.err" && break; sleep 0.1; done
+is "--listen unix:PATH: a socket, mode 660, group nogroup" "socket 660 nogroup" \
+	"$(stat -c '%F %a %G' "$tmp/m.sock" 2> /dev/null | sed 's/^socket /socket /')"
+if command -v curl > /dev/null && command -v setpriv > /dev/null; then
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 --unix-socket "$tmp/m.sock" http://localhost/metrics)
+	is "root scrapes it over the socket: 200" 200 "$code"
+	code=$(setpriv --reuid=nobody --regid=nogroup --clear-groups curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+		--unix-socket "$tmp/m.sock" http://localhost/metrics)
+	is "a member of its group scrapes it: 200" 200 "$code"
+	code=$(setpriv --reuid=nobody --regid=daemon --clear-groups curl -s -o /dev/null -w '%{http_code}' --max-time 30 \
+		--unix-socket "$tmp/m.sock" http://localhost/metrics)
+	is "anyone else cannot connect (curl says 000)" 000 "$code"
+else
+	skip "scraping a unix socket needs curl and setpriv, not here"
+fi
+kill -TERM "$U"; wait "$U"
+is "the socket is removed on exit" 0 "$([ -e "$tmp/m.sock" ] && echo 1 || echo 0)"
+touch "$tmp/plain"
+"$ML" exporter --listen "unix:$tmp/plain" > /dev/null 2> "$tmp/err"; rc=$?
+is "--listen unix: onto a file that is not a socket: refused, exit 1, the file kept" "1 1 1" \
+	"$rc $(wc -l < "$tmp/err") $([ -f "$tmp/plain" ] && echo 1 || echo 0)"
+"$ML" exporter --socket-mode 0660 > /dev/null 2> "$tmp/err"; rc=$?
+is "--socket-mode without a unix socket: exit 2, one line" "2 1" "$rc $(wc -l < "$tmp/err")"
+# on TCP with /proc mounted hidepid (a proc of its own in a mount namespace
+# of its own): a warning at start
+if [ "$(id -u)" = 0 ] && command -v unshare > /dev/null; then
+	unshare -m sh -c "mount --make-rprivate / 2> /dev/null; mount -t proc -o hidepid=invisible proc /proc && \
+		exec '$ML' exporter --listen 127.0.0.1:0 --no-dmabuf" 2> "$tmp/h.err" &
+	H=$!; pids+=("$H")
+	for _ in $(seq 100); do grep -q serving "$tmp/h.err" && break; kill -0 "$H" 2> /dev/null || break; sleep 0.1; done
+	is "on TCP with /proc hidepid: a warning at start that the exporter shows what /proc hides" 1 \
+		"$(grep -c 'WARNING: /proc is mounted with hidepid' "$tmp/h.err")"
+	kill -TERM "$H" 2> /dev/null; wait "$H" 2> /dev/null
+	grep -c 'WARNING' "$tmp/exp.err" > "$tmp/w"
+	is "without hidepid, no warning" 0 "$(cat "$tmp/w")"
+else
+	skip "hidepid warning: needs root and unshare for a proc mount of its own"
+fi
 echo "1..$n"
