@@ -208,6 +208,8 @@ static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *
 		if (p >= e || *p != ':')
 			goto bad;
 		p = ws(p + 1, e);
+		if (p >= e)
+			goto bad;
 		if (is_rows && *p == '[') {
 			rows_seen = true;
 			p = ws(p + 1, e);
@@ -279,7 +281,8 @@ static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *
 		cli_err("%s: not a document of memlens snapshot -J", path);
 		return -EBADMSG;
 	}
-	qsort(d->p, d->n, sizeof(*d->p), diff_cmp_proc);
+	if (d->n)	/* no row: no array */
+		qsort(d->p, d->n, sizeof(*d->p), diff_cmp_proc);
 	for (size_t i = 1; i < d->n; i++)
 		if (d->p[i].pid == d->p[i - 1].pid && !strcmp(d->p[i].comm, d->p[i - 1].comm)) {
 			cli_err("%s: pid %d twice", path, d->p[i].pid);
