@@ -61,6 +61,8 @@ static const struct {
 	{ "a delegated subtree's x/docker/<id> is no container",
 	  "0::/user.slice/user-1000.slice/user@1000.service/x/docker/" ID "\n",
 	  "/user.slice/user-1000.slice/user@1000.service/x/docker/" ID, "", "" },
+	{ "a docker scope right below another top-level slice is no container",
+	  "0::/user.slice/docker-" ID ".scope\n", "/user.slice/docker-" ID ".scope", "", "" },
 	{ "system.slice deeper down (a service's own subtree) is no container",
 	  "0::/system.slice/foo.service/docker-" ID ".scope\n", "/system.slice/foo.service/docker-" ID ".scope", "", "" },
 	{ "a pod deeper than kubepods/QOS/ is no pod",
