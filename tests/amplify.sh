@@ -12,6 +12,7 @@ trap '' PIPE
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
+. "$(dirname "$0")/helpers/exporter.sh"
 asan=0; case "$B" in *asan*) asan=1 ;; esac
 [ "$(id -u)" = 0 ] || { skip "making cgroups needs root"; echo "1..$n"; exit 0; }
 V2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
@@ -48,22 +49,8 @@ done
 is "200 cgroups of $((${#leaf} - ${#base})) bytes' paths, a process in each" 200 "$made"
 
 # ---- the exporter under it ----
-"$ML" exporter --listen 127.0.0.1:0 --no-dmabuf 2> "$tmp/exp.err" &
-EXP=$!; pids+=("$EXP")
-PORT=""
-for _ in $(seq 100); do
-	PORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/metrics|\1|p' "$tmp/exp.err")
-	[ -n "$PORT" ] && break
-	sleep 0.1
-done
-scrape() {
-	local fd
-	exec {fd}<> "/dev/tcp/127.0.0.1/$PORT" || return 1
-	printf 'GET /metrics HTTP/1.0\r\n%s\r\n' "${1:+$1$'\r\n'}" >&$fd
-	timeout 60 cat <&$fd
-	exec {fd}>&-
-}
-scrape > "$tmp/s1"; scrape > "$tmp/s2"
+exp_start exp --no-dmabuf
+http_scrape > "$tmp/s1"; http_scrape > "$tmp/s2"
 size=$(wc -c < "$tmp/s2")
 cut=$(tr -d '\r' < "$tmp/s2" | awk '$1 == "memlens_label_values_truncated" {print $2}')
 longest=$(tr -d '\r' < "$tmp/s2" | grep '^memlens_cgroup_processes{' | awk '{ print length($0) }' | sort -n | tail -1)
@@ -76,15 +63,11 @@ is "a cut label ends with U+2026 on a character boundary (no broken UTF-8 in the
 	"$(tr -d '\r' < "$tmp/s2" | grep -c "^memlens_cgroup_processes{cgroup=\"/memlens-amp-$$/1/\(\\\\\\\\x[89a-f][0-9a-f]\)*"$'\xe2\x80\xa6",' | awk '{print ($1 > 0)}')"
 # --top-groups 50: 50 cgroups by PSS and one "(other)" holding the rest
 "$ML" snapshot --openmetrics > /dev/null 2>&1
-"$ML" exporter --listen 127.0.0.1:0 --no-dmabuf --top-groups 50 2> "$tmp/exp2.err" &
-E2=$!; pids+=("$E2")
-P2=""
-for _ in $(seq 100); do
-	P2=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/metrics|\1|p' "$tmp/exp2.err")
-	[ -n "$P2" ] && break
-	sleep 0.1
-done
-OLD=$PORT; PORT=$P2; scrape > "$tmp/s3"; PORT=$OLD
+E1=$EXP P1=$PORT
+exp_start exp2 --no-dmabuf --top-groups 50
+E2=$EXP
+http_scrape > "$tmp/s3"
+EXP=$E1 PORT=$P1
 ncg=$(tr -d '\r' < "$tmp/s3" | grep -c '^memlens_cgroup_processes{')
 other=$(tr -d '\r' < "$tmp/s3" | awk -F' ' '/^memlens_cgroup_processes\{cgroup="\(other\)"/ {print $2}')
 total=$(tr -d '\r' < "$tmp/s3" | awk '/^memlens_cgroup_processes\{/ {s += $2} END {print s}')
@@ -100,7 +83,7 @@ for _ in $(seq 50); do
 	fds+=("$fd")
 done
 sleep 3	# their scrapes are answered into full socket buffers
-scrape > "$tmp/s4"
+http_scrape > "$tmp/s4"
 is "with 50 clients not reading, a scrape is answered 200" 200 "$(head -1 "$tmp/s4" | awk '{print $2}')"
 hwm=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$EXP/status")
 if [ "$asan" = 1 ]; then

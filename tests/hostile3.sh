@@ -10,6 +10,7 @@ trap '' PIPE
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
+. "$(dirname "$0")/helpers/exporter.sh"
 tmp=$(mktemp -d /tmp/memlens-h3-XXXXXX); chmod 755 "$tmp"
 pids=()
 cleanup() {
@@ -103,35 +104,22 @@ is "diff: two rows of 2^63-1 bytes: the total saturates at 2^63-1, no overflow (
 is "diff: both gone: the total saturates at -2^63" "0 1" "$rc $(grep -c '"pss": -9223372036854775808, "uss"' "$tmp/out")"
 
 # ---- the exporter's HTTP: q-values, pipelining ----
-"$ML" exporter --listen 127.0.0.1:0 --no-dmabuf --top 1 2> "$tmp/exp.err" &
-EXP=$!; pids+=("$EXP")
-PORT=""
-for _ in $(seq 100); do
-	PORT=$(sed -n 's|.*serving http://127.0.0.1:\([0-9]*\)/metrics|\1|p' "$tmp/exp.err")
-	[ -n "$PORT" ] && break
-	sleep 0.1
-done
-raw() { # REQUEST-BYTES: the whole answer
-	local fd
-	exec {fd}<> "/dev/tcp/127.0.0.1/$PORT" || return 1
-	printf '%b' "$1" >&$fd
-	timeout 10 cat <&$fd
-	exec {fd}>&-
-}
+exp_start exp --no-dmabuf --top 1
+raw() { http_raw "$1" 10; }
 for ae in "gzip;q=nan" "gzip;q=2" "gzip;q=-0" "gzip;q=1e0" "gzip;q=0"; do
 	raw "GET /metrics HTTP/1.0\r\nAccept-Encoding: $ae\r\n\r\n" > "$tmp/r" 2> /dev/null
 	is "Accept-Encoding: $ae is not gzip (not a q-value, or 0): a plain body" "200 0" \
-		"$(head -1 "$tmp/r" | awk '{print $2}') $(tr -d '\r' < "$tmp/r" | sed '/^$/q' | grep -ci '^content-encoding: gzip')"
+		"$(head -1 "$tmp/r" | awk '{print $2}') $(tr -d '\r' < "$tmp/r" 2> /dev/null | sed '/^$/q' | grep -ci '^content-encoding: gzip')"
 done
 for ae in "gzip;q=0.5" "gzip; q=1.000" "gzip"; do
 	raw "GET /metrics HTTP/1.0\r\nAccept-Encoding: $ae\r\n\r\n" > "$tmp/r" 2> /dev/null
-	is "Accept-Encoding: $ae is gzip" 1 "$(tr -d '\r' < "$tmp/r" | sed '/^$/q' | grep -ci '^content-encoding: gzip')"
+	is "Accept-Encoding: $ae is gzip" 1 "$(tr -d '\r' < "$tmp/r" 2> /dev/null | sed '/^$/q' | grep -ci '^content-encoding: gzip')"
 done
 # two requests in one write: both answered, or the first says Connection: close
 # (two scrapes: the second waits behind the first, suspended)
 raw "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" > "$tmp/r" 2> /dev/null
 answers=$(grep -ac '^HTTP/1.1 200' "$tmp/r")
-closes=$(tr -d '\r' < "$tmp/r" | sed '/^$/q' | grep -aci '^connection: close')
+closes=$(tr -d '\r' < "$tmp/r" 2> /dev/null | sed '/^$/q' | grep -aci '^connection: close')
 is "pipelined scrapes: every one answered, or the first answered with Connection: close" 1 \
 	"$({ [ "$answers" = 2 ] || { [ "$answers" = 1 ] && [ "$closes" = 1 ]; }; } && echo 1 || echo 0)"
 # connection slots: nobody opens every connection it can (the exporter's
