@@ -496,7 +496,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
 /*
  * Connection slots per peer: a loopback peer is counted by the uid owning
  * its socket (any local user can bind 127.0.0.2, .3, ... but not another
- * uid), any other by its address.  A peer past PEER_CONNS open connections
+ * uid), root's not at all, any other by its address.  A peer past PEER_CONNS open connections
  * has the new one shut at once, so a single local user holding every
  * connection it can (trickling a byte every 10 s) leaves the others' slots
  * free.  Only MHD's thread runs these.
@@ -592,6 +592,8 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
 	} else if (local) {
 		uid = local_uid(ci->client_addr);
 	}
+	if (local && uid == 0)
+		return;	/* root's own connections: not limited (root needs no attack) */
 	memset(&key, 0, sizeof(key));
 	memcpy(&key, ci->client_addr, ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 				      ci->client_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(sa_family_t));
