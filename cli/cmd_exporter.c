@@ -16,6 +16,9 @@
  * stops, the context is freed (its links and programs with it).
  */
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <grp.h>
 #include <sys/un.h>
 #include <netinet/in.h>
@@ -525,40 +528,65 @@ static bool is_loopback(const struct sockaddr *sa)
 	return false;
 }
 
-/* the uid owning the local socket whose address is sa (the client's end of
- * a loopback connection), from /proc/net/tcp or tcp6; -1 if not found */
-static long local_uid(const struct sockaddr *sa)
+/*
+ * The uid owning the client's end of loopback connection fd (the peer's
+ * socket, local to this machine): one sock_diag lookup by the connection's
+ * four-tuple, the kernel's hash, whatever the number of sockets (a parse of
+ * /proc/net/tcp per accept cost seconds with thousands of TIME_WAIT
+ * entries); -1 if not found
+ */
+static long local_uid(int fd)
 {
-	char want[64], line[512];
-	const char *file;
+	struct sockaddr_storage us, them;
+	socklen_t ul = sizeof(us), tl = sizeof(them);
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0U,
+		       .id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
+	};
+	union {
+		struct nlmsghdr nlh;
+		char buf[1024];
+	} ans;
+	struct timeval tv = { .tv_sec = 1 };
 	long uid = -1;
-	FILE *f;
+	ssize_t n;
+	int nl;
 
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		snprintf(want, sizeof(want), "%08X:%04X", (unsigned)s4->sin_addr.s_addr, ntohs(s4->sin_port));
-		file = "/proc/net/tcp";
-	} else {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-		uint32_t w[4];
-
-		memcpy(w, &s6->sin6_addr, sizeof(w));
-		snprintf(want, sizeof(want), "%08X%08X%08X%08X:%04X", w[0], w[1], w[2], w[3], ntohs(s6->sin6_port));
-		file = "/proc/net/tcp6";
-	}
-	f = fopen(file, "re");
-	if (!f)
+	if (getsockname(fd, (struct sockaddr *)&us, &ul) || getpeername(fd, (struct sockaddr *)&them, &tl) ||
+	    us.ss_family != them.ss_family)
 		return -1;
-	while (uid < 0 && fgets(line, sizeof(line), f)) {
-		char local[64];
-		unsigned long u;
+	req.r.sdiag_family = (__u8)them.ss_family;
+	/* the client's socket: its source is the peer, its destination us */
+	if (them.ss_family == AF_INET) {
+		const struct sockaddr_in *t = (const void *)&them, *u = (const void *)&us;
 
-		/* sl local rem st tx:rx tr:when retrnsmt uid ... */
-		if (sscanf(line, " %*s %63s %*s %*s %*s %*s %*s %lu", local, &u) == 2 && !strcmp(local, want))
-			uid = (long)u;
+		req.r.id.idiag_sport = t->sin_port;
+		req.r.id.idiag_dport = u->sin_port;
+		memcpy(req.r.id.idiag_src, &t->sin_addr, 4);
+		memcpy(req.r.id.idiag_dst, &u->sin_addr, 4);
+	} else if (them.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *t = (const void *)&them, *u = (const void *)&us;
+
+		req.r.id.idiag_sport = t->sin6_port;
+		req.r.id.idiag_dport = u->sin6_port;
+		memcpy(req.r.id.idiag_src, &t->sin6_addr, 16);
+		memcpy(req.r.id.idiag_dst, &u->sin6_addr, 16);
+	} else {
+		return -1;
 	}
-	fclose(f);
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return -1;
+	setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req) && (n = recv(nl, &ans, sizeof(ans), 0)) > 0 &&
+	    NLMSG_OK(&ans.nlh, (size_t)n) && ans.nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+	    ans.nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		uid = ((const struct inet_diag_msg *)NLMSG_DATA(&ans.nlh))->idiag_uid;
+	close(nl);
 	return uid;
 }
 
@@ -590,7 +618,7 @@ static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_co
 		if (!getsockopt(fi->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl))
 			uid = cr.uid;
 	} else if (local) {
-		uid = local_uid(ci->client_addr);
+		uid = local_uid(fi->connect_fd);
 	}
 	if (local && uid == 0)
 		return;	/* root's own connections: not limited (root needs no attack) */
