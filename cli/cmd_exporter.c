@@ -528,12 +528,50 @@ static bool is_loopback(const struct sockaddr *sa)
 	return false;
 }
 
+/* the same from /proc/net/tcp or tcp6 (where sock_diag is a module not
+ * loaded): the line whose local address is the peer's; -1 if none */
+static long proc_net_uid(const struct sockaddr *sa)
+{
+	char want[64], line[512];
+	const char *file;
+	long uid = -1;
+	FILE *f;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		snprintf(want, sizeof(want), "%08X:%04X", (unsigned)s4->sin_addr.s_addr, ntohs(s4->sin_port));
+		file = "/proc/net/tcp";
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		uint32_t w[4];
+
+		memcpy(w, &s6->sin6_addr, sizeof(w));
+		snprintf(want, sizeof(want), "%08X%08X%08X%08X:%04X", w[0], w[1], w[2], w[3], ntohs(s6->sin6_port));
+		file = "/proc/net/tcp6";
+	}
+	f = fopen(file, "re");
+	while (f && uid < 0 && fgets(line, sizeof(line), f)) {
+		char local[64];
+		unsigned long u;
+
+		/* sl local rem st tx:rx tr:when retrnsmt uid ...; most lines
+		 * are passed over by the strstr */
+		if (strstr(line, want) && sscanf(line, " %*s %63s %*s %*s %*s %*s %*s %lu", local, &u) == 2 &&
+		    !strcmp(local, want))
+			uid = (long)u;
+	}
+	if (f)
+		fclose(f);
+	return uid;
+}
+
 /*
  * The uid owning the client's end of loopback connection fd (the peer's
  * socket, local to this machine): one sock_diag lookup by the connection's
  * four-tuple, the kernel's hash, whatever the number of sockets (a parse of
  * /proc/net/tcp per accept cost seconds with thousands of TIME_WAIT
- * entries); -1 if not found
+ * entries); else proc_net_uid(); -1 if not found
  */
 static long local_uid(int fd)
 {
@@ -580,14 +618,15 @@ static long local_uid(int fd)
 	}
 	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (nl < 0)
-		return -1;
+		return proc_net_uid((const struct sockaddr *)&them);
 	setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req) && (n = recv(nl, &ans, sizeof(ans), 0)) > 0 &&
 	    NLMSG_OK(&ans.nlh, (size_t)n) && ans.nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
 	    ans.nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 		uid = ((const struct inet_diag_msg *)NLMSG_DATA(&ans.nlh))->idiag_uid;
 	close(nl);
-	return uid;
+	/* no answer: inet_diag or tcp_diag not in this kernel (modules) */
+	return uid >= 0 ? uid : proc_net_uid((const struct sockaddr *)&them);
 }
 
 static void notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
