@@ -110,7 +110,8 @@ struct memlens_opts {
 	/* a read of a process's smaps, smaps_rollup or cmdline that makes no
 	 * progress for this long is abandoned and the process reported
 	 * stalled (its mmap lock is held, maybe on purpose): 0 is 2000 ms.
-	 * Those reads run in a reader process of the library's (reader.h). */
+	 * Those reads run in threads of the library's that the caller's thread
+	 * watches (stall.h). */
 	unsigned int stall_ms;
 	size_t :0;
 };

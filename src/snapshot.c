@@ -82,7 +82,7 @@ static int not_read(struct memlens_snapshot *s, int pid, const struct extras *x,
 }
 
 /* what the reader read of one process: its smaps_rollup and (with
- * .cmdline) its cmdline, as ml_reader_take() answered */
+ * .cmdline) its cmdline: byte counts, or -errno */
 struct read {
 	pid_t pid;
 	ssize_t n, cn;
