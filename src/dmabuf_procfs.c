@@ -15,6 +15,7 @@
 #include <linux/kcmp.h>
 #include "dmabuf_raw.h"
 #include "procfs.h"
+#include "stall.h"
 #include "vma_maps_text.h"
 
 /*
@@ -145,14 +146,31 @@ static int scan_fds(const char *base, int tgid, int tid, const char *comm, struc
 	return err;
 }
 
-static int scan_maps(int pid, const char *comm, struct ml_dmabuf_raw *raw)
+/* maps takes the process's mmap lock before 6.17 (per-VMA locks since):
+ * a process that parks it (stall.h) would hold up every holder's answer,
+ * so it is read in a watched thread and a stalled process is named among
+ * those whose mappings could not be read */
+static int scan_maps(struct memlens *ml, int pid, const char *comm, struct ml_dmabuf_raw *raw)
 {
 	struct memlens_vma_set *set = ml_set_new(MEMLENS_SOURCE_MAPS_TEXT);
+	char path[64], *buf;
+	size_t len;
 	int err;
 
 	if (!set)
 		return -ENOMEM;
-	err = ml_maps_text_read_pid(pid, set);
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	err = ml_read_bounded(ml, pid, path, &buf, &len);
+	if (!err) {
+		err = ml_maps_text_parse(buf, len, pid, set);
+		free(buf);
+	} else if (err == -ETIMEDOUT) {
+		int32_t *u = ML_VEC_PUSH(raw->unreadable, raw->nunreadable, raw->capunreadable);
+
+		err = u ? 0 : -ENOMEM;
+		if (u)
+			*u = pid;
+	}
 	for (size_t i = 0; !err && i < set->n; i++) {
 		struct ml_dmap *m;
 
@@ -208,7 +226,6 @@ static int procfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 	pid_t pid;
 	int err;
 
-	(void)ml;
 	(void)pin_dir;
 	err = ml_pids_open(&pids);
 	while (!err && (pid = ml_pids_next(&pids))) {
@@ -241,7 +258,7 @@ static int procfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 		}
 		err = scan_threads(pid, comm, raw);
 		if (!err) {
-			e = scan_maps(pid, comm, raw);
+			e = scan_maps(ml, pid, comm, raw);
 			if (ml_err_ours(e))
 				err = e;
 		}
