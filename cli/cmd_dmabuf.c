@@ -435,7 +435,7 @@ int cmd_bpf(struct cli *cli, int argc, char **argv)
 			set = true;
 			break;
 		case 'h': bpf_help(); return EXIT_OK;
-		default: return EXIT_USAGE;
+		default: cli_try_help(cli); return EXIT_USAGE;
 		}
 	}
 	verb = argc > 1 ? argv[1] : "";

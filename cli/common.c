@@ -330,7 +330,12 @@ int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg
 	case 'n': cli->no_headings = true; return 0;
 	case 'o': cli->columns = arg; return 0;
 	case 'v': cli->verbose++; return 0;
-	case '?': return -1;	/* getopt said it */
+	case '?': cli_try_help(cli); return -1;	/* getopt said what */
 	default: return 1;
 	}
+}
+
+void cli_try_help(const struct cli *cli)
+{
+	fprintf(stderr, "Try 'memlens %s --help' for more information.\n", cli->cmd);
 }

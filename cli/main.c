@@ -88,7 +88,13 @@ int main(int argc, char **argv)
 		cli_err("cannot create context: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	/* commands see argv[0] = command name, as getopt expects */
+	/* commands see argv[0] = "memlens: CMD": getopt's own errors then read
+	 * "memlens: snapshot: invalid option -- 'z'", as every other line */
+	char prog[64];
+
+	snprintf(prog, sizeof(prog), "memlens: %s", cmd->name);
+	cli.cmd = cmd->name;
+	argv[1] = prog;
 	rc = cmd->run(&cli, argc - 1, argv + 1);
 	memlens__free(cli.ml);
 	return rc;

@@ -18,6 +18,7 @@ enum out_mode { OUT_TABLE, OUT_RAW, OUT_JSON };
 
 struct cli {
 	struct memlens *ml;
+	const char *cmd;	/* the command's name: "snapshot" */
 	enum memlens_source source;	/* -s/--source, for the command's job; AUTO */
 	enum out_mode mode;
 	bool bytes;		/* -b/--bytes: sizes in bytes, not 4K, 1.5M (JSON: always bytes) */
@@ -148,6 +149,9 @@ void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 	{ "source", required_argument, NULL, 's' },                  \
 	OUTPUT_LONGOPTS
 int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg);
+/* after getopt's own line for a bad option (its argv[0] is "memlens: CMD"),
+ * where to look, as util-linux says it */
+void cli_try_help(const struct cli *cli);
 
 /* ---- vma_columns.c: the one VMA column table, for maps, query, who-maps, --smaps ---- */
 enum { VCOL_PID, VCOL_COMM, VCOL_START, VCOL_END, VCOL_PERMS, VCOL_OFFSET, VCOL_DEV, VCOL_INODE, VCOL_SIZE, VCOL_PAGESIZE,

@@ -235,6 +235,18 @@ for args in "maps $pid --smaps --pages" "maps --all --smaps" "maps $pid -m -J" "
 	"$ML" $args > /dev/null 2> "$tmp/e"; rc=$?
 	ok "$([ $rc = 2 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "$args: exit 2 with one line ($rc: $(cat "$tmp/e"))"
 done
+# a bad option, in every command: getopt's line carries memlens' prefix and
+# the command, and the next says where to look (util-linux's two lines)
+for cmd in maps query features dmabuf "bpf pin" snapshot exporter diff who-maps; do
+	"$ML" $cmd -Z > /dev/null 2> "$tmp/e"; rc=$?
+	is "$cmd -Z: exit 2, prefixed, and where to look" \
+		"2 memlens: ${cmd% *}: invalid option -- 'Z'|Try 'memlens ${cmd% *} --help' for more information." \
+		"$rc $(paste -sd'|' "$tmp/e")"
+done
+"$ML" snapshot --no-such-thing > /dev/null 2> "$tmp/e"; rc=$?
+is "snapshot --no-such-thing: the long form the same way" \
+	"2 memlens: snapshot: unrecognized option '--no-such-thing'|Try 'memlens snapshot --help' for more information." \
+	"$rc $(paste -sd'|' "$tmp/e")"
 "$ML" maps "$pid" -o '' > /dev/null 2> "$tmp/e"; rc=$?
 ok "$([ $rc = 2 ] && grep -q 'needs a column' "$tmp/e"; echo $?)" "maps -o '': exit 2 saying why ($(cat "$tmp/e"))"
 
