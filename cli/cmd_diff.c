@@ -82,7 +82,7 @@ static void help(void)
 	       "  -a, --all         also the processes that did not change\n"
 	       "  -x, --sort FIELD  order by this delta: rss, pss, uss, swap, dmabuf_rss, dmabuf_pss\n"
 	       "      --top N       only the first N rows\n");
-	cli_help_common(false);
+	cli_help_common(-1);
 	out_help_columns(stdout, cols, D_NCOLS);
 }
 

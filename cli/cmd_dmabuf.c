@@ -49,10 +49,8 @@ static void help(void)
 	       "      --fds          per task with its own fd table: one inode per fd\n"
 	       "      --kernel-only  buffers no process holds\n"
 	       "      --csv          CSV of the view's rows (sizes in bytes)\n"
-	       "      --pin-dir DIR  pinned iterators (default " MEMLENS_PIN_DIR ")\n"
-	       "  -s, --source S     bpf | procfs (default: pins, then bpf, then procfs)\n"
-	       );
-	cli_help_common(false);
+	       "      --pin-dir DIR  pinned iterators (default " MEMLENS_PIN_DIR ", tried first without -s)\n");
+	cli_help_common(MEMLENS_JOB_DMABUF);
 	out_help_columns(stdout, cols, NCOLS);
 }
 

@@ -168,31 +168,26 @@ static struct body *body_gzip(const struct body *src)
  */
 static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 {
-	MEMLENS_OPTS(memlens_snapshot_opts, so, .cgroups = true);
-	MEMLENS_OPTS(memlens_dmabuf_opts, dopts, .pin_dir = ex->pin_dir, .source = ex->cli->source);
-	struct memlens_dmabuf *d = NULL;
+	MEMLENS_OPTS(memlens_snapshot_opts, so, .cgroups = true, .dmabuf = ex->dmabuf, .keep_dmabuf = true,
+		     .pin_dir = ex->pin_dir, .dmabuf_source = ex->cli->source);
+	const struct memlens_dmabuf *d;
 	struct memlens_snapshot *s = NULL;
 	double t0 = now();
-	bool failed = false;
+	bool failed;
 	int err = 0;
 
-	if (ex->dmabuf) {
-		err = memlens__dmabuf(ex->cli->ml, &dopts, &d);
-		if (err) {
-			if (ex->cli->verbose || !ex->said)
-				cli_err("exporter: DMA-BUF accounting failed: %s", strerror(-err));
-			failed = true;
-			d = NULL;
-		}
-	}
+	/* one collection: the processes, and the DMA-BUF pass joined to them */
 	err = memlens__snapshot(ex->cli->ml, &so, &s);
 	if (err) {
 		cli_err("exporter: snapshot failed: %s", strerror(-err));
-		memlens_dmabuf__free(d);
 		ex->errors++;
 		ex->collections++;
 		return err;
 	}
+	d = memlens_snapshot__dmabuf(s);
+	failed = memlens_snapshot__dmabuf_error(s) != 0;
+	if (failed && (ex->cli->verbose || !ex->said))
+		cli_err("exporter: DMA-BUF accounting failed: %s", strerror(-memlens_snapshot__dmabuf_error(s)));
 	if (ex->cli->verbose && !ex->said)
 		cli_err("exporter: first collection: %zu processes, DMA-BUF from %s", memlens_snapshot__count(s),
 			d ? memlens_source__name(memlens_dmabuf__source(d)) : "none");
@@ -230,7 +225,6 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 		else if (!(out[om] = body_new(200, om ? CT_OPENMETRICS : CT_TEXT, buf, len)))
 			err = -ENOMEM;
 	}
-	memlens_dmabuf__free(d);
 	memlens_snapshot__free(s);
 	return err;
 }
@@ -993,9 +987,10 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 			       "                          each by PSS, the rest summed as \"(other)\" (default 500; 0: all)\n"
 			       "      --no-dmabuf         no DMA-BUF accounting\n"
 			       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
-			       "  -s, --source S          the DMA-BUF source: bpf | procfs | debugfs | sysfs | auto\n"
-			       "  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
-			       "  -h, --help              this help\n", DEFAULT_LISTEN);
+			       , DEFAULT_LISTEN);
+			cli_help_source(MEMLENS_JOB_DMABUF, 26);
+			printf("  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
+			       "  -h, --help              this help\n");
 			return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))

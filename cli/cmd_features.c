@@ -70,7 +70,7 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS, longopts, NULL)) != -1) {
 		if (c == 'h') {
 			printf("Usage: memlens features [options]\n\nWhat the running kernel and your privileges allow.\n\n");
-			cli_help_common(false);
+			cli_help_common(-1);
 			out_help_columns(stdout, cols, sizeof(cols) / sizeof(cols[0]));
 			return EXIT_OK;
 		}

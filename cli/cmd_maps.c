@@ -22,7 +22,7 @@ static void help(void)
 	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
 	       "      --pages-source pagemap_scan|pagemap|smaps\n"
 	       );
-	cli_help_common(true);
+	cli_help_common(MEMLENS_JOB_WALK);
 	ncols = vma_columns(cols, NULL, 0);
 	out_help_columns(stdout, cols, ncols);
 }

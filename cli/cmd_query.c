@@ -27,7 +27,7 @@ static void help(void)
 	       "given): the VMA covering it, the file offset it maps, the file and its build ID.\n\n"
 	       "      --no-build-id skip build IDs\n"
 	       );
-	cli_help_common(true);
+	cli_help_common(MEMLENS_JOB_QUERY);
 	out_help_columns(stdout, cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])));
 }
 

@@ -339,34 +339,47 @@ static char *json_summary(const struct memlens_snapshot *s, const struct memlens
 	return out;
 }
 
+/* A DMA-BUF pass that gave nothing: an error where the user named its
+ * source or pins (said, -ENOENT...), else one line with -v (the columns
+ * are then 0, and JSON's dmabuf_source says "unavailable") */
+static int dmabuf_failed(struct cli *cli, const struct memlens_snapshot_opts *opts, int err)
+{
+	if (!err || !opts->dmabuf)
+		return 0;
+	if (opts->pin_dir) {
+		cli_err("--pin-dir %s: %s", opts->pin_dir, err == -EPERM ?
+			"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
+			strerror(-err));
+		return err;
+	}
+	if (cli->source != MEMLENS_SOURCE_AUTO) {
+		cli_err("DMA-BUF source %s unavailable: %s", memlens_source__name(cli->source),
+			memlens__source_reason(cli->ml, cli->source) ? memlens__source_reason(cli->ml, cli->source) : strerror(-err));
+		return err;
+	}
+	if (cli->verbose)
+		cli_err("no DMA-BUF source answered (%s): DMA-BUF columns are 0", strerror(-err));
+	return 0;
+}
+
 /* one snapshot, rendered: 0 or a negative errno (-EINVAL: said, a usage error) */
 static int snapshot_once(struct cli *cli, struct snap_args *a)
 {
 	struct memlens_snapshot_opts *opts = a->opts;
 	const struct memlens_proc_usage **rows = NULL;
 	struct memlens_snapshot *s = NULL;
-	struct memlens_dmabuf *dmabuf = NULL;
+	const struct memlens_dmabuf *dmabuf;
 	uint64_t tot[NCOLS] = { 0 };
 	struct group *groups = NULL;
 	size_t n = 0, ng = 0, shown = 0, nprocs = 0, nunr = 0, *unr = NULL;
 	int err, group = a->group;
 	struct out o;
-	bool dmabuf_wanted = opts->dmabuf;
 
 	if (a->om) {
 		/* the exporter's families, every process: cgroups read, and the
-		 * DMA-BUF accounting whole (per buffer, kernel-only) */
+		 * DMA-BUF pass kept whole (per buffer, kernel-only) */
 		opts->cgroups = true;
-		if (opts->dmabuf) {
-			MEMLENS_OPTS(memlens_dmabuf_opts, dopts, .pin_dir = opts->pin_dir);
-
-			err = memlens__dmabuf(cli->ml, &dopts, &dmabuf);
-			if (err && opts->pin_dir) {
-				cli_err("--pin-dir %s: %s", opts->pin_dir, strerror(-err));
-				return err;
-			}
-			opts->dmabuf = false;	/* counted once, from dmabuf */
-		}
+		opts->keep_dmabuf = true;
 	} else {
 		/* the columns first: they say what is to be read */
 		err = out_init(&o, cli, "snapshot", cols, NCOLS, a->defaults);
@@ -383,20 +396,22 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	/* only the pids asked for are read: no other is exited or unreadable */
 	opts->pids = a->f.npids ? a->f.pids : NULL;
 	opts->npids = a->f.npids;
+	opts->dmabuf_source = cli->source;
 	err = memlens__snapshot(cli->ml, opts, &s);
-	opts->dmabuf = dmabuf_wanted;
 	if (err) {
-		if (opts->pin_dir && opts->dmabuf && (err == -ENOENT || err == -EACCES || err == -EPERM))
-			cli_err("--pin-dir %s: %s", opts->pin_dir, err == -EPERM ?
-				"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
-				strerror(-err));
-		else
-			cli_err("snapshot failed: %s", strerror(-err));
+		cli_err("snapshot failed: %s", strerror(-err));
 		if (!a->om)
 			out_free(&o);
-		memlens_dmabuf__free(dmabuf);
 		return err == -EINVAL ? -EIO : err;
 	}
+	err = dmabuf_failed(cli, opts, memlens_snapshot__dmabuf_error(s));
+	if (err) {
+		if (!a->om)
+			out_free(&o);
+		memlens_snapshot__free(s);
+		return err;
+	}
+	dmabuf = memlens_snapshot__dmabuf(s);
 	n = memlens_snapshot__count(s);
 	rows = calloc(n ? n : 1, sizeof(*rows));
 	unr = calloc(memlens_snapshot__unreadable(s) + 1, sizeof(*unr));
@@ -501,7 +516,6 @@ out:
 		free(groups[i].key);
 	free(groups);
 	free(rows);
-	memlens_dmabuf__free(dmabuf);
 	memlens_snapshot__free(s);
 	if (!err && fflush(stdout))
 		err = -EIO;
@@ -520,7 +534,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 {
 	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY, OPT_PID, OPT_COMM, OPT_USER, OPT_TOP, OPT_COUNT };
 	static const struct option longopts[] = {
-		OUTPUT_LONGOPTS,
+		COMMON_LONGOPTS,
 		{ "sort", required_argument, NULL, 'x' },
 		{ "openmetrics", no_argument, NULL, OPT_OM },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
@@ -542,7 +556,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	int c, err = 0;
 
 	sort_col = C_PSS;
-	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "x:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "x:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'x':
 			sort_col = -1;
@@ -604,7 +618,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 			       "      --openmetrics  OpenMetrics text\n"
 			       "      --no-dmabuf    without the DMA-BUF pass\n"
 			       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
-			cli_help_common(false);
+			cli_help_common(MEMLENS_JOB_DMABUF);
 			out_help_columns(stdout, cols, NCOLS);
 			printf("\nTOTAL sums the rows shown (after --pid, --comm, --user and --top).\n");
 			goto out;

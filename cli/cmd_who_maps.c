@@ -267,7 +267,7 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 		else if (c == 'h') {
 			printf("Usage: memlens who-maps TARGET | --shared\n\nTARGET: a path, MAJ:MIN:INODE, or PID:ADDR.\n\n"
 			       "  -S, --shared      every object mapped by two or more processes\n");
-			cli_help_common(true);
+			cli_help_common(MEMLENS_JOB_WALK_ALL);
 			out_help_columns(stdout, cols, NCOLS);
 			return EXIT_OK;
 		} else if (cli_common_opt(cli, MEMLENS_JOB_WALK_ALL, c, optarg))

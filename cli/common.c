@@ -182,17 +182,25 @@ char *cli_json_str(const char *in)
 	return out;
 }
 
-void cli_help_common(bool vma_source)
+void cli_help_source(enum memlens_job job, int width)
 {
-	if (vma_source)
-		printf("  -s, --source S    ioctl | bpf | text | auto (default: the best available)\n");
-	printf("  -b, --bytes       sizes in bytes, not 4K, 1.5M (JSON always has bytes)\n"
-	       "  -J, --json        JSON output (schema: docs/json.md)\n"
-	       "  -r, --raw         raw output, no alignment\n"
-	       "  -n, --noheadings  no header line\n"
-	       "  -o, --output LIST columns to print (-o +LIST adds to the defaults)\n"
-	       "  -v, --verbose     say which source was used and why\n"
-	       "  -h, --help        this help\n");
+	char names[128];
+
+	printf("  %-*s%s | auto (default: the first available, in this order)\n", width - 2, "-s, --source S",
+	       cli_job_sources(job, " | ", names, sizeof(names)));
+}
+
+void cli_help_common(int job)
+{
+	if (job >= 0)
+		cli_help_source((enum memlens_job)job, 20);
+	printf("  -b, --bytes         sizes in bytes, not 4K, 1.5M (JSON always has bytes)\n"
+	       "  -J, --json          JSON output (schema: docs/json.md)\n"
+	       "  -r, --raw           raw output, no alignment\n"
+	       "  -n, --noheadings    no header line\n"
+	       "  -o, --output LIST   columns to print (-o +LIST adds to the defaults)\n"
+	       "  -v, --verbose       say which source was used and why\n"
+	       "  -h, --help          this help\n");
 }
 
 void cli_say_unreadable(struct cli *cli, size_t n, const int32_t *pids, const char *const *comms)

@@ -58,8 +58,12 @@ char *cli_json_str(const char *in);
 #define CLI_SAFE(s) cli_escape((s), (char[4 * 256 + 1]){ 0 }, 4 * 256 + 1)
 /* the names of a job's sources, best first, between sep */
 const char *cli_job_sources(enum memlens_job job, const char *sep, char *buf, size_t len);
-/* the common options' lines of a command's --help; vma_source: it takes -b */
-void cli_help_common(bool vma_source);
+/* the common options' lines of a command's --help; job >= 0: it takes
+ * -s/--source for that job, whose line cli_help_source() prints */
+void cli_help_common(int job);
+/* "-s, --source S" padded to width, then the job's sources from the
+ * library's table, best first: what -s accepts, and nothing else */
+void cli_help_source(enum memlens_job job, int width);
 /* the n processes that could not be read, named on stderr ("pid (comm)", the
  * first CLI_UNREADABLE_NAMED: pids, their comms or NULL to read them now) */
 #define CLI_UNREADABLE_NAMED 32

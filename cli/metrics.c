@@ -79,14 +79,6 @@ struct row {
 	uint64_t v[NMEM];
 };
 
-static int cmp_pid_dp(const void *a, const void *b)
-{
-	const struct memlens_dmabuf_proc *x = *(const struct memlens_dmabuf_proc *const *)a;
-	const struct memlens_dmabuf_proc *y = *(const struct memlens_dmabuf_proc *const *)b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
 static int cmp_pss(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
@@ -218,24 +210,17 @@ static void dmabuf_families(FILE *f, const struct metrics_in *in)
 
 int metrics_write(FILE *f, const struct metrics_in *in)
 {
-	size_t n = memlens_snapshot__count(in->snap), nd = in->dmabuf ? memlens_dmabuf__proc_count(in->dmabuf) : 0, ng;
+	size_t n = memlens_snapshot__count(in->snap), ng;
 	struct row *rows = calloc(n ? n : 1, sizeof(*rows));
-	const struct memlens_dmabuf_proc **dp = calloc(nd ? nd : 1, sizeof(*dp));
 	struct grp *g;
 	size_t top;
 
-	if (!rows || !dp) {
-		free(rows);
-		free(dp);
+	if (!rows)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < nd; i++)
-		dp[i] = memlens_dmabuf__proc(in->dmabuf, i);
-	qsort(dp, nd, sizeof(*dp), cmp_pid_dp);
+	/* the DMA-BUF figures are the snapshot's own join (memlens__snapshot
+	 * with .dmabuf), the buffers in->dmabuf its kept pass */
 	for (size_t i = 0; i < n; i++) {
 		const struct memlens_proc_usage *u = memlens_snapshot__get(in->snap, i);
-		struct memlens_dmabuf_proc key = { .pid = u->pid }, *kp = &key;
-		const struct memlens_dmabuf_proc **hit = nd ? bsearch(&kp, dp, nd, sizeof(*dp), cmp_pid_dp) : NULL;
 
 		rows[i].u = u;
 		rows[i].v[M_VSS] = u->vss;
@@ -244,10 +229,9 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 		rows[i].v[M_USS] = u->uss;
 		rows[i].v[M_SWAP] = u->swap;
 		rows[i].v[M_SWAP_PSS] = u->swap_pss;
-		rows[i].v[M_DMABUF_RSS] = hit ? (*hit)->rss : u->dmabuf_rss;
-		rows[i].v[M_DMABUF_PSS] = hit ? (*hit)->pss : u->dmabuf_pss;
+		rows[i].v[M_DMABUF_RSS] = u->dmabuf_rss;
+		rows[i].v[M_DMABUF_PSS] = u->dmabuf_pss;
 	}
-	free(dp);
 
 	/* by cgroup (its container and pod as labels) */
 	labels_cut = 0;

@@ -115,6 +115,7 @@ struct memlens_opts {
 	unsigned int stall_ms;
 	size_t :0;
 };
+#define memlens_opts__last_field stall_ms
 
 struct memlens;
 
@@ -229,6 +230,7 @@ struct memlens_proc_opts {
 	enum memlens_source source;	/* a VMA source; AUTO: the best per job */
 	size_t :0;
 };
+#define memlens_proc_opts__last_field source
 
 struct memlens_proc;
 
@@ -260,6 +262,7 @@ struct memlens_maps_opts {
 	bool build_ids;		/* fill build_id of file-backed VMAs */
 	size_t :0;
 };
+#define memlens_maps_opts__last_field build_ids
 
 /**
  * memlens_proc__maps() - every VMA of the process, in address order.
@@ -295,6 +298,7 @@ struct memlens_normalize_opts {
 	bool elf_vaddr;
 	size_t :0;
 };
+#define memlens_normalize_opts__last_field elf_vaddr
 
 struct memlens_norm_addr {
 	uint64_t addr;
@@ -377,6 +381,7 @@ struct memlens_pages_opts {
 	uint64_t start, end;	/* 0, 0: every VMA */
 	size_t :0;
 };
+#define memlens_pages_opts__last_field end
 
 struct memlens_pages;
 MEMLENS_API int memlens_proc__pages(struct memlens_proc *proc, const struct memlens_pages_opts *opts,
@@ -426,8 +431,12 @@ struct memlens_snapshot_opts {
 	 * the others are not read, so not counted as exited or unreadable */
 	const int32_t *pids;
 	size_t npids;
+	/* with .dmabuf: its source, MEMLENS_SOURCE_DMABUF_BPF or _PROCFS; AUTO:
+	 * the best available (pins, then bpf, then procfs) */
+	enum memlens_source dmabuf_source;
 	size_t :0;
 };
+#define memlens_snapshot_opts__last_field dmabuf_source
 
 struct memlens_snapshot;
 MEMLENS_API int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts,
@@ -460,6 +469,13 @@ MEMLENS_API uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *
 MEMLENS_API uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s);
 /* where the DMA-BUF columns came from; AUTO: not asked, or no source could answer */
 MEMLENS_API enum memlens_source memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s);
+/* with .dmabuf: why the DMA-BUF pass gave nothing, as memlens__dmabuf()
+ * returned it (-ENOENT: pins or source unavailable, -EACCES/-EPERM: pins
+ * that cannot be read, ...); 0 when it answered or was not asked.  The
+ * processes' figures are still there: a failed DMA-BUF pass never fails
+ * the snapshot, and the caller says what it means (the CLI fails a source
+ * or pin directory the user named, the exporter counts it). */
+MEMLENS_API int memlens_snapshot__dmabuf_error(const struct memlens_snapshot *s);
 MEMLENS_API void memlens_snapshot__free(struct memlens_snapshot *s);
 
 /* ---- every process ------------------------------------------------- */
@@ -470,6 +486,7 @@ struct memlens_maps_all_opts {
 	bool build_ids;
 	size_t :0;
 };
+#define memlens_maps_all_opts__last_field build_ids
 
 /**
  * memlens__maps_all() - every VMA of every process the caller may read, in
@@ -492,6 +509,7 @@ struct memlens_dmabuf_opts {
 	const char *pin_dir;
 	size_t :0;
 };
+#define memlens_dmabuf_opts__last_field pin_dir
 
 #define MEMLENS_PIN_DIR "/sys/fs/bpf/memlens"
 
@@ -576,6 +594,7 @@ struct memlens_pin_opts {
 	gid_t gid;		/* the group of the directory and pins (0: root's) */
 	size_t :0;
 };
+#define memlens_pin_opts__last_field gid
 
 /**
  * memlens__bpf_pin() - load the DMA-BUF iterators and pin their links in
@@ -597,6 +616,7 @@ struct memlens_who_maps_opts {
 	enum memlens_source source;	/* a VMA source; AUTO: the best for MEMLENS_JOB_WALK_ALL */
 	size_t :0;
 };
+#define memlens_who_maps_opts__last_field source
 
 /**
  * memlens__who_maps() - every VMA, in every process the caller may read, that

@@ -25,8 +25,13 @@
 	((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), field) + sizeof((opts)->field))
 #define OPTS_GET(opts, field, fallback) (OPTS_HAS(opts, field) ? (opts)->field : (fallback))
 /* libbpf's OPTS_VALID: a size too small to hold sz, or non-zero bytes past
- * what this library knows (a newer caller's field it cannot honour) */
-#define OPTS_VALID(opts, type) (!(opts) || ml_opts_valid((opts), (opts)->sz, sizeof(struct type)))
+ * what this library knows (a newer caller's field it cannot honour).  What
+ * it knows ends at the last declared field (type##__last_field in
+ * memlens.h), not at sizeof: a field a newer caller added in the tail
+ * padding would otherwise be ignored without a word. */
+#define ml_offsetofend(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+#define OPTS_VALID(opts, type) \
+	(!(opts) || ml_opts_valid((opts), (opts)->sz, ml_offsetofend(struct type, type##__last_field)))
 ML_HIDDEN bool ml_opts_valid(const void *opts, size_t user_sz, size_t known_sz);
 
 /* Return -err and set errno, libbpf style. */

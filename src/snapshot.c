@@ -25,6 +25,7 @@ struct memlens_snapshot {
 	struct unreadable { int32_t pid; uint32_t uid; char comm[16]; } *unr, *stl;	/* stl: stalled */
 	uint64_t mem_total, mem_available;
 	enum memlens_source dmabuf_source;
+	int dmabuf_err;			/* memlens__dmabuf()'s, with .dmabuf */
 	struct memlens_dmabuf *dmabuf;	/* with .keep_dmabuf */
 };
 
@@ -168,17 +169,21 @@ gone:
 	return 0;
 }
 
-/* 0, or the error of pins the caller named that cannot be read (without a
- * named pin directory, no source answering leaves dmabuf_source AUTO) */
-static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char *pin_dir, bool keep)
+/* the DMA-BUF pass, joined to the rows by pid (both sorted); its failure is
+ * the snapshot's dmabuf_err (no source answering leaves dmabuf_source AUTO)
+ * and only no memory stops the snapshot */
+static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const struct memlens_snapshot_opts *opts)
 {
-	MEMLENS_OPTS(memlens_dmabuf_opts, o, .pin_dir = pin_dir);
+	MEMLENS_OPTS(memlens_dmabuf_opts, o, .pin_dir = OPTS_GET(opts, pin_dir, NULL),
+		     .source = OPTS_GET(opts, dmabuf_source, MEMLENS_SOURCE_AUTO));
 	struct memlens_dmabuf *d = NULL;
 	size_t j = 0;
 	int err = memlens__dmabuf(ml, &o, &d);
 
-	if (err)
-		return pin_dir ? err : 0;
+	if (err) {
+		s->dmabuf_err = err;
+		return err == -ENOMEM ? err : 0;
+	}
 	s->dmabuf_source = memlens_dmabuf__source(d);
 	/* both sorted by pid */
 	for (size_t i = 0; i < memlens_dmabuf__proc_count(d); i++) {
@@ -191,7 +196,7 @@ static int add_dmabuf(struct memlens *ml, struct memlens_snapshot *s, const char
 			s->p[j].dmabuf_pss = dp->pss;
 		}
 	}
-	if (keep)
+	if (OPTS_GET(opts, keep_dmabuf, false))
 		s->dmabuf = d;
 	else
 		memlens_dmabuf__free(d);
@@ -615,7 +620,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 		if (s->stalled)
 			qsort(s->stl, s->stalled, sizeof(*s->stl), cmp_unr_pid);
 		if (OPTS_GET(opts, dmabuf, false))
-			err = add_dmabuf(ml, s, OPTS_GET(opts, pin_dir, NULL), OPTS_GET(opts, keep_dmabuf, false));
+			err = add_dmabuf(ml, s, opts);
 	}
 	if (err) {
 		memlens_snapshot__free(s);
@@ -663,6 +668,11 @@ uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s) { ret
 enum memlens_source memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s)
 {
 	return s ? s->dmabuf_source : MEMLENS_SOURCE_AUTO;
+}
+
+int memlens_snapshot__dmabuf_error(const struct memlens_snapshot *s)
+{
+	return s ? s->dmabuf_err : -EINVAL;
 }
 
 void memlens_snapshot__free(struct memlens_snapshot *s)

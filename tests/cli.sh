@@ -247,6 +247,18 @@ done
 is "snapshot --no-such-thing: the long form the same way" \
 	"2 memlens: snapshot: unrecognized option '--no-such-thing'|Try 'memlens snapshot --help' for more information." \
 	"$rc $(paste -sd'|' "$tmp/e")"
+# snapshot -s picks its DMA-BUF pass's source, as dmabuf's and the exporter's
+"$ML" snapshot -s procfs -J 2> /dev/null > "$tmp/s.json"; rc=$?
+is "snapshot -s procfs: exit 0, the DMA-BUF columns from procfs" "0 procfs" "$rc $(jq -r .summary.dmabuf_source "$tmp/s.json")"
+"$ML" snapshot -s bpf -J > "$tmp/s.json" 2> "$tmp/e"; rc=$?
+if [ "$("$ML" features -J | jq -r '.features[] | select(.name == "bpf_dmabuf").available')" = true ]; then
+	is "snapshot -s bpf (bpf_dmabuf available here): exit 0, from bpf" "0 bpf" "$rc $(jq -r .summary.dmabuf_source "$tmp/s.json")"
+else
+	is "snapshot -s bpf (bpf_dmabuf unavailable here): exit 1, one line saying why" "1 1 1" \
+		"$rc $(grep -c . "$tmp/e") $(grep -c '^memlens: DMA-BUF source bpf unavailable: ' "$tmp/e")"
+fi
+"$ML" snapshot -s debugfs > /dev/null 2> "$tmp/e"; rc=$?
+is "snapshot -s debugfs: exit 2, the sources it takes" "2 memlens: unknown source 'debugfs' (bpf, procfs, or auto)" "$rc $(cat "$tmp/e")"
 "$ML" maps "$pid" -o '' > /dev/null 2> "$tmp/e"; rc=$?
 ok "$([ $rc = 2 ] && grep -q 'needs a column' "$tmp/e"; echo $?)" "maps -o '': exit 2 saying why ($(cat "$tmp/e"))"
 

@@ -495,6 +495,17 @@ grep -q "^memlens_comm_processes{comm=\"$COMM\"} 2\$" "$tf/memlens.prom"; ok $? 
 "$ML" exporter --textfile "$tf" --once --top 3 2> /dev/null
 is "--top 3: the per-process series of exactly three processes" 3 \
 	"$(sed -n 's/^memlens_process_memory_bytes{pid="\([0-9]*\)".*/\1/p' "$tf/memlens.prom" | sort -u | wc -l)"
+# one collection: snapshot --openmetrics and the exporter call the library the
+# same way, so they give the same series (names and label names; values and
+# which pids differ between two runs), the exporter's own families apart
+"$ML" exporter --textfile "$tf" --once --per-process 2> /dev/null
+"$ML" snapshot --openmetrics > "$tmp/snap.om" 2> /dev/null
+series() { grep -v '^#' "$1" | sed 's/ [^ ]*$//; s/="[^"]*"/=/g' | sort -u; }
+own='^memlens_(build_info|collections_total|exporter_heap_bytes|scrape_duration_seconds|scrape_errors_total)([{ ]|$)'
+is "snapshot --openmetrics and exporter --textfile --once: the same series, but the exporter's own" "" \
+	"$(diff <(series "$tf/memlens.prom" | grep -vE "$own") <(series "$tmp/snap.om"))"
+is "... and the same families" "" \
+	"$(diff <(grep '^# TYPE' "$tf/memlens.prom" | grep -vE "# TYPE ${own#^}") <(grep '^# TYPE' "$tmp/snap.om"))"
 if command -v promtool > /dev/null; then
 	promtool check metrics < "$tf/memlens.prom" > /dev/null 2>&1; ok $? "--textfile: promtool check metrics"
 fi

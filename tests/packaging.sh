@@ -20,6 +20,15 @@ trap 'rm -rf "$tmp"' EXIT
 san=()
 case "$(basename "$B")" in build-asan) san=(SANITIZE=1) ;; esac
 
+# ---- the ABI: what libmemlens.so exports is what memlens.h declares ----
+# (the version script is kept by hand: a name it lists that the header does
+# not, or a declared function it forgets, shows here)
+declared=$(sed -n 's/^MEMLENS_API[^(]*[ *]\([a-z_0-9]*\)(.*/\1/p' include/memlens.h | sort)
+listed=$(sed -n 's/^\t\t\([A-Za-z_0-9]*\);$/\1/p' src/libmemlens.map | sort)
+exported=$(nm -D --defined-only "$B/libmemlens.so" | awk '$2 == "T" {sub(/@.*/, "", $3); print $3}' | sort -u)
+is "libmemlens.map lists exactly the functions memlens.h declares" "" "$(diff <(echo "$declared") <(echo "$listed"))"
+is "libmemlens.so exports exactly those" "" "$(diff <(echo "$declared") <(echo "$exported"))"
+
 # ---- install and uninstall ----
 ma=$(cc -print-multiarch)
 make -s install "${san[@]}" DESTDIR="$tmp/root" > "$tmp/install.log" 2>&1
@@ -70,6 +79,12 @@ missing=$(for c in maps query features dmabuf snapshot who-maps exporter bpf; do
 	"$ML" $c --help | sed -n 's/^ *\(-[A-Za-z]\), \(--[a-z-]*\).*/\2/p; s/^ *\(--[a-z-]*\).*/\1/p'; done | sort -u |
 	while read -r o; do grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" docs/man/memlens.1 || echo "$o"; done | tr '\n' ' ')
 is "man page: every long option any --help lists is in it" "" "$missing"
+# the sources the man page names for -s are those the commands accept
+man_src=$(sed -n '/^\.BR \\-s ", " \\-\\-source/,/^\.TP/p' docs/man/memlens.1 | grep '^\.BR [a-z]' |
+	  tr -d '",' | sed 's/^\.BR //; s/ or / /' | tr ' ' '\n' | grep -v '^$' | sort -u | tr '\n' ' ')
+bin_src=$(for c in maps dmabuf; do "$ML" $c --help | sed -n 's/^  -s, --source S *\(.*\) (default.*/\1/p'; done |
+	  tr -d '|' | tr ' ' '\n' | grep -v '^$' | sort -u | tr '\n' ' ')
+is "man page: the -s sources are the ones the commands accept ($bin_src)" "$bin_src" "$man_src"
 is "man page: its version is the binary's" "$("$ML" --version | awk '{print $2}')" \
 	"$(sed -n 's/^\.TH .*"memlens \([0-9.]*\)".*/\1/p' docs/man/memlens.1)"
 
@@ -84,6 +99,16 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 	is "completion: memlens snapshot --gr -> --group-by" "--group-by " "$(comp memlens snapshot --gr)"
 	is "completion: memlens maps -s t -> text" "text " "$(comp memlens maps -s t)"
 	is "completion: memlens dmabuf -s p -> procfs" "procfs " "$(comp memlens dmabuf -s p)"
+	# what -s completes is what -s accepts, for every command that takes it
+	for cmd in maps query who-maps dmabuf snapshot exporter; do
+		bad=""
+		for w in $(comp memlens $cmd -s ''); do
+			"$ML" $cmd -s "$w" --help > /dev/null 2>&1 || bad+=" $w"
+		done
+		is "completion: $cmd -s offers only sources it accepts, and some ($(comp memlens $cmd -s '' | tr -s ' '))" "" \
+			"$bad$([ -z "$(comp memlens $cmd -s '')" ] && echo ' (none offered)')"
+	done
+	is "completion: diff and features offer no -s (they take none)" "" "$({ comp memlens diff -s ''; comp memlens features -s ''; } | tr -d " ")"
 	is "completion: memlens maps self -o PID,ST -> PID,START" "PID,START " "$(comp memlens maps self -o PID,ST)"
 	is "completion: memlens snapshot -x PS -> PSS" "PSS " "$(comp memlens snapshot -x PS)"
 	is "completion: memlens snapshot --group-by c -> cgroup comm container" "cgroup comm container " "$(comp memlens snapshot --group-by c)"

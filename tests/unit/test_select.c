@@ -114,6 +114,29 @@ static void check_conventions(struct memlens *ml)
 	ok(err == -EINVAL && errno == EINVAL && !set, "a non-zero field this library does not know: -EINVAL (%d)", err);
 	big.known.sz = 2;
 	ok(memlens_proc__maps(p, &big.known, &set) == -EINVAL, "options smaller than their size field: -EINVAL");
+	/* a struct grown in place: a v2 caller's new bool in what is tail
+	 * padding to this library (memlens_maps_opts: build_ids ends at 9 of
+	 * 16), sz unchanged since sizeof is */
+	{
+		struct maps_opts_v2 {
+			size_t sz;
+			bool build_ids;
+			bool newer;	/* offset 9, inside this library's sizeof */
+			size_t :0;
+		} v2;
+
+		_Static_assert(sizeof(v2) == sizeof(struct memlens_maps_opts), "v2 grows in the padding");
+		memset(&v2, 0, sizeof(v2));
+		v2.sz = sizeof(v2);
+		v2.newer = true;
+		ok(memlens_proc__maps(p, (struct memlens_maps_opts *)&v2, &set) == -EINVAL && !set,
+		   "a v2 field in the tail padding, set: -EINVAL, not silently ignored");
+		v2.newer = false;
+		err = memlens_proc__maps(p, (struct memlens_maps_opts *)&v2, &set);
+		ok(err == 0, "... and left zero: accepted (%d)", err);
+		memlens_vma_set__free(set);
+		set = NULL;
+	}
 	memlens_proc__close(p);
 	{
 		MEMLENS_OPTS(memlens_proc_opts, po, .source = MEMLENS_SOURCE_DMABUF_PROCFS);
