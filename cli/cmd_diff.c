@@ -193,9 +193,12 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 	}
 	/* the kernel-only buffers that appeared or went */
 	if (!err && a.has_konly && b.has_konly) {
+		/* -o names the process table's columns; this one keeps its own */
+		struct cli kcli = *cli;
 		size_t nk = 0;
 
-		err = out_init(&ko, cli, "kernel_only", kcols, K_NCOLS, "INODE,SIZE,EXPORTER,NAME,CHANGE");
+		kcli.columns = NULL;
+		err = out_init(&ko, &kcli, "kernel_only", kcols, K_NCOLS, "INODE,SIZE,EXPORTER,NAME,CHANGE");
 		ko.escaped = true;
 		for (i = 0, j = 0; !err && (i < a.nk || j < b.nk);) {
 			int cmp = i == a.nk ? 1 : j == b.nk ? -1 : diff_cmp_kbuf(&a.k[i], &b.k[j]);

@@ -388,6 +388,16 @@ is "diff: kernel-only buffers new and gone, the one in both not listed" "5 gone 
 "$ML" diff "$tmp/h1.j" "$tmp/h2.j" > "$tmp/h.t"
 ok "$(grep -q '^kernel-only DMA-BUF buffers:' "$tmp/h.t" && grep -q ' 1M udmabuf *leak\\x1b *new' "$tmp/h.t" && grep -q ' new\\xff ' "$tmp/h.t"; echo $?)" \
 	"diff (table): the kernel-only buffers' table, names escaped"
+# every column diff --help lists is one -o takes, with kernel-only buffers in
+# both files (their table keeps its own columns)
+bad=""
+for col in $("$ML" diff --help | awk '/^Columns/ {on = 1; next} on && /^  [A-Z]/ {print $1}'); do
+	hd=$("$ML" diff "$tmp/h1.j" "$tmp/h2.j" -o "$col" 2> "$tmp/e" | head -1 | tr -d ' '); rc=$?
+	[ "$hd" = "$col" ] && [ ! -s "$tmp/e" ] || bad+=" $col($(head -c 80 "$tmp/e"))"
+done
+is "diff -o COL: every column of --help is taken and heads the table" "" "$bad"
+is "diff -o PID,COMM,PSS -J: those keys, per row" "comm pid pss" \
+	"$("$ML" diff "$tmp/h1.j" "$tmp/h2.j" -o PID,COMM,PSS -J | jq -r '.diff[0] | keys | join(" ")')"
 for bad in "not json" '{"x": 1}' '{"snapshot": [{"comm": "x"}]}' '{"snapshot": [{"pid": 1, "comm": "x", "pss": -5}]}' \
 	   '{"snapshot": [{"pid": 1, "comm": "x"}, {"pid": 1, "comm": "x"}]}' '{"snapshot": [{"comm": "g", "nprocs": 3}]}' \
 	   '{"snapshot": [{"pid": 1, "comm": "x", "pss": "12"}]}' '' '[' '{"snapshot": 5}'; do
