@@ -71,6 +71,7 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 {
 	struct colinfo extra[S_NCOLS - VCOL_NCOLS];
 	uint64_t total[__MEMLENS_USAGE_MAX + 1] = { 0 }, present = 0;	/* bytes; [MAX]: Size */
+	bool footer = false;
 	struct out o;
 	int err;
 
@@ -99,16 +100,28 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 			out_set(&o, ln, S_THP, "%d", u->thp_eligible);
 		out_set(&o, ln, S_VMFLAGS, "%s", u->vm_flags);
 	}
-	/* pmap -X's totals: a TOTAL row for people (not with -r or -n), a
-	 * member of the document in JSON (the smaps keys, bytes) */
+	/* pmap -X's totals: a TOTAL row for people (not with -r or -n), its
+	 * label in START, NAME or the first text column shown; with none shown
+	 * (-o Size,Rss,Pss), a footer line naming each total instead.  A
+	 * member of the document in JSON (the smaps keys, bytes). */
 	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
-		struct libscols_line *ln = out_line(&o);
+		int label = out_has(&o, VCOL_START) ? VCOL_START : out_has(&o, VCOL_NAME) ? VCOL_NAME : -1;
 
-		out_set(&o, ln, out_has(&o, VCOL_START) ? VCOL_START : VCOL_NAME, "TOTAL");
-		out_set_size(&o, ln, S_SIZE, total[__MEMLENS_USAGE_MAX]);
-		for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
-			if (present & (1ULL << f))
-				out_set_size(&o, ln, S_FIELD0 + f, total[f]);
+		for (size_t i = 0; label < 0 && i < o.nsel; i++)
+			if (cols[o.sel[i]].json_type == SCOLS_JSON_STRING)
+				label = o.sel[i];
+		if (label >= 0) {
+			struct libscols_line *ln = out_line(&o);
+
+			out_set(&o, ln, label, "TOTAL");
+			out_set_size(&o, ln, S_SIZE, total[__MEMLENS_USAGE_MAX]);
+			out_set_size(&o, ln, VCOL_SIZE, total[__MEMLENS_USAGE_MAX]);
+			for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
+				if (present & (1ULL << f))
+					out_set_size(&o, ln, S_FIELD0 + f, total[f]);
+		} else {
+			footer = true;
+		}
 	}
 	if (!err && cli->mode == OUT_JSON) {
 		char more[2048];
@@ -133,6 +146,20 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 	} else if (!err) {
 		err = out_print(&o);
 	}
+	if (!err && footer)
+		fputs("TOTAL", stdout);
+	for (size_t i = 0; !err && footer && i < o.nsel; i++) {
+		int id = o.sel[i], f = id - S_FIELD0;
+		char buf[32];
+
+		if (id == VCOL_SIZE || id == S_SIZE)
+			f = __MEMLENS_USAGE_MAX;
+		else if (f < 0 || f >= __MEMLENS_USAGE_MAX || !(present & (1ULL << f)))
+			continue;
+		printf("  %s %s", cols[id].name, cli_size(total[f], cli->bytes, buf, sizeof(buf)));
+	}
+	if (!err && footer)
+		putchar('\n');
 	out_free(&o);
 	return err;
 }

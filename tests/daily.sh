@@ -116,6 +116,12 @@ retry "--smaps -J: total is smaps summed over every VMA (bytes)" tot \
 	"\"$ML\" maps $par --smaps -J | jq -r '.total | \"\(.size) \(.rss) \(.pss) \(.shared_clean) \(.shared_dirty) \(.private_clean) \(.private_dirty) \(.swap) \"'"
 retry "--smaps (table -b): a TOTAL row with the sums" "tot | awk '{print \"TOTAL\", \$1, \$2, \$3, \$8}'" \
 	"\"$ML\" maps $par --smaps -b -o START,Size,Rss,Pss,Swap | tee $tmp/sm.t | awk '\$1 == \"TOTAL\" {print \$1, \$2, \$3, \$4, \$5}'"
+retry "--smaps -o SIZE,Rss,Pss (no text column for the label): a TOTAL footer naming each sum, SIZE's too" \
+	"tot | awk '{print \"TOTAL  SIZE\", \$1, \" Rss\", \$2, \" Pss\", \$3}'" \
+	"\"$ML\" maps $par --smaps -b -o SIZE,Rss,Pss | tail -1"
+retry "--smaps -o PERMS,SIZE,Rss: the TOTAL label in the text column, SIZE summed" \
+	"tot | awk '{print \"TOTAL\", \$1, \$2}'" \
+	"\"$ML\" maps $par --smaps -b -o PERMS,SIZE,Rss | awk '\$1 == \"TOTAL\" {print \$1, \$2, \$3}'"
 is "--smaps: the TOTAL row only in the plain table (not -r, -n)" "1 0 0" \
 	"$(grep -c '^TOTAL' "$tmp/sm.t") $("$ML" maps $par --smaps -r | grep -c '^TOTAL') $("$ML" maps $par --smaps -n | grep -c '^TOTAL')"
 
