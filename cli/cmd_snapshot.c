@@ -154,7 +154,7 @@ static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n
 		}
 		g[k].nprocs = starts[k + 1] - starts[k];
 		for (size_t i = starts[k]; i < starts[k + 1]; i++)
-			for (int c = C_VSS; c <= C_DMABUF_PSS; c++)
+			for (int c = C_RSS; c <= C_DMABUF_PSS; c++)
 				g[k].v[c] += value(rows[order[i]], c);
 	}
 	if (g)
@@ -310,10 +310,10 @@ static char *json_summary(const struct memlens_snapshot *s, const struct memlens
 	for (size_t i = 0; i < memlens_snapshot__stalled(s); i++)
 		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__stalled_pid(s, i));
 	fprintf(f, "], \"mem_total\": %llu, \"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {"
-		"\"vss\": %llu, \"rss\": %llu, \"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, "
+		"\"rss\": %llu, \"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, "
 		"\"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu},\n      \"dmabuf_kernel_only\": [",
 		(unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s),
-		src, (unsigned long long)tot[C_VSS], (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
+		src, (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
 		(unsigned long long)tot[C_USS], (unsigned long long)tot[C_SWAP], (unsigned long long)tot[C_SWAPPSS],
 		(unsigned long long)tot[C_DMABUF_RSS], (unsigned long long)tot[C_DMABUF_PSS]);
 	for (size_t i = 0, k = 0; d && ok && i < memlens_dmabuf__buf_count(d); i++) {
@@ -392,6 +392,11 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		opts->owner = out_has(&o, C_USER) || group == C_USER || a->f.nuids;
 		opts->cmdline = out_has(&o, C_CMDLINE);
 		opts->keep_dmabuf = cli->mode == OUT_JSON;
+		if (group >= 0 && out_has(&o, C_VSS)) {
+			cli_err("--group-by sums no VSS (a sum of address-space sizes means nothing): leave it out of -o");
+			out_free(&o);
+			return -EINVAL;
+		}
 	}
 	/* only the pids asked for are read: no other is exited or unreadable */
 	opts->pids = a->f.npids ? a->f.pids : NULL;
@@ -444,7 +449,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 			out_set(&o, ln, group, "%s", groups[i].key);
 			out_set(&o, ln, C_NPROCS, "%zu", groups[i].nprocs);
 			nprocs += groups[i].nprocs;
-			for (int k = C_VSS; k <= C_DMABUF_PSS; k++) {
+			for (int k = C_RSS; k <= C_DMABUF_PSS; k++) {
 				out_set_size(&o, ln, k, groups[i].v[k]);
 				tot[k] += groups[i].v[k];
 			}
@@ -475,7 +480,8 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		out_set(&o, ln, group >= 0 ? group : C_COMM, "TOTAL");
 		if (group >= 0)
 			out_set(&o, ln, C_NPROCS, "%zu", nprocs);
-		for (int k = C_VSS; k <= C_DMABUF_PSS; k++)
+		/* no VSS: address spaces overlap nothing, their sum means nothing */
+		for (int k = C_RSS; k <= C_DMABUF_PSS; k++)
 			out_set_size(&o, ln, k, tot[k]);
 	}
 	if (!err && cli->mode == OUT_JSON) {
@@ -641,11 +647,14 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	} else if (count && !watch) {
 		cli_err("--count goes with --watch");
 		err = -EINVAL;
+	} else if (a.group >= 0 && sort_col == C_VSS) {
+		cli_err("--group-by sums no VSS (a sum of address-space sizes means nothing): sort by another column");
+		err = -EINVAL;
 	}
 	if (err)
 		goto out;
 	if (a.group >= 0)
-		snprintf(defaults, sizeof(defaults), "%s,NPROCS,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s", cols[a.group].name,
+		snprintf(defaults, sizeof(defaults), "%s,NPROCS,RSS,PSS,USS,SWAP,SWAPPSS%s", cols[a.group].name,
 			 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
 	else
 		snprintf(defaults, sizeof(defaults), "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s",

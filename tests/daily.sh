@@ -176,11 +176,10 @@ is "snapshot --pid: summary.shown 2, total.pss the two rows' sum" "2 yes" \
 # stands still, so smaps_rollup and statm now are what the snapshot read
 roll() { awk -v k="$2:" '$1 == k {print $2 * 1024}' /proc/$1/smaps_rollup; }
 want=""
-for f in vss rss pss uss swap swappss; do
+for f in rss pss uss swap swappss; do
 	t=0
 	for p in $par $chi; do
 		case $f in
-		vss) v=$(( $(cut -d' ' -f1 /proc/$p/statm) * $(getconf PAGESIZE) )) ;;
 		rss) v=$(roll $p Rss) ;; pss) v=$(roll $p Pss) ;; swap) v=$(roll $p Swap) ;; swappss) v=$(roll $p SwapPss) ;;
 		uss) v=$(( $(roll $p Private_Clean) + $(roll $p Private_Dirty) )) ;;
 		esac
@@ -188,7 +187,7 @@ for f in vss rss pss uss swap swappss; do
 	done
 	want+="$f=$t "
 done
-is "snapshot --pid A,B -J: summary.total, field by field, is smaps_rollup and statm summed here; 2 processes, none exited or unreadable, MemTotal /proc/meminfo's" \
+is "snapshot --pid A,B -J: summary.total, field by field (no VSS: a sum of address spaces means nothing), is smaps_rollup summed here; 2 processes, none exited or unreadable, MemTotal /proc/meminfo's" \
 	"${want}dmabuf_rss=0 dmabuf_pss=0 2 2 0 0 $(( $(awk '$1 == "MemTotal:" {print $2}' /proc/meminfo) * 1024 ))" \
 	"$(jq -r '.summary | "\(.total | to_entries | map("\(.key)=\(.value)") | join(" ")) \(.processes) \(.shown) \(.exited) \(.unreadable) \(.mem_total)"' "$tmp/f.j")"
 "$ML" snapshot --no-dmabuf -J --comm 'nomatch*,sha*' > "$tmp/c.j" 2> /dev/null
@@ -215,6 +214,13 @@ is "snapshot -o CMDLINE: /proc/pid/cmdline with its NULs as spaces, hostile byte
 is "snapshot -o CMDLINE (table): the same escapes, nothing raw on the terminal" \
 	"q\"uote b\\x5cs\\xff\\x1b[2J\\xc3" \
 	"$("$ML" snapshot --no-dmabuf --pid $par -n -o CMDLINE 2> /dev/null | sed 's/.* an arg //; s/ *$//')"
+"$ML" snapshot --no-dmabuf --pid $par,$chi --group-by comm -J 2> /dev/null > "$tmp/g.j"
+is "snapshot --group-by: no VSS in the rows, the TOTAL or the summary (the sum means nothing)" "0 0 0" \
+	"$(jq '[.snapshot[] | has("vss")] | map(select(.)) | length' "$tmp/g.j") $(jq '.summary.total | has("vss") | if . then 1 else 0 end' "$tmp/g.j") $("$ML" snapshot --no-dmabuf --pid $par,$chi --group-by comm 2> /dev/null | grep -c VSS)"
+for a in "-o COMM,VSS" "-x VSS"; do
+	"$ML" snapshot --no-dmabuf --group-by comm $a > /dev/null 2> "$tmp/e"; rc=$?
+	is "snapshot --group-by comm $a: exit 2, one line saying why" "2 1" "$rc $(grep -c 'sums no VSS' "$tmp/e")"
+done
 is "snapshot --pid A,B --group-by comm: one group of two processes, PSS their sum" \
 	"sharer 2 $(jq -r --argjson p $par --argjson c $chi '[.snapshot[] | select(.pid == $p or .pid == $c) | .pss] | add' "$tmp/all.j")" \
 	"$("$ML" snapshot --no-dmabuf --pid $par,$chi --group-by comm -b -n -r -o COMM,NPROCS,PSS 2> /dev/null)"
