@@ -74,6 +74,11 @@ void cli_locale_init(void)
 	locale_utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
 }
 
+const char *cli_ellipsis(void)
+{
+	return locale_utf8 ? "\u2026" : "...";
+}
+
 enum {
 	ESC_BACKSLASH_KEPT = 1,	/* the text is our escaped form: its backslashes stay */
 	ESC_LOCALE = 2,		/* a table cell: only what this locale can measure stays */

@@ -50,6 +50,8 @@ char *cli_escape_again(const char *in, char *out, size_t len);
 char *cli_escape_cell(const char *in, char *out, size_t len, bool again);
 /* setlocale(LC_ALL, "") as util-linux does, and what cells may hold under it */
 void cli_locale_init(void);
+/* what marks text cut short in a cell: U+2026 in a UTF-8 locale, else "..." */
+const char *cli_ellipsis(void);
 /* a name as a JSON string literal, quotes included: cli_escape(), then
  * backslash and quote escaped for JSON; malloc'd (NULL: no memory) */
 char *cli_json_str(const char *in);
@@ -101,6 +103,7 @@ struct out {
 	int sel[OUT_MAX_COLS];	/* selected column ids, in output order */
 	int pos[OUT_MAX_COLS];	/* column id -> output position, -1 if not selected */
 	size_t nsel;
+	bool named[OUT_MAX_COLS];	/* column id -> the user named it in -o */
 	bool raw;	/* libsmartcols escapes raw output itself (\xHH, as lsblk -r) */
 	bool table;	/* aligned: every cell measured in the locale (cli_escape_cell) */
 	bool bytes;	/* sizes as bytes: -b, JSON (and CSV) */
@@ -123,7 +126,10 @@ int out_print(struct out *o);
 /* out_print(), and with -J more members of the document after the rows'
  * array (more: `   "key": value` lines, JSON the caller wrote) */
 int out_print_with(struct out *o, const char *more);
-/* a list of numbers: comma-separated, in JSON an array (SCOLS_JSON_ARRAY_NUMBER) */
+/* a list of numbers: comma-separated, in JSON an array (SCOLS_JSON_ARRAY_NUMBER);
+ * in an aligned table where -o did not name the column, the first
+ * OUT_LIST_HEAD and an ellipsis (a count column says how many) */
+#define OUT_LIST_HEAD 5
 void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int32_t *v, size_t n);
 /* a size: bytes with -b, in JSON and CSV; else util-linux's human form (4K, 1.5M) */
 void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes);

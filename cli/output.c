@@ -18,7 +18,7 @@ static int col_by_name(const struct colinfo *cols, size_t ncols, const char *nam
 	return -1;
 }
 
-static int add_list(struct out *o, const char *list)
+static int add_list(struct out *o, const char *list, bool named)
 {
 	const char *p = list;
 
@@ -30,6 +30,7 @@ static int add_list(struct out *o, const char *list)
 			cli_err("unknown column '%.*s' (see --help for the list)", (int)len, p);
 			return -EINVAL;
 		}
+		o->named[id] |= named;
 		if (o->pos[id] < 0) {
 			if (o->nsel == OUT_MAX_COLS)
 				return -E2BIG;
@@ -59,11 +60,11 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	for (size_t i = 0; i < OUT_MAX_COLS; i++)
 		o->pos[i] = -1;
 	if (!spec || *spec == '+')
-		err = add_list(o, defaults);
+		err = add_list(o, defaults, false);
 	else
 		err = 0;
 	if (!err && spec)
-		err = add_list(o, *spec == '+' ? spec + 1 : spec);
+		err = add_list(o, *spec == '+' ? spec + 1 : spec, true);
 	if (err)
 		return err;
 	o->tb = scols_new_table();
@@ -165,8 +166,13 @@ void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int3
 {
 	/* libsmartcols takes an array cell's items as its lines */
 	char sep = scols_table_is_json(o->tb) ? '\n' : ',';
-	char *s = malloc(12 * n + 1);
+	bool cut = o->table && !o->named[id] && n > OUT_LIST_HEAD;
+	char *s;
 	size_t len = 0;
+
+	if (cut)
+		n = OUT_LIST_HEAD;
+	s = malloc(12 * n + 8);
 
 	if (!ln || o->pos[id] < 0 || !s) {
 		free(s);
@@ -175,6 +181,8 @@ void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int3
 	s[0] = 0;
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)sprintf(s + len, "%s%d", i ? (char[]){ sep, 0 } : "", v[i]);
+	if (cut)
+		sprintf(s + len, ",%s", cli_ellipsis());
 	if (scols_line_refer_data(ln, (size_t)o->pos[id], s))
 		free(s);
 }

@@ -165,6 +165,25 @@ is "who-maps --shared: RSS and PSS are the mappers' smaps summed" \
 is "who-maps --shared (table): PIDS comma-separated" "$(echo $pids | tr ' ' ',')" \
 	"$("$ML" who-maps --shared -n -r -o INODE,PIDS | awk -v i=$ino '$1 == i {print $2}')"
 
+# seven processes of one executable (a copy of bash waiting in a read: no
+# child, and the guests' busybox applets cannot be copied): the default
+# table's PIDS shows the first five and an ellipsis (PROCS counts them); -o
+# PIDS and JSON list all
+cp "$(command -v bash)" "$tmp/bash7"
+mkfifo "$tmp/fifo7"
+sl=()
+for _ in 1 2 3 4 5 6 7; do "$tmp/bash7" -c 'read -r -t 1000 x' <> "$tmp/fifo7" & sl+=($!); done
+sino=$(stat -c %i "$tmp/bash7")
+all7=$(printf '%s\n' "${sl[@]}" | sort -n | tr '\n' ',' | sed 's/,$//')
+retry "who-maps --shared (table): PROCS 7, PIDS the first five and an ellipsis" \
+	"echo '7 $(echo "$all7" | cut -d, -f1-5),...'" \
+	"LC_ALL=C \"$ML\" who-maps --shared | awk -v i=$sino '\$3 == i {print \$4, \$6}'"
+retry "who-maps --shared -o INODE,PIDS: every pid, as -o names it" "echo $all7" \
+	"\"$ML\" who-maps --shared -o INODE,PIDS | awk -v i=$sino '\$1 == i {print \$2}'"
+retry "who-maps --shared -J: every pid" "echo $all7" \
+	"\"$ML\" who-maps --shared -J | jq -r --argjson i $sino '.shared[] | select(.inode == \$i) | .pids | join(\",\")'"
+kill "${sl[@]}" 2> /dev/null; wait "${sl[@]}" 2> /dev/null
+
 # ---- snapshot: filters, --top, CMDLINE ----
 "$ML" snapshot --no-dmabuf -b -J > "$tmp/all.j" 2> /dev/null
 "$ML" snapshot --no-dmabuf -b -J --pid $chi,$par > "$tmp/f.j" 2> /dev/null
