@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 B=build
-TIMEOUT=${VM_TIMEOUT:-600}
+TIMEOUT=${VM_TIMEOUT:-1200}
 
 # suite, alias, what the kernel is known to have, beyond what the rules of
 # tests/helpers/expect.sh work out (both checked by tests/features.sh, the
