@@ -188,7 +188,7 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 						rows[r].d[F_PSS] > 0 ? "grew" : rows[r].d[F_PSS] < 0 ? "shrank" : "same");
 		for (int k = 0; k < F_N; k++) {
 			out_set_size(&o, ln, D_RSS + k, (uint64_t)p->v[k]);
-			set_delta(&o, ln, D_RSS_D + k, rows[r].d[k], json);
+			set_delta(&o, ln, D_RSS_D + k, rows[r].d[k], json || cli->mode == OUT_CSV);
 		}
 	}
 	/* the kernel-only buffers that appeared or went */

@@ -48,7 +48,6 @@ static void help(void)
 	       "      --buffers      per-buffer and per-exporter stats (dmabuf_dump -b)\n"
 	       "      --fds          per task with its own fd table: one inode per fd\n"
 	       "      --kernel-only  buffers no process holds\n"
-	       "      --csv          CSV of the view's rows (sizes in bytes)\n"
 	       "      --pin-dir DIR  pinned iterators (default " MEMLENS_PIN_DIR ", tried first without -s)\n");
 	cli_help_common(MEMLENS_JOB_DMABUF);
 	out_help_columns(stdout, cols, NCOLS);
@@ -110,34 +109,8 @@ static int print_dump(const struct memlens_dmabuf *d)
 	return 0;
 }
 
-/*
- * RFC 4180 quoting, and a cell a spreadsheet would take for a formula
- * (starting with = + - @, a tab or a CR: a buffer's name is anyone's)
- * gets a leading ' as OWASP's CSV injection advice says: spreadsheets show
- * it as text; scripts see the ' (docs/security.md)
- */
-static void csv_field(const char *s, bool last)
-{
-	bool formula = strchr("=+-@\t\r", s[0]) && s[0];
-
-	if (formula || strpbrk(s, ",\"\n\r")) {
-		putchar('"');
-		if (formula)
-			putchar('\'');
-		for (; *s; s++) {
-			if (*s == '"')
-				putchar('"');
-			putchar(*s);
-		}
-		putchar('"');
-	} else {
-		fputs(s, stdout);
-	}
-	putchar(last ? '\n' : ',');
-}
-
-/* the rows of a view, through libsmartcols (table, raw, JSON) or as CSV */
-static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view v, bool csv)
+/* the rows of a view, through the output layer (table, raw, JSON, CSV) */
+static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view v)
 {
 	static const char *const defaults[] = {
 		[V_PROCS] = "PID,COMM,INODE,NAME,EXPORTER,SIZE,RSS,PSS,NR_PROCS,FD_REFS,MAP_REFS",
@@ -151,9 +124,6 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 	int err;
 
 	err = out_init(&o, cli, names[v], cols, NCOLS, defaults[v]);
-	o.raw = false;
-	o.table = o.table && !csv;	/* CSV is printed from the cells: escaped by out_set() */
-	o.bytes |= csv;	/* CSV is for scripts: sizes in bytes */
 	if (err) {
 		out_free(&o);
 		return err;
@@ -212,22 +182,7 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 			out_set(&o, ln, C_KERNEL_ONLY, "%s", b->kernel_only ? "yes" : "no");
 		}
 	}
-	if (csv) {
-		struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
-		struct libscols_line *ln;
-
-		for (size_t c = 0; c < o.nsel; c++)
-			csv_field(cols[o.sel[c]].name, c + 1 == o.nsel);
-		while (it && scols_table_next_line(o.tb, it, &ln) == 0)
-			for (size_t c = 0; c < o.nsel; c++) {
-				const char *s = scols_cell_get_data(scols_line_get_cell(ln, c));
-
-				csv_field(s ? s : "", c + 1 == o.nsel);
-			}
-		scols_free_iter(it);
-	} else {
-		err = out_print(&o);
-	}
+	err = out_print(&o);
 	out_free(&o);
 	return err;
 }
@@ -269,7 +224,7 @@ static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 
 int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FDS = 256, OPT_KONLY, OPT_CSV, OPT_PIN_DIR, OPT_ALL_REFS, OPT_BUFFERS };
+	enum { OPT_FDS = 256, OPT_KONLY, OPT_PIN_DIR, OPT_ALL_REFS, OPT_BUFFERS };
 	/* the letters mean what they mean in every command (-a every process,
 	 * -b bytes, -s the source): dmabuf_dump's -a and -b are the long
 	 * --all-refs and --buffers here */
@@ -280,7 +235,6 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		{ "buffers", no_argument, NULL, OPT_BUFFERS },
 		{ "fds", no_argument, NULL, OPT_FDS },
 		{ "kernel-only", no_argument, NULL, OPT_KONLY },
-		{ "csv", no_argument, NULL, OPT_CSV },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -288,7 +242,6 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	MEMLENS_OPTS(memlens_dmabuf_opts, opts);
 	struct memlens_dmabuf *d = NULL;
 	enum view v = V_PROCS;
-	bool csv = false;
 	int c, err, rc, views = 0;
 
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "a", longopts, NULL)) != -1) {
@@ -298,7 +251,6 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		case OPT_BUFFERS: views++; v = V_BUFS; break;
 		case OPT_FDS: views++; v = V_FDS; break;
 		case OPT_KONLY: views++; v = V_KONLY; break;
-		case OPT_CSV: csv = true; break;
 		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
 		case 'h': help(); return EXIT_OK;
 		default:
@@ -306,9 +258,8 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		}
 	}
-	if (views > 1 || (csv && cli->mode != OUT_TABLE)) {
-		cli_err(views > 1 ? "choose one view: --all-refs, --buffers, --fds or --kernel-only" :
-			"--csv and -J/-r do not go together");
+	if (views > 1) {
+		cli_err("choose one view: --all-refs, --buffers, --fds or --kernel-only");
 		return EXIT_USAGE;
 	}
 	opts.source = cli->source;
@@ -338,7 +289,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	}
 	if (memlens__probe(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER) && !memlens_dmabuf__buf_count(d))
 		fprintf(stderr, "memlens: %s\n", memlens__probe_reason(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER));
-	if (cli->verbose || (cli->mode == OUT_TABLE && !csv && v == V_PROCS))
+	if (cli->verbose || (cli->mode == OUT_TABLE && v == V_PROCS))
 		fprintf(stderr, "memlens: source %s: %s\n", memlens_source__name(memlens_dmabuf__source(d)),
 			memlens_dmabuf__source_reason(d));
 	if (memlens_dmabuf__unreadable(d)) {
@@ -350,11 +301,11 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	}
 	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
 		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");
-	if (v == V_PROCS && cli->mode == OUT_TABLE && !csv && !cli->columns) {
+	if (v == V_PROCS && cli->mode == OUT_TABLE && !cli->columns) {
 		err = print_dump(d);
 	} else {
-		err = print_rows(cli, d, v, csv);
-		if (!err && v == V_BUFS && cli->mode == OUT_TABLE && !csv)
+		err = print_rows(cli, d, v);
+		if (!err && v == V_BUFS && cli->mode == OUT_TABLE)
 			err = print_exporters(cli, d);
 	}
 	rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

@@ -636,7 +636,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 			goto out;
 	}
 	if (a.om && cli->mode != OUT_TABLE) {
-		cli_err("--openmetrics and -J/-r do not go together");
+		cli_err("--openmetrics and -J, -r or --csv do not go together");
 		err = -EINVAL;
 	} else if (optind != argc) {
 		cli_err("snapshot takes no arguments");

@@ -202,6 +202,7 @@ void cli_help_common(int job)
 	printf("  -b, --bytes         sizes in bytes, not 4K, 1.5M (JSON always has bytes)\n"
 	       "  -J, --json          JSON output (schema: docs/json.md)\n"
 	       "  -r, --raw           raw output, no alignment\n"
+	       "      --csv           CSV (RFC 4180) of the rows, sizes in bytes\n"
 	       "  -n, --noheadings    no header line\n"
 	       "  -o, --output LIST   columns to print (-o +LIST adds to the defaults)\n"
 	       "  -v, --verbose       say which source was used and why\n"
@@ -338,8 +339,18 @@ int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg
 		}
 		return 0;
 	case 'b': cli->bytes = true; return 0;
-	case 'J': cli->mode = OUT_JSON; return 0;
-	case 'r': cli->mode = OUT_RAW; return 0;
+	case 'J':
+	case 'r':
+	case CLI_OPT_CSV: {
+		enum out_mode m = c == 'J' ? OUT_JSON : c == 'r' ? OUT_RAW : OUT_CSV;
+
+		if (cli->mode != OUT_TABLE && cli->mode != m) {
+			cli_err("-J, -r and --csv do not go together");
+			return -1;
+		}
+		cli->mode = m;
+		return 0;
+	}
 	case 'n': cli->no_headings = true; return 0;
 	case 'o': cli->columns = arg; return 0;
 	case 'v': cli->verbose++; return 0;

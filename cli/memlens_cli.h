@@ -14,7 +14,7 @@
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
 
-enum out_mode { OUT_TABLE, OUT_RAW, OUT_JSON };
+enum out_mode { OUT_TABLE, OUT_RAW, OUT_JSON, OUT_CSV };
 
 struct cli {
 	struct memlens *ml;
@@ -108,6 +108,8 @@ struct out {
 	bool table;	/* aligned: every cell measured in the locale (cli_escape_cell) */
 	bool bytes;	/* sizes as bytes: -b, JSON (and CSV) */
 	bool escaped;	/* the cells' text is memlens' escaped form already (cli_escape_again) */
+	bool csv;	/* --csv: RFC 4180 from the cells (escaped by out_set()), sizes in bytes */
+	bool noheadings;
 	size_t pieces;	/* printed by out_flush() so far */
 	int failed;	/* a row or cell that could not be stored (-ENOMEM): nothing is printed */
 };
@@ -147,9 +149,11 @@ void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols);
 #define COMMON_SHORTOPTS "s:bJrno:vh"
 /* output options, for commands without a source to choose */
 #define OUTPUT_SHORTOPTS "bJrno:vh"
+#define CLI_OPT_CSV 1000	/* --csv (long only; commands number theirs from 256) */
 #define OUTPUT_LONGOPTS                                              \
 	{ "bytes", no_argument, NULL, 'b' },                         \
 	{ "json", no_argument, NULL, 'J' },                          \
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },                   \
 	{ "raw", no_argument, NULL, 'r' },                           \
 	{ "noheadings", no_argument, NULL, 'n' },                    \
 	{ "output", required_argument, NULL, 'o' },                  \

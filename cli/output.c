@@ -75,7 +75,9 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	scols_table_enable_raw(o->tb, cli->mode == OUT_RAW);
 	o->raw = cli->mode == OUT_RAW;
 	o->table = cli->mode == OUT_TABLE;
-	o->bytes = cli->bytes || cli->mode == OUT_JSON;
+	o->csv = cli->mode == OUT_CSV;
+	o->noheadings = cli->no_headings;
+	o->bytes = cli->bytes || cli->mode == OUT_JSON || o->csv;
 	scols_table_enable_noheadings(o->tb, cli->no_headings);
 	/* names are escaped once, by out_set() (cli_escape), the same in every format */
 	scols_table_enable_noencoding(o->tb, 1);
@@ -214,6 +216,62 @@ void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t byte
 	out_set(o, ln, id, "%s", cli_size(bytes, o->bytes, buf, sizeof(buf)));
 }
 
+/*
+ * RFC 4180 quoting, and a cell a spreadsheet would take for a formula
+ * (starting with = + - @, a tab or a CR: a name is anyone's) gets a
+ * leading ' as OWASP's CSV injection advice says: spreadsheets show it as
+ * text; scripts see the ' (docs/security.md).  A whole number or decimal,
+ * signed or not, is left alone: no spreadsheet runs it.
+ */
+static bool csv_number(const char *s)
+{
+	size_t i = *s == '-' || *s == '+', d = strspn(s + i, "0123456789");
+
+	return d && (s[i + d] == 0 || (s[i + d] == '.' && s[i + d + 1] && !s[i + d + 1 + strspn(s + i + d + 1, "0123456789")]));
+}
+
+static void csv_field(const char *s, bool last)
+{
+	/* a signed number (a change, -4096) is a number, not a formula */
+	bool formula = strchr("=+-@\t\r", s[0]) && s[0] && !csv_number(s);
+
+	if (formula || strpbrk(s, ",\"\n\r")) {
+		putchar('"');
+		if (formula)
+			putchar('\'');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
+}
+
+/* CSV in pieces: the header line once (not with -n), then the rows */
+static int csv_piece(struct out *o)
+{
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *ln;
+
+	if (!it)
+		return -ENOMEM;
+	if (!o->pieces && !o->noheadings)
+		for (size_t c = 0; c < o->nsel; c++)
+			csv_field(o->cols[o->sel[c]].name, c + 1 == o->nsel);
+	while (scols_table_next_line(o->tb, it, &ln) == 0)
+		for (size_t c = 0; c < o->nsel; c++) {
+			const char *s = scols_cell_get_data(scols_line_get_cell(ln, c));
+
+			csv_field(s ? s : "", c + 1 == o->nsel);
+		}
+	scols_free_iter(it);
+	return 0;
+}
+
 /* JSON in pieces: libsmartcols prints each piece as a whole document,
  * {\n   "NAME": [\n ROWS\n   ]\n}; the head comes from the first piece, the
  * rows of every piece are joined into one array and out_print() closes it */
@@ -250,9 +308,11 @@ int out_flush(struct out *o)
 
 	if (o->failed)
 		return o->failed;
-	if (!scols_table_get_nlines(o->tb))
+	if (!scols_table_get_nlines(o->tb) && !(o->csv && !o->pieces))
 		return 0;
-	if (scols_table_is_json(o->tb)) {
+	if (o->csv) {
+		err = csv_piece(o);
+	} else if (scols_table_is_json(o->tb)) {
 		err = json_piece(o);
 	} else {
 		err = scols_print_table(o->tb);
@@ -288,6 +348,8 @@ static int out_print_more(struct out *o, const char *more)
 {
 	int err;
 
+	if (o->csv)	/* the rows only: more is JSON's */
+		return o->pieces && !scols_table_get_nlines(o->tb) ? 0 : out_flush(o);
 	if (more && scols_table_is_json(o->tb)) {
 		/* the rows' array, then more members of the same document */
 		err = out_flush(o);
