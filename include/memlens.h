@@ -113,9 +113,17 @@ struct memlens_opts {
 	 * Those reads run in threads of the library's that the caller's thread
 	 * watches (stall.h). */
 	unsigned int stall_ms;
+	/* the most threads one call runs at once, the caller's included.  0:
+	 * the library's choice (a snapshot: two readers and the caller
+	 * watching them, where there are two CPUs; the DMA-BUF walks: a
+	 * helper on another CPU).  1: none of the library's own: every read in
+	 * the caller's thread, so a process that parks its mmap lock holds
+	 * the call up for as long as it likes (no stall_ms bound).  N: at most
+	 * N - 1 helpers. */
+	unsigned int threads;
 	size_t :0;
 };
-#define memlens_opts__last_field stall_ms
+#define memlens_opts__last_field threads
 
 struct memlens;
 

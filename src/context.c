@@ -41,6 +41,7 @@ struct memlens *memlens__new(const struct memlens_opts *opts)
 	}
 	ml->print = OPTS_GET(opts, print, NULL);
 	ml->stall_ms = OPTS_GET(opts, stall_ms, 0) ?: ML_STALL_MS_DEFAULT;
+	ml->threads = OPTS_GET(opts, threads, 0);
 	ml->stuck = ml_stuck_new();
 	ml->page_size = sysconf(_SC_PAGESIZE);
 	if (uname(&u) == 0) {

@@ -102,6 +102,7 @@ struct memlens {
 	/* bounded reads (stall.h): how long a read may make no progress, and
 	 * the processes with a thread still stuck in one */
 	unsigned stall_ms;
+	unsigned threads;	/* memlens_opts.threads: 0 the library's choice, 1 none of its own */
 	struct ml_stuck *stuck;
 };
 

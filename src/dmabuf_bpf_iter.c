@@ -326,7 +326,7 @@ static int run_walks(struct memlens *ml, struct ml_dmabuf_bpf *lp, int dfd, int 
 	bool helper;
 
 	maps.i = 2;
-	helper = !ml->dmabuf_walks_one_thread && ml_helper_start(&t, walk_job_run, &fds);
+	helper = !ml->dmabuf_walks_one_thread && ml->threads != 1 && ml_helper_start(&t, walk_job_run, &fds);
 	walk_job_run(&maps);
 	if (helper)
 		pthread_join(t, NULL);

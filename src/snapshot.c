@@ -448,6 +448,27 @@ static int list_pids(const struct extras *x, pid_t **out, size_t *np)
 }
 
 /* every process asked for into s, by workers the caller's thread watches */
+/* memlens_opts.threads 1: the one worker's loop on the caller's thread,
+ * nobody watching (a parked mmap lock holds the caller up) */
+static int read_inline(struct memlens_snapshot *s, struct work *w)
+{
+	struct worker *k = calloc(1, sizeof(*k));
+	int err;
+
+	if (!k) {
+		work_put(w);
+		return -ENOMEM;
+	}
+	k->w = w;
+	w->refs++;		/* worker_run() puts the worker's reference */
+	worker_run(k);
+	err = merge(s, &k->s);
+	err = k->err ? k->err : err;
+	free(k);
+	work_put(w);
+	return err;
+}
+
 static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct extras *x)
 {
 	struct worker **k = NULL, **slot;
@@ -472,9 +493,12 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 	w->refs = 1;
 	w->x = *x;
 	w->stuck = ml_stuck_get(ml->stuck);
+	if (ml->threads == 1)
+		return read_inline(s, w);
 	/* a second worker is worth its ~50 us only for more than a few
-	 * processes, and only with a second CPU */
-	nw = w->npids >= 16 && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+	 * processes, and only with a second CPU (and threads allowing it:
+	 * the caller watching counts as one) */
+	nw = w->npids >= 16 && sysconf(_SC_NPROCESSORS_ONLN) > 1 && ml->threads != 2 ? 2 : 1;
 	for (int i = 0; i < nw && w->npids; i++) {
 		struct worker *q = worker_start(w);
 

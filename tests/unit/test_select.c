@@ -8,9 +8,16 @@
  * like libbpf's OPTS_VALID, and _get past the end is NULL with errno ERANGE.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include "memlens.h"
 #include "tap.h"
 
@@ -145,6 +152,62 @@ static void check_conventions(struct memlens *ml)
 	}
 }
 
+/*
+ * memlens_opts.threads = 1: no thread of the library's.  In a child whose
+ * clone() and clone3() fail (seccomp, EPERM for both; fork is clone too, so
+ * nothing here forks), a snapshot of this process and a DMA-BUF pass must
+ * still answer with threads 1, and the default (a watched reader thread)
+ * must fail: so the knob is what made the difference.  The exit code says:
+ * bit 0 the threads-1 snapshot failed, bit 1 its DMA-BUF pass, bit 2 the
+ * default snapshot succeeded, 8 the filter could not be set.
+ */
+static int no_clone_child(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	MEMLENS_OPTS(memlens_opts, one, .threads = 1);
+	MEMLENS_OPTS(memlens_opts, dflt);
+	int32_t self = getpid();
+	MEMLENS_OPTS(memlens_snapshot_opts, so, .pids = &self, .npids = 1, .dmabuf = true);
+	struct memlens *ml1 = memlens__new(&one), *ml0 = memlens__new(&dflt);
+	struct memlens_snapshot *s = NULL;
+	int rc = 0;
+
+	if (!ml1 || !ml0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return 8;
+	if (memlens__snapshot(ml1, &so, &s) || memlens_snapshot__count(s) != 1 || memlens_snapshot__get(s, 0)->pss == 0)
+		rc |= 1;
+	if (s && memlens_snapshot__dmabuf_error(s))
+		rc |= 2;
+	memlens_snapshot__free(s);
+	s = NULL;
+	if (!memlens__snapshot(ml0, &so, &s))
+		rc |= 4;
+	memlens_snapshot__free(s);
+	return rc;
+}
+
+static void check_threads(void)
+{
+	int st = 0;
+	pid_t c = fork();
+
+	if (c == 0)
+		_exit(no_clone_child());
+	waitpid(c, &st, 0);
+	if (!ok(WIFEXITED(st) && WEXITSTATUS(st) != 8, "threads: a child whose clone() fails (seccomp) (status %#x)", st))
+		return;
+	ok(!(WEXITSTATUS(st) & 1), "threads 1: a snapshot answers with no thread of the library's");
+	ok(!(WEXITSTATUS(st) & 2), "threads 1: ... its DMA-BUF pass too");
+	ok(!(WEXITSTATUS(st) & 4), "threads 0 (default): the same snapshot needs its reader thread (so the knob made the difference)");
+}
+
 int main(void)
 {
 	struct memlens *ml = memlens__new(NULL);
@@ -154,6 +217,7 @@ int main(void)
 	for (int j = 0; j < __MEMLENS_JOB_MAX; j++)
 		check_job(ml, (enum memlens_job)j);
 	check_conventions(ml);
+	check_threads();
 	memlens__free(ml);
 	return tap_done();
 }
