@@ -101,7 +101,7 @@ $(BUILD)/memlens-uninstalled.pc: src/memlens.pc.in Makefile
 	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(abspath $(BUILD))|' -e 's|@INCLUDEDIR@|$(CURDIR)/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h cli/diff_doc.h include/memlens.h
+$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h cli/diff_doc.h cli/quantity.h include/memlens.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -156,9 +156,9 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=bui
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 
 # the one CLI parser: memlens diff's input (json-c)
-build-fuzz/fuzz_diff_doc: tests/fuzz/fuzz_diff_doc.c cli/diff_doc.c cli/diff_doc.h cli/common.c $(LIB_SRCS) $(LIB_HDRS)
+build-fuzz/fuzz_diff_doc: tests/fuzz/fuzz_diff_doc.c cli/diff_doc.c cli/diff_doc.h cli/quantity.c cli/quantity.h cli/common.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) -Icli -o $@ $< cli/diff_doc.c cli/common.c $(LIB_SRCS) $(LIB_LIBS) -ljson-c
+	$(CLANG) $(FUZZ_FLAGS) -Icli -o $@ $< cli/diff_doc.c cli/quantity.c cli/common.c $(LIB_SRCS) $(LIB_LIBS) -ljson-c
 
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: $(FUZZERS)

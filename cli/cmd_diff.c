@@ -15,26 +15,36 @@
 #include "memlens_cli.h"
 #include "diff_doc.h"
 
-enum { D_PID, D_COMM, D_CHANGE, D_RSS, D_PSS, D_USS, D_SWAP, D_DMABUF_RSS, D_DMABUF_PSS, D_RSS_D, D_PSS_D, D_USS_D,
-       D_SWAP_D, D_DMABUF_RSS_D, D_DMABUF_PSS_D, D_NCOLS };
+/* PID, COMM, CHANGE, then each summed quantity (quantity.h): its figure
+ * now, and after them all its change, as QUANTITY_DELTA */
+enum { D_PID, D_COMM, D_CHANGE, D_Q0 };
+static struct colinfo cols[D_Q0 + 2 * Q_N];
+static int qcol[Q_N], qdcol[Q_N];	/* a quantity's two columns, -1 if it has none */
+static size_t ncols;
 
-static const struct colinfo cols[] = {
-	[D_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
-	[D_COMM] = { "COMM", 12, 0, SCOLS_JSON_STRING, "command name" },
-	[D_CHANGE] = { "CHANGE", 6, 0, SCOLS_JSON_STRING, "new, gone, grew, shrank or same (by PSS)" },
-	[D_RSS] = { "RSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "RSS now (gone: then)" },
-	[D_PSS] = { "PSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "PSS now (gone: then)" },
-	[D_USS] = { "USS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "USS now (gone: then)" },
-	[D_SWAP] = { "SWAP", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "swap now (gone: then)" },
-	[D_DMABUF_RSS] = { "DMABUF_RSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF held now (gone: then)" },
-	[D_DMABUF_PSS] = { "DMABUF_PSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF PSS now (gone: then)" },
-	[D_RSS_D] = { "RSS_DELTA", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "RSS change (new: all of it)" },
-	[D_PSS_D] = { "PSS_DELTA", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "PSS change" },
-	[D_USS_D] = { "USS_DELTA", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "USS change" },
-	[D_SWAP_D] = { "SWAP_DELTA", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "swap change" },
-	[D_DMABUF_RSS_D] = { "DMABUF_RSS_DELTA", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF held, change" },
-	[D_DMABUF_PSS_D] = { "DMABUF_PSS_DELTA", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF PSS change" },
-};
+static void diff_columns(void)
+{
+	static char names[Q_N][40], helps[Q_N][2][96];
+	size_t n = D_Q0;
+
+	cols[D_PID] = (struct colinfo){ "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" };
+	cols[D_COMM] = (struct colinfo){ "COMM", 12, 0, SCOLS_JSON_STRING, "command name" };
+	cols[D_CHANGE] = (struct colinfo){ "CHANGE", 6, 0, SCOLS_JSON_STRING, "new, gone, grew, shrank or same (by PSS)" };
+	for (int q = 0; q < Q_N; q++)
+		qcol[q] = qdcol[q] = -1;
+	for (int pass = 0; pass < 2; pass++)
+		for (int q = 0; q < Q_N; q++) {
+			if (!quantities[q].summed)
+				continue;
+			snprintf(names[q], sizeof(names[q]), "%s_DELTA", quantities[q].col);
+			snprintf(helps[q][pass], sizeof(helps[q][pass]), pass ? "%s: its change (new: all of it)" : "%s now (gone: then)",
+				 quantities[q].col);
+			cols[n] = (struct colinfo){ pass ? names[q] : quantities[q].col, 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+						    helps[q][pass] };
+			*(pass ? &qdcol[q] : &qcol[q]) = (int)n++;
+		}
+	ncols = n;
+}
 
 enum { K_INODE, K_SIZE, K_EXPORTER, K_NAME, K_CHANGE, K_NCOLS };
 static const struct colinfo kcols[] = {
@@ -47,14 +57,14 @@ static const struct colinfo kcols[] = {
 
 struct row {
 	const struct proc *old, *new;
-	int64_t d[F_N];
+	int64_t d[Q_N];
 };
 
-static int sort_f = F_PSS;
-
-static int cmp_row(const void *a, const void *b)
+/* rows by the delta of the quantity ctx (an int: -x), the most growth first */
+static int cmp_row(const void *a, const void *b, void *ctx)
 {
 	const struct row *x = a, *y = b;
+	int sort_f = *(const int *)ctx;
 
 	if (x->d[sort_f] != y->d[sort_f])
 		return x->d[sort_f] > y->d[sort_f] ? -1 : 1;	/* the most growth first */
@@ -72,18 +82,32 @@ static void set_delta(struct out *o, struct libscols_line *ln, int id, int64_t v
 		out_set(o, ln, id, "%s", cli_delta(v, o->bytes, buf, sizeof(buf)));
 }
 
+/* the summed quantities' JSON keys, between sep */
+static const char *sort_keys(const char *sep, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (int q = 0; q < Q_N && o < len; q++)
+		if (quantities[q].summed)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? sep : "", quantities[q].key);
+	return buf;
+}
+
 static void help(void)
 {
+	char keys[256];
+
 	printf("Usage: memlens diff OLD NEW [options]\n\n"
 	       "What changed between two `memlens snapshot -J` files (- for standard input):\n"
 	       "per process, the figures in NEW and their change, largest PSS growth first;\n"
 	       "processes new and gone (matched by pid and comm); the kernel-only DMA-BUF\n"
 	       "buffers that appeared or went.\n\n"
 	       "  -a, --all         also the processes that did not change\n"
-	       "  -x, --sort FIELD  order by this delta: rss, pss, uss, swap, dmabuf_rss, dmabuf_pss\n"
-	       "      --top N       only the first N rows\n");
+	       "  -x, --sort FIELD  order by this delta: %s\n"
+	       "      --top N       only the first N rows\n", sort_keys(", ", keys, sizeof(keys)));
 	cli_help_common(-1);
-	out_help_columns(stdout, cols, D_NCOLS);
+	out_help_columns(stdout, cols, ncols);
 }
 
 int cmd_diff(struct cli *cli, int argc, char **argv)
@@ -99,23 +123,31 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 	struct doc a = { 0 }, b = { 0 };
 	struct row *rows = NULL;
 	size_t nr = 0, top = 0, nnew = 0, ngone = 0, i, j;
-	int64_t tot[F_N] = { 0 };
+	int64_t tot[Q_N] = { 0 };
+	int sort_f = Q_PSS;
 	bool all = false, json;
 	struct out o, ko;
 	char *end, *kjson = NULL;
 	int c, err;
 
-	sort_f = F_PSS;
+	diff_columns();
 	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "ax:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = true; break;
 		case 'x':
 			sort_f = -1;
-			for (int k = 0; k < F_N; k++)
-				if (!strcasecmp(optarg, fkeys[k]) || !strncasecmp(optarg, fkeys[k], strlen(fkeys[k])))
+			for (int k = 0; k < Q_N; k++) {
+				size_t kl = strlen(quantities[k].key);
+
+				/* the key, or its delta's column name (pss, PSS_DELTA) */
+				if (quantities[k].summed && !strncasecmp(optarg, quantities[k].key, kl) &&
+				    (!optarg[kl] || !strcasecmp(optarg + kl, "_delta")))
 					sort_f = k;
+			}
 			if (sort_f < 0) {
-				cli_err("--sort %s: rss, pss, uss, swap, dmabuf_rss or dmabuf_pss", optarg);
+				char keys[256];
+
+				cli_err("--sort %s: %s", optarg, sort_keys(", ", keys, sizeof(keys)));
 				return EXIT_USAGE;
 			}
 			break;
@@ -161,7 +193,9 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		r->old = cmp <= 0 ? &a.p[i++] : NULL;
 		r->new = cmp >= 0 ? &b.p[j++] : NULL;
 		changed = !r->old || !r->new;
-		for (int k = 0; k < F_N; k++) {
+		for (int k = 0; k < Q_N; k++) {
+			if (!quantities[k].summed)
+				continue;
 			r->d[k] = (r->new ? r->new->v[k] : 0) - (r->old ? r->old->v[k] : 0);
 			changed |= r->d[k] != 0;
 			/* saturated: 2^63-1 bytes in a row is anyone's to write */
@@ -173,10 +207,10 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		if (changed || all)
 			nr++;
 	}
-	qsort(rows, nr, sizeof(*rows), cmp_row);
+	qsort_r(rows, nr, sizeof(*rows), cmp_row, &sort_f);
 	if (top && nr > top)
 		nr = top;
-	err = out_init(&o, cli, "diff", cols, D_NCOLS, "PID,COMM,CHANGE,PSS,PSS_DELTA,RSS_DELTA,SWAP_DELTA,DMABUF_PSS_DELTA");
+	err = out_init(&o, cli, "diff", cols, ncols, "PID,COMM,CHANGE,PSS,PSS_DELTA,RSS_DELTA,SWAP_DELTA,DMABUF_PSS_DELTA");
 	o.escaped = true;	/* names come from memlens' JSON: escaped once already */
 	for (size_t r = 0; !err && r < nr; r++) {
 		const struct proc *p = rows[r].new ? rows[r].new : rows[r].old;
@@ -185,10 +219,12 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		out_set(&o, ln, D_PID, "%d", p->pid);
 		out_set(&o, ln, D_COMM, "%s", p->comm);
 		out_set(&o, ln, D_CHANGE, "%s", !rows[r].old ? "new" : !rows[r].new ? "gone" :
-						rows[r].d[F_PSS] > 0 ? "grew" : rows[r].d[F_PSS] < 0 ? "shrank" : "same");
-		for (int k = 0; k < F_N; k++) {
-			out_set_size(&o, ln, D_RSS + k, (uint64_t)p->v[k]);
-			set_delta(&o, ln, D_RSS_D + k, rows[r].d[k], json || cli->mode == OUT_CSV);
+						rows[r].d[Q_PSS] > 0 ? "grew" : rows[r].d[Q_PSS] < 0 ? "shrank" : "same");
+		for (int k = 0; k < Q_N; k++) {
+			if (qcol[k] < 0)
+				continue;
+			out_set_size(&o, ln, qcol[k], (uint64_t)p->v[k]);
+			set_delta(&o, ln, qdcol[k], rows[r].d[k], json || cli->mode == OUT_CSV);
 		}
 	}
 	/* the kernel-only buffers that appeared or went */
@@ -248,12 +284,21 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 	if (!err && json) {
 		char *more = NULL;
 
-		if (asprintf(&more, "   \"kernel_only\": %s,\n   \"summary\": {\"new\": %zu, \"gone\": %zu, \"mem_available_delta\": %lld, "
-			     "\"total_delta\": {\"rss\": %lld, \"pss\": %lld, \"uss\": %lld, \"swap\": %lld, \"dmabuf_rss\": %lld, "
-			     "\"dmabuf_pss\": %lld}}", kjson ? kjson : "null", nnew, ngone,
-			     (long long)(a.mem_available >= 0 && b.mem_available >= 0 ? b.mem_available - a.mem_available : 0),
-			     (long long)tot[F_RSS], (long long)tot[F_PSS], (long long)tot[F_USS], (long long)tot[F_SWAP],
-			     (long long)tot[F_DMABUF_RSS], (long long)tot[F_DMABUF_PSS]) < 0)
+		size_t mlen = 0;
+		FILE *mf = open_memstream(&more, &mlen);
+
+		if (mf) {
+			fprintf(mf, "   \"kernel_only\": %s,\n   \"summary\": {\"new\": %zu, \"gone\": %zu, "
+				"\"mem_available_delta\": %lld, \"total_delta\": {", kjson ? kjson : "null", nnew, ngone,
+				(long long)(a.mem_available >= 0 && b.mem_available >= 0 ? b.mem_available - a.mem_available : 0));
+			for (int k = 0, first = 1; k < Q_N; k++)
+				if (quantities[k].summed) {
+					fprintf(mf, "%s\"%s\": %lld", first ? "" : ", ", quantities[k].key, (long long)tot[k]);
+					first = 0;
+				}
+			fputs("}}", mf);
+		}
+		if (!mf || fclose(mf))
 			err = -ENOMEM;
 		else
 			err = out_print_with(&o, more);
@@ -268,7 +313,7 @@ footer:
 	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
 		char buf[40];
 
-		printf("processes: %zu new, %zu gone  PSS: %s", nnew, ngone, cli_delta(tot[F_PSS], cli->bytes, buf, sizeof(buf)));
+		printf("processes: %zu new, %zu gone  PSS: %s", nnew, ngone, cli_delta(tot[Q_PSS], cli->bytes, buf, sizeof(buf)));
 		if (a.mem_available >= 0 && b.mem_available >= 0)
 			printf("  MemAvailable: %s", cli_delta(b.mem_available - a.mem_available, cli->bytes, buf, sizeof(buf)));
 		putchar('\n');

@@ -11,21 +11,19 @@
 #include <string.h>
 #include "memlens_cli.h"
 #include "metrics.h"
+#include "quantity.h"
 
-enum { C_PID, C_COMM, C_VSS, C_RSS, C_PSS, C_USS, C_SWAP, C_SWAPPSS, C_DMABUF_RSS, C_DMABUF_PSS,
-       C_USER, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS, C_CMDLINE };
+/* PID, COMM, the quantities (quantity.h, column C_Q0 + Q_x), then the rest */
+enum { C_PID, C_COMM, C_Q0, C_USER = C_Q0 + Q_N, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS, C_CMDLINE };
+#define C_VSS (C_Q0 + Q_VSS)
+#define C_PSS (C_Q0 + Q_PSS)
+#define SNAPSHOT_QCOL(id, col, key, memtype, field, summed, dmabuf, help) \
+	[C_Q0 + Q_##id] = { col, 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, help },
 
 static const struct colinfo cols[] = {
 	[C_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
 	[C_COMM] = { "COMM", 12, 0, SCOLS_JSON_STRING, "command name" },
-	[C_VSS] = { "VSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "virtual size, bytes (statm)" },
-	[C_RSS] = { "RSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "resident, bytes (smaps_rollup)" },
-	[C_PSS] = { "PSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "proportional set size, bytes" },
-	[C_USS] = { "USS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "unique: Private_Clean + Private_Dirty, bytes" },
-	[C_SWAP] = { "SWAP", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "swapped out, bytes" },
-	[C_SWAPPSS] = { "SWAPPSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "proportional swap, bytes" },
-	[C_DMABUF_RSS] = { "DMABUF_RSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF buffers held, bytes" },
-	[C_DMABUF_PSS] = { "DMABUF_PSS", 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "DMA-BUF size / holders, bytes" },
+	QUANTITIES(SNAPSHOT_QCOL)
 	[C_USER] = { "USER", 8, 0, SCOLS_JSON_STRING, "effective user (name, or uid without one)" },
 	[C_CGROUP] = { "CGROUP", 20, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "cgroup: v2 path, or the v1 memory one where v2 is the root" },
 	[C_CONTAINER] = { "CONTAINER", 12, 0, SCOLS_JSON_STRING, "container id its cgroup names (docker, containerd, cri-o, podman)" },
@@ -37,26 +35,17 @@ static const struct colinfo cols[] = {
 
 static uint64_t value(const struct memlens_proc_usage *p, int c)
 {
-	switch (c) {
-	case C_PID: return (uint64_t)p->pid;
-	case C_VSS: return p->vss;
-	case C_RSS: return p->rss;
-	case C_PSS: return p->pss;
-	case C_USS: return p->uss;
-	case C_SWAP: return p->swap;
-	case C_SWAPPSS: return p->swap_pss;
-	case C_DMABUF_RSS: return p->dmabuf_rss;
-	case C_DMABUF_PSS: return p->dmabuf_pss;
-	default: return 0;
-	}
+	if (c == C_PID)
+		return (uint64_t)p->pid;
+	return c >= C_Q0 && c < C_Q0 + Q_N ? quantity_get(p, c - C_Q0) : 0;
 }
 
-static int sort_col;
-
-static int cmp_rows(const void *a, const void *b)
+/* rows by the column of ctx (an int: -x), biggest first; PID and COMM ascending */
+static int cmp_rows(const void *a, const void *b, void *ctx)
 {
 	const struct memlens_proc_usage *x = *(const struct memlens_proc_usage *const *)a;
 	const struct memlens_proc_usage *y = *(const struct memlens_proc_usage *const *)b;
+	int sort_col = *(const int *)ctx;
 	uint64_t vx = value(x, sort_col), vy = value(y, sort_col);
 
 	if (sort_col == C_COMM)
@@ -115,12 +104,13 @@ static const char *key_of(const struct memlens_proc_usage *p, int col, char *buf
 struct group {
 	char *key;
 	size_t nprocs;
-	uint64_t v[C_DMABUF_PSS + 1];
+	uint64_t v[C_Q0 + Q_N];
 };
 
-static int cmp_groups(const void *a, const void *b)
+static int cmp_groups(const void *a, const void *b, void *ctx)
 {
 	const struct group *x = a, *y = b;
+	int sort_col = *(const int *)ctx;
 
 	if (sort_col == C_COMM || sort_col == C_PID)
 		return strcmp(x->key, y->key);
@@ -128,7 +118,7 @@ static int cmp_groups(const void *a, const void *b)
 }
 
 /* rows summed by key (like smem -u): groups sorted by the sort column */
-static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n, int col, size_t *ng)
+static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n, int col, int sort_col, size_t *ng)
 {
 	const char **keys = calloc(n ? n : 1, sizeof(*keys));
 	char (*names)[64] = col == C_USER ? calloc(n ? n : 1, sizeof(*names)) : NULL;
@@ -154,11 +144,12 @@ static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n
 		}
 		g[k].nprocs = starts[k + 1] - starts[k];
 		for (size_t i = starts[k]; i < starts[k + 1]; i++)
-			for (int c = C_RSS; c <= C_DMABUF_PSS; c++)
-				g[k].v[c] += value(rows[order[i]], c);
+			for (int q = 0; q < Q_N; q++)
+				if (quantities[q].summed)
+					g[k].v[C_Q0 + q] += value(rows[order[i]], C_Q0 + q);
 	}
 	if (g)
-		qsort(g, *ng, sizeof(*g), cmp_groups);
+		qsort_r(g, *ng, sizeof(*g), cmp_groups, &sort_col);
 out:
 	free(order);
 	free(starts);
@@ -260,6 +251,7 @@ struct snap_args {
 	struct memlens_snapshot_opts *opts;
 	struct filters f;
 	int group;
+	int sort_col;		/* -x: a column, C_PSS by default */
 	size_t top;		/* 0: every row */
 	bool om;
 	const char *defaults;
@@ -309,13 +301,14 @@ static char *json_summary(const struct memlens_snapshot *s, const struct memlens
 	fprintf(f, "], \"stalled\": %zu, \"stalled_pids\": [", memlens_snapshot__stalled(s));
 	for (size_t i = 0; i < memlens_snapshot__stalled(s); i++)
 		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__stalled_pid(s, i));
-	fprintf(f, "], \"mem_total\": %llu, \"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {"
-		"\"rss\": %llu, \"pss\": %llu, \"uss\": %llu, \"swap\": %llu, \"swappss\": %llu, "
-		"\"dmabuf_rss\": %llu, \"dmabuf_pss\": %llu},\n      \"dmabuf_kernel_only\": [",
-		(unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s),
-		src, (unsigned long long)tot[C_RSS], (unsigned long long)tot[C_PSS],
-		(unsigned long long)tot[C_USS], (unsigned long long)tot[C_SWAP], (unsigned long long)tot[C_SWAPPSS],
-		(unsigned long long)tot[C_DMABUF_RSS], (unsigned long long)tot[C_DMABUF_PSS]);
+	fprintf(f, "], \"mem_total\": %llu, \"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {",
+		(unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s), src);
+	for (int q = 0, first = 1; q < Q_N; q++)
+		if (quantities[q].summed) {
+			fprintf(f, "%s\"%s\": %llu", first ? "" : ", ", quantities[q].key, (unsigned long long)tot[C_Q0 + q]);
+			first = 0;
+		}
+	fprintf(f, "},\n      \"dmabuf_kernel_only\": [");
 	for (size_t i = 0, k = 0; d && ok && i < memlens_dmabuf__buf_count(d); i++) {
 		const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, i);
 		char *e, *nm;
@@ -427,7 +420,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	for (size_t i = 0; i < n; i++)
 		if (matches(&a->f, memlens_snapshot__get(s, i)))
 			rows[shown++] = memlens_snapshot__get(s, i);
-	qsort(rows, shown, sizeof(*rows), cmp_rows);
+	qsort_r(rows, shown, sizeof(*rows), cmp_rows, &a->sort_col);
 	nprocs = shown;
 	nunr = unreadable_shown(&a->f, s, unr);
 	if (a->om) {
@@ -437,7 +430,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		goto out;
 	}
 	if (group >= 0) {
-		groups = group_rows(rows, shown, group, &ng);
+		groups = group_rows(rows, shown, group, a->sort_col, &ng);
 		if (!groups && shown)
 			err = -ENOMEM;
 		if (a->top && ng > a->top)
@@ -449,10 +442,11 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 			out_set(&o, ln, group, "%s", groups[i].key);
 			out_set(&o, ln, C_NPROCS, "%zu", groups[i].nprocs);
 			nprocs += groups[i].nprocs;
-			for (int k = C_RSS; k <= C_DMABUF_PSS; k++) {
-				out_set_size(&o, ln, k, groups[i].v[k]);
-				tot[k] += groups[i].v[k];
-			}
+			for (int k = C_Q0; k < C_Q0 + Q_N; k++)
+				if (quantities[k - C_Q0].summed) {
+					out_set_size(&o, ln, k, groups[i].v[k]);
+					tot[k] += groups[i].v[k];
+				}
 		}
 	} else if (a->top && shown > a->top) {
 		shown = nprocs = a->top;
@@ -468,7 +462,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		out_set(&o, ln, C_CONTAINER, "%s", rows[i]->container);
 		out_set(&o, ln, C_POD, "%s", rows[i]->pod);
 		out_set(&o, ln, C_CMDLINE, "%s", rows[i]->cmdline ? rows[i]->cmdline : "");
-		for (int k = C_VSS; k <= C_DMABUF_PSS; k++) {
+		for (int k = C_Q0; k < C_Q0 + Q_N; k++) {
 			out_set_size(&o, ln, k, value(rows[i], k));
 			tot[k] += value(rows[i], k);
 		}
@@ -480,9 +474,10 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		out_set(&o, ln, group >= 0 ? group : C_COMM, "TOTAL");
 		if (group >= 0)
 			out_set(&o, ln, C_NPROCS, "%zu", nprocs);
-		/* no VSS: address spaces overlap nothing, their sum means nothing */
-		for (int k = C_RSS; k <= C_DMABUF_PSS; k++)
-			out_set_size(&o, ln, k, tot[k]);
+		/* no VSS: a sum of address-space sizes means nothing */
+		for (int k = C_Q0; k < C_Q0 + Q_N; k++)
+			if (quantities[k - C_Q0].summed)
+				out_set_size(&o, ln, k, tot[k]);
 	}
 	if (!err && cli->mode == OUT_JSON) {
 		char *more = json_summary(s, opts, nprocs, tot, unr, nunr);
@@ -555,21 +550,20 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
-	struct snap_args a = { .opts = &opts, .group = -1 };
+	struct snap_args a = { .opts = &opts, .group = -1, .sort_col = C_PSS };
 	double watch = 0;
 	unsigned long count = 0;
 	char defaults[160], *end;
 	int c, err = 0;
 
-	sort_col = C_PSS;
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "x:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'x':
-			sort_col = -1;
-			for (size_t i = 0; i <= C_DMABUF_PSS; i++)
+			a.sort_col = -1;
+			for (size_t i = 0; i < C_Q0 + Q_N; i++)
 				if (!strcasecmp(optarg, cols[i].name))
-					sort_col = (int)i;
-			if (sort_col < 0) {
+					a.sort_col = (int)i;
+			if (a.sort_col < 0) {
 				cli_err("unknown sort column '%s' (PID, COMM, or a size column)", optarg);
 				err = -EINVAL;
 			}
@@ -647,18 +641,23 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	} else if (count && !watch) {
 		cli_err("--count goes with --watch");
 		err = -EINVAL;
-	} else if (a.group >= 0 && sort_col == C_VSS) {
+	} else if (a.group >= 0 && a.sort_col == C_VSS) {
 		cli_err("--group-by sums no VSS (a sum of address-space sizes means nothing): sort by another column");
 		err = -EINVAL;
 	}
 	if (err)
 		goto out;
+	/* the key (or PID,COMM), then the quantities: groups the summed ones,
+	 * DMA-BUF's with the DMA-BUF pass */
+	snprintf(defaults, sizeof(defaults), "%s", a.group >= 0 ? cols[a.group].name : "PID,COMM");
 	if (a.group >= 0)
-		snprintf(defaults, sizeof(defaults), "%s,NPROCS,RSS,PSS,USS,SWAP,SWAPPSS%s", cols[a.group].name,
-			 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
-	else
-		snprintf(defaults, sizeof(defaults), "PID,COMM,VSS,RSS,PSS,USS,SWAP,SWAPPSS%s",
-			 opts.dmabuf ? ",DMABUF_RSS,DMABUF_PSS" : "");
+		strcat(defaults, ",NPROCS");
+	for (int q = 0; q < Q_N; q++)
+		if ((a.group < 0 || quantities[q].summed) && (opts.dmabuf || !quantities[q].dmabuf) &&
+		    strlen(defaults) + strlen(quantities[q].col) + 2 < sizeof(defaults)) {
+			strcat(defaults, ",");
+			strcat(defaults, quantities[q].col);
+		}
 	a.defaults = defaults;
 	if (watch) {
 		struct sigaction sa = { .sa_handler = on_signal };

@@ -8,7 +8,6 @@
 #include "memlens_cli.h"
 #include "diff_doc.h"
 
-const char *const fkeys[F_N] = { "rss", "pss", "uss", "swap", "dmabuf_rss", "dmabuf_pss" };
 
 void doc_free(struct doc *d)
 {
@@ -70,10 +69,10 @@ static int row_from_json(json_object *r, const char *path, size_t i, struct proc
 		return -EBADMSG;
 	}
 	p->pid = (int32_t)pid;
-	for (int k = 0; k < F_N; k++) {
-		p->v[k] = num(r, fkeys[k], 0);
+	for (int k = 0; k < Q_N; k++) {
+		p->v[k] = num(r, quantities[k].key, 0);
 		if (p->v[k] < 0) {
-			cli_err("%s: row %zu: %s is not a byte count", path, i + 1, fkeys[k]);
+			cli_err("%s: row %zu: %s is not a byte count", path, i + 1, quantities[k].key);
 			return -EBADMSG;
 		}
 	}

@@ -14,13 +14,14 @@
 #define DIFF_FILE_MAX (128 << 20)
 #define DIFF_ROWS_MAX (1 << 20)
 
-enum { F_RSS, F_PSS, F_USS, F_SWAP, F_DMABUF_RSS, F_DMABUF_PSS, F_N };
-extern const char *const fkeys[F_N];
+#include "quantity.h"
 
+/* a row: its pid, comm and every quantity (quantity.h) by its JSON key, 0
+ * where the document has none */
 struct proc {
 	int32_t pid;
 	char *comm;
-	int64_t v[F_N];
+	int64_t v[Q_N];
 };
 
 struct kbuf {

@@ -15,6 +15,7 @@
 #include "memlens_cli.h"
 #include <malloc.h>
 #include "metrics.h"
+#include "quantity.h"
 
 /* label values cut in this collection (metrics_write's, on its thread) */
 static __thread size_t labels_cut;
@@ -69,9 +70,10 @@ static void family(FILE *f, const struct metrics_in *in, const char *name, const
 	fprintf(f, "# HELP %s%s %s\n", name, counter && !in->openmetrics ? "_total" : "", help);
 }
 
-/* M_VSS is a process's only: a sum of address-space sizes means nothing */
-enum { M_VSS, M_RSS, M_PSS, M_USS, M_SWAP, M_SWAP_PSS, M_DMABUF_RSS, M_DMABUF_PSS, NMEM };
-static const char *const memtypes[NMEM] = { "vss", "rss", "pss", "uss", "swap", "swap_pss", "dmabuf_rss", "dmabuf_pss" };
+/* the memtypes are the quantities' (quantity.h); groups carry the summed
+ * ones only (VSS is a process's: a sum of address-space sizes means nothing) */
+#define NMEM Q_N
+#define M_PSS Q_PSS
 
 /* one process, its DMA-BUF figures merged in */
 struct row {
@@ -223,14 +225,8 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 		const struct memlens_proc_usage *u = memlens_snapshot__get(in->snap, i);
 
 		rows[i].u = u;
-		rows[i].v[M_VSS] = u->vss;
-		rows[i].v[M_RSS] = u->rss;
-		rows[i].v[M_PSS] = u->pss;
-		rows[i].v[M_USS] = u->uss;
-		rows[i].v[M_SWAP] = u->swap;
-		rows[i].v[M_SWAP_PSS] = u->swap_pss;
-		rows[i].v[M_DMABUF_RSS] = u->dmabuf_rss;
-		rows[i].v[M_DMABUF_PSS] = u->dmabuf_pss;
+		for (int q = 0; q < Q_N; q++)
+			rows[i].v[q] = quantity_get(u, q);
 	}
 
 	/* by cgroup (its container and pod as labels) */
@@ -241,10 +237,12 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	family(f, in, "memlens_cgroup_memory_bytes", "gauge", "bytes",
 	       "Memory of the processes of a cgroup, by type (smaps_rollup; DMA-BUF held by fd or mapping).");
 	for (size_t i = 0; g && i < ng; i++)
-		for (int k = M_RSS; k < NMEM; k++) {
+		for (int k = 0; k < NMEM; k++) {
+			if (!quantities[k].summed)
+				continue;
 			fputs("memlens_cgroup_memory_bytes{", f);
 			cgroup_labels(f, g[i].first ? g[i].first->u : NULL, true);
-			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)g[i].v[k]);
+			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)g[i].v[k]);
 		}
 	family(f, in, "memlens_cgroup_processes", "gauge", NULL, "Processes in a cgroup.");
 	for (size_t i = 0; g && i < ng; i++) {
@@ -259,10 +257,12 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 		cap_groups(g, &ng, in->top_groups);
 	family(f, in, "memlens_comm_memory_bytes", "gauge", "bytes", "Memory of the processes of a command name, by type.");
 	for (size_t i = 0; g && i < ng; i++)
-		for (int k = M_RSS; k < NMEM; k++) {
+		for (int k = 0; k < NMEM; k++) {
+			if (!quantities[k].summed)
+				continue;
 			fputs("memlens_comm_memory_bytes{", f);
 			label(f, "comm", g[i].first ? g[i].first->u->comm : METRICS_OTHER, true);
-			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)g[i].v[k]);
+			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)g[i].v[k]);
 		}
 	family(f, in, "memlens_comm_processes", "gauge", NULL, "Processes with a command name.");
 	for (size_t i = 0; g && i < ng; i++) {
@@ -281,7 +281,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 			fprintf(f, "memlens_process_memory_bytes{pid=\"%d\",", rows[i].u->pid);
 			label(f, "comm", rows[i].u->comm, true);
 			cgroup_labels(f, rows[i].u, false);
-			fprintf(f, ",memtype=\"%s\"} %llu\n", memtypes[k], (unsigned long long)rows[i].v[k]);
+			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)rows[i].v[k]);
 		}
 	free(rows);
 	if (in->dmabuf)

@@ -388,6 +388,11 @@ void out_free(struct out *o)
 void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols)
 {
 	fprintf(f, "\nColumns (-o LIST, or -o +LIST to add to the defaults):\n");
+	int w = 12;
+
 	for (size_t i = 0; i < ncols; i++)
-		fprintf(f, "  %-12s %s\n", cols[i].name, cols[i].help);
+		if ((int)strlen(cols[i].name) > w)
+			w = (int)strlen(cols[i].name);
+	for (size_t i = 0; i < ncols; i++)
+		fprintf(f, "  %-*s %s\n", w, cols[i].name, cols[i].help);
 }

@@ -111,6 +111,7 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 	is "completion: diff and features offer no -s (they take none)" "" "$({ comp memlens diff -s ''; comp memlens features -s ''; } | tr -d " ")"
 	is "completion: memlens maps self -o PID,ST -> PID,START" "PID,START " "$(comp memlens maps self -o PID,ST)"
 	is "completion: memlens snapshot -x PS -> PSS" "PSS " "$(comp memlens snapshot -x PS)"
+	is "completion: memlens diff -x sw -> swap swappss (from diff --help, as -x takes them)" "swap swappss " "$(comp memlens diff -x sw)"
 	is "completion: memlens snapshot --group-by c -> cgroup comm container" "cgroup comm container " "$(comp memlens snapshot --group-by c)"
 	is "completion: memlens query --no -> --no-build-id --noheadings" "--no-build-id --noheadings " "$(comp memlens query --no)"
 else

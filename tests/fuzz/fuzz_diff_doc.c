@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < d.n; i++) {
 			if (!d.p[i].comm || d.p[i].pid <= 0 || (i && diff_cmp_proc(&d.p[i - 1], &d.p[i]) >= 0))
 				abort();
-			for (int k = 0; k < F_N; k++)
+			for (int k = 0; k < Q_N; k++)
 				if (d.p[i].v[k] < 0)
 					abort();
 		}
