@@ -52,7 +52,7 @@ copy_bin "$B/memlens" /memlens/build/memlens
 for t in "$B"/tests/*; do copy_bin "$t" "/memlens/build/tests/$(basename "$t")"; done
 [ "$MODE" = bench ] && copy_bin "$B/bench/bench" /memlens/build/bench/bench
 mkdir -p "$root/memlens/tests"
-cp tests/*.sh "$root/memlens/tests/"; mkdir -p "$root/memlens/tests/helpers"; cp tests/helpers/tap.sh tests/helpers/expect.sh tests/helpers/exporter.sh "$root/memlens/tests/helpers/"; rm -f "$root/memlens/tests/check.sh" "$root/memlens/tests/api_example.sh"
+cp tests/*.sh "$root/memlens/tests/"; mkdir -p "$root/memlens/tests/helpers"; cp tests/helpers/tap.sh tests/helpers/expect.sh tests/helpers/exporter.sh "$root/memlens/tests/helpers/"; rm -f "$root/memlens/tests/check.sh" "$root/memlens/tests/api_example.sh"; cp -r tests/golden "$root/memlens/tests/"
 # locales for tests/locale.sh: C.UTF-8, and a non-UTF-8 one built here
 mkdir -p "$root/usr/lib/locale"
 [ -d /usr/lib/locale/C.utf8 ] && cp -r /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
