@@ -110,7 +110,22 @@ static void help(void)
 	out_help_columns(stdout, cols, ncols);
 }
 
-int cmd_diff(struct cli *cli, int argc, char **argv)
+/* what the options ask for */
+struct diff_req {
+	bool all;		/* -a: the unchanged rows too */
+	size_t top;		/* --top N: 0 every row */
+	int sort_f;		/* -x: a summed quantity */
+};
+
+/* the merge of OLD and NEW */
+struct diff_res {
+	struct row *rows;
+	size_t nr, nnew, ngone;
+	int64_t tot[Q_N];	/* every delta summed, saturated */
+};
+
+/* the options into *q: -1 to go on, else the exit code */
+static int parse_opts(struct cli *cli, int argc, char **argv, struct diff_req *q)
 {
 	enum { OPT_TOP = 256 };
 	static const struct option longopts[] = {
@@ -120,41 +135,31 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct doc a = { 0 }, b = { 0 };
-	struct row *rows = NULL;
-	size_t nr = 0, top = 0, nnew = 0, ngone = 0, i, j;
-	int64_t tot[Q_N] = { 0 };
-	int sort_f = Q_PSS;
-	bool all = false, json;
-	struct out o, ko;
-	char *end, *kjson = NULL;
-	int c, err;
+	char *end, keys[256];
+	int c;
 
-	diff_columns();
 	while ((c = getopt_long(argc, argv, OUTPUT_SHORTOPTS "ax:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'a': all = true; break;
+		case 'a': q->all = true; break;
 		case 'x':
-			sort_f = -1;
+			q->sort_f = -1;
 			for (int k = 0; k < Q_N; k++) {
 				size_t kl = strlen(quantities[k].key);
 
 				/* the key, or its delta's column name (pss, PSS_DELTA) */
 				if (quantities[k].summed && !strncasecmp(optarg, quantities[k].key, kl) &&
 				    (!optarg[kl] || !strcasecmp(optarg + kl, "_delta")))
-					sort_f = k;
+					q->sort_f = k;
 			}
-			if (sort_f < 0) {
-				char keys[256];
-
+			if (q->sort_f < 0) {
 				cli_err("--sort %s: %s", optarg, sort_keys(", ", keys, sizeof(keys)));
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_TOP:
 			errno = 0;
-			top = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || errno || !top || optarg[0] == '-') {
+			q->top = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || !q->top || optarg[0] == '-') {
 				cli_err("--top %s: a positive number", optarg);
 				return EXIT_USAGE;
 			}
@@ -165,7 +170,6 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		}
 	}
-	json = cli->mode == OUT_JSON;
 	if (optind + 2 != argc) {
 		cli_err("diff needs two files: OLD NEW (memlens snapshot -J)");
 		return EXIT_USAGE;
@@ -174,153 +178,207 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		cli_err("only one of OLD and NEW can be standard input");
 		return EXIT_USAGE;
 	}
-	err = doc_read(argv[optind], &a);
-	if (!err)
-		err = doc_read(argv[optind + 1], &b);
-	if (err)
-		goto out;
-	rows = calloc(a.n + b.n + 1, sizeof(*rows));
-	if (!rows) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* both sorted by (pid, comm): one merge */
-	for (i = 0, j = 0; i < a.n || j < b.n;) {
-		int cmp = i == a.n ? 1 : j == b.n ? -1 : diff_cmp_proc(&a.p[i], &b.p[j]);
-		struct row *r = &rows[nr];
+	return -1;
+}
+
+/* both sorted by (pid, comm): one merge into r, the rows to show sorted */
+static int merge(const struct doc *a, const struct doc *b, const struct diff_req *q, struct diff_res *r)
+{
+	size_t i = 0, j = 0;
+
+	r->rows = calloc(a->n + b->n + 1, sizeof(*r->rows));
+	if (!r->rows)
+		return -ENOMEM;
+	while (i < a->n || j < b->n) {
+		int cmp = i == a->n ? 1 : j == b->n ? -1 : diff_cmp_proc(&a->p[i], &b->p[j]);
+		struct row *w = &r->rows[r->nr];
 		bool changed;
 
-		r->old = cmp <= 0 ? &a.p[i++] : NULL;
-		r->new = cmp >= 0 ? &b.p[j++] : NULL;
-		changed = !r->old || !r->new;
+		w->old = cmp <= 0 ? &a->p[i++] : NULL;
+		w->new = cmp >= 0 ? &b->p[j++] : NULL;
+		changed = !w->old || !w->new;
 		for (int k = 0; k < Q_N; k++) {
 			if (!quantities[k].summed)
 				continue;
-			r->d[k] = (r->new ? r->new->v[k] : 0) - (r->old ? r->old->v[k] : 0);
-			changed |= r->d[k] != 0;
+			w->d[k] = (w->new ? w->new->v[k] : 0) - (w->old ? w->old->v[k] : 0);
+			changed |= w->d[k] != 0;
 			/* saturated: 2^63-1 bytes in a row is anyone's to write */
-			if (__builtin_add_overflow(tot[k], r->d[k], &tot[k]))
-				tot[k] = r->d[k] < 0 ? INT64_MIN : INT64_MAX;
+			if (__builtin_add_overflow(r->tot[k], w->d[k], &r->tot[k]))
+				r->tot[k] = w->d[k] < 0 ? INT64_MIN : INT64_MAX;
 		}
-		nnew += !r->old;
-		ngone += !r->new;
-		if (changed || all)
-			nr++;
+		r->nnew += !w->old;
+		r->ngone += !w->new;
+		if (changed || q->all)
+			r->nr++;
 	}
-	qsort_r(rows, nr, sizeof(*rows), cmp_row, &sort_f);
-	if (top && nr > top)
-		nr = top;
-	err = out_init(&o, cli, "diff", cols, ncols, "PID,COMM,CHANGE,PSS,PSS_DELTA,RSS_DELTA,SWAP_DELTA,DMABUF_PSS_DELTA");
-	o.escaped = true;	/* names come from memlens' JSON: escaped once already */
-	for (size_t r = 0; !err && r < nr; r++) {
-		const struct proc *p = rows[r].new ? rows[r].new : rows[r].old;
-		struct libscols_line *ln = out_line(&o);
+	qsort_r(r->rows, r->nr, sizeof(*r->rows), cmp_row, (void *)&q->sort_f);
+	if (q->top && r->nr > q->top)
+		r->nr = q->top;
+	return 0;
+}
 
-		out_set(&o, ln, D_PID, "%d", p->pid);
-		out_set(&o, ln, D_COMM, "%s", p->comm);
-		out_set(&o, ln, D_CHANGE, "%s", !rows[r].old ? "new" : !rows[r].new ? "gone" :
-						rows[r].d[Q_PSS] > 0 ? "grew" : rows[r].d[Q_PSS] < 0 ? "shrank" : "same");
+/* the processes' table */
+static int proc_table(struct cli *cli, const struct diff_res *r, struct out *o)
+{
+	int err = out_init(o, cli, "diff", cols, ncols, "PID,COMM,CHANGE,PSS,PSS_DELTA,RSS_DELTA,SWAP_DELTA,DMABUF_PSS_DELTA");
+
+	o->escaped = true;	/* names come from memlens' JSON: escaped once already */
+	for (size_t i = 0; !err && i < r->nr; i++) {
+		const struct row *w = &r->rows[i];
+		const struct proc *p = w->new ? w->new : w->old;
+		struct libscols_line *ln = out_line(o);
+
+		out_set(o, ln, D_PID, "%d", p->pid);
+		out_set(o, ln, D_COMM, "%s", p->comm);
+		out_set(o, ln, D_CHANGE, "%s", !w->old ? "new" : !w->new ? "gone" :
+					       w->d[Q_PSS] > 0 ? "grew" : w->d[Q_PSS] < 0 ? "shrank" : "same");
 		for (int k = 0; k < Q_N; k++) {
 			if (qcol[k] < 0)
 				continue;
-			out_set_size(&o, ln, qcol[k], (uint64_t)p->v[k]);
-			set_delta(&o, ln, qdcol[k], rows[r].d[k], json || cli->mode == OUT_CSV);
+			out_set_size(o, ln, qcol[k], (uint64_t)p->v[k]);
+			set_delta(o, ln, qdcol[k], w->d[k], cli->mode == OUT_JSON || cli->mode == OUT_CSV);
 		}
 	}
-	/* the kernel-only buffers that appeared or went */
-	if (!err && a.has_konly && b.has_konly) {
-		/* -o names the process table's columns; this one keeps its own */
-		struct cli kcli = *cli;
-		size_t nk = 0;
+	return err;
+}
 
-		kcli.columns = NULL;
-		err = out_init(&ko, &kcli, "kernel_only", kcols, K_NCOLS, "INODE,SIZE,EXPORTER,NAME,CHANGE");
-		ko.escaped = true;
-		for (i = 0, j = 0; !err && (i < a.nk || j < b.nk);) {
-			int cmp = i == a.nk ? 1 : j == b.nk ? -1 : diff_cmp_kbuf(&a.k[i], &b.k[j]);
-			const struct kbuf *k = cmp < 0 ? &a.k[i] : &b.k[j];
-			struct libscols_line *ln;
+/* the kernel-only buffers that appeared or went, into ko; *nk of them */
+static int konly_table(struct cli *cli, const struct doc *a, const struct doc *b, struct out *ko, size_t *nk)
+{
+	/* -o names the process table's columns; this one keeps its own */
+	struct cli kcli = *cli;
+	size_t i = 0, j = 0;
+	int err;
 
-			if (cmp == 0) {
-				i++, j++;
-				continue;
-			}
-			cmp < 0 ? i++ : j++;
-			ln = out_line(&ko);
-			nk++;
-			out_set(&ko, ln, K_INODE, "%llu", (unsigned long long)k->ino);
-			out_set_size(&ko, ln, K_SIZE, k->size);
-			out_set(&ko, ln, K_EXPORTER, "%s", k->exporter);
-			out_set(&ko, ln, K_NAME, "%s", k->name);
-			out_set(&ko, ln, K_CHANGE, "%s", cmp < 0 ? "gone" : "new");
+	kcli.columns = NULL;
+	err = out_init(ko, &kcli, "kernel_only", kcols, K_NCOLS, "INODE,SIZE,EXPORTER,NAME,CHANGE");
+	ko->escaped = true;
+	while (!err && (i < a->nk || j < b->nk)) {
+		int cmp = i == a->nk ? 1 : j == b->nk ? -1 : diff_cmp_kbuf(&a->k[i], &b->k[j]);
+		const struct kbuf *k = cmp < 0 ? &a->k[i] : &b->k[j];
+		struct libscols_line *ln;
+
+		if (cmp == 0) {
+			i++, j++;
+			continue;
 		}
-		if (!err && json) {
-			/* its rows, as an array member of diff's document */
-			char *s = NULL;
-
-			err = scols_print_table_to_string(ko.tb, &s);
-			if (!err && s) {
-				char *lb = strchr(s, '['), *rb = strrchr(s, ']');
-
-				if (lb && rb && rb > lb) {
-					rb[1] = 0;
-					kjson = strdup(lb);
-				}
-			}
-			free(s);
-			if (!kjson && !err)
-				kjson = strdup("[]");
-		} else if (!err && nk && cli->mode == OUT_TABLE) {
-			err = out_print(&o);
-			if (!err) {
-				printf("\nkernel-only DMA-BUF buffers:\n");
-				err = scols_print_table(ko.tb);
-			}
-			out_free(&ko);
-			goto footer;
-		}
-		out_free(&ko);
+		cmp < 0 ? i++ : j++;
+		ln = out_line(ko);
+		(*nk)++;
+		out_set(ko, ln, K_INODE, "%llu", (unsigned long long)k->ino);
+		out_set_size(ko, ln, K_SIZE, k->size);
+		out_set(ko, ln, K_EXPORTER, "%s", k->exporter);
+		out_set(ko, ln, K_NAME, "%s", k->name);
+		out_set(ko, ln, K_CHANGE, "%s", cmp < 0 ? "gone" : "new");
 	}
-	if (!err && json) {
-		char *more = NULL;
+	return err;
+}
 
-		size_t mlen = 0;
-		FILE *mf = open_memstream(&more, &mlen);
+/* the kernel-only table's rows as a JSON array, malloc'd (NULL: no memory) */
+static char *konly_json(struct out *ko)
+{
+	char *s = NULL, *arr = NULL;
 
-		if (mf) {
-			fprintf(mf, "   \"kernel_only\": %s,\n   \"summary\": {\"new\": %zu, \"gone\": %zu, "
-				"\"mem_available_delta\": %lld, \"total_delta\": {", kjson ? kjson : "null", nnew, ngone,
-				(long long)(a.mem_available >= 0 && b.mem_available >= 0 ? b.mem_available - a.mem_available : 0));
-			for (int k = 0, first = 1; k < Q_N; k++)
-				if (quantities[k].summed) {
-					fprintf(mf, "%s\"%s\": %lld", first ? "" : ", ", quantities[k].key, (long long)tot[k]);
-					first = 0;
-				}
-			fputs("}}", mf);
+	if (!scols_print_table_to_string(ko->tb, &s) && s) {
+		char *lb = strchr(s, '['), *rb = strrchr(s, ']');
+
+		if (lb && rb && rb > lb) {
+			rb[1] = 0;
+			arr = strdup(lb);
 		}
-		if (!mf || fclose(mf))
-			err = -ENOMEM;
-		else
-			err = out_print_with(&o, more);
+	}
+	free(s);
+	return arr ? arr : strdup("[]");
+}
+
+/* the members after the rows' array in JSON: kernel_only and summary */
+static char *summary_json(const struct doc *a, const struct doc *b, const struct diff_res *r, const char *kjson)
+{
+	char *more = NULL;
+	size_t mlen = 0;
+	FILE *mf = open_memstream(&more, &mlen);
+
+	if (!mf)
+		return NULL;
+	fprintf(mf, "   \"kernel_only\": %s,\n   \"summary\": {\"new\": %zu, \"gone\": %zu, "
+		"\"mem_available_delta\": %lld, \"total_delta\": {", kjson ? kjson : "null", r->nnew, r->ngone,
+		(long long)(a->mem_available >= 0 && b->mem_available >= 0 ? b->mem_available - a->mem_available : 0));
+	for (int k = 0, first = 1; k < Q_N; k++)
+		if (quantities[k].summed) {
+			fprintf(mf, "%s\"%s\": %lld", first ? "" : ", ", quantities[k].key, (long long)r->tot[k]);
+			first = 0;
+		}
+	fputs("}}", mf);
+	if (fclose(mf)) {
 		free(more);
-		out_free(&o);
-		goto out;
+		return NULL;
 	}
-	if (!err)
-		err = out_print(&o);
-footer:
-	out_free(&o);
-	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
-		char buf[40];
+	return more;
+}
 
-		printf("processes: %zu new, %zu gone  PSS: %s", nnew, ngone, cli_delta(tot[Q_PSS], cli->bytes, buf, sizeof(buf)));
-		if (a.mem_available >= 0 && b.mem_available >= 0)
-			printf("  MemAvailable: %s", cli_delta(b.mem_available - a.mem_available, cli->bytes, buf, sizeof(buf)));
-		putchar('\n');
+/* the table's footer line, for people */
+static void footer(struct cli *cli, const struct doc *a, const struct doc *b, const struct diff_res *r)
+{
+	char buf[40];
+
+	if (cli->mode != OUT_TABLE || cli->no_headings)
+		return;
+	printf("processes: %zu new, %zu gone  PSS: %s", r->nnew, r->ngone, cli_delta(r->tot[Q_PSS], cli->bytes, buf, sizeof(buf)));
+	if (a->mem_available >= 0 && b->mem_available >= 0)
+		printf("  MemAvailable: %s", cli_delta(b->mem_available - a->mem_available, cli->bytes, buf, sizeof(buf)));
+	putchar('\n');
+}
+
+/* the rendered answer: JSON one document, a table its two tables and footer */
+static int render(struct cli *cli, const struct doc *a, const struct doc *b, const struct diff_res *r)
+{
+	struct out o = { 0 }, ko = { 0 };	/* out_free() of one never made is a no-op */
+	char *kjson = NULL, *more = NULL;
+	size_t nk = 0;
+	bool konly = a->has_konly && b->has_konly;
+	int err = proc_table(cli, r, &o);
+
+	if (!err && konly)
+		err = konly_table(cli, a, b, &ko, &nk);
+	if (!err && cli->mode == OUT_JSON) {
+		kjson = konly ? konly_json(&ko) : NULL;
+		more = (!konly || kjson) ? summary_json(a, b, r, kjson) : NULL;
+		err = more ? out_print_with(&o, more) : -ENOMEM;
+	} else if (!err) {
+		err = out_print(&o);
+		if (!err && konly && nk && cli->mode == OUT_TABLE) {
+			printf("\nkernel-only DMA-BUF buffers:\n");
+			err = scols_print_table(ko.tb);
+		}
+		if (!err)
+			footer(cli, a, b, r);
 	}
-out:
+	out_free(&ko);
+	out_free(&o);
 	free(kjson);
-	free(rows);
+	free(more);
+	return err;
+}
+
+int cmd_diff(struct cli *cli, int argc, char **argv)
+{
+	struct diff_req q = { .sort_f = Q_PSS };
+	struct diff_res r = { 0 };
+	struct doc a = { 0 }, b = { 0 };
+	int rc, err;
+
+	diff_columns();
+	rc = parse_opts(cli, argc, argv, &q);
+	if (rc >= 0)
+		return rc;
+	err = doc_read(argv[optind], &a);
+	if (!err)
+		err = doc_read(argv[optind + 1], &b);
+	if (!err)
+		err = merge(&a, &b, &q, &r);
+	if (!err)
+		err = render(cli, &a, &b, &r);
+	free(r.rows);
 	doc_free(&a);
 	doc_free(&b);
 	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

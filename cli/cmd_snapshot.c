@@ -252,6 +252,8 @@ struct snap_args {
 	struct filters f;
 	int group;
 	int sort_col;		/* -x: a column, C_PSS by default */
+	double watch;		/* -w SECS: 0 once */
+	unsigned long count;	/* --count N: 0 until a signal */
 	size_t top;		/* 0: every row */
 	bool om;
 	const char *defaults;
@@ -531,7 +533,43 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-int cmd_snapshot(struct cli *cli, int argc, char **argv)
+static void help(void)
+{
+	printf("Usage: memlens snapshot [options]\n\n"
+	       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n\n"
+	       "  -x, --sort COLUMN  sort by this column, largest first (PID, COMM: ascending)\n"
+	       "      --pid LIST     only these processes (comma-separated)\n"
+	       "      --comm LIST    only commands matching these patterns (fnmatch: 'kworker*')\n"
+	       "      --user LIST    only processes of these users (names or uids)\n"
+	       "      --top N        only the first N rows (or groups) in sort order\n"
+	       "      --group-by KEY sum processes by comm, user, cgroup, container or pod\n"
+	       "  -w, --watch SECS   again every SECS seconds, until interrupted (or --count)\n"
+	       "      --count N      with --watch: N snapshots, then exit\n"
+	       "      --openmetrics  OpenMetrics text\n"
+	       "      --no-dmabuf    without the DMA-BUF pass\n"
+	       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
+	cli_help_common(MEMLENS_JOB_DMABUF);
+	out_help_columns(stdout, cols, NCOLS);
+	printf("\nTOTAL sums the rows shown (after --pid, --comm, --user and --top).\n");
+}
+
+/* a positive number up to 10^9 for --NAME, or 0 (said) */
+static unsigned long positive(const char *name, const char *arg)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (!*arg || *end || errno || arg[0] == '-' || !v || v > 1000000000) {
+		cli_err("--%s %s: a positive number", name, arg);
+		return 0;
+	}
+	return v;
+}
+
+/* the options into *a: 0 to go on, 1 (--help printed), -EINVAL (said) */
+static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *a)
 {
 	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY, OPT_PID, OPT_COMM, OPT_USER, OPT_TOP, OPT_COUNT };
 	static const struct option longopts[] = {
@@ -549,141 +587,132 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ NULL, 0, NULL, 0 },
 	};
-	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
-	struct snap_args a = { .opts = &opts, .group = -1, .sort_col = C_PSS };
-	double watch = 0;
-	unsigned long count = 0;
-	char defaults[160], *end;
+	char *end;
 	int c, err = 0;
 
-	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "x:w:", longopts, NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv, COMMON_SHORTOPTS "x:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'x':
-			a.sort_col = -1;
+			a->sort_col = -1;
 			for (size_t i = 0; i < C_Q0 + Q_N; i++)
 				if (!strcasecmp(optarg, cols[i].name))
-					a.sort_col = (int)i;
-			if (a.sort_col < 0) {
+					a->sort_col = (int)i;
+			if (a->sort_col < 0) {
 				cli_err("unknown sort column '%s' (PID, COMM, or a size column)", optarg);
 				err = -EINVAL;
 			}
 			break;
-		case OPT_OM: a.om = true; break;
-		case OPT_NO_DMABUF: opts.dmabuf = false; break;
-		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
+		case OPT_OM: a->om = true; break;
+		case OPT_NO_DMABUF: a->opts->dmabuf = false; break;
+		case OPT_PIN_DIR: a->opts->pin_dir = optarg; break;
 		case OPT_GROUP_BY:
 			for (size_t i = 0; i < sizeof(group_keys) / sizeof(group_keys[0]); i++)
 				if (!strcmp(optarg, group_keys[i].name))
-					a.group = group_keys[i].col;
-			if (a.group < 0) {
+					a->group = group_keys[i].col;
+			if (a->group < 0) {
 				cli_err("--group-by %s: comm, user, cgroup, container or pod", optarg);
 				err = -EINVAL;
 			}
 			break;
-		case OPT_PID: err = parse_filters(&a.f, 0, optarg); break;
-		case OPT_COMM: err = parse_filters(&a.f, 1, optarg); break;
-		case OPT_USER: err = parse_filters(&a.f, 2, optarg); break;
-		case OPT_TOP:
-		case OPT_COUNT:
-			errno = 0;
-			count = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || errno || optarg[0] == '-' || !count || count > 1000000000) {
-				cli_err("--%s %s: a positive number", c == OPT_TOP ? "top" : "count", optarg);
-				err = -EINVAL;
-			}
-			if (c == OPT_TOP) {
-				a.top = count;
-				count = 0;
-			}
-			break;
+		case OPT_PID: err = parse_filters(&a->f, 0, optarg); break;
+		case OPT_COMM: err = parse_filters(&a->f, 1, optarg); break;
+		case OPT_USER: err = parse_filters(&a->f, 2, optarg); break;
+		case OPT_TOP: err = (a->top = positive("top", optarg)) ? 0 : -EINVAL; break;
+		case OPT_COUNT: err = (a->count = positive("count", optarg)) ? 0 : -EINVAL; break;
 		case 'w':
 			errno = 0;
-			watch = strtod(optarg, &end);
-			if (!*optarg || *end || errno || !(watch >= 0.1 && watch <= 86400)) {
+			a->watch = strtod(optarg, &end);
+			if (!*optarg || *end || errno || !(a->watch >= 0.1 && a->watch <= 86400)) {
 				cli_err("--watch %s: seconds, from 0.1 to 86400", optarg);
 				err = -EINVAL;
 			}
 			break;
-		case 'h':
-			printf("Usage: memlens snapshot [options]\n\n"
-			       "Every process's memory: smaps_rollup, statm and DMA-BUF, sorted (default PSS).\n\n"
-			       "  -x, --sort COLUMN  sort by this column, largest first (PID, COMM: ascending)\n"
-			       "      --pid LIST     only these processes (comma-separated)\n"
-			       "      --comm LIST    only commands matching these patterns (fnmatch: 'kworker*')\n"
-			       "      --user LIST    only processes of these users (names or uids)\n"
-			       "      --top N        only the first N rows (or groups) in sort order\n"
-			       "      --group-by KEY sum processes by comm, user, cgroup, container or pod\n"
-			       "  -w, --watch SECS   again every SECS seconds, until interrupted (or --count)\n"
-			       "      --count N      with --watch: N snapshots, then exit\n"
-			       "      --openmetrics  OpenMetrics text\n"
-			       "      --no-dmabuf    without the DMA-BUF pass\n"
-			       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
-			cli_help_common(MEMLENS_JOB_DMABUF);
-			out_help_columns(stdout, cols, NCOLS);
-			printf("\nTOTAL sums the rows shown (after --pid, --comm, --user and --top).\n");
-			goto out;
+		case 'h': help(); return 1;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
 				err = -EINVAL;
 		}
-		if (err)
-			goto out;
 	}
-	if (a.om && cli->mode != OUT_TABLE) {
-		cli_err("--openmetrics and -J, -r or --csv do not go together");
-		err = -EINVAL;
-	} else if (optind != argc) {
-		cli_err("snapshot takes no arguments");
-		err = -EINVAL;
-	} else if (a.om && (a.group >= 0 || a.f.npids || a.f.ncomms || a.f.nuids || a.top)) {
-		cli_err("--openmetrics takes no --group-by, --top or filters (the exporter's --top is its own)");
-		err = -EINVAL;
-	} else if (count && !watch) {
-		cli_err("--count goes with --watch");
-		err = -EINVAL;
-	} else if (a.group >= 0 && a.sort_col == C_VSS) {
-		cli_err("--group-by sums no VSS (a sum of address-space sizes means nothing): sort by another column");
-		err = -EINVAL;
-	}
-	if (err)
-		goto out;
-	/* the key (or PID,COMM), then the quantities: groups the summed ones,
-	 * DMA-BUF's with the DMA-BUF pass */
-	snprintf(defaults, sizeof(defaults), "%s", a.group >= 0 ? cols[a.group].name : "PID,COMM");
-	if (a.group >= 0)
-		strcat(defaults, ",NPROCS");
+	return err ? err : optind != argc ? (cli_err("snapshot takes no arguments"), -EINVAL) : 0;
+}
+
+/* options that do not go together: 0 or -EINVAL (said) */
+static int check_opts(const struct cli *cli, const struct snap_args *a)
+{
+	const char *why = NULL;
+
+	if (a->om && cli->mode != OUT_TABLE)
+		why = "--openmetrics and -J, -r or --csv do not go together";
+	else if (a->om && (a->group >= 0 || a->f.npids || a->f.ncomms || a->f.nuids || a->top))
+		why = "--openmetrics takes no --group-by, --top or filters (the exporter's --top is its own)";
+	else if (a->count && !a->watch)
+		why = "--count goes with --watch";
+	else if (a->group >= 0 && a->sort_col == C_VSS)
+		why = "--group-by sums no VSS (a sum of address-space sizes means nothing): sort by another column";
+	if (why)
+		cli_err("%s", why);
+	return why ? -EINVAL : 0;
+}
+
+/* -o's defaults: the key (or PID,COMM), then the quantities: groups the
+ * summed ones, DMA-BUF's with the DMA-BUF pass */
+static void default_columns(const struct snap_args *a, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", a->group >= 0 ? cols[a->group].name : "PID,COMM", a->group >= 0 ? ",NPROCS" : "");
 	for (int q = 0; q < Q_N; q++)
-		if ((a.group < 0 || quantities[q].summed) && (opts.dmabuf || !quantities[q].dmabuf) &&
-		    strlen(defaults) + strlen(quantities[q].col) + 2 < sizeof(defaults)) {
-			strcat(defaults, ",");
-			strcat(defaults, quantities[q].col);
+		if ((a->group < 0 || quantities[q].summed) && (a->opts->dmabuf || !quantities[q].dmabuf) &&
+		    strlen(buf) + strlen(quantities[q].col) + 2 < len) {
+			strcat(buf, ",");
+			strcat(buf, quantities[q].col);
 		}
-	a.defaults = defaults;
-	if (watch) {
+}
+
+/* one snapshot, or with --watch one every watch seconds until a signal or --count */
+static int watch_loop(struct cli *cli, struct snap_args *a)
+{
+	int err = 0;
+
+	if (a->watch) {
 		struct sigaction sa = { .sa_handler = on_signal };
 
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
 	for (unsigned long i = 0; !stop; i++) {
-		if (watch && cli->mode == OUT_TABLE && !cli->no_headings) {
+		if (a->watch && cli->mode == OUT_TABLE && !cli->no_headings) {
 			char when[64];
 			time_t now = time(NULL);
 
 			strftime(when, sizeof(when), "%F %T %z", localtime(&now));
 			printf("%s%s\n", i ? "\n" : "", when);
 		}
-		err = snapshot_once(cli, &a);
-		if (err || !watch || (count && i + 1 >= count))
+		err = snapshot_once(cli, a);
+		if (err || !a->watch || (a->count && i + 1 >= a->count))
 			break;
 		/* sleep, woken early by a signal */
-		struct timespec ts = { (time_t)watch, (long)((watch - (double)(time_t)watch) * 1e9) };
+		struct timespec ts = { (time_t)a->watch, (long)((a->watch - (double)(time_t)a->watch) * 1e9) };
 
 		while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
 			;
 	}
-out:
+	return err;
+}
+
+int cmd_snapshot(struct cli *cli, int argc, char **argv)
+{
+	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
+	struct snap_args a = { .opts = &opts, .group = -1, .sort_col = C_PSS };
+	char defaults[160];
+	int err = parse_opts(cli, argc, argv, &a);
+
+	if (!err)
+		err = check_opts(cli, &a);
+	if (!err) {
+		default_columns(&a, defaults, sizeof(defaults));
+		a.defaults = defaults;
+		err = watch_loop(cli, &a);
+	}
 	for (size_t i = 0; i < 3; i++)
 		free(a.f.lists[i]);
-	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+	return err == 1 ? EXIT_OK : err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -436,6 +436,10 @@ for bad in "not json" '{"x": 1}' '{"snapshot": [{"comm": "x"}]}' '{"snapshot": [
 	"$ML" diff "$tmp/bad.j" "$tmp/h2.j" > /dev/null 2> "$tmp/e"; rc=$?
 	ok "$([ $rc = 1 ] && [ "$(wc -l < "$tmp/e")" = 1 ]; echo $?)" "diff of a bad file ($(echo "$bad" | head -c 40)): exit 1, one line ($(cat "$tmp/e"))"
 done
+for fmt in "" -J -r --csv; do
+	"$ML" diff "$tmp/h1.j" "$tmp/h2.j" $fmt -o NOPE > /dev/null 2> "$tmp/e"; rc=$?
+	is "diff $fmt -o NOPE: exit 2, one line" "2 memlens: unknown column 'NOPE' (see --help for the list)" "$rc $(cat "$tmp/e")"
+done
 "$ML" diff /nonexistent "$tmp/h2.j" > /dev/null 2>&1; is "diff of a missing file: exit 1" 1 $?
 "$ML" diff "$tmp/h1.j" > /dev/null 2>&1; is "diff of one file: exit 2" 2 $?
 
