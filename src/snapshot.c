@@ -447,7 +447,6 @@ static int list_pids(const struct extras *x, pid_t **out, size_t *np)
 	return 0;
 }
 
-/* every process asked for into s, by workers the caller's thread watches */
 /* memlens_opts.threads 1: the one worker's loop on the caller's thread,
  * nobody watching (a parked mmap lock holds the caller up) */
 static int read_inline(struct memlens_snapshot *s, struct work *w)
@@ -469,6 +468,7 @@ static int read_inline(struct memlens_snapshot *s, struct work *w)
 	return err;
 }
 
+/* every process asked for into s, by workers the caller's thread watches */
 static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct extras *x)
 {
 	struct worker **k = NULL, **slot;
