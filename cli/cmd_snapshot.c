@@ -358,17 +358,21 @@ static int dmabuf_failed(struct cli *cli, const struct memlens_snapshot_opts *op
 }
 
 /* one snapshot, rendered: 0 or a negative errno (-EINVAL: said, a usage error) */
-static int snapshot_once(struct cli *cli, struct snap_args *a)
+/* one snapshot's rows as shown: filtered, sorted, grouped, summed */
+struct view {
+	const struct memlens_proc_usage **rows;
+	size_t n, shown, nprocs;	/* rows read, rows shown, processes in them */
+	size_t *unr, nunr;		/* the unreadable processes the filters would show */
+	struct group *groups;
+	size_t ng, ng_made;		/* groups shown (--top), groups made */
+	uint64_t tot[NCOLS];
+};
+
+/* what the columns and the filters ask to be read; -EINVAL (said) */
+static int plan(struct cli *cli, struct snap_args *a, struct out *o)
 {
 	struct memlens_snapshot_opts *opts = a->opts;
-	const struct memlens_proc_usage **rows = NULL;
-	struct memlens_snapshot *s = NULL;
-	const struct memlens_dmabuf *dmabuf;
-	uint64_t tot[NCOLS] = { 0 };
-	struct group *groups = NULL;
-	size_t n = 0, ng = 0, shown = 0, nprocs = 0, nunr = 0, *unr = NULL;
-	int err, group = a->group;
-	struct out o;
+	int group = a->group;
 
 	if (a->om) {
 		/* the exporter's families, every process: cgroups read, and the
@@ -376,20 +380,15 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		opts->cgroups = true;
 		opts->keep_dmabuf = true;
 	} else {
-		/* the columns first: they say what is to be read */
-		err = out_init(&o, cli, "snapshot", cols, NCOLS, a->defaults);
-		if (err) {
-			out_free(&o);
+		if (out_init(o, cli, "snapshot", cols, NCOLS, a->defaults))
 			return -EINVAL;
-		}
-		opts->cgroups = out_has(&o, C_CGROUP) || out_has(&o, C_CONTAINER) || out_has(&o, C_POD) ||
+		opts->cgroups = out_has(o, C_CGROUP) || out_has(o, C_CONTAINER) || out_has(o, C_POD) ||
 				group == C_CGROUP || group == C_CONTAINER || group == C_POD;
-		opts->owner = out_has(&o, C_USER) || group == C_USER || a->f.nuids;
-		opts->cmdline = out_has(&o, C_CMDLINE);
+		opts->owner = out_has(o, C_USER) || group == C_USER || a->f.nuids;
+		opts->cmdline = out_has(o, C_CMDLINE);
 		opts->keep_dmabuf = cli->mode == OUT_JSON;
-		if (group >= 0 && out_has(&o, C_VSS)) {
+		if (group >= 0 && out_has(o, C_VSS)) {
 			cli_err("--group-by sums no VSS (a sum of address-space sizes means nothing): leave it out of -o");
-			out_free(&o);
 			return -EINVAL;
 		}
 	}
@@ -397,128 +396,170 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	opts->pids = a->f.npids ? a->f.pids : NULL;
 	opts->npids = a->f.npids;
 	opts->dmabuf_source = cli->source;
-	err = memlens__snapshot(cli->ml, opts, &s);
-	if (err) {
-		cli_err("snapshot failed: %s", strerror(-err));
-		if (!a->om)
-			out_free(&o);
-		return err == -EINVAL ? -EIO : err;
-	}
-	err = dmabuf_failed(cli, opts, memlens_snapshot__dmabuf_error(s));
-	if (err) {
-		if (!a->om)
-			out_free(&o);
-		memlens_snapshot__free(s);
-		return err;
-	}
-	dmabuf = memlens_snapshot__dmabuf(s);
-	n = memlens_snapshot__count(s);
-	rows = calloc(n ? n : 1, sizeof(*rows));
-	unr = calloc(memlens_snapshot__unreadable(s) + 1, sizeof(*unr));
-	if (!rows || !unr) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
+	return 0;
+}
+
+/* the rows the filters let through, sorted; the unreadable ones they would show */
+static int select_rows(const struct snap_args *a, const struct memlens_snapshot *s, struct view *v)
+{
+	v->n = memlens_snapshot__count(s);
+	v->rows = calloc(v->n ? v->n : 1, sizeof(*v->rows));
+	v->unr = calloc(memlens_snapshot__unreadable(s) + 1, sizeof(*v->unr));
+	if (!v->rows || !v->unr)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->n; i++)
 		if (matches(&a->f, memlens_snapshot__get(s, i)))
-			rows[shown++] = memlens_snapshot__get(s, i);
-	qsort_r(rows, shown, sizeof(*rows), cmp_rows, &a->sort_col);
-	nprocs = shown;
-	nunr = unreadable_shown(&a->f, s, unr);
-	if (a->om) {
-		struct metrics_in mi = { .snap = s, .dmabuf = dmabuf, .per_process = true, .openmetrics = true };
+			v->rows[v->shown++] = memlens_snapshot__get(s, i);
+	qsort_r(v->rows, v->shown, sizeof(*v->rows), cmp_rows, (void *)&a->sort_col);
+	v->nprocs = v->shown;
+	v->nunr = unreadable_shown(&a->f, s, v->unr);
+	return 0;
+}
 
-		err = metrics_write(stdout, &mi);
-		goto out;
-	}
-	if (group >= 0) {
-		groups = group_rows(rows, shown, group, a->sort_col, &ng);
-		if (!groups && shown)
-			err = -ENOMEM;
-		if (a->top && ng > a->top)
-			ng = a->top;
-		nprocs = 0;
-		for (size_t i = 0; groups && i < ng; i++) {
-			struct libscols_line *ln = out_line(&o);
+/* --group-by: a row per group (the first --top), summed into tot */
+static int group_lines(const struct snap_args *a, struct view *v, struct out *o)
+{
+	v->groups = group_rows(v->rows, v->shown, a->group, a->sort_col, &v->ng_made);
+	if (!v->groups && v->shown)
+		return -ENOMEM;
+	v->ng = a->top && v->ng_made > a->top ? a->top : v->ng_made;
+	v->nprocs = 0;
+	for (size_t i = 0; v->groups && i < v->ng; i++) {
+		struct libscols_line *ln = out_line(o);
 
-			out_set(&o, ln, group, "%s", groups[i].key);
-			out_set(&o, ln, C_NPROCS, "%zu", groups[i].nprocs);
-			nprocs += groups[i].nprocs;
-			for (int k = C_Q0; k < C_Q0 + Q_N; k++)
-				if (quantities[k - C_Q0].summed) {
-					out_set_size(&o, ln, k, groups[i].v[k]);
-					tot[k] += groups[i].v[k];
-				}
-		}
-	} else if (a->top && shown > a->top) {
-		shown = nprocs = a->top;
+		out_set(o, ln, a->group, "%s", v->groups[i].key);
+		out_set(o, ln, C_NPROCS, "%zu", v->groups[i].nprocs);
+		v->nprocs += v->groups[i].nprocs;
+		for (int k = C_Q0; k < C_Q0 + Q_N; k++)
+			if (quantities[k - C_Q0].summed) {
+				out_set_size(o, ln, k, v->groups[i].v[k]);
+				v->tot[k] += v->groups[i].v[k];
+			}
 	}
-	for (size_t i = 0; !err && group < 0 && i < shown; i++) {
-		struct libscols_line *ln = out_line(&o);
+	return 0;
+}
+
+/* a row per process (the first --top), summed into tot */
+static void process_lines(const struct snap_args *a, struct view *v, struct out *o)
+{
+	if (a->top && v->shown > a->top)
+		v->shown = v->nprocs = a->top;
+	for (size_t i = 0; i < v->shown; i++) {
+		const struct memlens_proc_usage *r = v->rows[i];
+		struct libscols_line *ln = out_line(o);
 		char ubuf[64];
 
-		out_set(&o, ln, C_PID, "%d", rows[i]->pid);
-		out_set(&o, ln, C_COMM, "%s", rows[i]->comm);
-		out_set(&o, ln, C_USER, "%s", key_of(rows[i], C_USER, ubuf, sizeof(ubuf)));
-		out_set(&o, ln, C_CGROUP, "%s", rows[i]->cgroup ? rows[i]->cgroup : "");
-		out_set(&o, ln, C_CONTAINER, "%s", rows[i]->container);
-		out_set(&o, ln, C_POD, "%s", rows[i]->pod);
-		out_set(&o, ln, C_CMDLINE, "%s", rows[i]->cmdline ? rows[i]->cmdline : "");
+		out_set(o, ln, C_PID, "%d", r->pid);
+		out_set(o, ln, C_COMM, "%s", r->comm);
+		out_set(o, ln, C_USER, "%s", key_of(r, C_USER, ubuf, sizeof(ubuf)));
+		out_set(o, ln, C_CGROUP, "%s", r->cgroup ? r->cgroup : "");
+		out_set(o, ln, C_CONTAINER, "%s", r->container);
+		out_set(o, ln, C_POD, "%s", r->pod);
+		out_set(o, ln, C_CMDLINE, "%s", r->cmdline ? r->cmdline : "");
 		for (int k = C_Q0; k < C_Q0 + Q_N; k++) {
-			out_set_size(&o, ln, k, value(rows[i], k));
-			tot[k] += value(rows[i], k);
+			out_set_size(o, ln, k, value(r, k));
+			v->tot[k] += value(r, k);
 		}
 	}
-	/* the TOTAL row and the footer are for people: not with -r, -n or -J */
-	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
-		struct libscols_line *ln = out_line(&o);
+}
 
-		out_set(&o, ln, group >= 0 ? group : C_COMM, "TOTAL");
-		if (group >= 0)
-			out_set(&o, ln, C_NPROCS, "%zu", nprocs);
-		/* no VSS: a sum of address-space sizes means nothing */
-		for (int k = C_Q0; k < C_Q0 + Q_N; k++)
-			if (quantities[k - C_Q0].summed)
-				out_set_size(&o, ln, k, tot[k]);
-	}
-	if (!err && cli->mode == OUT_JSON) {
-		char *more = json_summary(s, opts, nprocs, tot, unr, nunr);
+/* the TOTAL row, for people: not with -r, -n, -J or --csv */
+static void total_line(const struct cli *cli, const struct snap_args *a, const struct view *v, struct out *o)
+{
+	struct libscols_line *ln;
 
-		err = more ? out_print_with(&o, more) : -ENOMEM;
-		free(more);
-	} else if (!err) {
-		err = out_print(&o);
-	}
-	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
+	if (cli->mode != OUT_TABLE || cli->no_headings)
+		return;
+	ln = out_line(o);
+	out_set(o, ln, a->group >= 0 ? a->group : C_COMM, "TOTAL");
+	if (a->group >= 0)
+		out_set(o, ln, C_NPROCS, "%zu", v->nprocs);
+	/* no VSS: a sum of address-space sizes means nothing */
+	for (int k = C_Q0; k < C_Q0 + Q_N; k++)
+		if (quantities[k - C_Q0].summed)
+			out_set_size(o, ln, k, v->tot[k]);
+}
+
+/* the footer line, for people, and the processes that could not be read */
+static void after_table(struct cli *cli, const struct memlens_snapshot_opts *opts, const struct memlens_snapshot *s,
+			const struct view *v)
+{
+	if (cli->mode == OUT_TABLE && !cli->no_headings) {
 		char t[32], av[32];
+		enum memlens_source src = memlens_snapshot__dmabuf_source(s);
 
 		cli_size(memlens_snapshot__mem_total(s), cli->bytes, t, sizeof(t));
 		cli_size(memlens_snapshot__mem_available(s), cli->bytes, av, sizeof(av));
 		printf("MemTotal: %s  MemAvailable: %s  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
-		       t, av, n, memlens_snapshot__exited(s), nunr,
-		       opts->dmabuf ? "  DMA-BUF source: " : "",
-		       !opts->dmabuf ? "" : memlens_snapshot__dmabuf_source(s) ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) :
-		       "unavailable");
+		       t, av, v->n, memlens_snapshot__exited(s), v->nunr, opts->dmabuf ? "  DMA-BUF source: " : "",
+		       !opts->dmabuf ? "" : src ? memlens_source__name(src) : "unavailable");
 	}
-	if (nunr) {
+	if (v->nunr) {
 		int32_t pids[CLI_UNREADABLE_NAMED];
 		const char *comms[CLI_UNREADABLE_NAMED];
 
-		for (size_t i = 0; i < nunr && i < CLI_UNREADABLE_NAMED; i++) {
-			pids[i] = memlens_snapshot__unreadable_pid(s, unr[i]);
-			comms[i] = memlens_snapshot__unreadable_comm(s, unr[i]);
+		for (size_t i = 0; i < v->nunr && i < CLI_UNREADABLE_NAMED; i++) {
+			pids[i] = memlens_snapshot__unreadable_pid(s, v->unr[i]);
+			comms[i] = memlens_snapshot__unreadable_comm(s, v->unr[i]);
 		}
-		cli_say_unreadable(cli, nunr, pids, comms);
+		cli_say_unreadable(cli, v->nunr, pids, comms);
 	}
 	cli_say_stalled(cli, s);
-out:
-	free(unr);
-	if (!a->om)
-		out_free(&o);
-	for (size_t i = 0; groups && i < ng; i++)
-		free(groups[i].key);
-	free(groups);
-	free(rows);
+}
+
+/* the table (or JSON, raw, CSV) of one snapshot */
+static int render_table(struct cli *cli, const struct snap_args *a, const struct memlens_snapshot *s, struct view *v,
+			struct out *o)
+{
+	int err = a->group >= 0 ? group_lines(a, v, o) : (process_lines(a, v, o), 0);
+
+	if (!err)
+		total_line(cli, a, v, o);
+	if (!err && cli->mode == OUT_JSON) {
+		char *more = json_summary(s, a->opts, v->nprocs, v->tot, v->unr, v->nunr);
+
+		err = more ? out_print_with(o, more) : -ENOMEM;
+		free(more);
+	} else if (!err) {
+		err = out_print(o);
+	}
+	if (!err)
+		after_table(cli, a->opts, s, v);
+	return err;
+}
+
+/* one snapshot, rendered: 0 or a negative errno (-EINVAL: said, a usage error) */
+static int snapshot_once(struct cli *cli, struct snap_args *a)
+{
+	struct memlens_snapshot *s = NULL;
+	struct view v = { 0 };
+	struct out o = { 0 };	/* out_free() of one never made is a no-op */
+	int err = plan(cli, a, &o);
+
+	if (!err) {
+		err = memlens__snapshot(cli->ml, a->opts, &s);
+		if (err)
+			cli_err("snapshot failed: %s", strerror(-err));
+		err = err == -EINVAL ? -EIO : err;
+	}
+	if (!err)
+		err = dmabuf_failed(cli, a->opts, memlens_snapshot__dmabuf_error(s));
+	if (!err)
+		err = select_rows(a, s, &v);
+	if (!err && a->om) {
+		struct metrics_in mi = { .snap = s, .dmabuf = memlens_snapshot__dmabuf(s), .per_process = true,
+					 .openmetrics = true };
+
+		err = metrics_write(stdout, &mi);
+	} else if (!err) {
+		err = render_table(cli, a, s, &v, &o);
+	}
+	out_free(&o);
+	for (size_t i = 0; v.groups && i < v.ng_made; i++)
+		free(v.groups[i].key);
+	free(v.groups);
+	free(v.rows);
+	free(v.unr);
 	memlens_snapshot__free(s);
 	if (!err && fflush(stdout))
 		err = -EIO;
