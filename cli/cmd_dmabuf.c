@@ -277,14 +277,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	}
 	err = memlens__dmabuf(cli->ml, &opts, &d);
 	if (err) {
-		if (opts.pin_dir && (err == -ENOENT || err == -EACCES || err == -EPERM))
-			cli_err("--pin-dir %s: %s", opts.pin_dir, err == -EPERM ?
-				"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
-				strerror(-err));
-		else if (err == -EOPNOTSUPP)
-			cli_err("DMA-BUF source bpf unavailable: %s", memlens__source_reason(cli->ml, MEMLENS_SOURCE_DMABUF_BPF));
-		else
-			cli_err("DMA-BUF scan failed: %s", strerror(-err));
+		cli_err_dmabuf(cli, opts.pin_dir, err);
 		return EXIT_RUNTIME;
 	}
 	if (memlens__probe(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER) && !memlens_dmabuf__buf_count(d))

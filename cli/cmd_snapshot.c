@@ -341,15 +341,8 @@ static int dmabuf_failed(struct cli *cli, const struct memlens_snapshot_opts *op
 {
 	if (!err || !opts->dmabuf)
 		return 0;
-	if (opts->pin_dir) {
-		cli_err("--pin-dir %s: %s", opts->pin_dir, err == -EPERM ?
-			"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
-			strerror(-err));
-		return err;
-	}
-	if (cli->source != MEMLENS_SOURCE_AUTO) {
-		cli_err("DMA-BUF source %s unavailable: %s", memlens_source__name(cli->source),
-			memlens__source_reason(cli->ml, cli->source) ? memlens__source_reason(cli->ml, cli->source) : strerror(-err));
+	if (opts->pin_dir || cli->source != MEMLENS_SOURCE_AUTO) {
+		cli_err_dmabuf(cli, opts->pin_dir, err);
 		return err;
 	}
 	if (cli->verbose)
@@ -357,7 +350,6 @@ static int dmabuf_failed(struct cli *cli, const struct memlens_snapshot_opts *op
 	return 0;
 }
 
-/* one snapshot, rendered: 0 or a negative errno (-EINVAL: said, a usage error) */
 /* one snapshot's rows as shown: filtered, sorted, grouped, summed */
 struct view {
 	const struct memlens_proc_usage **rows;

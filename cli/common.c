@@ -359,6 +359,20 @@ int cli_common_opt(struct cli *cli, enum memlens_job job, int c, const char *arg
 	}
 }
 
+void cli_err_dmabuf(struct cli *cli, const char *pin_dir, int err)
+{
+	enum memlens_source src = cli->source != MEMLENS_SOURCE_AUTO ? cli->source : MEMLENS_SOURCE_DMABUF_BPF;
+
+	if (pin_dir && (err == -ENOENT || err == -EACCES || err == -EPERM))
+		cli_err("--pin-dir %s: %s", pin_dir, err == -EPERM ?
+			"not a pin directory (on bpffs, owned by root, writable by no one else, our three pins)" :
+			strerror(-err));
+	else if (err == -EOPNOTSUPP)
+		cli_err("DMA-BUF source %s unavailable: %s", memlens_source__name(src), memlens__source_reason(cli->ml, src));
+	else
+		cli_err("DMA-BUF scan failed: %s", strerror(-err));
+}
+
 void cli_try_help(const struct cli *cli)
 {
 	fprintf(stderr, "Try 'memlens %s --help' for more information.\n", cli->cmd);

@@ -32,6 +32,10 @@ struct cli {
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "memlens: pid N: <what errno says>", with the library's words for its errnos */
 void cli_err_pid(struct cli *cli, pid_t pid, int err);
+/* a failed DMA-BUF pass (memlens__dmabuf(), or a snapshot's): pins named
+ * with --pin-dir that cannot be read, the source unavailable (and why), or
+ * the errno */
+void cli_err_dmabuf(struct cli *cli, const char *pin_dir, int err);
 /* a failed memlens__proc_open(): forced source unavailable (and why), or the pid's error */
 void cli_err_open(struct cli *cli, pid_t pid, int err);
 /* -v: which source answered job, and why the better ones did not (the library's order) */

@@ -72,34 +72,32 @@ static void family(FILE *f, const struct metrics_in *in, const char *name, const
 
 /* the memtypes are the quantities' (quantity.h); groups carry the summed
  * ones only (VSS is a process's: a sum of address-space sizes means nothing) */
-#define NMEM Q_N
-#define M_PSS Q_PSS
 
 /* one process, its DMA-BUF figures merged in */
 struct row {
 	const struct memlens_proc_usage *u;
-	uint64_t v[NMEM];
+	uint64_t v[Q_N];
 };
 
 static int cmp_pss(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
 
-	return x->v[M_PSS] > y->v[M_PSS] ? -1 : x->v[M_PSS] < y->v[M_PSS];
+	return x->v[Q_PSS] > y->v[Q_PSS] ? -1 : x->v[Q_PSS] < y->v[Q_PSS];
 }
 
 /* groups: rows sharing a key (the cgroup, or the comm) */
 struct grp {
 	const struct row *first;	/* its labels */
 	size_t n;
-	uint64_t v[NMEM];
+	uint64_t v[Q_N];
 };
 
 static int cmp_grp_pss(const void *a, const void *b)
 {
 	const struct grp *x = a, *y = b;
 
-	return x->v[M_PSS] > y->v[M_PSS] ? -1 : x->v[M_PSS] < y->v[M_PSS];
+	return x->v[Q_PSS] > y->v[Q_PSS] ? -1 : x->v[Q_PSS] < y->v[Q_PSS];
 }
 
 /* more than max groups: the max largest by PSS, the rest summed into one
@@ -118,7 +116,7 @@ static void cap_groups(struct grp *g, size_t *ng, size_t max)
 			continue;
 		}
 		g[max].n += g[i].n;
-		for (int m = 0; m < NMEM; m++)
+		for (int m = 0; m < Q_N; m++)
 			g[max].v[m] += g[i].v[m];
 	}
 	*ng = max + 1;
@@ -140,7 +138,7 @@ static struct grp *group(struct row *rows, size_t n, bool by_cgroup, size_t *ng)
 		g[k].first = &rows[order[starts[k]]];
 		g[k].n = starts[k + 1] - starts[k];
 		for (size_t i = starts[k]; i < starts[k + 1]; i++)
-			for (int m = 0; m < NMEM; m++)
+			for (int m = 0; m < Q_N; m++)
 				g[k].v[m] += rows[order[i]].v[m];
 	}
 	free(order);
@@ -237,7 +235,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	family(f, in, "memlens_cgroup_memory_bytes", "gauge", "bytes",
 	       "Memory of the processes of a cgroup, by type (smaps_rollup; DMA-BUF held by fd or mapping).");
 	for (size_t i = 0; g && i < ng; i++)
-		for (int k = 0; k < NMEM; k++) {
+		for (int k = 0; k < Q_N; k++) {
 			if (!quantities[k].summed)
 				continue;
 			fputs("memlens_cgroup_memory_bytes{", f);
@@ -257,7 +255,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 		cap_groups(g, &ng, in->top_groups);
 	family(f, in, "memlens_comm_memory_bytes", "gauge", "bytes", "Memory of the processes of a command name, by type.");
 	for (size_t i = 0; g && i < ng; i++)
-		for (int k = 0; k < NMEM; k++) {
+		for (int k = 0; k < Q_N; k++) {
 			if (!quantities[k].summed)
 				continue;
 			fputs("memlens_comm_memory_bytes{", f);
@@ -277,7 +275,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	family(f, in, "memlens_process_memory_bytes", "gauge", "bytes",
 	       in->per_process ? "Memory of a process, by type." : "Memory of a process, by type: the top processes by PSS.");
 	for (size_t i = 0; i < top; i++)
-		for (int k = 0; k < NMEM; k++) {
+		for (int k = 0; k < Q_N; k++) {
 			fprintf(f, "memlens_process_memory_bytes{pid=\"%d\",", rows[i].u->pid);
 			label(f, "comm", rows[i].u->comm, true);
 			cgroup_labels(f, rows[i].u, false);
