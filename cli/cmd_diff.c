@@ -27,9 +27,9 @@ static void diff_columns(void)
 	static char names[Q_N][40], helps[Q_N][2][96];
 	size_t n = D_Q0;
 
-	cols[D_PID] = (struct colinfo){ "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" };
-	cols[D_COMM] = (struct colinfo){ "COMM", 12, 0, SCOLS_JSON_STRING, "command name" };
-	cols[D_CHANGE] = (struct colinfo){ "CHANGE", 6, 0, SCOLS_JSON_STRING, "new, gone, grew, shrank or same (by PSS)" };
+	cols[D_PID] = (struct colinfo){ "PID", 6, 0, OUT_NUM, "process id" };
+	cols[D_COMM] = (struct colinfo){ "COMM", 12, 0, OUT_TEXT, "command name" };
+	cols[D_CHANGE] = (struct colinfo){ "CHANGE", 6, 0, OUT_TEXT, "new, gone, grew, shrank or same (by PSS)" };
 	for (int q = 0; q < Q_N; q++)
 		qcol[q] = qdcol[q] = -1;
 	for (int pass = 0; pass < 2; pass++)
@@ -39,7 +39,7 @@ static void diff_columns(void)
 			snprintf(names[q], sizeof(names[q]), "%s_DELTA", quantities[q].col);
 			snprintf(helps[q][pass], sizeof(helps[q][pass]), pass ? "%s: its change (new: all of it)" : "%s now (gone: then)",
 				 quantities[q].col);
-			cols[n] = (struct colinfo){ pass ? names[q] : quantities[q].col, 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
+			cols[n] = (struct colinfo){ pass ? names[q] : quantities[q].col, 8, 0, OUT_NUM,
 						    helps[q][pass] };
 			*(pass ? &qdcol[q] : &qcol[q]) = (int)n++;
 		}
@@ -48,11 +48,11 @@ static void diff_columns(void)
 
 enum { K_INODE, K_SIZE, K_EXPORTER, K_NAME, K_CHANGE, K_NCOLS };
 static const struct colinfo kcols[] = {
-	[K_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "buffer inode" },
-	[K_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "buffer size" },
-	[K_EXPORTER] = { "EXPORTER", 8, 0, SCOLS_JSON_STRING, "exporter" },
-	[K_NAME] = { "NAME", 10, 0, SCOLS_JSON_STRING, "buffer name" },
-	[K_CHANGE] = { "CHANGE", 4, 0, SCOLS_JSON_STRING, "new or gone" },
+	[K_INODE] = { "INODE", 8, 0, OUT_NUM, "buffer inode" },
+	[K_SIZE] = { "SIZE", 8, 0, OUT_NUM, "buffer size" },
+	[K_EXPORTER] = { "EXPORTER", 8, 0, OUT_TEXT, "exporter" },
+	[K_NAME] = { "NAME", 10, 0, OUT_TEXT, "buffer name" },
+	[K_CHANGE] = { "CHANGE", 4, 0, OUT_TEXT, "new or gone" },
 };
 
 struct row {
@@ -69,17 +69,6 @@ static int cmp_row(const void *a, const void *b, void *ctx)
 	if (x->d[sort_f] != y->d[sort_f])
 		return x->d[sort_f] > y->d[sort_f] ? -1 : 1;	/* the most growth first */
 	return diff_cmp_proc(x->new ? x->new : x->old, y->new ? y->new : y->old);
-}
-
-/* a signed size: +1.5M, -4K, 0B (+1536 with -b; a number in JSON) */
-static void set_delta(struct out *o, struct libscols_line *ln, int id, int64_t v, bool json)
-{
-	char buf[40];
-
-	if (json)
-		out_set(o, ln, id, "%lld", (long long)v);
-	else
-		out_set(o, ln, id, "%s", cli_delta(v, o->bytes, buf, sizeof(buf)));
 }
 
 /* the summed quantities' JSON keys, between sep */
@@ -226,7 +215,7 @@ static int proc_table(struct cli *cli, const struct diff_res *r, struct out *o)
 	for (size_t i = 0; !err && i < r->nr; i++) {
 		const struct row *w = &r->rows[i];
 		const struct proc *p = w->new ? w->new : w->old;
-		struct libscols_line *ln = out_line(o);
+		struct out_row *ln = out_line(o);
 
 		out_set(o, ln, D_PID, "%d", p->pid);
 		out_set(o, ln, D_COMM, "%s", p->comm);
@@ -236,7 +225,7 @@ static int proc_table(struct cli *cli, const struct diff_res *r, struct out *o)
 			if (qcol[k] < 0)
 				continue;
 			out_set_size(o, ln, qcol[k], (uint64_t)p->v[k]);
-			set_delta(o, ln, qdcol[k], w->d[k], cli->mode == OUT_JSON || cli->mode == OUT_CSV);
+			out_set_delta(o, ln, qdcol[k], w->d[k]);
 		}
 	}
 	return err;
@@ -256,7 +245,7 @@ static int konly_table(struct cli *cli, const struct doc *a, const struct doc *b
 	while (!err && (i < a->nk || j < b->nk)) {
 		int cmp = i == a->nk ? 1 : j == b->nk ? -1 : diff_cmp_kbuf(&a->k[i], &b->k[j]);
 		const struct kbuf *k = cmp < 0 ? &a->k[i] : &b->k[j];
-		struct libscols_line *ln;
+		struct out_row *ln;
 
 		if (cmp == 0) {
 			i++, j++;
@@ -274,89 +263,68 @@ static int konly_table(struct cli *cli, const struct doc *a, const struct doc *b
 	return err;
 }
 
-/* the kernel-only table's rows as a JSON array, malloc'd (NULL: no memory) */
-static char *konly_json(struct out *ko)
-{
-	char *s = NULL, *arr = NULL;
-
-	if (!scols_print_table_to_string(ko->tb, &s) && s) {
-		char *lb = strchr(s, '['), *rb = strrchr(s, ']');
-
-		if (lb && rb && rb > lb) {
-			rb[1] = 0;
-			arr = strdup(lb);
-		}
-	}
-	free(s);
-	return arr ? arr : strdup("[]");
-}
+/* what the members of diff's document are made from */
+struct members {
+	const struct doc *a, *b;
+	const struct diff_res *r;
+	struct out *ko;	/* the kernel-only table; NULL: not in both snapshots */
+};
 
 /* the members after the rows' array in JSON: kernel_only and summary */
-static char *summary_json(const struct doc *a, const struct doc *b, const struct diff_res *r, const char *kjson)
+static void summary_json(struct jw *w, void *ctx)
 {
-	char *more = NULL;
-	size_t mlen = 0;
-	FILE *mf = open_memstream(&more, &mlen);
+	const struct members *m = ctx;
 
-	if (!mf)
-		return NULL;
-	fprintf(mf, "   \"kernel_only\": %s,\n   \"summary\": {\"new\": %zu, \"gone\": %zu, "
-		"\"mem_available_delta\": %lld, \"total_delta\": {", kjson ? kjson : "null", r->nnew, r->ngone,
-		(long long)(a->mem_available >= 0 && b->mem_available >= 0 ? b->mem_available - a->mem_available : 0));
-	for (int k = 0, first = 1; k < Q_N; k++)
-		if (quantities[k].summed) {
-			fprintf(mf, "%s\"%s\": %lld", first ? "" : ", ", quantities[k].key, (long long)r->tot[k]);
-			first = 0;
-		}
-	fputs("}}", mf);
-	if (fclose(mf)) {
-		free(more);
-		return NULL;
-	}
-	return more;
+	if (m->ko)
+		out_json_rows(w, "kernel_only", m->ko);
+	else
+		jw_null(w, "kernel_only");
+	jw_object(w, "summary", true);
+	jw_u64(w, "new", m->r->nnew);
+	jw_u64(w, "gone", m->r->ngone);
+	jw_i64(w, "mem_available_delta", m->a->mem_available >= 0 && m->b->mem_available >= 0 ?
+						 m->b->mem_available - m->a->mem_available : 0);
+	jw_object(w, "total_delta", true);
+	for (int k = 0; k < Q_N; k++)
+		if (quantities[k].summed)
+			jw_i64(w, quantities[k].key, m->r->tot[k]);
+	jw_end(w);
+	jw_end(w);
 }
 
 /* the table's footer line, for people */
-static void footer(struct cli *cli, const struct doc *a, const struct doc *b, const struct diff_res *r)
+static void footer(struct cli *cli, const struct doc *a, const struct doc *b, const struct diff_res *r, struct out *o)
 {
-	char buf[40];
+	char pss[40], av[40];
 
-	if (cli->mode != OUT_TABLE || cli->no_headings)
-		return;
-	printf("processes: %zu new, %zu gone  PSS: %s", r->nnew, r->ngone, cli_delta(r->tot[Q_PSS], cli->bytes, buf, sizeof(buf)));
+	cli_delta(r->tot[Q_PSS], cli->bytes, pss, sizeof(pss));
 	if (a->mem_available >= 0 && b->mem_available >= 0)
-		printf("  MemAvailable: %s", cli_delta(b->mem_available - a->mem_available, cli->bytes, buf, sizeof(buf)));
-	putchar('\n');
+		out_footer(o, "processes: %zu new, %zu gone  PSS: %s  MemAvailable: %s", r->nnew, r->ngone, pss,
+			   cli_delta(b->mem_available - a->mem_available, cli->bytes, av, sizeof(av)));
+	else
+		out_footer(o, "processes: %zu new, %zu gone  PSS: %s", r->nnew, r->ngone, pss);
 }
 
 /* the rendered answer: JSON one document, a table its two tables and footer */
 static int render(struct cli *cli, const struct doc *a, const struct doc *b, const struct diff_res *r)
 {
 	struct out o = { 0 }, ko = { 0 };	/* out_free() of one never made is a no-op */
-	char *kjson = NULL, *more = NULL;
 	size_t nk = 0;
 	bool konly = a->has_konly && b->has_konly;
+	struct members m = { a, b, r, konly ? &ko : NULL };
 	int err = proc_table(cli, r, &o);
 
 	if (!err && konly)
 		err = konly_table(cli, a, b, &ko, &nk);
-	if (!err && cli->mode == OUT_JSON) {
-		kjson = konly ? konly_json(&ko) : NULL;
-		more = (!konly || kjson) ? summary_json(a, b, r, kjson) : NULL;
-		err = more ? out_print_with(&o, more) : -ENOMEM;
-	} else if (!err) {
-		err = out_print(&o);
-		if (!err && konly && nk && cli->mode == OUT_TABLE) {
-			printf("\nkernel-only DMA-BUF buffers:\n");
-			err = scols_print_table(ko.tb);
-		}
-		if (!err)
-			footer(cli, a, b, r);
+	if (!err) {
+		/* for people, the footer comes after both tables */
+		footer(cli, a, b, r, konly && nk ? &ko : &o);
+		err = out_print_doc(&o, summary_json, &m);
 	}
+	if (!err && konly)
+		err = out_print_section(&ko, "kernel-only DMA-BUF buffers");
 	out_free(&ko);
 	out_free(&o);
-	free(kjson);
-	free(more);
 	return err;
 }
 

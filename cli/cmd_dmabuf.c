@@ -20,22 +20,22 @@ enum { C_PID, C_TID, C_COMM, C_INODE, C_SIZE, C_EXPORTER, C_NAME, C_RSS, C_PSS, 
        C_FILE_REFS, C_FD, C_KERNEL_ONLY, C_BUFFERS };
 
 static const struct colinfo cols[] = {
-	[C_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
-	[C_TID] = { "TID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "thread with its own fd table; 0: the process's table" },
-	[C_COMM] = { "COMM", 10, 0, SCOLS_JSON_STRING, "command name" },
-	[C_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "buffer inode" },
-	[C_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "buffer size in bytes" },
-	[C_EXPORTER] = { "EXPORTER", 8, 0, SCOLS_JSON_STRING, "exporter (system, udmabuf, a driver)" },
-	[C_NAME] = { "NAME", 10, 0, SCOLS_JSON_STRING, "buffer name (DMA_BUF_SET_NAME)" },
-	[C_RSS] = { "RSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "bytes: the buffer's size for its holder" },
-	[C_PSS] = { "PSS", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "bytes: size / nr_procs" },
-	[C_NR_PROCS] = { "NR_PROCS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes holding it by fd or mapping" },
-	[C_FD_REFS] = { "FD_REFS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "fds on it" },
-	[C_MAP_REFS] = { "MAP_REFS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "mappings of it" },
-	[C_FILE_REFS] = { "FILE_REFS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "references to its file (kernel's count)" },
-	[C_FD] = { "FD", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "file descriptor" },
-	[C_KERNEL_ONLY] = { "KERNEL_ONLY", 3, 0, SCOLS_JSON_BOOLEAN, "held by no process" },
-	[C_BUFFERS] = { "BUFFERS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "number of buffers" },
+	[C_PID] = { "PID", 5, 0, OUT_NUM, "process id" },
+	[C_TID] = { "TID", 5, 0, OUT_NUM, "thread with its own fd table; 0: the process's table" },
+	[C_COMM] = { "COMM", 10, 0, OUT_TEXT, "command name" },
+	[C_INODE] = { "INODE", 8, 0, OUT_NUM, "buffer inode" },
+	[C_SIZE] = { "SIZE", 8, 0, OUT_NUM, "buffer size in bytes" },
+	[C_EXPORTER] = { "EXPORTER", 8, 0, OUT_TEXT, "exporter (system, udmabuf, a driver)" },
+	[C_NAME] = { "NAME", 10, 0, OUT_TEXT, "buffer name (DMA_BUF_SET_NAME)" },
+	[C_RSS] = { "RSS", 8, 0, OUT_NUM, "bytes: the buffer's size for its holder" },
+	[C_PSS] = { "PSS", 8, 0, OUT_NUM, "bytes: size / nr_procs" },
+	[C_NR_PROCS] = { "NR_PROCS", 4, 0, OUT_NUM, "processes holding it by fd or mapping" },
+	[C_FD_REFS] = { "FD_REFS", 4, 0, OUT_NUM, "fds on it" },
+	[C_MAP_REFS] = { "MAP_REFS", 4, 0, OUT_NUM, "mappings of it" },
+	[C_FILE_REFS] = { "FILE_REFS", 4, 0, OUT_NUM, "references to its file (kernel's count)" },
+	[C_FD] = { "FD", 4, 0, OUT_NUM, "file descriptor" },
+	[C_KERNEL_ONLY] = { "KERNEL_ONLY", 3, 0, OUT_BOOL, "held by no process" },
+	[C_BUFFERS] = { "BUFFERS", 4, 0, OUT_NUM, "number of buffers" },
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -133,7 +133,7 @@ static int print_rows(struct cli *cli, const struct memlens_dmabuf *d, enum view
 		const struct memlens_dmabuf_holder *h = NULL;
 		const struct memlens_dmabuf_ref *r = NULL;
 		const struct memlens_dmabuf_fd *f = NULL;
-		struct libscols_line *ln;
+		struct out_row *ln;
 
 		if (v == V_PROCS || v == V_GRID) {
 			if (i >= memlens_dmabuf__ref_count(d))
@@ -209,15 +209,13 @@ static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 				n++;
 				size += memlens_dmabuf__buf(d, j)->size;
 			}
-		struct libscols_line *ln = out_line(&o);
+		struct out_row *ln = out_line(&o);
 		out_set(&o, ln, C_EXPORTER, "%s", or_unknown(e));
 		out_set(&o, ln, C_BUFFERS, "%zu", n);
 		out_set_size(&o, ln, C_SIZE, size);
 	}
-	if (!err) {
-		putchar('\n');
-		err = out_print(&o);
-	}
+	if (!err)
+		err = out_print_section(&o, NULL);
 	out_free(&o);
 	return err;
 }
@@ -282,7 +280,7 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	}
 	if (memlens__probe(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER) && !memlens_dmabuf__buf_count(d))
 		fprintf(stderr, "memlens: %s\n", memlens__probe_reason(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER));
-	if (cli->verbose || (cli->mode == OUT_TABLE && v == V_PROCS))
+	if (cli->verbose || (cli_people(cli) && v == V_PROCS))
 		fprintf(stderr, "memlens: source %s: %s\n", memlens_source__name(memlens_dmabuf__source(d)),
 			memlens_dmabuf__source_reason(d));
 	if (memlens_dmabuf__unreadable(d)) {
@@ -294,11 +292,11 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	}
 	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
 		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");
-	if (v == V_PROCS && cli->mode == OUT_TABLE && !cli->columns) {
+	if (v == V_PROCS && cli_people(cli) && !cli->columns) {
 		err = print_dump(d);
 	} else {
 		err = print_rows(cli, d, v);
-		if (!err && v == V_BUFS && cli->mode == OUT_TABLE)
+		if (!err && v == V_BUFS)
 			err = print_exporters(cli, d);
 	}
 	rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

@@ -884,10 +884,86 @@ static bool parse_num(const char *s, double min, double max, double *out)
 	return !errno && end != s && !*end && *out >= min && *out <= max;
 }
 
-int cmd_exporter(struct cli *cli, int argc, char **argv)
+enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_INTERVAL, OPT_ONCE, OPT_TOP, OPT_PER_PROCESS, OPT_NO_DMABUF,
+       OPT_PIN_DIR, OPT_TOP_GROUPS, OPT_SOCKET_MODE, OPT_SOCKET_GROUP };
+
+static void exporter_help(void)
 {
-	enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_INTERVAL, OPT_ONCE, OPT_TOP, OPT_PER_PROCESS, OPT_NO_DMABUF,
-	       OPT_PIN_DIR, OPT_TOP_GROUPS, OPT_SOCKET_MODE, OPT_SOCKET_GROUP };
+	printf("Usage: memlens exporter [--listen ADDR:PORT] [--top N|--per-process] [--no-dmabuf]\n"
+	       "       memlens exporter --textfile DIR [--interval SECONDS|--once]\n\n"
+	       "Serve process, cgroup and DMA-BUF memory to Prometheus on /metrics (OpenMetrics\n"
+	       "when the scraper asks for it, else Prometheus text 0.0.4), or write it for\n"
+	       "node_exporter's textfile collector.  Every scrape collects afresh; parallel\n"
+	       "scrapes share one collection.  Metrics: docs/exporter.md.\n\n"
+	       "      --listen ADDR:PORT  where to serve (default %s; :PORT every address)\n"
+	       "      --listen unix:PATH  serve on a unix socket instead, made with\n"
+	       "      --socket-mode MODE  its mode (default 0660) and\n"
+	       "      --socket-group G    its group (default memlens's own)\n"
+	       "      --textfile DIR      write DIR/memlens.prom (temporary file, renamed) instead\n"
+	       "      --interval SECONDS  --textfile: how often (default 15)\n"
+	       "      --once              --textfile: one collection, then exit\n"
+	       "      --top N             per-process series for the N largest by PSS (default 20)\n"
+	       "      --per-process       per-process series for every process\n"
+	       "      --top-groups N      cgroup and command-name series for the N largest of\n"
+	       "                          each by PSS, the rest summed as \"(other)\" (default 500; 0: all)\n"
+	       "      --no-dmabuf         no DMA-BUF accounting\n"
+	       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
+	       , DEFAULT_LISTEN);
+	cli_help_source(MEMLENS_JOB_DMABUF, 26);
+	printf("  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
+	       "  -h, --help              this help\n");
+}
+
+/* the exporter's options beyond struct exporter's */
+struct exp_args {
+	const char *listen_spec, *textfile;
+	double interval;
+	mode_t sock_mode;
+	gid_t sock_gid;
+	bool sock_opts, once, interval_set;
+};
+
+/* --top N, --top-groups N: a count; false: bad (said) */
+static bool parse_count(const char *opt, const char *arg, const char *what, size_t *out)
+{
+	double v;
+
+	if (!parse_num(arg, 0, 1e6, &v) || v != (size_t)v) {
+		cli_err("%s %s: %s", opt, arg, what);
+		return false;
+	}
+	*out = (size_t)v;
+	return true;
+}
+
+/* --socket-mode, --socket-group; false: bad (said) */
+static bool parse_socket_opt(int c, const char *arg, struct exp_args *a)
+{
+	if (c == OPT_SOCKET_MODE) {
+		char *end;
+		unsigned long m = strtoul(arg, &end, 8);
+
+		if (!*arg || *end || m & ~0666UL) {
+			cli_err("--socket-mode %s: octal, read and write bits only (0600, 0660, 0666)", arg);
+			return false;
+		}
+		a->sock_mode = (mode_t)m;
+	} else {
+		struct group *g = getgrnam(arg);
+
+		if (!g) {
+			cli_err("--socket-group %s: no such group", arg);
+			return false;
+		}
+		a->sock_gid = g->gr_gid;
+	}
+	a->sock_opts = true;
+	return true;
+}
+
+/* options: -1 go on, else the exit code (--help, a usage error said) */
+static int parse_opts(struct cli *cli, int argc, char **argv, struct exporter *ex, struct exp_args *a)
+{
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "textfile", required_argument, NULL, OPT_TEXTFILE },
@@ -905,114 +981,167 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20, .top_groups = 500 };
-	const char *listen_spec = DEFAULT_LISTEN, *textfile = NULL;
-	double interval = 15, v;
-	mode_t sock_mode = 0660;
-	gid_t sock_gid = getgid();
-	bool sock_opts = false;
-	bool once = false, interval_set = false;
-	sigset_t sigs;
-	int c, sig, rc = EXIT_OK;
+	bool ok = true;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "s:vh", longopts, NULL)) != -1) {
+	while (ok && (c = getopt_long(argc, argv, "s:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_LISTEN: listen_spec = optarg; break;
-		case OPT_TEXTFILE: textfile = optarg; break;
+		case OPT_LISTEN: a->listen_spec = optarg; break;
+		case OPT_TEXTFILE: a->textfile = optarg; break;
 		case OPT_INTERVAL:
-			if (!parse_num(optarg, 0.1, 86400, &interval)) {
+			ok = parse_num(optarg, 0.1, 86400, &a->interval);
+			if (!ok)
 				cli_err("--interval %s: seconds, from 0.1 to 86400", optarg);
-				return EXIT_USAGE;
-			}
-			interval_set = true;
+			a->interval_set = true;
 			break;
-		case OPT_ONCE: once = true; break;
-		case OPT_TOP:
-			if (!parse_num(optarg, 0, 1e6, &v) || v != (size_t)v) {
-				cli_err("--top %s: a count of processes", optarg);
-				return EXIT_USAGE;
-			}
-			ex.top = (size_t)v;
-			break;
+		case OPT_ONCE: a->once = true; break;
+		case OPT_TOP: ok = parse_count("--top", optarg, "a count of processes", &ex->top); break;
 		case OPT_TOP_GROUPS:
-			if (!parse_num(optarg, 0, 1e6, &v) || v != (size_t)v) {
-				cli_err("--top-groups %s: a count of cgroups and command names (0: all)", optarg);
-				return EXIT_USAGE;
-			}
-			ex.top_groups = (size_t)v;
+			ok = parse_count("--top-groups", optarg, "a count of cgroups and command names (0: all)",
+					 &ex->top_groups);
 			break;
-		case OPT_SOCKET_MODE: {
-			char *end;
-			unsigned long m = strtoul(optarg, &end, 8);
+		case OPT_SOCKET_MODE:
+		case OPT_SOCKET_GROUP: ok = parse_socket_opt(c, optarg, a); break;
+		case OPT_PER_PROCESS: ex->per_process = true; break;
+		case OPT_NO_DMABUF: ex->dmabuf = false; break;
+		case OPT_PIN_DIR: ex->pin_dir = optarg; break;
+		case 'h': exporter_help(); return EXIT_OK;
+		default: ok = !cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg);
+		}
+	}
+	return ok ? -1 : EXIT_USAGE;
+}
 
-			if (!*optarg || *end || m & ~0666UL) {
-				cli_err("--socket-mode %s: octal, read and write bits only (0600, 0660, 0666)", optarg);
-				return EXIT_USAGE;
-			}
-			sock_mode = (mode_t)m;
-			sock_opts = true;
-			break;
-		}
-		case OPT_SOCKET_GROUP: {
-			struct group *g = getgrnam(optarg);
+/* options that do not go together: false (said) */
+static bool check_opts(const struct exporter *ex, const struct exp_args *a, int argc)
+{
+	const char *why = NULL;
 
-			if (!g) {
-				cli_err("--socket-group %s: no such group", optarg);
-				return EXIT_USAGE;
-			}
-			sock_gid = g->gr_gid;
-			sock_opts = true;
+	if (optind != argc)
+		why = "exporter takes no arguments";
+	else if (a->sock_opts && strncmp(a->listen_spec, "unix:", 5))
+		why = "--socket-mode and --socket-group go with --listen unix:PATH";
+	else if ((a->once || a->interval_set) && !a->textfile)
+		why = "--interval and --once go with --textfile";
+	else if (ex->per_process && ex->top != 20)
+		why = "--top and --per-process do not go together";
+	if (why)
+		cli_err("%s", why);
+	return !why;
+}
+
+/* --textfile: a collection every interval until SIGTERM or SIGINT, or --once */
+static int run_textfile(struct exporter *ex, const struct exp_args *a, const sigset_t *sigs)
+{
+	int dirfd = open(a->textfile, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = EXIT_OK, sig;
+	struct timespec ts = { (time_t)a->interval, (long)((a->interval - (time_t)a->interval) * 1e9) };
+
+	if (dirfd < 0) {
+		cli_err("--textfile %s: %s", a->textfile, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	do {
+		if (write_textfile(ex, dirfd, a->textfile) && a->once)
+			rc = EXIT_RUNTIME;
+		if (a->once)
 			break;
-		}
-		case OPT_PER_PROCESS: ex.per_process = true; break;
-		case OPT_NO_DMABUF: ex.dmabuf = false; break;
-		case OPT_PIN_DIR: ex.pin_dir = optarg; break;
-		case 'h':
-			printf("Usage: memlens exporter [--listen ADDR:PORT] [--top N|--per-process] [--no-dmabuf]\n"
-			       "       memlens exporter --textfile DIR [--interval SECONDS|--once]\n\n"
-			       "Serve process, cgroup and DMA-BUF memory to Prometheus on /metrics (OpenMetrics\n"
-			       "when the scraper asks for it, else Prometheus text 0.0.4), or write it for\n"
-			       "node_exporter's textfile collector.  Every scrape collects afresh; parallel\n"
-			       "scrapes share one collection.  Metrics: docs/exporter.md.\n\n"
-			       "      --listen ADDR:PORT  where to serve (default %s; :PORT every address)\n"
-			       "      --listen unix:PATH  serve on a unix socket instead, made with\n"
-			       "      --socket-mode MODE  its mode (default 0660) and\n"
-			       "      --socket-group G    its group (default memlens's own)\n"
-			       "      --textfile DIR      write DIR/memlens.prom (temporary file, renamed) instead\n"
-			       "      --interval SECONDS  --textfile: how often (default 15)\n"
-			       "      --once              --textfile: one collection, then exit\n"
-			       "      --top N             per-process series for the N largest by PSS (default 20)\n"
-			       "      --per-process       per-process series for every process\n"
-			       "      --top-groups N      cgroup and command-name series for the N largest of\n"
-			       "                          each by PSS, the rest summed as \"(other)\" (default 500; 0: all)\n"
-			       "      --no-dmabuf         no DMA-BUF accounting\n"
-			       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
-			       , DEFAULT_LISTEN);
-			cli_help_source(MEMLENS_JOB_DMABUF, 26);
-			printf("  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
-			       "  -h, --help              this help\n");
-			return EXIT_OK;
-		default:
-			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
-				return EXIT_USAGE;
-		}
+		sig = sigtimedwait(sigs, NULL, &ts);
+	} while (sig < 0);
+	close(dirfd);
+	return rc;
+}
+
+static struct MHD_Daemon *start_daemon(struct exporter *ex, int fd)
+{
+	return MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+				NULL, NULL, handler, ex,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, ex,
+				MHD_OPTION_NOTIFY_CONNECTION, notify_conn, ex,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ex,
+				MHD_OPTION_END);
+}
+
+/* serving: where, and the hidepid warning; then until SIGTERM or SIGINT */
+static void serve(struct exporter *ex, const char *shown, bool is_unix, const sigset_t *sigs)
+{
+	int sig;
+
+	if (is_unix)
+		fprintf(stderr, "memlens: exporter: serving %s (GET /metrics)\n", shown);
+	else
+		fprintf(stderr, "memlens: exporter: serving http://%s/metrics\n", shown);
+	if (!is_unix && proc_hides())
+		cli_err("WARNING: /proc is mounted with hidepid here, and this exporter serves every "
+			"process's pid, command name, cgroup and memory to anyone who can connect to %s "
+			"(no authentication): /proc's hiding does not apply to them. Listen on a unix "
+			"socket (--listen unix:PATH --socket-mode 0660 --socket-group G) or firewall the "
+			"port (docs/security.md)", shown);
+	while (sigwait(sigs, &sig))
+		;
+	if (ex->cli->verbose)
+		cli_err("exporter: %s, stopping", strsignal(sig));
+}
+
+/* --listen: the collector thread and the HTTP server until a signal */
+static int run_http(struct exporter *ex, const struct exp_args *a, const sigset_t *sigs)
+{
+	char shown[128];
+	bool is_unix = !strncmp(a->listen_spec, "unix:", 5);
+	int fd = is_unix ? listen_unix(a->listen_spec + 5, a->sock_mode, a->sock_gid, shown, sizeof(shown)) :
+			   listen_on(a->listen_spec, shown, sizeof(shown));
+	struct MHD_Daemon *d;
+	int rc = EXIT_OK;
+	pthread_t th;
+
+	if (fd < 0)
+		return fd == -2 ? EXIT_USAGE : EXIT_RUNTIME;
+	if (pthread_create(&th, NULL, collector, ex)) {
+		cli_err("cannot start the collector: %s", strerror(errno));
+		close(fd);
+		return EXIT_RUNTIME;
 	}
-	if (optind != argc) {
-		cli_err("exporter takes no arguments");
+	d = start_daemon(ex, fd);
+	if (!d) {
+		cli_err("cannot start the HTTP server on %s", shown);
+		rc = EXIT_RUNTIME;
+	} else {
+		serve(ex, shown, is_unix, sigs);
+	}
+	/* the scrapes still waiting get 503; then the daemon stops */
+	pthread_mutex_lock(&ex->lock);
+	ex->stopping = true;
+	pthread_cond_signal(&ex->wake);
+	pthread_mutex_unlock(&ex->lock);
+	if (stop_collector(th)) {
+		/* a collection held up by stalled processes (each waits up to
+		 * the stall timeout): not waited for.  The process exit takes
+		 * the readers, programs and links with it. */
+		cli_err("exporter: the collection in progress did not end within %d s; exiting without it",
+			STOP_WAIT_S);
+		_exit(rc);
+	}
+	if (d)
+		MHD_stop_daemon(d);
+	close(fd);
+	if (is_unix)
+		unlink(a->listen_spec + 5);
+	return rc;
+}
+
+int cmd_exporter(struct cli *cli, int argc, char **argv)
+{
+	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20, .top_groups = 500 };
+	struct exp_args a = { .listen_spec = DEFAULT_LISTEN, .interval = 15, .sock_mode = 0660, .sock_gid = getgid() };
+	sigset_t sigs;
+	int rc = parse_opts(cli, argc, argv, &ex, &a);
+
+	if (rc >= 0)
+		return rc;
+	if (!check_opts(&ex, &a, argc))
 		return EXIT_USAGE;
-	}
-	if (sock_opts && strncmp(listen_spec, "unix:", 5)) {
-		cli_err("--socket-mode and --socket-group go with --listen unix:PATH");
-		return EXIT_USAGE;
-	}
-	if ((once || interval_set) && !textfile) {
-		cli_err("--interval and --once go with --textfile");
-		return EXIT_USAGE;
-	}
-	if (ex.per_process && ex.top != 20) {
-		cli_err("--top and --per-process do not go together");
-		return EXIT_USAGE;
-	}
 	pthread_mutex_init(&ex.lock, NULL);
 	pthread_cond_init(&ex.wake, NULL);
 	ex.tail = &ex.waiting;
@@ -1022,85 +1151,7 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
-	if (textfile) {
-		int dirfd = open(textfile, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		struct timespec ts = { (time_t)interval, (long)((interval - (time_t)interval) * 1e9) };
-
-		if (dirfd < 0) {
-			cli_err("--textfile %s: %s", textfile, strerror(errno));
-			return EXIT_RUNTIME;
-		}
-		do {
-			if (write_textfile(&ex, dirfd, textfile) && once)
-				rc = EXIT_RUNTIME;
-			if (once)
-				break;
-			sig = sigtimedwait(&sigs, NULL, &ts);
-		} while (sig < 0);
-		close(dirfd);
-	} else {
-		char shown[128];
-		bool is_unix = !strncmp(listen_spec, "unix:", 5);
-		int fd = is_unix ? listen_unix(listen_spec + 5, sock_mode, sock_gid, shown, sizeof(shown)) :
-				   listen_on(listen_spec, shown, sizeof(shown));
-		struct MHD_Daemon *d;
-		pthread_t th;
-
-		if (fd < 0)
-			return fd == -2 ? EXIT_USAGE : EXIT_RUNTIME;
-		if (pthread_create(&th, NULL, collector, &ex)) {
-			cli_err("cannot start the collector: %s", strerror(errno));
-			close(fd);
-			return EXIT_RUNTIME;
-		}
-		d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-				     NULL, NULL, handler, &ex,
-				     MHD_OPTION_LISTEN_SOCKET, fd,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, &ex,
-				     MHD_OPTION_NOTIFY_CONNECTION, notify_conn, &ex,
-				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &ex,
-				     MHD_OPTION_END);
-		if (!d) {
-			cli_err("cannot start the HTTP server on %s", shown);
-			rc = EXIT_RUNTIME;
-		} else {
-			if (is_unix)
-				fprintf(stderr, "memlens: exporter: serving %s (GET /metrics)\n", shown);
-			else
-				fprintf(stderr, "memlens: exporter: serving http://%s/metrics\n", shown);
-			if (!is_unix && proc_hides())
-				cli_err("WARNING: /proc is mounted with hidepid here, and this exporter serves every "
-					"process's pid, command name, cgroup and memory to anyone who can connect to %s "
-					"(no authentication): /proc's hiding does not apply to them. Listen on a unix "
-					"socket (--listen unix:PATH --socket-mode 0660 --socket-group G) or firewall the "
-					"port (docs/security.md)", shown);
-			while (sigwait(&sigs, &sig))
-				;
-			if (cli->verbose)
-				cli_err("exporter: %s, stopping", strsignal(sig));
-		}
-		/* the scrapes still waiting get 503; then the daemon stops */
-		pthread_mutex_lock(&ex.lock);
-		ex.stopping = true;
-		pthread_cond_signal(&ex.wake);
-		pthread_mutex_unlock(&ex.lock);
-		if (stop_collector(th)) {
-			/* a collection held up by stalled processes (each waits up to
-			 * the stall timeout): not waited for.  The process exit takes
-			 * the readers, programs and links with it. */
-			cli_err("exporter: the collection in progress did not end within %d s; exiting without it",
-				STOP_WAIT_S);
-			_exit(rc);
-		}
-		if (d)
-			MHD_stop_daemon(d);
-		close(fd);
-		if (is_unix)
-			unlink(listen_spec + 5);
-	}
+	rc = a.textfile ? run_textfile(&ex, &a, &sigs) : run_http(&ex, &a, &sigs);
 	pthread_cond_destroy(&ex.wake);
 	pthread_mutex_destroy(&ex.lock);
 	return rc;

@@ -12,12 +12,12 @@
 enum { COL_SECTION, COL_NAME, COL_AVAILABLE, COL_VALUE, COL_ORDER, COL_REASON };
 
 static const struct colinfo cols[] = {
-	[COL_SECTION] = { "SECTION", 10, 0, SCOLS_JSON_STRING, "kernel, privilege, interface or job" },
-	[COL_NAME] = { "NAME", 22, 0, SCOLS_JSON_STRING, "what" },
-	[COL_AVAILABLE] = { "AVAILABLE", 5, 0, SCOLS_JSON_BOOLEAN, "usable by this caller" },
-	[COL_VALUE] = { "VALUE", 10, 0, SCOLS_JSON_STRING, "version, or the source a job uses" },
-	[COL_ORDER] = { "ORDER", 12, 0, SCOLS_JSON_STRING, "a job's sources, best first: the order AUTO tries" },
-	[COL_REASON] = { "REASON", 0.5, SCOLS_FL_WRAP, SCOLS_JSON_STRING, "why" },
+	[COL_SECTION] = { "SECTION", 10, 0, OUT_TEXT, "kernel, privilege, interface or job" },
+	[COL_NAME] = { "NAME", 22, 0, OUT_TEXT, "what" },
+	[COL_AVAILABLE] = { "AVAILABLE", 5, 0, OUT_BOOL, "usable by this caller" },
+	[COL_VALUE] = { "VALUE", 10, 0, OUT_TEXT, "version, or the source a job uses" },
+	[COL_ORDER] = { "ORDER", 12, 0, OUT_TEXT, "a job's sources, best first: the order AUTO tries" },
+	[COL_REASON] = { "REASON", 0.5, OUT_FL_WRAP, OUT_TEXT, "why" },
 };
 
 #ifndef CAP_PERFMON
@@ -30,26 +30,27 @@ static const struct colinfo cols[] = {
 #define CAP_CHECKPOINT_RESTORE 40
 #endif
 
-static void row(struct out *o, const char *sec, const char *name, bool avail, const char *value, const char *reason)
+static struct out_row *row(struct out *o, const char *sec, const char *name, bool avail, const char *value,
+			   const char *reason)
 {
-	struct libscols_line *ln = out_line(o);
+	struct out_row *ln = out_line(o);
 
 	out_set(o, ln, COL_SECTION, "%s", sec);
 	out_set(o, ln, COL_NAME, "%s", name);
 	out_set(o, ln, COL_AVAILABLE, "%s", avail ? "yes" : "no");
 	out_set(o, ln, COL_VALUE, "%s", value);
 	out_set(o, ln, COL_REASON, "%s", reason);
+	return ln;
 }
 
 static void job_row(struct out *o, struct cli *cli, enum memlens_job job)
 {
 	enum memlens_source b;
 	char names[128];
-	struct libscols_line *ln;
+	struct out_row *ln;
 
 	memlens__select(cli->ml, job, MEMLENS_SOURCE_AUTO, &b);
-	row(o, "job", memlens_job__name(job), true, memlens_source__name(b), memlens__explain(cli->ml, job, b, false));
-	ln = scols_table_get_line(o->tb, scols_table_get_nlines(o->tb) - 1);
+	ln = row(o, "job", memlens_job__name(job), true, memlens_source__name(b), memlens__explain(cli->ml, job, b, false));
 	out_set(o, ln, COL_ORDER, "%s", cli_job_sources(job, ",", names, sizeof(names)));
 }
 
@@ -81,7 +82,8 @@ int cmd_features(struct cli *cli, int argc, char **argv)
 		cli_err("features takes no arguments");
 		return EXIT_USAGE;
 	}
-	err = out_init(&o, cli, "features", cols, sizeof(cols) / sizeof(cols[0]), cli->mode == OUT_JSON ? "SECTION,NAME,AVAILABLE,VALUE,ORDER,REASON" : "SECTION,NAME,AVAILABLE,VALUE,REASON");
+	err = out_init_doc(&o, cli, "features", cols, sizeof(cols) / sizeof(cols[0]), "SECTION,NAME,AVAILABLE,VALUE,REASON",
+			   "SECTION,NAME,AVAILABLE,VALUE,ORDER,REASON");
 	if (err) {
 		out_free(&o);
 		return EXIT_USAGE;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* memlens maps: one VMA per row. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -43,7 +42,7 @@ static void print_proc_maps(const struct memlens_vma *v)
 
 static int render(struct cli *cli, const struct memlens_vma_set *set, bool build_ids, bool all, bool proc_maps)
 {
-	char defaults[128];
+	char defaults[128], doc[160];
 	struct out o;
 	int err;
 
@@ -52,10 +51,12 @@ static int render(struct cli *cli, const struct memlens_vma_set *set, bool build
 			print_proc_maps(memlens_vma_set__get(set, i));
 		return 0;
 	}
-	snprintf(defaults, sizeof(defaults), "%sSTART,END,PERMS,OFFSET,DEV,INODE,NAME%s%s", all ? "PID," : "",
-		 build_ids ? ",BUILDID" : "", cli->mode == OUT_JSON ? ",PID,SIZE,PAGESIZE,SOURCE" : "");
+	snprintf(defaults, sizeof(defaults), "%sSTART,END,PERMS,OFFSET,DEV,INODE,NAME%s", all ? "PID," : "",
+		 build_ids ? ",BUILDID" : "");
+	/* a document says whose rows they are, and how they were read */
+	snprintf(doc, sizeof(doc), "%s,PID,SIZE,PAGESIZE,SOURCE", defaults);
 	ncols = vma_columns(cols, NULL, 0);
-	err = out_init(&o, cli, "maps", cols, ncols, defaults);
+	err = out_init_doc(&o, cli, "maps", cols, ncols, defaults, doc);
 	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++)
 		vma_columns_fill(cli, &o, out_line(&o), memlens_vma_set__get(set, i), memlens_vma_set__source(set));
 	if (!err)
@@ -71,21 +72,20 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 {
 	struct colinfo extra[S_NCOLS - VCOL_NCOLS];
 	uint64_t total[__MEMLENS_USAGE_MAX + 1] = { 0 }, present = 0;	/* bytes; [MAX]: Size */
-	bool footer = false;
 	struct out o;
 	int err;
 
-	extra[S_SIZE - VCOL_NCOLS] = (struct colinfo){ "Size", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START" };
+	extra[S_SIZE - VCOL_NCOLS] = (struct colinfo){ "Size", 6, 0, OUT_NUM, "END - START" };
 	for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
-		extra[S_FIELD0 + f - VCOL_NCOLS] = (struct colinfo){ memlens_usage_field__name(f), 6, SCOLS_FL_RIGHT,
-								     SCOLS_JSON_NUMBER, "as smaps (bytes with -b and in JSON)" };
-	extra[S_THP - VCOL_NCOLS] = (struct colinfo){ "THPeligible", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "THP eligible (1/0)" };
-	extra[S_VMFLAGS - VCOL_NCOLS] = (struct colinfo){ "VmFlags", 20, 0, SCOLS_JSON_STRING, "VmFlags" };
+		extra[S_FIELD0 + f - VCOL_NCOLS] = (struct colinfo){ memlens_usage_field__name(f), 6, 0, OUT_NUM,
+								     "as smaps (bytes with -b and in JSON)" };
+	extra[S_THP - VCOL_NCOLS] = (struct colinfo){ "THPeligible", 2, 0, OUT_NUM, "THP eligible (1/0)" };
+	extra[S_VMFLAGS - VCOL_NCOLS] = (struct colinfo){ "VmFlags", 20, 0, OUT_TEXT, "VmFlags" };
 	ncols = vma_columns(cols, extra, S_NCOLS - VCOL_NCOLS);
 	err = out_init(&o, cli, "smaps", cols, ncols, defaults);
 	for (size_t i = 0; !err && i < memlens_usage_set__count(set); i++) {
 		const struct memlens_vma_usage *u = memlens_usage_set__get(set, i);
-		struct libscols_line *ln = out_line(&o);
+		struct out_row *ln = out_line(&o);
 
 		vma_columns_fill(cli, &o, ln, &u->vma, MEMLENS_SOURCE_AUTO);
 		out_set_size(&o, ln, S_SIZE, u->vma.end - u->vma.start);
@@ -100,80 +100,33 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 			out_set(&o, ln, S_THP, "%d", u->thp_eligible);
 		out_set(&o, ln, S_VMFLAGS, "%s", u->vm_flags);
 	}
-	/* pmap -X's totals: a TOTAL row for people (not with -r or -n), its
-	 * label in START, NAME or the first text column shown; with none shown
-	 * (-o Size,Rss,Pss), a footer line naming each total instead.  A
-	 * member of the document in JSON (the smaps keys, bytes). */
-	if (!err && cli->mode == OUT_TABLE && !cli->no_headings) {
-		int label = out_has(&o, VCOL_START) ? VCOL_START : out_has(&o, VCOL_NAME) ? VCOL_NAME : -1;
+	/* pmap -X's totals: for people a TOTAL row (labelled in START or NAME
+	 * when shown), in JSON the document's "total" (the smaps keys, bytes) */
+	if (!err) {
+		static const int labels[] = { VCOL_START, VCOL_NAME };
+		struct out_row *t = out_total(&o, labels, 2, "total");
 
-		for (size_t i = 0; label < 0 && i < o.nsel; i++)
-			if (cols[o.sel[i]].json_type == SCOLS_JSON_STRING)
-				label = o.sel[i];
-		if (label >= 0) {
-			struct libscols_line *ln = out_line(&o);
-
-			out_set(&o, ln, label, "TOTAL");
-			out_set_size(&o, ln, S_SIZE, total[__MEMLENS_USAGE_MAX]);
-			out_set_size(&o, ln, VCOL_SIZE, total[__MEMLENS_USAGE_MAX]);
-			for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
-				if (present & (1ULL << f))
-					out_set_size(&o, ln, S_FIELD0 + f, total[f]);
-		} else {
-			footer = true;
-		}
-	}
-	if (!err && cli->mode == OUT_JSON) {
-		char more[2048];
-		size_t len = (size_t)snprintf(more, sizeof(more), "   \"total\": {\"size\": %llu",
-					      (unsigned long long)total[__MEMLENS_USAGE_MAX]);
-
-		/* the rows' keys: libsmartcols lowercases the column names */
-		for (int f = 0; f < __MEMLENS_USAGE_MAX && len < sizeof(more); f++)
-			if (present & (1ULL << f)) {
-				char key[32];
-				size_t k = 0;
-
-				for (const char *s = memlens_usage_field__name(f); *s && k < sizeof(key) - 1; s++)
-					key[k++] = (char)tolower((unsigned char)*s);
-				key[k] = 0;
-				len += (size_t)snprintf(more + len, sizeof(more) - len, ", \"%s\": %llu", key,
-							(unsigned long long)total[f]);
-			}
-		if (len < sizeof(more))
-			snprintf(more + len, sizeof(more) - len, "}");
-		err = out_print_with(&o, more);
-	} else if (!err) {
+		out_set_size(&o, t, S_SIZE, total[__MEMLENS_USAGE_MAX]);
+		out_set_size(&o, t, VCOL_SIZE, total[__MEMLENS_USAGE_MAX]);
+		for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
+			if (present & (1ULL << f))
+				out_set_size(&o, t, S_FIELD0 + f, total[f]);
 		err = out_print(&o);
 	}
-	if (!err && footer)
-		fputs("TOTAL", stdout);
-	for (size_t i = 0; !err && footer && i < o.nsel; i++) {
-		int id = o.sel[i], f = id - S_FIELD0;
-		char buf[32];
-
-		if (id == VCOL_SIZE || id == S_SIZE)
-			f = __MEMLENS_USAGE_MAX;
-		else if (f < 0 || f >= __MEMLENS_USAGE_MAX || !(present & (1ULL << f)))
-			continue;
-		printf("  %s %s", cols[id].name, cli_size(total[f], cli->bytes, buf, sizeof(buf)));
-	}
-	if (!err && footer)
-		putchar('\n');
 	out_free(&o);
 	return err;
 }
 
 enum { P_START, P_END, P_SIZE, P_PRESENT, P_SWAPPED, P_FILE, P_HUGE, P_NAME, P_NCOLS };
 static const struct colinfo pcols[] = {
-	[P_START] = { "START", 14, 0, SCOLS_JSON_STRING, "range start (hex)" },
-	[P_END] = { "END", 14, 0, SCOLS_JSON_STRING, "range end (hex)" },
-	[P_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START" },
-	[P_PRESENT] = { "PRESENT", 3, 0, SCOLS_JSON_BOOLEAN, "in RAM" },
-	[P_SWAPPED] = { "SWAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "in swap" },
-	[P_FILE] = { "FILE", 3, 0, SCOLS_JSON_BOOLEAN, "file page or shared anonymous" },
-	[P_HUGE] = { "HUGE", 7, 0, SCOLS_JSON_STRING, "thp, hugetlb, no, or unknown" },
-	[P_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "the VMA's name (ranges are cut at VMA edges)" },
+	[P_START] = { "START", 14, 0, OUT_TEXT, "range start (hex)" },
+	[P_END] = { "END", 14, 0, OUT_TEXT, "range end (hex)" },
+	[P_SIZE] = { "SIZE", 8, 0, OUT_NUM, "END - START" },
+	[P_PRESENT] = { "PRESENT", 3, 0, OUT_BOOL, "in RAM" },
+	[P_SWAPPED] = { "SWAPPED", 3, 0, OUT_BOOL, "in swap" },
+	[P_FILE] = { "FILE", 3, 0, OUT_BOOL, "file page or shared anonymous" },
+	[P_HUGE] = { "HUGE", 7, 0, OUT_TEXT, "thp, hugetlb, no, or unknown" },
+	[P_NAME] = { "NAME", 0.3, OUT_FL_NOEXTREMES, OUT_TEXT, "the VMA's name (ranges are cut at VMA edges)" },
 };
 
 static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_name)
@@ -222,7 +175,7 @@ static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_nam
 		const struct memlens_page_range *r = memlens_pages__get(pg, i);
 		uint64_t start = r->start, end = r->end;
 		const struct memlens_vma *v = NULL;
-		struct libscols_line *ln;
+		struct out_row *ln;
 
 	next_piece:
 		/* the VMA that holds start, and the range cut at its end */
@@ -288,7 +241,7 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 		}
 	}
-	if ((smaps && want_pages) || (all && (smaps || want_pages)) || (proc_maps && (smaps || want_pages || cli->mode == OUT_JSON))) {
+	if ((smaps && want_pages) || (all && (smaps || want_pages)) || (proc_maps && (smaps || want_pages || cli_document(cli)))) {
 		cli_err("choose one view: --smaps, --pages, --proc-maps (not with -J), or --all");
 		return EXIT_USAGE;
 	}

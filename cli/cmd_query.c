@@ -12,10 +12,10 @@
 enum { Q_ADDR = VCOL_NCOLS, Q_MAPPED, Q_FILE_OFFSET, Q_ELF_VADDR };
 
 static const struct colinfo qcols[] = {
-	{ "ADDR", 14, 0, SCOLS_JSON_STRING, "the address (hex)" },
-	{ "MAPPED", 3, 0, SCOLS_JSON_BOOLEAN, "whether a VMA covers it" },
-	{ "FILE_OFFSET", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "ADDR - START + OFFSET (hex)" },
-	{ "ELF_VADDR", 10, SCOLS_FL_RIGHT, SCOLS_JSON_STRING,
+	{ "ADDR", 14, 0, OUT_TEXT, "the address (hex)" },
+	{ "MAPPED", 3, 0, OUT_BOOL, "whether a VMA covers it" },
+	{ "FILE_OFFSET", 10, 0, OUT_HEX, "ADDR - START + OFFSET (hex)" },
+	{ "ELF_VADDR", 10, 0, OUT_HEX,
 	  "FILE_OFFSET through the file's PT_LOAD headers (hex): what addr2line -e FILE takes" },
 };
 static struct colinfo cols[OUT_MAX_COLS];
@@ -154,7 +154,7 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 	for (size_t i = 0; i < memlens_norm__count(norm); i++) {
 		const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
 		const struct memlens_vma *v = a->vma >= 0 ? memlens_vma_set__get(vmas, (size_t)a->vma) : NULL;
-		struct libscols_line *ln = out_line(&q->out);
+		struct out_row *ln = out_line(&q->out);
 
 		if (!ln) {
 			err = -ENOMEM;
@@ -238,7 +238,7 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 	struct query q = { .cli = cli, .build_ids = true };
 	uint64_t *args = NULL;
 	size_t nargs = 0, bad = 0;
-	char defaults[128];
+	char defaults[128], doc[192];
 	pid_t pid;
 	int c, err;
 
@@ -269,10 +269,11 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	snprintf(defaults, sizeof(defaults), "%sADDR,FILE_OFFSET,START,END,PERMS,NAME%s%s",
-		 cli->mode == OUT_JSON ? "PID," : "", q.build_ids ? ",BUILDID" : "",
-		 cli->mode == OUT_JSON ? ",MAPPED,OFFSET,DEV,INODE,SOURCE" : "");
-	err = out_init(&q.out, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])), defaults);
+	snprintf(defaults, sizeof(defaults), "ADDR,FILE_OFFSET,START,END,PERMS,NAME%s", q.build_ids ? ",BUILDID" : "");
+	/* a document says whose addresses they are, and how they were read */
+	snprintf(doc, sizeof(doc), "PID,%s,MAPPED,OFFSET,DEV,INODE,SOURCE", defaults);
+	err = out_init_doc(&q.out, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])),
+			   defaults, doc);
 	if (err) {
 		out_free(&q.out);
 		free(args);

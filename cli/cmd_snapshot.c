@@ -12,24 +12,25 @@
 #include "memlens_cli.h"
 #include "metrics.h"
 #include "quantity.h"
+#include "group.h"
 
 /* PID, COMM, the quantities (quantity.h, column C_Q0 + Q_x), then the rest */
 enum { C_PID, C_COMM, C_Q0, C_USER = C_Q0 + Q_N, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS, C_CMDLINE };
 #define C_VSS (C_Q0 + Q_VSS)
 #define C_PSS (C_Q0 + Q_PSS)
 #define SNAPSHOT_QCOL(id, col, key, memtype, field, summed, dmabuf, help) \
-	[C_Q0 + Q_##id] = { col, 10, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, help },
+	[C_Q0 + Q_##id] = { col, 10, 0, OUT_NUM, help },
 
 static const struct colinfo cols[] = {
-	[C_PID] = { "PID", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
-	[C_COMM] = { "COMM", 12, 0, SCOLS_JSON_STRING, "command name" },
+	[C_PID] = { "PID", 6, 0, OUT_NUM, "process id" },
+	[C_COMM] = { "COMM", 12, 0, OUT_TEXT, "command name" },
 	QUANTITIES(SNAPSHOT_QCOL)
-	[C_USER] = { "USER", 8, 0, SCOLS_JSON_STRING, "effective user (name, or uid without one)" },
-	[C_CGROUP] = { "CGROUP", 20, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "cgroup: v2 path, or the v1 memory one where v2 is the root" },
-	[C_CONTAINER] = { "CONTAINER", 12, 0, SCOLS_JSON_STRING, "container id its cgroup names (docker, containerd, cri-o, podman)" },
-	[C_POD] = { "POD", 36, 0, SCOLS_JSON_STRING, "Kubernetes pod uid its cgroup names" },
-	[C_NPROCS] = { "NPROCS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes in the group (--group-by)" },
-	[C_CMDLINE] = { "CMDLINE", 30, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, "command line (NULs as spaces)" },
+	[C_USER] = { "USER", 8, 0, OUT_TEXT, "effective user (name, or uid without one)" },
+	[C_CGROUP] = { "CGROUP", 20, OUT_FL_TRUNC, OUT_TEXT, "cgroup: v2 path, or the v1 memory one where v2 is the root" },
+	[C_CONTAINER] = { "CONTAINER", 12, 0, OUT_TEXT, "container id its cgroup names (docker, containerd, cri-o, podman)" },
+	[C_POD] = { "POD", 36, 0, OUT_TEXT, "Kubernetes pod uid its cgroup names" },
+	[C_NPROCS] = { "NPROCS", 6, 0, OUT_NUM, "processes in the group (--group-by)" },
+	[C_CMDLINE] = { "CMDLINE", 30, OUT_FL_TRUNC, OUT_TEXT, "command line (NULs as spaces)" },
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -99,65 +100,6 @@ static const char *key_of(const struct memlens_proc_usage *p, int col, char *buf
 	case C_POD: return p->pod;
 	default: return "";
 	}
-}
-
-struct group {
-	char *key;
-	size_t nprocs;
-	uint64_t v[C_Q0 + Q_N];
-};
-
-static int cmp_groups(const void *a, const void *b, void *ctx)
-{
-	const struct group *x = a, *y = b;
-	int sort_col = *(const int *)ctx;
-
-	if (sort_col == C_COMM || sort_col == C_PID)
-		return strcmp(x->key, y->key);
-	return x->v[sort_col] > y->v[sort_col] ? -1 : x->v[sort_col] < y->v[sort_col];
-}
-
-/* rows summed by key (like smem -u): groups sorted by the sort column */
-static struct group *group_rows(const struct memlens_proc_usage **rows, size_t n, int col, int sort_col, size_t *ng)
-{
-	const char **keys = calloc(n ? n : 1, sizeof(*keys));
-	char (*names)[64] = col == C_USER ? calloc(n ? n : 1, sizeof(*names)) : NULL;
-	size_t *order = NULL, *starts = NULL;
-	struct group *g = NULL;
-
-	*ng = 0;
-	if (!keys || (col == C_USER && !names))
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		keys[i] = key_of(rows[i], col, names ? names[i] : NULL, sizeof(names[0]));
-	if (cli_group(keys, n, &order, &starts, ng))
-		goto out;
-	g = calloc(*ng ? *ng : 1, sizeof(*g));
-	for (size_t k = 0; g && k < *ng; k++) {
-		g[k].key = strdup(keys[order[starts[k]]]);
-		if (!g[k].key) {
-			while (k--)
-				free(g[k].key);
-			free(g);
-			g = NULL;
-			break;
-		}
-		g[k].nprocs = starts[k + 1] - starts[k];
-		for (size_t i = starts[k]; i < starts[k + 1]; i++)
-			for (int q = 0; q < Q_N; q++)
-				if (quantities[q].summed)
-					g[k].v[C_Q0 + q] += value(rows[order[i]], C_Q0 + q);
-	}
-	if (g)
-		qsort_r(g, *ng, sizeof(*g), cmp_groups, &sort_col);
-out:
-	free(order);
-	free(starts);
-	free(names);
-	free(keys);
-	if (!g)
-		*ng = 0;
-	return g;
 }
 
 /* --pid, --comm, --user: a row is shown when it matches every filter given
@@ -254,6 +196,7 @@ struct snap_args {
 	int sort_col;		/* -x: a column, C_PSS by default */
 	double watch;		/* -w SECS: 0 once */
 	unsigned long count;	/* --count N: 0 until a signal */
+	unsigned long round;	/* --watch: which snapshot this is, from 0 */
 	size_t top;		/* 0: every row */
 	bool om;
 	const char *defaults;
@@ -280,58 +223,71 @@ static size_t unreadable_shown(const struct filters *f, const struct memlens_sna
 	return n;
 }
 
-/* the summary member of -J's document: what the footer says, the totals, every
- * unreadable pid and the kernel-only DMA-BUF buffers (for memlens diff);
- * malloc'd, NULL: no memory */
-static char *json_summary(const struct memlens_snapshot *s, const struct memlens_snapshot_opts *opts, size_t nprocs,
-			  const uint64_t *tot, const size_t *unr, size_t nunr)
-{
-	const struct memlens_dmabuf *d = memlens_snapshot__dmabuf(s);
-	const char *src = !opts->dmabuf ? "none" : memlens_snapshot__dmabuf_source(s) ?
-			  memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "unavailable";
-	char *out = NULL;
-	size_t len = 0;
-	bool ok = true;
-	FILE *f = open_memstream(&out, &len);
+/* one snapshot's rows as shown: filtered, sorted, grouped, summed */
+struct view {
+	const struct memlens_proc_usage **rows;
+	size_t n, shown, nprocs;	/* rows read, rows shown, processes in them */
+	size_t *unr, nunr;		/* the unreadable processes the filters would show */
+	const char **keys;		/* --group-by: each row's key */
+	char (*names)[64];		/* ... where it is a user name */
+	struct proc_group *groups;
+	size_t ng, ng_made;		/* groups shown (--top), groups made */
+	uint64_t tot[NCOLS];
+};
 
-	if (!f)
-		return NULL;
-	fprintf(f, "   \"summary\": {\"processes\": %zu, \"shown\": %zu, \"exited\": %zu, \"unreadable\": %zu, "
-		"\"unreadable_pids\": [", memlens_snapshot__count(s), nprocs, memlens_snapshot__exited(s), nunr);
-	for (size_t i = 0; i < nunr; i++)
-		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__unreadable_pid(s, unr[i]));
-	fprintf(f, "], \"stalled\": %zu, \"stalled_pids\": [", memlens_snapshot__stalled(s));
+/* what the summary of -J's document is made from */
+struct summary {
+	const struct memlens_snapshot *s;
+	const struct memlens_snapshot_opts *opts;
+	const struct view *v;
+};
+
+/* the summary member of -J's document: what the footer says, the totals, every
+ * unreadable pid and the kernel-only DMA-BUF buffers (for memlens diff) */
+static void json_summary(struct jw *w, void *ctx)
+{
+	const struct summary *sm = ctx;
+	const struct memlens_snapshot *s = sm->s;
+	const struct memlens_dmabuf *d = memlens_snapshot__dmabuf(s);
+	enum memlens_source src = memlens_snapshot__dmabuf_source(s);
+
+	jw_object(w, "summary", false);
+	jw_u64(w, "processes", memlens_snapshot__count(s));
+	jw_u64(w, "shown", sm->v->nprocs);
+	jw_u64(w, "exited", memlens_snapshot__exited(s));
+	jw_u64(w, "unreadable", sm->v->nunr);
+	jw_array(w, "unreadable_pids", true);
+	for (size_t i = 0; i < sm->v->nunr; i++)
+		jw_i64(w, NULL, memlens_snapshot__unreadable_pid(s, sm->v->unr[i]));
+	jw_end(w);
+	jw_u64(w, "stalled", memlens_snapshot__stalled(s));
+	jw_array(w, "stalled_pids", true);
 	for (size_t i = 0; i < memlens_snapshot__stalled(s); i++)
-		fprintf(f, "%s%d", i ? ", " : "", memlens_snapshot__stalled_pid(s, i));
-	fprintf(f, "], \"mem_total\": %llu, \"mem_available\": %llu, \"dmabuf_source\": \"%s\",\n      \"total\": {",
-		(unsigned long long)memlens_snapshot__mem_total(s), (unsigned long long)memlens_snapshot__mem_available(s), src);
-	for (int q = 0, first = 1; q < Q_N; q++)
-		if (quantities[q].summed) {
-			fprintf(f, "%s\"%s\": %llu", first ? "" : ", ", quantities[q].key, (unsigned long long)tot[C_Q0 + q]);
-			first = 0;
-		}
-	fprintf(f, "},\n      \"dmabuf_kernel_only\": [");
-	for (size_t i = 0, k = 0; d && ok && i < memlens_dmabuf__buf_count(d); i++) {
+		jw_i64(w, NULL, memlens_snapshot__stalled_pid(s, i));
+	jw_end(w);
+	jw_u64(w, "mem_total", memlens_snapshot__mem_total(s));
+	jw_u64(w, "mem_available", memlens_snapshot__mem_available(s));
+	jw_text(w, "dmabuf_source", !sm->opts->dmabuf ? "none" : src ? memlens_source__name(src) : "unavailable");
+	jw_object(w, "total", true);
+	for (int q = 0; q < Q_N; q++)
+		if (quantities[q].summed)
+			jw_u64(w, quantities[q].key, sm->v->tot[C_Q0 + q]);
+	jw_end(w);
+	jw_array(w, "dmabuf_kernel_only", false);
+	for (size_t i = 0; d && i < memlens_dmabuf__buf_count(d); i++) {
 		const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, i);
-		char *e, *nm;
 
 		if (!b->kernel_only)
 			continue;
-		e = cli_json_str(b->exporter);
-		nm = cli_json_str(b->name);
-		ok = e && nm;
-		if (ok)
-			fprintf(f, "%s{\"inode\": %llu, \"size\": %llu, \"exporter\": %s, \"name\": %s}", k++ ? ", " : "",
-				(unsigned long long)b->ino, (unsigned long long)b->size, e, nm);
-		free(e);
-		free(nm);
+		jw_object(w, NULL, true);
+		jw_u64(w, "inode", b->ino);
+		jw_u64(w, "size", b->size);
+		jw_name(w, "exporter", b->exporter);
+		jw_name(w, "name", b->name);
+		jw_end(w);
 	}
-	fputs("]}", f);
-	if (fclose(f) || !ok) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	jw_end(w);
+	jw_end(w);
 }
 
 /* A DMA-BUF pass that gave nothing: an error where the user named its
@@ -349,16 +305,6 @@ static int dmabuf_failed(struct cli *cli, const struct memlens_snapshot_opts *op
 		cli_err("no DMA-BUF source answered (%s): DMA-BUF columns are 0", strerror(-err));
 	return 0;
 }
-
-/* one snapshot's rows as shown: filtered, sorted, grouped, summed */
-struct view {
-	const struct memlens_proc_usage **rows;
-	size_t n, shown, nprocs;	/* rows read, rows shown, processes in them */
-	size_t *unr, nunr;		/* the unreadable processes the filters would show */
-	struct group *groups;
-	size_t ng, ng_made;		/* groups shown (--top), groups made */
-	uint64_t tot[NCOLS];
-};
 
 /* what the columns and the filters ask to be read; -EINVAL (said) */
 static int plan(struct cli *cli, struct snap_args *a, struct out *o)
@@ -378,7 +324,7 @@ static int plan(struct cli *cli, struct snap_args *a, struct out *o)
 				group == C_CGROUP || group == C_CONTAINER || group == C_POD;
 		opts->owner = out_has(o, C_USER) || group == C_USER || a->f.nuids;
 		opts->cmdline = out_has(o, C_CMDLINE);
-		opts->keep_dmabuf = cli->mode == OUT_JSON;
+		opts->keep_dmabuf = cli_document(cli);
 		if (group >= 0 && out_has(o, C_VSS)) {
 			cli_err("--group-by sums no VSS (a sum of address-space sizes means nothing): leave it out of -o");
 			return -EINVAL;
@@ -408,24 +354,42 @@ static int select_rows(const struct snap_args *a, const struct memlens_snapshot 
 	return 0;
 }
 
+/* --group-by: the rows shown summed by their key, sorted by -x (a key
+ * column: the keys' order) */
+static int group_rows(const struct snap_args *a, struct view *v)
+{
+	int q = a->sort_col >= C_Q0 && a->sort_col < C_Q0 + Q_N ? a->sort_col - C_Q0 : -1;
+
+	v->keys = calloc(v->shown ? v->shown : 1, sizeof(*v->keys));
+	v->names = a->group == C_USER ? calloc(v->shown ? v->shown : 1, sizeof(*v->names)) : NULL;
+	if (!v->keys || (a->group == C_USER && !v->names))
+		return -ENOMEM;
+	for (size_t i = 0; i < v->shown; i++)
+		v->keys[i] = key_of(v->rows[i], a->group, v->names ? v->names[i] : NULL, sizeof(v->names[0]));
+	if (proc_group(v->rows, v->keys, v->shown, &v->groups, &v->ng_made))
+		return -ENOMEM;
+	proc_group_sort(v->groups, v->ng_made, q);
+	return 0;
+}
+
 /* --group-by: a row per group (the first --top), summed into tot */
 static int group_lines(const struct snap_args *a, struct view *v, struct out *o)
 {
-	v->groups = group_rows(v->rows, v->shown, a->group, a->sort_col, &v->ng_made);
-	if (!v->groups && v->shown)
+	if (group_rows(a, v))
 		return -ENOMEM;
 	v->ng = a->top && v->ng_made > a->top ? a->top : v->ng_made;
 	v->nprocs = 0;
-	for (size_t i = 0; v->groups && i < v->ng; i++) {
-		struct libscols_line *ln = out_line(o);
+	for (size_t i = 0; i < v->ng; i++) {
+		const struct proc_group *g = &v->groups[i];
+		struct out_row *ln = out_line(o);
 
-		out_set(o, ln, a->group, "%s", v->groups[i].key);
-		out_set(o, ln, C_NPROCS, "%zu", v->groups[i].nprocs);
-		v->nprocs += v->groups[i].nprocs;
-		for (int k = C_Q0; k < C_Q0 + Q_N; k++)
-			if (quantities[k - C_Q0].summed) {
-				out_set_size(o, ln, k, v->groups[i].v[k]);
-				v->tot[k] += v->groups[i].v[k];
+		out_set(o, ln, a->group, "%s", v->keys[g->first]);
+		out_set(o, ln, C_NPROCS, "%zu", g->n);
+		v->nprocs += g->n;
+		for (int q = 0; q < Q_N; q++)
+			if (quantities[q].summed) {
+				out_set_size(o, ln, C_Q0 + q, g->v[q]);
+				v->tot[C_Q0 + q] += g->v[q];
 			}
 	}
 	return 0;
@@ -438,7 +402,7 @@ static void process_lines(const struct snap_args *a, struct view *v, struct out 
 		v->shown = v->nprocs = a->top;
 	for (size_t i = 0; i < v->shown; i++) {
 		const struct memlens_proc_usage *r = v->rows[i];
-		struct libscols_line *ln = out_line(o);
+		struct out_row *ln = out_line(o);
 		char ubuf[64];
 
 		out_set(o, ln, C_PID, "%d", r->pid);
@@ -455,15 +419,12 @@ static void process_lines(const struct snap_args *a, struct view *v, struct out 
 	}
 }
 
-/* the TOTAL row, for people: not with -r, -n, -J or --csv */
-static void total_line(const struct cli *cli, const struct snap_args *a, const struct view *v, struct out *o)
+/* the TOTAL row, for people (in JSON, the summary's total) */
+static void total_line(const struct snap_args *a, const struct view *v, struct out *o)
 {
-	struct libscols_line *ln;
+	int label = a->group >= 0 ? a->group : C_COMM;
+	struct out_row *ln = out_total(o, &label, 1, NULL);
 
-	if (cli->mode != OUT_TABLE || cli->no_headings)
-		return;
-	ln = out_line(o);
-	out_set(o, ln, a->group >= 0 ? a->group : C_COMM, "TOTAL");
 	if (a->group >= 0)
 		out_set(o, ln, C_NPROCS, "%zu", v->nprocs);
 	/* no VSS: a sum of address-space sizes means nothing */
@@ -472,20 +433,23 @@ static void total_line(const struct cli *cli, const struct snap_args *a, const s
 			out_set_size(o, ln, k, v->tot[k]);
 }
 
-/* the footer line, for people, and the processes that could not be read */
-static void after_table(struct cli *cli, const struct memlens_snapshot_opts *opts, const struct memlens_snapshot *s,
-			const struct view *v)
+/* the footer line, for people */
+static void footer(struct cli *cli, const struct memlens_snapshot_opts *opts, const struct memlens_snapshot *s,
+		   const struct view *v, struct out *o)
 {
-	if (cli->mode == OUT_TABLE && !cli->no_headings) {
-		char t[32], av[32];
-		enum memlens_source src = memlens_snapshot__dmabuf_source(s);
+	char t[32], av[32];
+	enum memlens_source src = memlens_snapshot__dmabuf_source(s);
 
-		cli_size(memlens_snapshot__mem_total(s), cli->bytes, t, sizeof(t));
-		cli_size(memlens_snapshot__mem_available(s), cli->bytes, av, sizeof(av));
-		printf("MemTotal: %s  MemAvailable: %s  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s\n",
-		       t, av, v->n, memlens_snapshot__exited(s), v->nunr, opts->dmabuf ? "  DMA-BUF source: " : "",
-		       !opts->dmabuf ? "" : src ? memlens_source__name(src) : "unavailable");
-	}
+	cli_size(memlens_snapshot__mem_total(s), cli->bytes, t, sizeof(t));
+	cli_size(memlens_snapshot__mem_available(s), cli->bytes, av, sizeof(av));
+	out_footer(o, "MemTotal: %s  MemAvailable: %s  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s",
+		   t, av, v->n, memlens_snapshot__exited(s), v->nunr, opts->dmabuf ? "  DMA-BUF source: " : "",
+		   !opts->dmabuf ? "" : src ? memlens_source__name(src) : "unavailable");
+}
+
+/* the processes that could not be read, or stalled, on stderr */
+static void after_table(struct cli *cli, const struct memlens_snapshot *s, const struct view *v)
+{
 	if (v->nunr) {
 		int32_t pids[CLI_UNREADABLE_NAMED];
 		const char *comms[CLI_UNREADABLE_NAMED];
@@ -503,20 +467,24 @@ static void after_table(struct cli *cli, const struct memlens_snapshot_opts *opt
 static int render_table(struct cli *cli, const struct snap_args *a, const struct memlens_snapshot *s, struct view *v,
 			struct out *o)
 {
+	struct summary sm = { s, a->opts, v };
 	int err = a->group >= 0 ? group_lines(a, v, o) : (process_lines(a, v, o), 0);
 
-	if (!err)
-		total_line(cli, a, v, o);
-	if (!err && cli->mode == OUT_JSON) {
-		char *more = json_summary(s, a->opts, v->nprocs, v->tot, v->unr, v->nunr);
+	if (!err && a->watch) {
+		char when[64];
+		time_t now = time(NULL);
 
-		err = more ? out_print_with(o, more) : -ENOMEM;
-		free(more);
-	} else if (!err) {
-		err = out_print(o);
+		/* for people, each --watch table under its time */
+		strftime(when, sizeof(when), "%F %T %z", localtime(&now));
+		out_heading(o, "%s%s", a->round ? "\n" : "", when);
+	}
+	if (!err) {
+		total_line(a, v, o);
+		footer(cli, a->opts, s, v, o);
+		err = out_print_doc(o, json_summary, &sm);
 	}
 	if (!err)
-		after_table(cli, a->opts, s, v);
+		after_table(cli, s, v);
 	return err;
 }
 
@@ -547,9 +515,9 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		err = render_table(cli, a, s, &v, &o);
 	}
 	out_free(&o);
-	for (size_t i = 0; v.groups && i < v.ng_made; i++)
-		free(v.groups[i].key);
 	free(v.groups);
+	free(v.keys);
+	free(v.names);
 	free(v.rows);
 	free(v.unr);
 	memlens_snapshot__free(s);
@@ -674,7 +642,7 @@ static int check_opts(const struct cli *cli, const struct snap_args *a)
 {
 	const char *why = NULL;
 
-	if (a->om && cli->mode != OUT_TABLE)
+	if (a->om && !cli_people(cli))
 		why = "--openmetrics and -J, -r or --csv do not go together";
 	else if (a->om && (a->group >= 0 || a->f.npids || a->f.ncomms || a->f.nuids || a->top))
 		why = "--openmetrics takes no --group-by, --top or filters (the exporter's --top is its own)";
@@ -712,13 +680,7 @@ static int watch_loop(struct cli *cli, struct snap_args *a)
 		sigaction(SIGTERM, &sa, NULL);
 	}
 	for (unsigned long i = 0; !stop; i++) {
-		if (a->watch && cli->mode == OUT_TABLE && !cli->no_headings) {
-			char when[64];
-			time_t now = time(NULL);
-
-			strftime(when, sizeof(when), "%F %T %z", localtime(&now));
-			printf("%s%s\n", i ? "\n" : "", when);
-		}
+		a->round = i;
 		err = snapshot_once(cli, a);
 		if (err || !a->watch || (a->count && i + 1 >= a->count))
 			break;

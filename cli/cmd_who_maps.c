@@ -17,12 +17,12 @@
 enum { W_CHECKED = VCOL_NCOLS, W_PROCS, W_MAPPINGS, W_PIDS, W_RSS, W_PSS };
 
 static const struct colinfo wcols[] = {
-	{ "CHECKED", 3, 0, SCOLS_JSON_STRING, "exact inode opened through map_files: yes, no (why)" },
-	{ "PROCS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "processes mapping it (--shared)" },
-	{ "MAPPINGS", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "VMAs mapping it (--shared)" },
-	{ "PIDS", 20, 0, SCOLS_JSON_ARRAY_NUMBER, "the processes, comma-separated (--shared; JSON: an array)" },
-	{ "RSS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "resident, summed over the mappings (reads their smaps)" },
-	{ "PSS", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "proportional set size, summed over the mappings (smaps)" },
+	{ "CHECKED", 3, 0, OUT_TEXT, "exact inode opened through map_files: yes, no (why)" },
+	{ "PROCS", 4, 0, OUT_NUM, "processes mapping it (--shared)" },
+	{ "MAPPINGS", 4, 0, OUT_NUM, "VMAs mapping it (--shared)" },
+	{ "PIDS", 20, 0, OUT_NUMS, "the processes, comma-separated (--shared; JSON: an array)" },
+	{ "RSS", 6, 0, OUT_NUM, "resident, summed over the mappings (reads their smaps)" },
+	{ "PSS", 6, 0, OUT_NUM, "proportional set size, summed over the mappings (smaps)" },
 };
 static struct colinfo cols[OUT_MAX_COLS];
 #define NCOLS vma_columns(cols, wcols, sizeof(wcols) / sizeof(wcols[0]))
@@ -158,7 +158,7 @@ static int shared(struct cli *cli)
 				usage_add(&u, v[j], &rss, &pss);
 		}
 		if (!err && v[i]->inode && procs >= 2) {
-			struct libscols_line *ln = out_line(&o);
+			struct out_row *ln = out_line(&o);
 
 			vma_columns_fill(cli, &o, ln, v[i], memlens_vma_set__source(all));
 			out_set(&o, ln, W_PROCS, "%zu", procs);
@@ -299,7 +299,7 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 	}
 	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++) {
 		const struct memlens_vma *v = memlens_vma_set__get(set, i);
-		struct libscols_line *ln = out_line(&o);
+		struct out_row *ln = out_line(&o);
 		int chk = memlens_vma__check_map_file(cli->ml, v);
 
 		if (chk == -EPERM || chk == -EACCES) {

@@ -164,29 +164,6 @@ char *cli_escape_cell(const char *in, char *out, size_t len, bool again)
 	return escape(in, out, len, ESC_LOCALE | (again ? ESC_BACKSLASH_KEPT : 0));
 }
 
-char *cli_json_str(const char *in)
-{
-	size_t len = 4 * strlen(in) + 1;
-	char *esc = malloc(len), *out = malloc(2 * len + 2), *o = out;
-
-	if (esc && out) {
-		cli_escape(in, esc, len);
-		*o++ = '"';
-		for (const char *s = esc; *s; s++) {
-			if (*s == '\\' || *s == '"')
-				*o++ = '\\';
-			*o++ = *s;
-		}
-		*o++ = '"';
-		*o = 0;
-	} else {
-		free(out);
-		out = NULL;
-	}
-	free(esc);
-	return out;
-}
-
 void cli_help_source(enum memlens_job job, int width)
 {
 	char names[128];

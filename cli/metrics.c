@@ -16,6 +16,7 @@
 #include <malloc.h>
 #include "metrics.h"
 #include "quantity.h"
+#include "group.h"
 
 /* label values cut in this collection (metrics_write's, on its thread) */
 static __thread size_t labels_cut;
@@ -73,80 +74,12 @@ static void family(FILE *f, const struct metrics_in *in, const char *name, const
 /* the memtypes are the quantities' (quantity.h); groups carry the summed
  * ones only (VSS is a process's: a sum of address-space sizes means nothing) */
 
-/* one process, its DMA-BUF figures merged in */
-struct row {
-	const struct memlens_proc_usage *u;
-	uint64_t v[Q_N];
-};
-
 static int cmp_pss(const void *a, const void *b)
 {
-	const struct row *x = a, *y = b;
+	const struct memlens_proc_usage *x = *(const struct memlens_proc_usage *const *)a;
+	const struct memlens_proc_usage *y = *(const struct memlens_proc_usage *const *)b;
 
-	return x->v[Q_PSS] > y->v[Q_PSS] ? -1 : x->v[Q_PSS] < y->v[Q_PSS];
-}
-
-/* groups: rows sharing a key (the cgroup, or the comm) */
-struct grp {
-	const struct row *first;	/* its labels */
-	size_t n;
-	uint64_t v[Q_N];
-};
-
-static int cmp_grp_pss(const void *a, const void *b)
-{
-	const struct grp *x = a, *y = b;
-
-	return x->v[Q_PSS] > y->v[Q_PSS] ? -1 : x->v[Q_PSS] < y->v[Q_PSS];
-}
-
-/* more than max groups: the max largest by PSS, the rest summed into one
- * more, whose first is NULL: labelled "(other)" (no cgroup path reads so;
- * a command name may, and is then summed with it by a reader, as any two
- * series of one name are) */
-static void cap_groups(struct grp *g, size_t *ng, size_t max)
-{
-	if (!max || *ng <= max)
-		return;
-	qsort(g, *ng, sizeof(*g), cmp_grp_pss);
-	for (size_t i = max; i < *ng; i++) {
-		if (i == max) {
-			g[max] = g[i];
-			g[max].first = NULL;
-			continue;
-		}
-		g[max].n += g[i].n;
-		for (int m = 0; m < Q_N; m++)
-			g[max].v[m] += g[i].v[m];
-	}
-	*ng = max + 1;
-}
-
-/* rows summed by key (the cgroup, or the comm): groups in key order */
-static struct grp *group(struct row *rows, size_t n, bool by_cgroup, size_t *ng)
-{
-	const char **keys = malloc((n ? n : 1) * sizeof(*keys));
-	size_t *order = NULL, *starts = NULL;
-	struct grp *g = NULL;
-
-	*ng = 0;
-	for (size_t i = 0; keys && i < n; i++)
-		keys[i] = by_cgroup ? (rows[i].u->cgroup ? rows[i].u->cgroup : "") : rows[i].u->comm;
-	if (keys && !cli_group(keys, n, &order, &starts, ng))
-		g = calloc(*ng ? *ng : 1, sizeof(*g));
-	for (size_t k = 0; g && k < *ng; k++) {
-		g[k].first = &rows[order[starts[k]]];
-		g[k].n = starts[k + 1] - starts[k];
-		for (size_t i = starts[k]; i < starts[k + 1]; i++)
-			for (int m = 0; m < Q_N; m++)
-				g[k].v[m] += rows[order[i]].v[m];
-	}
-	free(order);
-	free(starts);
-	free(keys);
-	if (!g)
-		*ng = 0;
-	return g;
+	return x->pss > y->pss ? -1 : x->pss < y->pss;
 }
 
 static void cgroup_labels(FILE *f, const struct memlens_proc_usage *u, bool first)
@@ -208,82 +141,77 @@ static void dmabuf_families(FILE *f, const struct metrics_in *in)
 	free(by);
 }
 
-int metrics_write(FILE *f, const struct metrics_in *in)
+/* a group's labels: its cgroup (with its container and pod) or its comm;
+ * the sum past --top-groups is "(other)" (no cgroup path reads so; a
+ * command name may, and is then summed with it by a reader, as any two
+ * series of one name are) */
+static void group_labels(FILE *f, const struct proc_group *g, const struct memlens_proc_usage *const *rows,
+			 bool by_cgroup)
 {
-	size_t n = memlens_snapshot__count(in->snap), ng;
-	struct row *rows = calloc(n ? n : 1, sizeof(*rows));
-	struct grp *g;
-	size_t top;
+	const struct memlens_proc_usage *u = g->other ? NULL : rows[g->first];
 
-	if (!rows)
-		return -ENOMEM;
-	/* the DMA-BUF figures are the snapshot's own join (memlens__snapshot
-	 * with .dmabuf), the buffers in->dmabuf its kept pass */
-	for (size_t i = 0; i < n; i++) {
-		const struct memlens_proc_usage *u = memlens_snapshot__get(in->snap, i);
+	if (by_cgroup)
+		cgroup_labels(f, u, true);
+	else
+		label(f, "comm", u ? u->comm : METRICS_OTHER, true);
+}
 
-		rows[i].u = u;
-		for (int q = 0; q < Q_N; q++)
-			rows[i].v[q] = quantity_get(u, q);
+/* memlens_{cgroup,comm}_memory_bytes and _processes: the processes summed by
+ * cgroup or command name, the largest --top-groups by PSS */
+static void group_families(FILE *f, const struct metrics_in *in, const struct memlens_proc_usage *const *rows,
+			   const char **keys, size_t n, bool by_cgroup)
+{
+	const char *name = by_cgroup ? "memlens_cgroup" : "memlens_comm";
+	struct proc_group *g = NULL;
+	size_t ng = 0;
+
+	for (size_t i = 0; i < n; i++)
+		keys[i] = by_cgroup ? (rows[i]->cgroup ? rows[i]->cgroup : "") : rows[i]->comm;
+	if (!proc_group(rows, keys, n, &g, &ng) && in->top_groups && ng > in->top_groups) {
+		proc_group_sort(g, ng, Q_PSS);
+		proc_group_cap(g, &ng, in->top_groups);
 	}
-
-	/* by cgroup (its container and pod as labels) */
-	labels_cut = 0;
-	g = group(rows, n, true, &ng);
-	if (g)
-		cap_groups(g, &ng, in->top_groups);
-	family(f, in, "memlens_cgroup_memory_bytes", "gauge", "bytes",
-	       "Memory of the processes of a cgroup, by type (smaps_rollup; DMA-BUF held by fd or mapping).");
-	for (size_t i = 0; g && i < ng; i++)
+	family(f, in, by_cgroup ? "memlens_cgroup_memory_bytes" : "memlens_comm_memory_bytes", "gauge", "bytes",
+	       by_cgroup ? "Memory of the processes of a cgroup, by type (smaps_rollup; DMA-BUF held by fd or mapping)." :
+			   "Memory of the processes of a command name, by type.");
+	for (size_t i = 0; i < ng; i++)
 		for (int k = 0; k < Q_N; k++) {
 			if (!quantities[k].summed)
 				continue;
-			fputs("memlens_cgroup_memory_bytes{", f);
-			cgroup_labels(f, g[i].first ? g[i].first->u : NULL, true);
+			fprintf(f, "%s_memory_bytes{", name);
+			group_labels(f, &g[i], rows, by_cgroup);
 			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)g[i].v[k]);
 		}
-	family(f, in, "memlens_cgroup_processes", "gauge", NULL, "Processes in a cgroup.");
-	for (size_t i = 0; g && i < ng; i++) {
-		fputs("memlens_cgroup_processes{", f);
-		cgroup_labels(f, g[i].first ? g[i].first->u : NULL, true);
+	family(f, in, by_cgroup ? "memlens_cgroup_processes" : "memlens_comm_processes", "gauge", NULL,
+	       by_cgroup ? "Processes in a cgroup." : "Processes with a command name.");
+	for (size_t i = 0; i < ng; i++) {
+		fprintf(f, "%s_processes{", name);
+		group_labels(f, &g[i], rows, by_cgroup);
 		fprintf(f, "} %zu\n", g[i].n);
 	}
 	free(g);
-	/* by command name */
-	g = group(rows, n, false, &ng);
-	if (g)
-		cap_groups(g, &ng, in->top_groups);
-	family(f, in, "memlens_comm_memory_bytes", "gauge", "bytes", "Memory of the processes of a command name, by type.");
-	for (size_t i = 0; g && i < ng; i++)
-		for (int k = 0; k < Q_N; k++) {
-			if (!quantities[k].summed)
-				continue;
-			fputs("memlens_comm_memory_bytes{", f);
-			label(f, "comm", g[i].first ? g[i].first->u->comm : METRICS_OTHER, true);
-			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)g[i].v[k]);
-		}
-	family(f, in, "memlens_comm_processes", "gauge", NULL, "Processes with a command name.");
-	for (size_t i = 0; g && i < ng; i++) {
-		fputs("memlens_comm_processes{", f);
-		label(f, "comm", g[i].first ? g[i].first->u->comm : METRICS_OTHER, true);
-		fprintf(f, "} %zu\n", g[i].n);
-	}
-	free(g);
-	/* per process: the top N by PSS, or all */
+}
+
+/* memlens_process_memory_bytes: the top N by PSS, or all */
+static void process_family(FILE *f, const struct metrics_in *in, const struct memlens_proc_usage **rows, size_t n)
+{
+	size_t top = in->per_process ? n : in->top < n ? in->top : n;
+
 	qsort(rows, n, sizeof(*rows), cmp_pss);
-	top = in->per_process ? n : in->top < n ? in->top : n;
 	family(f, in, "memlens_process_memory_bytes", "gauge", "bytes",
 	       in->per_process ? "Memory of a process, by type." : "Memory of a process, by type: the top processes by PSS.");
 	for (size_t i = 0; i < top; i++)
 		for (int k = 0; k < Q_N; k++) {
-			fprintf(f, "memlens_process_memory_bytes{pid=\"%d\",", rows[i].u->pid);
-			label(f, "comm", rows[i].u->comm, true);
-			cgroup_labels(f, rows[i].u, false);
-			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)rows[i].v[k]);
+			fprintf(f, "memlens_process_memory_bytes{pid=\"%d\",", rows[i]->pid);
+			label(f, "comm", rows[i]->comm, true);
+			cgroup_labels(f, rows[i], false);
+			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)quantity_get(rows[i], k));
 		}
-	free(rows);
-	if (in->dmabuf)
-		dmabuf_families(f, in);
+}
+
+/* the system's memory, the collection's processes, sources and cut labels */
+static void system_families(FILE *f, const struct metrics_in *in, size_t n)
+{
 	family(f, in, "memlens_system_memory_bytes", "gauge", "bytes", "System memory from /proc/meminfo.");
 	fprintf(f, "memlens_system_memory_bytes{memtype=\"total\"} %llu\n",
 		(unsigned long long)memlens_snapshot__mem_total(in->snap));
@@ -302,21 +230,52 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	family(f, in, "memlens_label_values_truncated", "gauge", NULL,
 	       "Label values of this collection cut to " METRICS_LABEL_MAX_S " bytes (marked with a trailing U+2026).");
 	fprintf(f, "memlens_label_values_truncated %zu\n", labels_cut);
-	if (in->self) {
-		family(f, in, "memlens_scrape_duration_seconds", "gauge", "seconds", "Time this collection took.");
-		fprintf(f, "memlens_scrape_duration_seconds %.6f\n", in->scrape_seconds);
-		family(f, in, "memlens_scrape_errors", "counter", NULL, "Collections that failed since the exporter started.");
-		fprintf(f, "memlens_scrape_errors_total %llu\n", (unsigned long long)in->scrape_errors);
-		family(f, in, "memlens_collections", "counter", NULL,
-		       "Collections since the exporter started (parallel scrapes share one).");
-		fprintf(f, "memlens_collections_total %llu\n", (unsigned long long)in->collections);
-		family(f, in, "memlens_exporter_heap_bytes", "gauge", "bytes",
-		       "Heap the exporter holds allocated after this collection (malloc'd and not freed).");
-		fprintf(f, "memlens_exporter_heap_bytes %llu\n", in->heap_bytes);
-		family(f, in, "memlens_build_info", "gauge", NULL, "The memlens version (always 1).");
-		fprintf(f, "memlens_build_info{version=\"%d.%d.%d\"} 1\n", MEMLENS_VERSION_MAJOR, MEMLENS_VERSION_MINOR,
-			MEMLENS_VERSION_PATCH);
+}
+
+/* the exporter's own families */
+static void self_families(FILE *f, const struct metrics_in *in)
+{
+	family(f, in, "memlens_scrape_duration_seconds", "gauge", "seconds", "Time this collection took.");
+	fprintf(f, "memlens_scrape_duration_seconds %.6f\n", in->scrape_seconds);
+	family(f, in, "memlens_scrape_errors", "counter", NULL, "Collections that failed since the exporter started.");
+	fprintf(f, "memlens_scrape_errors_total %llu\n", (unsigned long long)in->scrape_errors);
+	family(f, in, "memlens_collections", "counter", NULL,
+	       "Collections since the exporter started (parallel scrapes share one).");
+	fprintf(f, "memlens_collections_total %llu\n", (unsigned long long)in->collections);
+	family(f, in, "memlens_exporter_heap_bytes", "gauge", "bytes",
+	       "Heap the exporter holds allocated after this collection (malloc'd and not freed).");
+	fprintf(f, "memlens_exporter_heap_bytes %llu\n", in->heap_bytes);
+	family(f, in, "memlens_build_info", "gauge", NULL, "The memlens version (always 1).");
+	fprintf(f, "memlens_build_info{version=\"%d.%d.%d\"} 1\n", MEMLENS_VERSION_MAJOR, MEMLENS_VERSION_MINOR,
+		MEMLENS_VERSION_PATCH);
+}
+
+int metrics_write(FILE *f, const struct metrics_in *in)
+{
+	size_t n = memlens_snapshot__count(in->snap);
+	const struct memlens_proc_usage **rows = calloc(n ? n : 1, sizeof(*rows));
+	const char **keys = calloc(n ? n : 1, sizeof(*keys));
+
+	if (!rows || !keys) {
+		free(rows);
+		free(keys);
+		return -ENOMEM;
 	}
+	/* the DMA-BUF figures are the snapshot's own join (memlens__snapshot
+	 * with .dmabuf), the buffers in->dmabuf its kept pass */
+	for (size_t i = 0; i < n; i++)
+		rows[i] = memlens_snapshot__get(in->snap, i);
+	labels_cut = 0;
+	group_families(f, in, rows, keys, n, true);
+	group_families(f, in, rows, keys, n, false);
+	process_family(f, in, rows, n);
+	free(keys);
+	free(rows);
+	if (in->dmabuf)
+		dmabuf_families(f, in);
+	system_families(f, in, n);
+	if (in->self)
+		self_families(f, in);
 	if (in->openmetrics)
 		fputs("# EOF\n", f);
 	return ferror(f) ? -EIO : 0;

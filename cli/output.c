@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Column tables through libsmartcols: table, raw and JSON from one description. */
+/* The sink: rows of declared columns, written as an aligned or raw table
+ * (libsmartcols), one JSON document (jsonw.c) or CSV, with their totals,
+ * footers and second tables. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -31,6 +34,10 @@ static int add_list(struct out *o, const char *list, bool named)
 			return -EINVAL;
 		}
 		o->named[id] |= named;
+		/* one key per name in a document: SIZE and --smaps' Size are both "size" */
+		for (size_t i = 0; o->json && o->pos[id] < 0 && i < o->nsel; i++)
+			if (!strcasecmp(o->cols[o->sel[i]].name, o->cols[id].name))
+				id = o->sel[i];
 		if (o->pos[id] < 0) {
 			if (o->nsel == OUT_MAX_COLS)
 				return -E2BIG;
@@ -47,16 +54,26 @@ static int add_list(struct out *o, const char *list, bool named)
 int out_init(struct out *o, struct cli *cli, const char *name, const struct colinfo *cols, size_t ncols,
 	     const char *defaults)
 {
+	return out_init_doc(o, cli, name, cols, ncols, defaults, NULL);
+}
+
+int out_init_doc(struct out *o, struct cli *cli, const char *name, const struct colinfo *cols, size_t ncols,
+		 const char *defaults, const char *doc_defaults)
+{
 	const char *spec = cli->columns;
 	int err;
 
 	memset(o, 0, sizeof(*o));
+	o->total_label = -1;
 	if (spec && (!*spec || !strcmp(spec, "+"))) {
 		cli_err("-o needs a column (see --help for the list)");
 		return -EINVAL;
 	}
 	o->cols = cols;
 	o->ncols = ncols;
+	o->json = cli->mode == OUT_JSON;
+	if (o->json && doc_defaults)
+		defaults = doc_defaults;
 	for (size_t i = 0; i < OUT_MAX_COLS; i++)
 		o->pos[i] = -1;
 	if (!spec || *spec == '+')
@@ -70,31 +87,24 @@ int out_init(struct out *o, struct cli *cli, const char *name, const struct coli
 	o->tb = scols_new_table();
 	if (!o->tb)
 		return -ENOMEM;
+	/* JSON and CSV are written here from the cells: the table only keeps them */
 	scols_table_set_name(o->tb, name);
-	scols_table_enable_json(o->tb, cli->mode == OUT_JSON);
 	scols_table_enable_raw(o->tb, cli->mode == OUT_RAW);
 	o->raw = cli->mode == OUT_RAW;
 	o->table = cli->mode == OUT_TABLE;
+	o->people = o->table && !cli->no_headings;
 	o->csv = cli->mode == OUT_CSV;
 	o->noheadings = cli->no_headings;
-	o->bytes = cli->bytes || cli->mode == OUT_JSON || o->csv;
+	o->bytes = cli->bytes || o->json || o->csv;
 	scols_table_enable_noheadings(o->tb, cli->no_headings);
 	/* names are escaped once, by out_set() (cli_escape), the same in every format */
 	scols_table_enable_noencoding(o->tb, 1);
 	for (size_t i = 0; i < o->nsel; i++) {
 		const struct colinfo *c = &cols[o->sel[i]];
-		/* a JSON array is its cell's lines, split by the wrap functions
-		 * (lsblk's MOUNTPOINTS); tables print the list on one line */
-		bool array = cli->mode == OUT_JSON &&
-			     (c->json_type == SCOLS_JSON_ARRAY_NUMBER || c->json_type == SCOLS_JSON_ARRAY_STRING);
-		struct libscols_column *cl = scols_table_new_column(o->tb, c->name, c->whint,
-								     c->flags | (array ? SCOLS_FL_WRAP : 0));
+		int flags = c->flags | (c->kind == OUT_NUM || c->kind == OUT_HEX ? SCOLS_FL_RIGHT : 0);
 
-		if (!cl)
+		if (!scols_table_new_column(o->tb, c->name, c->whint, flags))
 			return -ENOMEM;
-		scols_column_set_json_type(cl, c->json_type);
-		if (array)
-			scols_column_set_wrapfunc(cl, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL);
 	}
 	return 0;
 }
@@ -104,17 +114,18 @@ bool out_has(const struct out *o, int id)
 	return o->pos[id] >= 0;
 }
 
-struct libscols_line *out_line(struct out *o)
+struct out_row *out_line(struct out *o)
 {
 	struct libscols_line *ln = scols_table_new_line(o->tb, NULL);
 
 	if (!ln)
 		o->failed = -ENOMEM;
-	return ln;
+	return (struct out_row *)ln;
 }
 
-void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, ...)
+void out_set(struct out *o, struct out_row *row, int id, const char *fmt, ...)
 {
+	struct libscols_line *ln = (struct libscols_line *)row;
 	va_list ap;
 	char *s;
 
@@ -135,6 +146,67 @@ void out_set(struct out *o, struct libscols_line *ln, int id, const char *fmt, .
 	} else {
 		o->failed = -ENOMEM;
 	}
+	va_end(ap);
+}
+
+struct out_row *out_total(struct out *o, const int *labels, size_t nlabels, const char *json_key)
+{
+	if (!(o->people || (o->json && json_key)) || o->total)
+		return NULL;
+	o->total = scols_new_line();
+	if (!o->total || scols_line_alloc_cells(o->total, o->nsel)) {
+		o->failed = -ENOMEM;
+		return NULL;
+	}
+	o->total_key = json_key;
+	if (!o->people)
+		return (struct out_row *)o->total;
+	for (size_t i = 0; o->total_label < 0 && i < nlabels; i++)
+		if (out_has(o, labels[i]))
+			o->total_label = labels[i];
+	for (size_t i = 0; o->total_label < 0 && i < o->nsel; i++)
+		if (o->cols[o->sel[i]].kind == OUT_TEXT)
+			o->total_label = o->sel[i];
+	if (o->total_label >= 0)
+		out_set(o, (struct out_row *)o->total, o->total_label, "TOTAL");
+	return (struct out_row *)o->total;
+}
+
+/* a line more in *to: people's text around the table */
+static void add_text(struct out *o, char **to, const char *fmt, va_list ap)
+{
+	char *s, *f;
+
+	if (!o->people)
+		return;
+	if (vasprintf(&s, fmt, ap) < 0) {
+		o->failed = -ENOMEM;
+		return;
+	}
+	if (asprintf(&f, "%s%s\n", *to ? *to : "", s) >= 0) {
+		free(*to);
+		*to = f;
+	} else {
+		o->failed = -ENOMEM;
+	}
+	free(s);
+}
+
+void out_footer(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_text(o, &o->footer, fmt, ap);
+	va_end(ap);
+}
+
+void out_heading(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_text(o, &o->heading, fmt, ap);
 	va_end(ap);
 }
 
@@ -164,10 +236,9 @@ static char *human_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int32_t *v, size_t n)
+void out_set_numbers(struct out *o, struct out_row *row, int id, const int32_t *v, size_t n)
 {
-	/* libsmartcols takes an array cell's items as its lines */
-	char sep = scols_table_is_json(o->tb) ? '\n' : ',';
+	struct libscols_line *ln = (struct libscols_line *)row;
 	bool cut = o->table && !o->named[id] && n > OUT_LIST_HEAD;
 	char *s;
 	size_t len = 0;
@@ -177,16 +248,20 @@ void out_set_numbers(struct out *o, struct libscols_line *ln, int id, const int3
 	s = malloc(12 * n + 8);
 
 	if (!ln || o->pos[id] < 0 || !s) {
+		if (ln && o->pos[id] >= 0)
+			o->failed = -ENOMEM;
 		free(s);
 		return;
 	}
 	s[0] = 0;
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(s + len, "%s%d", i ? (char[]){ sep, 0 } : "", v[i]);
+		len += (size_t)sprintf(s + len, "%s%d", i ? "," : "", v[i]);
 	if (cut)
 		sprintf(s + len, ",%s", cli_ellipsis());
-	if (scols_line_refer_data(ln, (size_t)o->pos[id], s))
+	if (scols_line_refer_data(ln, (size_t)o->pos[id], s)) {
 		free(s);
+		o->failed = -ENOMEM;
+	}
 }
 
 char *cli_size(uint64_t bytes, bool as_bytes, char *buf, size_t len)
@@ -209,11 +284,21 @@ char *cli_delta(int64_t v, bool as_bytes, char *buf, size_t len)
 	return buf;
 }
 
-void out_set_size(struct out *o, struct libscols_line *ln, int id, uint64_t bytes)
+void out_set_size(struct out *o, struct out_row *ln, int id, uint64_t bytes)
 {
 	char buf[32];
 
 	out_set(o, ln, id, "%s", cli_size(bytes, o->bytes, buf, sizeof(buf)));
+}
+
+void out_set_delta(struct out *o, struct out_row *ln, int id, int64_t v)
+{
+	char buf[40];
+
+	if (o->json || o->csv)
+		out_set(o, ln, id, "%lld", (long long)v);
+	else
+		out_set(o, ln, id, "%s", cli_delta(v, o->bytes, buf, sizeof(buf)));
 }
 
 /*
@@ -251,55 +336,80 @@ static void csv_field(const char *s, bool last)
 	putchar(last ? '\n' : ',');
 }
 
-/* CSV in pieces: the header line once (not with -n), then the rows */
-static int csv_piece(struct out *o)
+/* a cell in JSON, by its column's kind; the key is the name in lower case */
+static void json_cell(struct jw *w, const struct colinfo *col, const char *s)
+{
+	char key[64];
+	size_t k = 0;
+
+	for (const char *p = col->name; *p && k < sizeof(key) - 1; p++)
+		key[k++] = (char)tolower((unsigned char)*p);
+	key[k] = 0;
+	switch (col->kind) {
+	case OUT_NUM:
+		jw_number(w, key, s);
+		break;
+	case OUT_BOOL:
+		jw_bool(w, key, s && *s && *s != '0' && *s != 'n' && *s != 'N');
+		break;
+	case OUT_NUMS:
+		jw_array(w, key, true);
+		for (const char *p = s ? s : ""; *p;) {
+			size_t len = strcspn(p, ",");
+			char num[24];
+
+			snprintf(num, sizeof(num), "%.*s", (int)(len < sizeof(num) ? len : sizeof(num) - 1), p);
+			jw_number(w, NULL, num);
+			p += len + (p[len] == ',');
+		}
+		jw_end(w);
+		break;
+	default:
+		jw_text(w, key, s && *s ? s : NULL);
+	}
+}
+
+/* a row as one line: {"key": value, ...}; sparse: only the cells set (a total) */
+static void json_line(struct jw *w, const struct out *o, const char *key, struct libscols_line *ln, bool sparse)
+{
+	jw_object(w, key, true);
+	for (size_t c = 0; c < o->nsel; c++) {
+		const char *s = scols_cell_get_data(scols_line_get_cell(ln, c));
+
+		if (s || !sparse)
+			json_cell(w, &o->cols[o->sel[c]], s);
+	}
+	jw_end(w);
+}
+
+/* the document's head, {"NAME": [, once */
+static void json_head(struct out *o)
+{
+	if (o->jw.f)
+		return;
+	jw_init(&o->jw, stdout);
+	jw_object(&o->jw, NULL, false);
+	jw_array(&o->jw, scols_table_get_name(o->tb), false);
+}
+
+static int rows_piece(struct out *o)
 {
 	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
 	struct libscols_line *ln;
 
 	if (!it)
 		return -ENOMEM;
-	if (!o->pieces && !o->noheadings)
-		for (size_t c = 0; c < o->nsel; c++)
-			csv_field(o->cols[o->sel[c]].name, c + 1 == o->nsel);
 	while (scols_table_next_line(o->tb, it, &ln) == 0)
-		for (size_t c = 0; c < o->nsel; c++) {
-			const char *s = scols_cell_get_data(scols_line_get_cell(ln, c));
+		if (o->json)
+			json_line(&o->jw, o, NULL, ln, false);
+		else
+			for (size_t c = 0; c < o->nsel; c++) {
+				const char *s = scols_cell_get_data(scols_line_get_cell(ln, c));
 
-			csv_field(s ? s : "", c + 1 == o->nsel);
-		}
+				csv_field(s ? s : "", c + 1 == o->nsel);
+			}
 	scols_free_iter(it);
 	return 0;
-}
-
-/* JSON in pieces: libsmartcols prints each piece as a whole document,
- * {\n   "NAME": [\n ROWS\n   ]\n}; the head comes from the first piece, the
- * rows of every piece are joined into one array and out_print() closes it */
-static int json_piece(struct out *o)
-{
-	char *s = NULL, *body, *end;
-	int err = scols_print_table_to_string(o->tb, &s);
-
-	if (err)
-		goto out;
-	body = s ? strstr(s, "[\n") : NULL;
-	end = body ? strrchr(body, ']') : NULL;
-	while (end && end > body && end[-1] == ' ')
-		end--;
-	if (!end || end == body || end[-1] != '\n') {
-		err = -EPROTO;	/* not the layout above: never print half a document */
-		goto out;
-	}
-	body += 2;
-	end--;
-	if (!o->pieces)
-		fwrite(s, 1, (size_t)(body - s), stdout);
-	else
-		fputs(",\n", stdout);
-	fwrite(body, 1, (size_t)(end - body), stdout);
-out:
-	free(s);
-	return err;
 }
 
 int out_flush(struct out *o)
@@ -308,12 +418,15 @@ int out_flush(struct out *o)
 
 	if (o->failed)
 		return o->failed;
-	if (!scols_table_get_nlines(o->tb) && !(o->csv && !o->pieces))
+	if (o->json)
+		json_head(o);
+	if (o->csv && !o->pieces && !o->noheadings)	/* the header line once */
+		for (size_t c = 0; c < o->nsel; c++)
+			csv_field(o->cols[o->sel[c]].name, c + 1 == o->nsel);
+	if (!scols_table_get_nlines(o->tb) && (o->pieces || !o->csv))
 		return 0;
-	if (o->csv) {
-		err = csv_piece(o);
-	} else if (scols_table_is_json(o->tb)) {
-		err = json_piece(o);
+	if (o->json || o->csv) {
+		err = rows_piece(o);
 	} else {
 		err = scols_print_table(o->tb);
 		scols_table_enable_noheadings(o->tb, 1);	/* headings once */
@@ -325,64 +438,105 @@ int out_flush(struct out *o)
 	return err;
 }
 
-int out_print(struct out *o)
+/* the totals as a footer line, where no text column is shown to say TOTAL */
+static void total_footer(struct out *o)
 {
-	return out_print_with(o, NULL);
+	fputs("TOTAL", stdout);
+	for (size_t c = 0; c < o->nsel; c++) {
+		const char *s = scols_cell_get_data(scols_line_get_cell(o->total, c));
+
+		if (s && *s)
+			printf("  %s %s", o->cols[o->sel[c]].name, s);
+	}
+	putchar('\n');
 }
 
-static int out_print_more(struct out *o, const char *more);
+/* table and raw: the rest of the rows, the total, the footer */
+static int print_text(struct out *o)
+{
+	int err;
 
-int out_print_with(struct out *o, const char *more)
+	if (o->total && o->total_label >= 0) {
+		if (scols_table_add_line(o->tb, o->total))
+			return -ENOMEM;
+	}
+	if (o->heading && !o->pieces)
+		fputs(o->heading, stdout);
+	if (!o->pieces)
+		err = scols_print_table(o->tb);
+	else
+		err = out_flush(o);
+	if (!err && o->total && o->total_label < 0)
+		total_footer(o);
+	if (!err && o->footer)
+		fputs(o->footer, stdout);
+	return err;
+}
+
+static int print_json(struct out *o, out_members_fn *members, void *ctx)
+{
+	int err = out_flush(o);
+
+	if (err)
+		return err;
+	jw_end(&o->jw);	/* the rows' array */
+	if (o->total && o->total_key)
+		json_line(&o->jw, o, o->total_key, o->total, true);
+	if (members)
+		members(&o->jw, ctx);
+	jw_end(&o->jw);	/* the document */
+	return fflush(stdout) ? -EIO : 0;
+}
+
+int out_print_doc(struct out *o, out_members_fn *members, void *ctx)
 {
 	int err = o->failed;
 
 	if (!err)
-		err = out_print_more(o, more);
+		err = o->json ? print_json(o, members, ctx) : o->csv ? out_flush(o) : print_text(o);
 	/* EINVAL was said where it was found (a bad -o) */
 	if (err && err != -EINVAL)
 		cli_err("cannot print the table: %s", strerror(err < 0 ? -err : err));
 	return err;
 }
 
-static int out_print_more(struct out *o, const char *more)
+int out_print(struct out *o)
 {
-	int err;
+	return out_print_doc(o, NULL, NULL);
+}
 
-	if (o->csv)	/* the rows only: more is JSON's */
-		return o->pieces && !scols_table_get_nlines(o->tb) ? 0 : out_flush(o);
-	if (more && scols_table_is_json(o->tb)) {
-		/* the rows' array, then more members of the same document */
-		err = out_flush(o);
-		if (!err && !o->pieces) {
-			/* no row at all: the whole (empty) document, cut after its array */
-			char *s = NULL;
+int out_print_section(struct out *o, const char *title)
+{
+	if (!o->table || o->failed || !scols_table_get_nlines(o->tb))
+		return o->table ? o->failed : 0;
+	putchar('\n');
+	if (title)
+		printf("%s:\n", title);
+	return out_print(o);
+}
 
-			err = scols_print_table_to_string(o->tb, &s);
-			if (!err && s && strrchr(s, ']')) {
-				*strrchr(s, ']') = 0;
-				fputs(s, stdout);
-				fputs("]", stdout);
-			}
-			free(s);
-			printf(",\n%s\n}\n", more);
-			return err;
-		}
-		if (!err)
-			printf("\n   ],\n%s\n}\n", more);
-		return err;
-	}
-	if (!o->pieces)
-		return scols_print_table(o->tb);
-	err = out_flush(o);
-	if (scols_table_is_json(o->tb))
-		fputs("\n   ]\n}\n", stdout);
-	return err;
+void out_json_rows(struct jw *w, const char *key, struct out *o)
+{
+	struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *ln;
+
+	jw_array(w, key, false);
+	while (it && scols_table_next_line(o->tb, it, &ln) == 0)
+		json_line(w, o, NULL, ln, false);
+	jw_end(w);
+	scols_free_iter(it);
 }
 
 void out_free(struct out *o)
 {
 	scols_unref_table(o->tb);
 	o->tb = NULL;
+	scols_unref_line(o->total);
+	o->total = NULL;
+	free(o->footer);
+	o->footer = NULL;
+	free(o->heading);
+	o->heading = NULL;
 }
 
 void out_help_columns(FILE *f, const struct colinfo *cols, size_t ncols)

@@ -4,20 +4,20 @@
 #include "memlens_cli.h"
 
 static const struct colinfo vcols[VCOL_NCOLS] = {
-	[VCOL_PID] = { "PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "process id" },
-	[VCOL_COMM] = { "COMM", 10, 0, SCOLS_JSON_STRING, "command name (read when printed)" },
-	[VCOL_START] = { "START", 14, 0, SCOLS_JSON_STRING, "first address of the VMA (hex)" },
-	[VCOL_END] = { "END", 14, 0, SCOLS_JSON_STRING, "address after its last (hex)" },
-	[VCOL_PERMS] = { "PERMS", 4, 0, SCOLS_JSON_STRING, "r w x, s shared or p private" },
-	[VCOL_OFFSET] = { "OFFSET", 8, SCOLS_FL_RIGHT, SCOLS_JSON_STRING, "file offset of START (hex)" },
-	[VCOL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, "device major:minor (hex, as maps)" },
-	[VCOL_INODE] = { "INODE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "inode number" },
-	[VCOL_SIZE] = { "SIZE", 8, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "END - START (bytes with -b and in JSON)" },
-	[VCOL_PAGESIZE] = { "PAGESIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "kernel page size (0: the source does not tell)" },
-	[VCOL_NAME] = { "NAME", 0.3, SCOLS_FL_NOEXTREMES, SCOLS_JSON_STRING, "file path or [heap], [stack], [anon:NAME] ..." },
-	[VCOL_KIND] = { "KIND", 6, 0, SCOLS_JSON_STRING, "file, deleted, memfd, shm (shared anonymous), sysv, dmabuf, anon, special" },
-	[VCOL_BUILDID] = { "BUILDID", 40, 0, SCOLS_JSON_STRING, "ELF build ID (hex)" },
-	[VCOL_SOURCE] = { "SOURCE", 5, 0, SCOLS_JSON_STRING, "where the record came from: ioctl, bpf or text" },
+	[VCOL_PID] = { "PID", 5, 0, OUT_NUM, "process id" },
+	[VCOL_COMM] = { "COMM", 10, 0, OUT_TEXT, "command name (read when printed)" },
+	[VCOL_START] = { "START", 14, 0, OUT_TEXT, "first address of the VMA (hex)" },
+	[VCOL_END] = { "END", 14, 0, OUT_TEXT, "address after its last (hex)" },
+	[VCOL_PERMS] = { "PERMS", 4, 0, OUT_TEXT, "r w x, s shared or p private" },
+	[VCOL_OFFSET] = { "OFFSET", 8, 0, OUT_HEX, "file offset of START (hex)" },
+	[VCOL_DEV] = { "DEV", 5, 0, OUT_TEXT, "device major:minor (hex, as maps)" },
+	[VCOL_INODE] = { "INODE", 8, 0, OUT_NUM, "inode number" },
+	[VCOL_SIZE] = { "SIZE", 8, 0, OUT_NUM, "END - START (bytes with -b and in JSON)" },
+	[VCOL_PAGESIZE] = { "PAGESIZE", 6, 0, OUT_NUM, "kernel page size (0: the source does not tell)" },
+	[VCOL_NAME] = { "NAME", 0.3, OUT_FL_NOEXTREMES, OUT_TEXT, "file path or [heap], [stack], [anon:NAME] ..." },
+	[VCOL_KIND] = { "KIND", 6, 0, OUT_TEXT, "file, deleted, memfd, shm (shared anonymous), sysv, dmabuf, anon, special" },
+	[VCOL_BUILDID] = { "BUILDID", 40, 0, OUT_TEXT, "ELF build ID (hex)" },
+	[VCOL_SOURCE] = { "SOURCE", 5, 0, OUT_TEXT, "where the record came from: ioctl, bpf or text" },
 };
 
 size_t vma_columns(struct colinfo *cols, const struct colinfo *extra, size_t nextra)
@@ -30,7 +30,7 @@ size_t vma_columns(struct colinfo *cols, const struct colinfo *extra, size_t nex
 	return n;
 }
 
-void vma_columns_fill(struct cli *cli, struct out *o, struct libscols_line *ln, const struct memlens_vma *v,
+void vma_columns_fill(struct cli *cli, struct out *o, struct out_row *ln, const struct memlens_vma *v,
 		      enum memlens_source src)
 {
 	static pid_t comm_pid = -1;
