@@ -220,7 +220,8 @@ static int print_exporters(struct cli *cli, const struct memlens_dmabuf *d)
 	return err;
 }
 
-int cmd_dmabuf(struct cli *cli, int argc, char **argv)
+/* options and the PID: -1 go on, else the exit code (--help, a usage error said) */
+static int parse_opts(struct cli *cli, int argc, char **argv, struct memlens_dmabuf_opts *opts, enum view *v)
 {
 	enum { OPT_FDS = 256, OPT_KONLY, OPT_PIN_DIR, OPT_ALL_REFS, OPT_BUFFERS };
 	/* the letters mean what they mean in every command (-a every process,
@@ -237,47 +238,38 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool all = false;
-	MEMLENS_OPTS(memlens_dmabuf_opts, opts);
-	struct memlens_dmabuf *d = NULL;
-	enum view v = V_PROCS;
-	int c, err, rc, views = 0;
+	int c, views = 0;
 
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "a", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': all = true; break;
-		case OPT_ALL_REFS: views++; v = V_GRID; break;
-		case OPT_BUFFERS: views++; v = V_BUFS; break;
-		case OPT_FDS: views++; v = V_FDS; break;
-		case OPT_KONLY: views++; v = V_KONLY; break;
-		case OPT_PIN_DIR: opts.pin_dir = optarg; break;
+		case OPT_ALL_REFS: views++; *v = V_GRID; break;
+		case OPT_BUFFERS: views++; *v = V_BUFS; break;
+		case OPT_FDS: views++; *v = V_FDS; break;
+		case OPT_KONLY: views++; *v = V_KONLY; break;
+		case OPT_PIN_DIR: opts->pin_dir = optarg; break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg))
 				return EXIT_USAGE;
 		}
 	}
-	if (views > 1) {
+	opts->source = cli->source;
+	if (views > 1)
 		cli_err("choose one view: --all-refs, --buffers, --fds or --kernel-only");
-		return EXIT_USAGE;
-	}
-	opts.source = cli->source;
-	if (optind + 1 < argc || (all && optind < argc)) {
+	else if (optind + 1 < argc || (all && optind < argc))
 		cli_err(all ? "dmabuf --all takes no PID" : "dmabuf takes at most one PID");
-		return EXIT_USAGE;
-	}
-	if (optind < argc && (cli_parse_pid(argv[optind], &opts.pid) || !opts.pid)) {
+	else if (optind < argc && (cli_parse_pid(argv[optind], &opts->pid) || !opts->pid))
 		cli_err("'%s': not a pid", argv[optind]);
-		return EXIT_USAGE;
-	}
-	if (opts.pid && kill(opts.pid, 0) && errno == ESRCH) {
-		cli_err_pid(cli, opts.pid, -ESRCH);
-		return EXIT_RUNTIME;
-	}
-	err = memlens__dmabuf(cli->ml, &opts, &d);
-	if (err) {
-		cli_err_dmabuf(cli, opts.pin_dir, err);
-		return EXIT_RUNTIME;
-	}
+	else
+		return -1;
+	return EXIT_USAGE;
+}
+
+/* on stderr: no exporter, the source (for people, or -v), the processes
+ * that could not be read, no system-wide list */
+static void say_notes(struct cli *cli, const struct memlens_dmabuf *d, enum view v)
+{
 	if (memlens__probe(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER) && !memlens_dmabuf__buf_count(d))
 		fprintf(stderr, "memlens: %s\n", memlens__probe_reason(cli->ml, MEMLENS_IFACE_DMABUF_EXPORTER));
 	if (cli->verbose || (cli_people(cli) && v == V_PROCS))
@@ -292,6 +284,27 @@ int cmd_dmabuf(struct cli *cli, int argc, char **argv)
 	}
 	if (v == V_KONLY && !strcmp(memlens_dmabuf__system_list(d), "none"))
 		fprintf(stderr, "memlens: no system-wide buffer list (needs iter/dmabuf, or root with debugfs): kernel-only buffers unknown\n");
+}
+
+int cmd_dmabuf(struct cli *cli, int argc, char **argv)
+{
+	MEMLENS_OPTS(memlens_dmabuf_opts, opts);
+	struct memlens_dmabuf *d = NULL;
+	enum view v = V_PROCS;
+	int err, rc = parse_opts(cli, argc, argv, &opts, &v);
+
+	if (rc >= 0)
+		return rc;
+	if (opts.pid && kill(opts.pid, 0) && errno == ESRCH) {
+		cli_err_pid(cli, opts.pid, -ESRCH);
+		return EXIT_RUNTIME;
+	}
+	err = memlens__dmabuf(cli->ml, &opts, &d);
+	if (err) {
+		cli_err_dmabuf(cli, opts.pin_dir, err);
+		return EXIT_RUNTIME;
+	}
+	say_notes(cli, d, v);
 	if (v == V_PROCS && cli_people(cli) && !cli->columns) {
 		err = print_dump(d);
 	} else {
@@ -337,7 +350,8 @@ static int parse_group(const char *s, gid_t *gid)
 	return 0;
 }
 
-int cmd_bpf(struct cli *cli, int argc, char **argv)
+/* --group, --mode: -1 go on, else the exit code (a usage error said) */
+static int bpf_opts(struct cli *cli, int argc, char **argv, struct memlens_pin_opts *popts, bool *set)
 {
 	static const struct option longopts[] = {
 		{ "group", required_argument, NULL, 'g' },
@@ -345,41 +359,49 @@ int cmd_bpf(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	MEMLENS_OPTS(memlens_pin_opts, popts);
-	const char *dir = MEMLENS_PIN_DIR, *verb;
-	bool pin, set = false;
 	char *end;
-	int c, err;
+	int c;
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		bpf_help();
-		return EXIT_OK;
-	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "g:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			if (parse_group(optarg, &popts.gid)) {
+			if (parse_group(optarg, &popts->gid)) {
 				cli_err("'%s': no such group", optarg);
 				return EXIT_USAGE;
 			}
-			set = true;
+			*set = true;
 			break;
 		case 'm':
 			errno = 0;
-			popts.mode = (mode_t)strtoul(optarg, &end, 8);
-			if (!*optarg || *end || errno || (popts.mode & ~(mode_t)0444)) {
+			popts->mode = (mode_t)strtoul(optarg, &end, 8);
+			if (!*optarg || *end || errno || (popts->mode & ~(mode_t)0444)) {
 				cli_err("'%s': not a mode within 0444 (read bits only, octal)", optarg);
 				return EXIT_USAGE;
 			}
-			set = true;
+			*set = true;
 			break;
 		case 'h': bpf_help(); return EXIT_OK;
 		default: cli_try_help(cli); return EXIT_USAGE;
 		}
 	}
-	verb = argc > 1 ? argv[1] : "";
-	pin = !strcmp(verb, "pin");
+	return -1;
+}
+
+int cmd_bpf(struct cli *cli, int argc, char **argv)
+{
+	MEMLENS_OPTS(memlens_pin_opts, popts);
+	const char *dir = MEMLENS_PIN_DIR, *verb = argc > 1 ? argv[1] : "";
+	bool pin = !strcmp(verb, "pin"), set = false;
+	int err;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		bpf_help();
+		return EXIT_OK;
+	}
+	err = bpf_opts(cli, argc, argv, &popts, &set);
+	if (err >= 0)
+		return err;
 	if ((!pin && strcmp(verb, "unpin")) || argc - optind > 1 || (!pin && set)) {
 		cli_err(!pin && set && !strcmp(verb, "unpin") ? "unpin takes no --group or --mode" :
 			"usage: memlens bpf pin [DIR] [--group G] [--mode MODE] | unpin [DIR]");

@@ -208,7 +208,14 @@ static int pages(struct cli *cli, struct memlens_proc *proc, const char *src_nam
 	return err ? EXIT_RUNTIME : EXIT_OK;
 }
 
-int cmd_maps(struct cli *cli, int argc, char **argv)
+struct maps_args {
+	bool build_ids, all, proc_maps, smaps, pages;
+	const char *pages_src;
+	pid_t pid;
+};
+
+/* options and the PID: -1 go on, else the exit code (--help, a usage error said) */
+static int parse_opts(struct cli *cli, int argc, char **argv, struct maps_args *a)
 {
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS,
@@ -220,91 +227,114 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 		{ "pages-source", required_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool build_ids = false, all = false, proc_maps = false, smaps = false, want_pages = false;
-	const char *pages_src = NULL;
-	struct memlens_vma_set *set = NULL;
-	struct memlens_proc *proc = NULL;
-	pid_t pid = 0;
-	int c, err, rc;
+	int c;
 
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "BamXP", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'B': build_ids = true; break;
-		case 'a': all = true; break;
-		case 'm': proc_maps = true; break;
-		case 'X': smaps = true; break;
-		case 'P': want_pages = true; break;
-		case 'Q': pages_src = optarg; want_pages = true; break;
+		case 'B': a->build_ids = true; break;
+		case 'a': a->all = true; break;
+		case 'm': a->proc_maps = true; break;
+		case 'X': a->smaps = true; break;
+		case 'P': a->pages = true; break;
+		case 'Q': a->pages_src = optarg; a->pages = true; break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_WALK, c, optarg))
 				return EXIT_USAGE;
 		}
 	}
-	if ((smaps && want_pages) || (all && (smaps || want_pages)) || (proc_maps && (smaps || want_pages || cli_document(cli)))) {
+	if ((a->smaps && a->pages) || (a->all && (a->smaps || a->pages)) ||
+	    (a->proc_maps && (a->smaps || a->pages || cli_document(cli)))) {
 		cli_err("choose one view: --smaps, --pages, --proc-maps (not with -J), or --all");
 		return EXIT_USAGE;
 	}
-	if (all ? optind != argc : optind + 1 != argc) {
-		cli_err(all ? "maps --all takes no PID" : "maps needs one PID (or 'self')");
+	if (a->all ? optind != argc : optind + 1 != argc) {
+		cli_err(a->all ? "maps --all takes no PID" : "maps needs one PID (or 'self')");
 		return EXIT_USAGE;
 	}
-	if (!all && cli_parse_pid(argv[optind], &pid)) {
+	if (!a->all && cli_parse_pid(argv[optind], &a->pid)) {
 		cli_err("'%s': not a pid", argv[optind]);
 		return EXIT_USAGE;
 	}
-	MEMLENS_OPTS(memlens_maps_opts, mopts, .build_ids = build_ids);
-	if (all) {
-		MEMLENS_OPTS(memlens_maps_all_opts, aopts, .source = cli->source, .build_ids = build_ids);
+	return -1;
+}
 
-		err = memlens__maps_all(cli->ml, &aopts, &set);
-		if (err) {
-			if (err == -EOPNOTSUPP || err == -EINVAL)
-				cli_err_open(cli, 0, err);
-			else
-				cli_err("cannot walk all processes: %s", strerror(-err));
-			return EXIT_RUNTIME;
-		}
-		cli_say_skipped(cli, set);
-	} else {
-		MEMLENS_OPTS(memlens_proc_opts, popts, .source = cli->source);
+/* --smaps: pmap -X */
+static int smaps_view(struct cli *cli, struct memlens_proc *proc)
+{
+	struct memlens_usage_set *us = NULL;
+	int err = memlens_proc__smaps(proc, &us), rc;
 
-		proc = memlens__proc_open(cli->ml, pid, &popts);
-		if (!proc) {
-			err = -errno;
-			cli_err_open(cli, pid, err);
-			return EXIT_RUNTIME;
-		}
-		if (smaps || want_pages) {
-			struct memlens_usage_set *us = NULL;
-
-			if (want_pages) {
-				rc = pages(cli, proc, pages_src);
-			} else if ((err = memlens_proc__smaps(proc, &us))) {
-				cli_err_pid(cli, memlens_proc__pid(proc), err);
-				rc = EXIT_RUNTIME;
-			} else {
-				err = render_smaps(cli, us, "START,PERMS,Size,Rss,Pss,Pss_Dirty,Shared_Clean,Shared_Dirty,"
-							    "Private_Clean,Private_Dirty,Anonymous,AnonHugePages,Swap,SwapPss,"
-							    "Locked,THPeligible,NAME");
-				rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
-			}
-			memlens_usage_set__free(us);
-			memlens_proc__close(proc);
-			return rc;
-		}
-		err = memlens_proc__maps(proc, &mopts, &set);
-		if (err) {
-			cli_err_pid(cli, memlens_proc__pid(proc), err);
-			memlens_proc__close(proc);
-			return EXIT_RUNTIME;
-		}
+	if (err) {
+		cli_err_pid(cli, memlens_proc__pid(proc), err);
+		return EXIT_RUNTIME;
 	}
-	if (cli->verbose)
-		cli_say_source(cli, memlens_vma_set__source(set), all ? MEMLENS_JOB_WALK_ALL : MEMLENS_JOB_WALK,
-			       memlens_vma_set__count(set));
-	err = render(cli, set, build_ids, all, proc_maps);
+	err = render_smaps(cli, us, "START,PERMS,Size,Rss,Pss,Pss_Dirty,Shared_Clean,Shared_Dirty,"
+				    "Private_Clean,Private_Dirty,Anonymous,AnonHugePages,Swap,SwapPss,"
+				    "Locked,THPeligible,NAME");
 	rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+	memlens_usage_set__free(us);
+	return rc;
+}
+
+/* --all: every process's VMAs; NULL (said) on failure */
+static struct memlens_vma_set *walk_all(struct cli *cli, const struct maps_args *a)
+{
+	MEMLENS_OPTS(memlens_maps_all_opts, aopts, .source = cli->source, .build_ids = a->build_ids);
+	struct memlens_vma_set *set = NULL;
+	int err = memlens__maps_all(cli->ml, &aopts, &set);
+
+	if (err == -EOPNOTSUPP || err == -EINVAL)
+		cli_err_open(cli, 0, err);
+	else if (err)
+		cli_err("cannot walk all processes: %s", strerror(-err));
+	else
+		cli_say_skipped(cli, set);
+	return err ? NULL : set;
+}
+
+/* one process's VMAs (or its --smaps or --pages view, rendered: *rc) */
+static struct memlens_vma_set *walk_one(struct cli *cli, const struct maps_args *a, struct memlens_proc **proc, int *rc)
+{
+	MEMLENS_OPTS(memlens_proc_opts, popts, .source = cli->source);
+	MEMLENS_OPTS(memlens_maps_opts, mopts, .build_ids = a->build_ids);
+	struct memlens_vma_set *set = NULL;
+	int err;
+
+	*rc = EXIT_RUNTIME;
+	*proc = memlens__proc_open(cli->ml, a->pid, &popts);
+	if (!*proc) {
+		cli_err_open(cli, a->pid, -errno);
+		return NULL;
+	}
+	if (a->smaps || a->pages) {
+		*rc = a->pages ? pages(cli, *proc, a->pages_src) : smaps_view(cli, *proc);
+		return NULL;
+	}
+	err = memlens_proc__maps(*proc, &mopts, &set);
+	if (err)
+		cli_err_pid(cli, memlens_proc__pid(*proc), err);
+	return err ? NULL : set;
+}
+
+int cmd_maps(struct cli *cli, int argc, char **argv)
+{
+	struct maps_args a = { 0 };
+	struct memlens_vma_set *set;
+	struct memlens_proc *proc = NULL;
+	int err, rc = parse_opts(cli, argc, argv, &a);
+
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_RUNTIME;
+	set = a.all ? walk_all(cli, &a) : walk_one(cli, &a, &proc, &rc);
+	if (set) {
+		if (cli->verbose)
+			cli_say_source(cli, memlens_vma_set__source(set), a.all ? MEMLENS_JOB_WALK_ALL : MEMLENS_JOB_WALK,
+				       memlens_vma_set__count(set));
+		err = render(cli, set, a.build_ids, a.all, a.proc_maps);
+		rc = err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+	}
 	memlens_vma_set__free(set);
 	memlens_proc__close(proc);
 	return rc;

@@ -228,23 +228,21 @@ out:
 	return err;
 }
 
-int cmd_query(struct cli *cli, int argc, char **argv)
+/* options, the PID and the addresses given (*args, malloc'd): -1 go on,
+ * else the exit code (--help, a usage error said) */
+static int parse_opts(struct cli *cli, int argc, char **argv, struct query *q, pid_t *pid, uint64_t **args,
+		      size_t *nargs)
 {
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS,
 		{ "no-build-id", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct query q = { .cli = cli, .build_ids = true };
-	uint64_t *args = NULL;
-	size_t nargs = 0, bad = 0;
-	char defaults[128], doc[192];
-	pid_t pid;
-	int c, err;
+	int c;
 
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
-		case 'N': q.build_ids = false; break;
+		case 'N': q->build_ids = false; break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_QUERY, c, optarg))
@@ -255,25 +253,46 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 		cli_err("query needs a PID (or 'self')");
 		return EXIT_USAGE;
 	}
-	if (cli_parse_pid(argv[optind], &pid)) {
+	if (cli_parse_pid(argv[optind], pid)) {
 		cli_err("'%s': not a pid", argv[optind]);
 		return EXIT_USAGE;
 	}
-	args = calloc((size_t)(argc - optind), sizeof(*args));
-	if (!args)
+	*args = calloc((size_t)(argc - optind), sizeof(**args));
+	if (!*args)
 		return EXIT_RUNTIME;
-	for (int i = optind + 1; i < argc; i++) {
-		if (cli_parse_addr(argv[i], &args[nargs++])) {
+	for (int i = optind + 1; i < argc; i++)
+		if (cli_parse_addr(argv[i], &(*args)[(*nargs)++])) {
 			cli_err("'%s': not a hex address", argv[i]);
-			free(args);
 			return EXIT_USAGE;
 		}
-	}
-	snprintf(defaults, sizeof(defaults), "ADDR,FILE_OFFSET,START,END,PERMS,NAME%s", q.build_ids ? ",BUILDID" : "");
+	return -1;
+}
+
+/* the answers' columns: 0, or -EINVAL (said) */
+static int init_out(struct cli *cli, struct query *q)
+{
+	char defaults[128], doc[192];
+
+	snprintf(defaults, sizeof(defaults), "ADDR,FILE_OFFSET,START,END,PERMS,NAME%s", q->build_ids ? ",BUILDID" : "");
 	/* a document says whose addresses they are, and how they were read */
 	snprintf(doc, sizeof(doc), "PID,%s,MAPPED,OFFSET,DEV,INODE,SOURCE", defaults);
-	err = out_init_doc(&q.out, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])),
-			   defaults, doc);
+	return out_init_doc(&q->out, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])),
+			    defaults, doc);
+}
+
+int cmd_query(struct cli *cli, int argc, char **argv)
+{
+	struct query q = { .cli = cli, .build_ids = true };
+	uint64_t *args = NULL;
+	size_t nargs = 0, bad = 0;
+	pid_t pid;
+	int err, rc = parse_opts(cli, argc, argv, &q, &pid, &args, &nargs);
+
+	if (rc >= 0) {
+		free(args);
+		return rc;
+	}
+	err = init_out(cli, &q);
 	if (err) {
 		out_free(&q.out);
 		free(args);
@@ -284,26 +303,21 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 	if (!q.proc) {
 		cli_err_open(cli, pid, -errno);
 		err = -ESRCH;
-	} else if (nargs) {
-		err = answer(&q, args, nargs);
 	} else {
-		err = answer_stdin(&q, &bad);
+		err = nargs ? answer(&q, args, nargs) : answer_stdin(&q, &bad);
 	}
 	if (!err && !q.answered) {
 		cli_err(bad ? "no valid address on standard input" :
 			      "no addresses: give them as arguments or on standard input, one per line");
 		err = bad ? -EINVAL : -ENODATA;
-	} else if (q.out.pieces || !err) {
+	} else if (out_started(&q.out) || !err) {
 		/* rows printed before an error stay, and a JSON document is closed */
 		int perr = out_print(&q.out);
 
-		if (!err)
-			err = perr;
+		err = err ? err : perr;
 	}
 	memlens_proc__close(q.proc);
 	out_free(&q.out);
 	free(args);
-	if (err == -ENODATA)
-		return EXIT_USAGE;
-	return err ? EXIT_RUNTIME : EXIT_OK;
+	return err == -ENODATA ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -249,17 +249,81 @@ static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min,
 	return -1;
 }
 
-int cmd_who_maps(struct cli *cli, int argc, char **argv)
+/* the mappers' rows, their Rss and Pss where asked; *unchecked: mappings
+ * map_files would not open for us (why: the errno) */
+static int mapper_rows(struct cli *cli, const struct memlens_vma_set *set, struct out *o, size_t *unchecked, int *why)
 {
-	static const struct option longopts[] = { COMMON_LONGOPTS, { "shared", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
-	struct memlens_vma_set *set = NULL;
 	struct usage u = { 0 };
-	bool want_shared = false;
+	int err = 0;
+
+	if (out_has(o, W_RSS) || out_has(o, W_PSS)) {
+		const struct memlens_vma **vv = calloc(memlens_vma_set__count(set) + 1, sizeof(*vv));
+
+		for (size_t i = 0; vv && i < memlens_vma_set__count(set); i++)
+			vv[i] = memlens_vma_set__get(set, i);
+		err = vv ? usage_read(cli, vv, memlens_vma_set__count(set), &u) : -ENOMEM;
+		free(vv);
+	}
+	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++) {
+		const struct memlens_vma *v = memlens_vma_set__get(set, i);
+		struct out_row *ln = out_line(o);
+		int chk = memlens_vma__check_map_file(cli->ml, v);
+
+		if (chk == -EPERM || chk == -EACCES) {
+			(*unchecked)++;
+			*why = chk;
+		}
+		vma_columns_fill(cli, o, ln, v, memlens_vma_set__source(set));
+		out_set(o, ln, W_CHECKED, "%s", !chk ? "yes" : chk == -ESTALE ? "no (another inode)" : "no (unprivileged)");
+		if (u.n) {
+			uint64_t rss = 0, pss = 0;
+
+			usage_add(&u, v, &rss, &pss);
+			out_set_size(o, ln, W_RSS, rss);
+			out_set_size(o, ln, W_PSS, pss);
+		}
+	}
+	usage_free(&u);
+	return err;
+}
+
+/* who maps TARGET */
+static int mappers(struct cli *cli, const char *target)
+{
+	struct memlens_vma_set *set = NULL;
 	uint32_t maj, min;
 	uint64_t ino;
 	size_t unchecked = 0;
 	struct out o;
-	int c, err, why = 0;
+	int err = resolve(cli, target, &maj, &min, &ino), why = 0;
+
+	if (err)
+		return err == -1 ? EXIT_USAGE : EXIT_RUNTIME;
+	MEMLENS_OPTS(memlens_who_maps_opts, wopts, .source = cli->source);
+	err = memlens__who_maps(cli->ml, maj, min, ino, &wopts, &set);
+	if (err) {
+		cli_err("cannot walk processes: %s", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	err = out_init(&o, cli, "who_maps", cols, NCOLS, "PID,COMM,START,END,PERMS,OFFSET,DEV,INODE,NAME,CHECKED");
+	if (!err)
+		err = mapper_rows(cli, set, &o, &unchecked, &why);
+	if (!err)
+		err = out_print(&o);
+	out_free(&o);
+	if (unchecked)
+		cli_err("%zu mappings not opened through map_files: %s (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE); "
+			"matched by dev:inode", unchecked, strerror(-why));
+	cli_say_skipped(cli, set);
+	memlens_vma_set__free(set);
+	return err ? EXIT_RUNTIME : EXIT_OK;
+}
+
+int cmd_who_maps(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = { COMMON_LONGOPTS, { "shared", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 } };
+	bool want_shared = false;
+	int c;
 
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "S", longopts, NULL)) != -1) {
 		if (c == 'S')
@@ -279,51 +343,5 @@ int cmd_who_maps(struct cli *cli, int argc, char **argv)
 		cli_err("who-maps needs one TARGET (or --shared)");
 		return EXIT_USAGE;
 	}
-	err = resolve(cli, argv[optind], &maj, &min, &ino);
-	if (err)
-		return err == -1 ? EXIT_USAGE : EXIT_RUNTIME;
-	MEMLENS_OPTS(memlens_who_maps_opts, wopts, .source = cli->source);
-	err = memlens__who_maps(cli->ml, maj, min, ino, &wopts, &set);
-	if (err) {
-		cli_err("cannot walk processes: %s", strerror(-err));
-		return EXIT_RUNTIME;
-	}
-	err = out_init(&o, cli, "who_maps", cols, NCOLS, "PID,COMM,START,END,PERMS,OFFSET,DEV,INODE,NAME,CHECKED");
-	if (!err && (out_has(&o, W_RSS) || out_has(&o, W_PSS))) {
-		const struct memlens_vma **vv = calloc(memlens_vma_set__count(set) + 1, sizeof(*vv));
-
-		for (size_t i = 0; vv && i < memlens_vma_set__count(set); i++)
-			vv[i] = memlens_vma_set__get(set, i);
-		err = vv ? usage_read(cli, vv, memlens_vma_set__count(set), &u) : -ENOMEM;
-		free(vv);
-	}
-	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++) {
-		const struct memlens_vma *v = memlens_vma_set__get(set, i);
-		struct out_row *ln = out_line(&o);
-		int chk = memlens_vma__check_map_file(cli->ml, v);
-
-		if (chk == -EPERM || chk == -EACCES) {
-			unchecked++;
-			why = chk;
-		}
-		vma_columns_fill(cli, &o, ln, v, memlens_vma_set__source(set));
-		out_set(&o, ln, W_CHECKED, "%s", !chk ? "yes" : chk == -ESTALE ? "no (another inode)" : "no (unprivileged)");
-		if (u.n) {
-			uint64_t rss = 0, pss = 0;
-
-			usage_add(&u, v, &rss, &pss);
-			out_set_size(&o, ln, W_RSS, rss);
-			out_set_size(&o, ln, W_PSS, pss);
-		}
-	}
-	if (!err)
-		err = out_print(&o);
-	out_free(&o);
-	usage_free(&u);
-	if (unchecked)
-		cli_err("%zu mappings not opened through map_files: %s (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE); "
-			"matched by dev:inode", unchecked, strerror(-why));
-	cli_say_skipped(cli, set);
-	memlens_vma_set__free(set);
-	return err ? EXIT_RUNTIME : EXIT_OK;
+	return mappers(cli, argv[optind]);
 }

@@ -185,11 +185,99 @@ static json_object *parse_piece(json_tokener *tok, const char *p, const char *q)
 	return o;
 }
 
+/* one row of the rows' array into d: 0, or a negative errno (said) */
+static int add_row(json_tokener *tok, const char *p, const char *q, const char *path, struct doc *d, size_t *cap)
+{
+	json_object *r = parse_piece(tok, p, q);
+	struct proc *slot;
+	int err;
+
+	if (!r) {
+		cli_err("%s: row %zu: not JSON", path, d->n + 1);
+		return -EBADMSG;
+	}
+	if (d->n >= DIFF_ROWS_MAX) {
+		json_object_put(r);
+		cli_err("%s: more than %d rows: more processes than a kernel has pids", path, DIFF_ROWS_MAX);
+		return -EBADMSG;
+	}
+	if (d->n == *cap) {
+		struct proc *np = realloc(d->p, (*cap = *cap ? 2 * *cap : 1024) * sizeof(*np));
+
+		if (!np) {
+			json_object_put(r);
+			return -ENOMEM;
+		}
+		d->p = np;
+	}
+	slot = &d->p[d->n++];
+	memset(slot, 0, sizeof(*slot));
+	err = row_from_json(r, path, d->n - 1, slot);
+	json_object_put(r);
+	return err;
+}
+
+/* the rows' array at *pp ([ ... ]), one row at a time: 0 (*pp past it),
+ * 1 cut short, 2 not the layout (both unsaid), or a negative errno (said) */
+static int scan_rows(json_tokener *tok, const char **pp, const char *e, const char *path, struct doc *d)
+{
+	const char *p = ws(*pp + 1, e), *q;
+	size_t cap = 0;
+
+	while (p < e && *p != ']') {
+		int err;
+
+		q = value_end(p, e);
+		if (!q) {
+			cli_err("%s: row %zu: not JSON", path, d->n + 1);
+			return -EBADMSG;
+		}
+		err = add_row(tok, p, q, path, d, &cap);
+		if (err)
+			return err;
+		p = ws(q, e);
+		if (p < e && *p == ',')
+			p = ws(p + 1, e);
+		else if (p >= e || *p != ']')
+			return p >= e ? 1 : 2;
+	}
+	if (p >= e)
+		return 1;
+	*pp = p + 1;
+	return 0;
+}
+
+/* the rows by pid and comm, each once: 0 or -EBADMSG (said) */
+static int check_rows(const char *path, struct doc *d)
+{
+	if (d->n)	/* no row: no array */
+		qsort(d->p, d->n, sizeof(*d->p), diff_cmp_proc);
+	for (size_t i = 1; i < d->n; i++)
+		if (d->p[i].pid == d->p[i - 1].pid && !strcmp(d->p[i].comm, d->p[i - 1].comm)) {
+			cli_err("%s: pid %d twice", path, d->p[i].pid);
+			return -EBADMSG;
+		}
+	return 0;
+}
+
+/* the summary member's value, p to q: 0, 2 not JSON (unsaid), or a negative errno (said) */
+static int scan_summary(json_tokener *tok, const char *p, const char *q, const char *path, struct doc *d)
+{
+	json_object *sum = parse_piece(tok, p, q);
+	int err;
+
+	if (!sum)
+		return 2;
+	err = summary_from_json(sum, path, d);
+	json_object_put(sum);
+	return err;
+}
+
 static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *path, struct doc *d)
 {
 	const char *e = buf + len, *p = ws(buf, e), *q;
 	bool rows_seen = false;
-	size_t cap = 0;
+	int err;
 
 	d->mem_available = -1;
 	if (p >= e || *p != '{')
@@ -211,62 +299,19 @@ static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *
 			goto bad;
 		if (is_rows && *p == '[') {
 			rows_seen = true;
-			p = ws(p + 1, e);
-			while (p < e && *p != ']') {
-				json_object *r;
-				struct proc *slot;
-				int err;
-
-				q = value_end(p, e);
-				if (!q || !(r = parse_piece(tok, p, q))) {
-					cli_err("%s: row %zu: not JSON", path, d->n + 1);
-					return -EBADMSG;
-				}
-				if (d->n >= DIFF_ROWS_MAX) {
-					json_object_put(r);
-					cli_err("%s: more than %d rows: more processes than a kernel has pids", path, DIFF_ROWS_MAX);
-					return -EBADMSG;
-				}
-				if (d->n == cap) {
-					struct proc *np = realloc(d->p, (cap = cap ? 2 * cap : 1024) * sizeof(*np));
-
-					if (!np) {
-						json_object_put(r);
-						return -ENOMEM;
-					}
-					d->p = np;
-				}
-				slot = &d->p[d->n++];
-				memset(slot, 0, sizeof(*slot));
-				err = row_from_json(r, path, d->n - 1, slot);
-				json_object_put(r);
-				if (err)
-					return err;
-				p = ws(q, e);
-				if (p < e && *p == ',')
-					p = ws(p + 1, e);
-				else if (p >= e || *p != ']')
-					goto bad;
-			}
-			if (p >= e)
-				goto bad;
-			p++;
+			err = scan_rows(tok, &p, e, path, d);
 		} else {
 			q = value_end(p, e);
 			if (!q)
 				goto bad;
-			if (is_sum) {
-				json_object *sum = parse_piece(tok, p, q);
-				int err;
-
-				if (!sum)
-					goto bad;
-				err = summary_from_json(sum, path, d);
-				json_object_put(sum);
-				if (err)
-					return err;
-			}
-			p = q;
+			err = is_sum ? scan_summary(tok, p, q, path, d) : 0;
+			p = err ? p : q;
+		}
+		if (err < 0)
+			return err;
+		if (err) {
+			p = err == 1 ? e : p;
+			goto bad;
 		}
 		p = ws(p, e);
 		if (p < e && *p == ',')
@@ -280,14 +325,7 @@ static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *
 		cli_err("%s: not a document of memlens snapshot -J", path);
 		return -EBADMSG;
 	}
-	if (d->n)	/* no row: no array */
-		qsort(d->p, d->n, sizeof(*d->p), diff_cmp_proc);
-	for (size_t i = 1; i < d->n; i++)
-		if (d->p[i].pid == d->p[i - 1].pid && !strcmp(d->p[i].comm, d->p[i - 1].comm)) {
-			cli_err("%s: pid %d twice", path, d->p[i].pid);
-			return -EBADMSG;
-		}
-	return 0;
+	return check_rows(path, d);
 bad:
 	cli_err("%s: %s", path, p >= e ? "no whole JSON document in it" : "not a document of memlens snapshot -J");
 	return -EBADMSG;

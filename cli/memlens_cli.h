@@ -161,6 +161,8 @@ void out_heading(struct out *o, const char *fmt, ...) __attribute__((format(prin
  * the footer, the end */
 int out_flush(struct out *o);
 int out_print(struct out *o);
+/* some rows were printed already (out_flush()) */
+bool out_started(const struct out *o);
 /* out_print(), and in JSON the document's other members, written by members
  * after the rows' array */
 typedef void out_members_fn(struct jw *w, void *ctx);

@@ -500,6 +500,11 @@ int out_print_doc(struct out *o, out_members_fn *members, void *ctx)
 	return err;
 }
 
+bool out_started(const struct out *o)
+{
+	return o->pieces > 0;
+}
+
 int out_print(struct out *o)
 {
 	return out_print_doc(o, NULL, NULL);
