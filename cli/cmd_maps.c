@@ -9,22 +9,7 @@
 static struct colinfo cols[OUT_MAX_COLS];
 static size_t ncols;
 
-static void help(void)
-{
-	printf("Usage: memlens maps PID|self [options]\n"
-	       "       memlens maps --all [options]\n\n"
-	       "The process's mappings, one VMA per row.\n\n"
-	       "  -B, --build-id    add ELF build IDs of file-backed mappings\n"
-	       "  -a, --all         every process (one BPF pass where allowed)\n"
-	       "  -m, --proc-maps   print in /proc/<pid>/maps format\n"
-	       "  -X, --smaps       smaps fields per VMA (pmap -X), with a TOTAL row\n"
-	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
-	       "      --pages-source pagemap_scan|pagemap|smaps\n"
-	       );
-	cli_help_common(MEMLENS_JOB_WALK);
-	ncols = vma_columns(cols, NULL, 0);
-	out_help_columns(stdout, cols, ncols);
-}
+static void help(bool smaps, bool pages);
 
 /* exactly show_map_vma()'s layout, so the output diffs against /proc/<pid>/maps */
 static void print_proc_maps(const struct memlens_vma *v)
@@ -68,12 +53,10 @@ static int render(struct cli *cli, const struct memlens_vma_set *set, bool build
 /* --smaps: pmap -X's columns, the smaps keys as column names, sizes as every size */
 enum { S_SIZE = VCOL_NCOLS, S_FIELD0, S_THP = S_FIELD0 + __MEMLENS_USAGE_MAX, S_VMFLAGS, S_NCOLS };
 
-static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, const char *defaults)
+/* the VMA columns, then --smaps': Size, the smaps keys, THPeligible, VmFlags */
+static size_t smaps_columns(void)
 {
-	struct colinfo extra[S_NCOLS - VCOL_NCOLS];
-	uint64_t total[__MEMLENS_USAGE_MAX + 1] = { 0 }, present = 0;	/* bytes; [MAX]: Size */
-	struct out o;
-	int err;
+	static struct colinfo extra[S_NCOLS - VCOL_NCOLS];
 
 	extra[S_SIZE - VCOL_NCOLS] = (struct colinfo){ "Size", 6, 0, OUT_NUM, "END - START" };
 	for (int f = 0; f < __MEMLENS_USAGE_MAX; f++)
@@ -81,7 +64,16 @@ static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, co
 								     "as smaps (bytes with -b and in JSON)" };
 	extra[S_THP - VCOL_NCOLS] = (struct colinfo){ "THPeligible", 2, 0, OUT_NUM, "THP eligible (1/0)" };
 	extra[S_VMFLAGS - VCOL_NCOLS] = (struct colinfo){ "VmFlags", 20, 0, OUT_TEXT, "VmFlags" };
-	ncols = vma_columns(cols, extra, S_NCOLS - VCOL_NCOLS);
+	return vma_columns(cols, extra, S_NCOLS - VCOL_NCOLS);
+}
+
+static int render_smaps(struct cli *cli, const struct memlens_usage_set *set, const char *defaults)
+{
+	uint64_t total[__MEMLENS_USAGE_MAX + 1] = { 0 }, present = 0;	/* bytes; [MAX]: Size */
+	struct out o;
+	int err;
+
+	ncols = smaps_columns();
 	err = out_init(&o, cli, "smaps", cols, ncols, defaults);
 	for (size_t i = 0; !err && i < memlens_usage_set__count(set); i++) {
 		const struct memlens_vma_usage *u = memlens_usage_set__get(set, i);
@@ -237,7 +229,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct maps_args *
 		case 'X': a->smaps = true; break;
 		case 'P': a->pages = true; break;
 		case 'Q': a->pages_src = optarg; a->pages = true; break;
-		case 'h': help(); return EXIT_OK;
+		case 'h': help(a->smaps, a->pages); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_WALK, c, optarg))
 				return EXIT_USAGE;
@@ -338,4 +330,27 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 	memlens_vma_set__free(set);
 	memlens_proc__close(proc);
 	return rc;
+}
+
+static void help(bool smaps, bool pages)
+{
+	printf("Usage: memlens maps PID|self [options]\n"
+	       "       memlens maps --all [options]\n\n"
+	       "The process's mappings, one VMA per row.\n\n"
+	       "  -B, --build-id    add ELF build IDs of file-backed mappings\n"
+	       "  -a, --all         every process (one BPF pass where allowed)\n"
+	       "  -m, --proc-maps   print in /proc/<pid>/maps format\n"
+	       "  -X, --smaps       smaps fields per VMA (pmap -X), with a TOTAL row\n"
+	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
+	       "      --pages-source pagemap_scan|pagemap|smaps\n"
+	       );
+	cli_help_common(MEMLENS_JOB_WALK);
+	if (pages) {
+		out_help_columns(stdout, pcols, P_NCOLS);
+		return;
+	}
+	ncols = smaps ? smaps_columns() : vma_columns(cols, NULL, 0);
+	out_help_columns(stdout, cols, ncols);
+	if (!smaps)
+		printf("(--smaps --help and --pages --help: the columns of those views)\n");
 }

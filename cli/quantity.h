@@ -24,6 +24,7 @@
 	X(USS, "USS", "uss", "uss", uss, true, false, "unique: Private_Clean + Private_Dirty, bytes")                 \
 	X(SWAP, "SWAP", "swap", "swap", swap, true, false, "swapped out, bytes")                                      \
 	X(SWAPPSS, "SWAPPSS", "swappss", "swap_pss", swap_pss, true, false, "proportional swap, bytes")               \
+	X(KSM, "KSM", "ksm", "ksm", ksm, true, false, "KSM-merged pages mapped, bytes (6.6+)")                        \
 	X(DMABUF_RSS, "DMABUF_RSS", "dmabuf_rss", "dmabuf_rss", dmabuf_rss, true, true, "DMA-BUF buffers held, bytes") \
 	X(DMABUF_PSS, "DMABUF_PSS", "dmabuf_pss", "dmabuf_pss", dmabuf_pss, true, true, "DMA-BUF size / holders, bytes")
 

@@ -344,16 +344,24 @@ enum memlens_usage_field {
 	MEMLENS_USAGE_REFERENCED, MEMLENS_USAGE_ANONYMOUS, MEMLENS_USAGE_LAZYFREE, MEMLENS_USAGE_ANON_HUGE,
 	MEMLENS_USAGE_SHMEM_PMD, MEMLENS_USAGE_FILE_PMD, MEMLENS_USAGE_SHARED_HUGETLB,
 	MEMLENS_USAGE_PRIVATE_HUGETLB, MEMLENS_USAGE_SWAP, MEMLENS_USAGE_SWAP_PSS, MEMLENS_USAGE_LOCKED,
+	MEMLENS_USAGE_KSM,	/* 0.5; the kernel prints it from 6.6 */
+	/* new fields are added here, before the end: a caller built with an
+	 * older header indexes kb[] only with the fields it knows */
 	__MEMLENS_USAGE_MAX,
 };
 
-/* one VMA's smaps entry, or a process's smaps_rollup (vma zeroed) */
+/* one VMA's smaps entry, or a process's smaps_rollup (vma zeroed); the
+ * library's record (memlens_usage_set__get()), never the caller's */
 struct memlens_vma_usage {
 	struct memlens_vma vma;
-	uint64_t kb[__MEMLENS_USAGE_MAX];	/* kB, as smaps prints them */
 	uint64_t present;			/* bit per field the kernel printed */
 	int32_t thp_eligible;			/* -1: not printed */
 	const char *vm_flags;			/* VmFlags, e.g. "rd wr mr mw me ac"; "" if absent */
+	/* kB as smaps prints them, by enum memlens_usage_field: the library's
+	 * array of its __MEMLENS_USAGE_MAX, which is never less than the
+	 * caller's (0.5; before, an array in the struct's middle, which no
+	 * field could be added to without moving the ones after it) */
+	const uint64_t *kb;
 };
 
 /* the smaps key of a field ("Rss", "AnonHugePages", ...) */
@@ -366,9 +374,11 @@ MEMLENS_API int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_us
 MEMLENS_API size_t memlens_usage_set__count(const struct memlens_usage_set *set);
 MEMLENS_API const struct memlens_vma_usage *memlens_usage_set__get(const struct memlens_usage_set *set, size_t i);
 MEMLENS_API void memlens_usage_set__free(struct memlens_usage_set *set);
-/* /proc/<pid>/smaps_rollup (4.14+) into *out; -ESRCH if it exited,
- * -ETIMEDOUT if it is stalled (as memlens_proc__smaps) */
-MEMLENS_API int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out);
+/* /proc/<pid>/smaps_rollup (4.14+): a set of one record (present 0: a
+ * kernel thread, no memory of its own); -ESRCH if it exited, -ETIMEDOUT if
+ * it is stalled (as memlens_proc__smaps).  0.5: before, it filled a
+ * caller's struct (kept for programs built against 0.4) */
+MEMLENS_API int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_usage_set **out);
 
 /* ---- page backing: present, swapped, huge ---------------------------- */
 
@@ -424,6 +434,8 @@ struct memlens_proc_usage {
 	 * spaces, at most 4095 bytes (the process chose them: any bytes but
 	 * NUL); "" if it has none or it could not be read; else NULL */
 	const char *cmdline;
+	/* 0.5: KSM-merged pages it maps, bytes (smaps_rollup's KSM, 6.6+; 0 before) */
+	uint64_t ksm;
 };
 
 struct memlens_snapshot_opts {

@@ -18,6 +18,10 @@
 #include "memlens.h"
 
 #define ML_HIDDEN __attribute__((visibility("hidden")))
+/* one API name, two versions (libbpf's COMPAT_VERSION and DEFAULT_VERSION):
+ * programs linked against the older one keep it, new ones get the default */
+#define ML_COMPAT_VERSION(internal, api, ver) __asm__(".symver " #internal "," #api "@" #ver);
+#define ML_DEFAULT_VERSION(internal, api, ver) __asm__(".symver " #internal "," #api "@@" #ver);
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Options structs: the caller's size tells which fields it knows (libbpf's OPTS_GET). */

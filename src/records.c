@@ -154,16 +154,55 @@ size_t memlens_usage_set__count(const struct memlens_usage_set *set)
 	return set ? set->n : 0;
 }
 
-const struct memlens_vma_usage *memlens_usage_set__get(const struct memlens_usage_set *set, size_t i)
+void ml_usage_set_done(struct memlens_usage_set *set)
 {
-	return set && i < set->n ? &set->u[i] : ml_get_none(set);
+	for (size_t i = 0; i < set->n; i++)
+		set->u[i].u.kb = set->u[i].kb;
 }
+
+void ml_usage_to_0_1(const struct memlens_vma_usage *u, struct memlens_vma_usage_0_1 *out)
+{
+	out->vma = u->vma;
+	memcpy(out->kb, u->kb, sizeof(out->kb));
+	out->present = u->present & ((1ULL << ML_USAGE_MAX_0_1) - 1);
+	out->thp_eligible = u->thp_eligible;
+	out->vm_flags = u->vm_flags;
+}
+
+MEMLENS_API const struct memlens_vma_usage *memlens_usage_set__get_0_5(const struct memlens_usage_set *set, size_t i);
+const struct memlens_vma_usage *memlens_usage_set__get_0_5(const struct memlens_usage_set *set, size_t i)
+{
+	return set && i < set->n ? &set->u[i].u : ml_get_none(set);
+}
+ML_DEFAULT_VERSION(memlens_usage_set__get_0_5, memlens_usage_set__get, MEMLENS_0.5)
+
+/* for programs built against 0.4: records in its layout, made once a set */
+MEMLENS_API const struct memlens_vma_usage_0_1 *memlens_usage_set__get_0_1(const struct memlens_usage_set *set, size_t i);
+const struct memlens_vma_usage_0_1 *memlens_usage_set__get_0_1(const struct memlens_usage_set *set, size_t i)
+{
+	struct memlens_usage_set *s = (struct memlens_usage_set *)set;
+
+	if (!set || i >= set->n)
+		return ml_get_none(set);
+	if (!s->compat) {
+		s->compat = calloc(s->n, sizeof(*s->compat));
+		if (!s->compat) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		for (size_t k = 0; k < s->n; k++)
+			ml_usage_to_0_1(&s->u[k].u, &s->compat[k]);
+	}
+	return &s->compat[i];
+}
+ML_COMPAT_VERSION(memlens_usage_set__get_0_1, memlens_usage_set__get, MEMLENS_0.1)
 
 void memlens_usage_set__free(struct memlens_usage_set *set)
 {
 	if (!set)
 		return;
 	ml_arena_free(&set->arena);
+	free(set->compat);
 	free(set->u);
 	free(set);
 }

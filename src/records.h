@@ -29,12 +29,35 @@ ML_HIDDEN int ml_set_push_path(struct memlens_vma_set *set, const struct memlens
 /* a maps name that is a DMA-BUF: /dmabuf:NAME, or anon_inode:dmabuf before 5.3 */
 ML_HIDDEN bool ml_name_is_dmabuf(const char *name);
 
+/* a usage record with its fields; u.kb points at kb once the record stays
+ * where it is (ml_usage_init() for one alone, ml_usage_set_done() for a set) */
+struct ml_usage {
+	struct memlens_vma_usage u;
+	uint64_t kb[__MEMLENS_USAGE_MAX];
+};
+
+/* memlens_vma_usage as 0.4 and before declared it, for the programs built
+ * against them (memlens__rollup@MEMLENS_0.1, memlens_usage_set__get@MEMLENS_0.1):
+ * its kb[] held the fields up to Locked */
+#define ML_USAGE_MAX_0_1 (MEMLENS_USAGE_LOCKED + 1)
+struct memlens_vma_usage_0_1 {
+	struct memlens_vma vma;
+	uint64_t kb[ML_USAGE_MAX_0_1];
+	uint64_t present;
+	int32_t thp_eligible;
+	const char *vm_flags;
+};
+ML_HIDDEN void ml_usage_to_0_1(const struct memlens_vma_usage *u, struct memlens_vma_usage_0_1 *out);
+
 struct memlens_usage_set {
-	struct memlens_vma_usage *u;
+	struct ml_usage *u;
 	size_t n, cap;
 	struct ml_arena arena;
+	struct memlens_vma_usage_0_1 *compat;	/* the 0.1 getter's records, made at its first call */
 };
 ML_HIDDEN struct memlens_usage_set *ml_usage_set_new(void);
+/* the set is whole: each record's kb pointer set */
+ML_HIDDEN void ml_usage_set_done(struct memlens_usage_set *set);
 
 struct memlens_pages {
 	struct memlens_page_range *r;

@@ -92,13 +92,14 @@ struct read {
 
 static int one(struct memlens_snapshot *s, struct read *rd, const struct extras *x)
 {
-	struct memlens_vma_usage u;
+	struct ml_usage mu;
+	const struct memlens_vma_usage *u = &mu.u;
 	struct memlens_proc_usage *r;
 	struct ml_proc_stat st;
 	pid_t pid = rd->pid;
 	int err;
 
-	err = ml_rollup_result(pid, rd->n, rd->buf, &u);
+	err = ml_rollup_result(pid, rd->n, rd->buf, &mu);
 	if (err == -ESRCH) {
 		s->exited++;
 		return 0;
@@ -107,17 +108,18 @@ static int one(struct memlens_snapshot *s, struct read *rd, const struct extras 
 		return err;
 	if (err)
 		return not_read(s, pid, x, err);
-	if (!u.present)
+	if (!u->present)
 		return 0;	/* kernel thread: no memory of its own */
 	r = ML_VEC_PUSH(s->p, s->n, s->cap);
 	if (!r)
 		return -ENOMEM;
 	r->pid = pid;
-	r->rss = u.kb[MEMLENS_USAGE_RSS] * 1024;
-	r->pss = u.kb[MEMLENS_USAGE_PSS] * 1024;
-	r->uss = (u.kb[MEMLENS_USAGE_PRIVATE_CLEAN] + u.kb[MEMLENS_USAGE_PRIVATE_DIRTY]) * 1024;
-	r->swap = u.kb[MEMLENS_USAGE_SWAP] * 1024;
-	r->swap_pss = u.kb[MEMLENS_USAGE_SWAP_PSS] * 1024;
+	r->rss = u->kb[MEMLENS_USAGE_RSS] * 1024;
+	r->pss = u->kb[MEMLENS_USAGE_PSS] * 1024;
+	r->uss = (u->kb[MEMLENS_USAGE_PRIVATE_CLEAN] + u->kb[MEMLENS_USAGE_PRIVATE_DIRTY]) * 1024;
+	r->swap = u->kb[MEMLENS_USAGE_SWAP] * 1024;
+	r->swap_pss = u->kb[MEMLENS_USAGE_SWAP_PSS] * 1024;
+	r->ksm = u->kb[MEMLENS_USAGE_KSM] * 1024;
 	/* one stat read after the rollup: Vss, the name, and whether it is
 	 * gone by now (its numbers may be half a process's: dropped) */
 	err = ml_proc_stat(pid, &st);

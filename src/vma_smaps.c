@@ -16,7 +16,7 @@
 static const char *const field_names[__MEMLENS_USAGE_MAX] = {
 	"Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
 	"Referenced", "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
-	"Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked",
+	"Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked", "KSM",
 };
 
 const char *memlens_usage_field__name(enum memlens_usage_field f)
@@ -33,9 +33,10 @@ static int field_by_key(const char *k, size_t len)
 }
 
 /* "Key:   123 kB" / "THPeligible:  1" / "VmFlags: rd wr" into u; false if not a key line */
-static bool parse_key_line(const char *p, const char *end, struct memlens_vma_usage *u, struct ml_arena *a)
+static bool parse_key_line(const char *p, const char *end, struct ml_usage *mu, struct ml_arena *a)
 {
 	const char *colon = memchr(p, ':', (size_t)(end - p));
+	struct memlens_vma_usage *u = &mu->u;
 	const char *v;
 	uint64_t n = 0;
 	int f;
@@ -64,26 +65,29 @@ static bool parse_key_line(const char *p, const char *end, struct memlens_vma_us
 	}
 	f = field_by_key(p, (size_t)(colon - p));
 	if (f >= 0) {
-		u->kb[f] = n;
+		mu->kb[f] = n;
 		u->present |= 1ULL << f;
 	}
-	return true;	/* other keys (KernelPageSize, KSM, Pss_Anon, ...) are skipped */
+	return true;	/* other keys (KernelPageSize, Pss_Anon, ...) are skipped */
 }
 
-static void usage_init(struct memlens_vma_usage *u)
+/* an empty record; its kb pointer set while it stays where it is */
+static void usage_init(struct ml_usage *mu)
 {
-	memset(u, 0, sizeof(*u));
-	u->thp_eligible = -1;
-	u->vm_flags = "";
-	u->vma.name = "";
+	memset(mu, 0, sizeof(*mu));
+	mu->u.thp_eligible = -1;
+	mu->u.vm_flags = "";
+	mu->u.vma.name = "";
+	mu->u.kb = mu->kb;
 }
 
 int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_set *set)
 {
 	const char *p = buf, *end = buf + len;
-	struct memlens_vma_usage *cur = NULL;
+	struct ml_usage *cur = NULL;
+	int err = 0;
 
-	while (p < end) {
+	while (p < end && !err) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
 		const char *name;
@@ -94,24 +98,24 @@ int ml_smaps_parse(const char *buf, size_t len, pid_t pid, struct memlens_usage_
 			continue;
 		}
 		cur = ML_VEC_PUSH(set->u, set->n, set->cap);
-		if (!cur)
-			return -ENOMEM;
+		if (!cur) {
+			err = -ENOMEM;
+			break;
+		}
 		usage_init(cur);
-		if (!ml_maps_text_parse_line(p, le, pid, &cur->vma, &name, &name_len)) {
+		if (!ml_maps_text_parse_line(p, le, pid, &cur->u.vma, &name, &name_len))
+			err = -EINVAL;
+		else if (!(cur->u.vma.name = ml_arena_strndup(&set->arena, name, name_len)))
+			err = -ENOMEM;
+		if (err)
 			set->n--;
-			return -EINVAL;
-		}
-		cur->vma.name = ml_arena_strndup(&set->arena, name, name_len);
-		if (!cur->vma.name) {
-			set->n--;
-			return -ENOMEM;
-		}
 		p = nl ? nl + 1 : end;
 	}
-	for (size_t i = 0; i < set->n; i++)
-		if (!set->u[i].vm_flags)
-			return -ENOMEM;
-	return 0;
+	ml_usage_set_done(set);
+	for (size_t i = 0; !err && i < set->n; i++)
+		if (!set->u[i].u.vm_flags)
+			err = -ENOMEM;
+	return err;
 }
 
 int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **out)
@@ -142,7 +146,7 @@ int memlens_proc__smaps(struct memlens_proc *proc, struct memlens_usage_set **ou
 	return 0;
 }
 
-void ml_rollup_parse(const char *buf, size_t len, struct memlens_vma_usage *out)
+void ml_rollup_parse(const char *buf, size_t len, struct ml_usage *out)
 {
 	const char *p = buf, *end = buf + len;
 
@@ -156,7 +160,7 @@ void ml_rollup_parse(const char *buf, size_t len, struct memlens_vma_usage *out)
 	}
 }
 
-int ml_rollup_result(pid_t pid, ssize_t n, const char *buf, struct memlens_vma_usage *out)
+int ml_rollup_result(pid_t pid, ssize_t n, const char *buf, struct ml_usage *out)
 {
 	usage_init(out);
 	/* ESRCH on open: no mm, a kernel thread (or it is exiting); no mm on
@@ -167,24 +171,64 @@ int ml_rollup_result(pid_t pid, ssize_t n, const char *buf, struct memlens_vma_u
 	if (n < 0)
 		return (int)n;
 	ml_rollup_parse(buf, (size_t)n, out);
-	out->vma.pid = pid;
+	out->u.vma.pid = pid;
 	return 0;
 }
 
-int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_vma_usage *out)
+/* one read of smaps_rollup into *out */
+static int rollup_read(struct memlens *ml, pid_t pid, struct ml_usage *out)
 {
 	char path[64], *buf = NULL;
 	size_t len = 0;
 	int err;
 
-	if (!ml || !out)
-		return ml_err(EINVAL);
 	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
 	err = ml_read_bounded(ml, pid, path, &buf, &len);
 	err = ml_rollup_result(pid, err ? err : (ssize_t)len, buf, out);
 	free(buf);
+	return err;
+}
+
+MEMLENS_API int memlens__rollup_0_5(struct memlens *ml, pid_t pid, struct memlens_usage_set **out);
+int memlens__rollup_0_5(struct memlens *ml, pid_t pid, struct memlens_usage_set **out)
+{
+	struct memlens_usage_set *set;
+	struct ml_usage *u;
+	int err;
+
+	if (!ml || !out)
+		return ml_err(EINVAL);
+	set = ml_usage_set_new();
+	u = set ? ML_VEC_PUSH(set->u, set->n, set->cap) : NULL;
+	if (!u) {
+		memlens_usage_set__free(set);
+		return ml_err(ENOMEM);
+	}
+	err = rollup_read(ml, pid, u);
+	ml_usage_set_done(set);
+	if (err) {
+		memlens_usage_set__free(set);
+		return ml_err(-err);
+	}
+	*out = set;
+	return 0;
+}
+ML_DEFAULT_VERSION(memlens__rollup_0_5, memlens__rollup, MEMLENS_0.5)
+
+/* for programs built against 0.4: the caller's struct, in its layout */
+MEMLENS_API int memlens__rollup_0_1(struct memlens *ml, pid_t pid, struct memlens_vma_usage_0_1 *out);
+int memlens__rollup_0_1(struct memlens *ml, pid_t pid, struct memlens_vma_usage_0_1 *out)
+{
+	struct ml_usage u;
+	int err;
+
+	if (!ml || !out)
+		return ml_err(EINVAL);
+	err = rollup_read(ml, pid, &u);
+	ml_usage_to_0_1(&u.u, out);
 	return err ? ml_err(-err) : 0;
 }
+ML_COMPAT_VERSION(memlens__rollup_0_1, memlens__rollup, MEMLENS_0.1)
 
 /* the pages job's last resort: smaps totals per VMA, no ranges */
 const struct ml_source ml_src_smaps = {

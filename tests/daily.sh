@@ -215,6 +215,11 @@ got=$(jq -r '.snapshot[].pid' "$tmp/c.j" | sort -n | tr '\n' ' ')
 ok "$(for p in $par $chi; do case " $got " in *" $p "*) ;; *) echo missing; esac; done | grep -q . && echo 1 || echo 0)" \
 	"snapshot --comm 'nomatch*,sha*': the pair is in it"
 is "snapshot --comm 'nomatch*,sha*': every row's comm matches one, and every matching process is a row" "$want" "$got"
+# the TOTAL of a table whose shown columns have no text one to say it in: a
+# footer line naming each sum (it was an unlabelled row of numbers)
+retry "snapshot -o RSS,PSS (no text column): a TOTAL footer naming each sum" \
+	"\"\$ML\" snapshot --no-dmabuf -b -J --pid $par,$chi -o RSS,PSS 2> /dev/null | jq -r '\"TOTAL  RSS \\(.summary.total.rss)  PSS \\(.summary.total.pss)\"'" \
+	"\"\$ML\" snapshot --no-dmabuf -b --pid $par,$chi -o RSS,PSS 2> /dev/null | tail -n 2 | head -n 1"
 "$ML" snapshot --no-dmabuf -b -J --top 3 > "$tmp/t.j" 2> /dev/null
 # within one document (another moment of a busy machine is another ranking)
 is "snapshot --top 3: three rows, by PSS largest first, TOTAL their sum" "3 yes yes" \

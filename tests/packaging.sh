@@ -24,7 +24,7 @@ case "$(basename "$B")" in build-asan) san=(SANITIZE=1) ;; esac
 # (the version script is kept by hand: a name it lists that the header does
 # not, or a declared function it forgets, shows here)
 declared=$(sed -n 's/^MEMLENS_API[^(]*[ *]\([a-z_0-9]*\)(.*/\1/p' include/memlens.h | sort)
-listed=$(sed -n 's/^\t\t\([A-Za-z_0-9]*\);$/\1/p' src/libmemlens.map | sort)
+listed=$(sed -n 's/^\t\t\([A-Za-z_0-9]*\);$/\1/p' src/libmemlens.map | sort -u)
 exported=$(nm -D --defined-only "$B/libmemlens.so" | awk '$2 == "T" {sub(/@.*/, "", $3); print $3}' | sort -u)
 is "libmemlens.map lists exactly the functions memlens.h declares" "" "$(diff <(echo "$declared") <(echo "$listed"))"
 is "libmemlens.so exports exactly those" "" "$(diff <(echo "$declared") <(echo "$exported"))"
@@ -71,6 +71,73 @@ cc -std=c11 -Wall -Wextra -Werror "${sanflags[@]}" $(PKG_CONFIG_PATH="$B" pkg-co
 ok $? "a program builds against the tree through the uninstalled .pc ($(head -c 200 "$tmp/cc.log"))"
 out=$(LD_LIBRARY_PATH=$B "$tmp/pc")
 ok "$([ "${out%% *}" = 0 ] && [ "${out#* }" -gt 0 ]; echo $?)" "... and runs: a snapshot of $out processes"
+
+# ---- a program built against 0.4 keeps working ----
+# memlens_vma_usage held kb[] in its middle until 0.5; a program built then
+# references memlens__rollup and memlens_usage_set__get at MEMLENS_0.1 and
+# reads that layout.  This one binds those versions as such a program's
+# links do, and checks the fields after the array (the mlocked 64 KiB in
+# Locked, THPeligible, VmFlags) and a canary after its own struct.
+cat > "$tmp/abi.c" <<'EOS'
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <memlens.h>
+struct usage_0_4 {
+	struct memlens_vma vma;
+	uint64_t kb[18];
+	uint64_t present;
+	int32_t thp_eligible;
+	const char *vm_flags;
+};
+int rollup_0_4(struct memlens *ml, pid_t pid, struct usage_0_4 *out);
+const struct usage_0_4 *get_0_4(const struct memlens_usage_set *set, size_t i);
+__asm__(".symver rollup_0_4,memlens__rollup@MEMLENS_0.1");
+__asm__(".symver get_0_4,memlens_usage_set__get@MEMLENS_0.1");
+int main(void)
+{
+	struct memlens *ml = memlens__new(NULL);
+	struct { struct usage_0_4 u; uint64_t canary; } r = { .canary = 0x5a5a5a5a5a5a5a5aULL };
+	struct memlens_proc *p;
+	struct memlens_usage_set *set = NULL, *one = NULL;
+	char *m = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int err;
+
+	if (m == MAP_FAILED || mlock(m, 65536))
+		return 2;
+	err = rollup_0_4(ml, getpid(), &r.u);
+	printf("rollup %d %llu %d %s %d %llx\n", err, (unsigned long long)r.u.kb[17], r.u.thp_eligible,
+	       r.u.vm_flags && !*r.u.vm_flags ? "empty" : "bad", !!(r.u.present >> 17 & 1),
+	       (unsigned long long)r.canary);
+	p = memlens__proc_open(ml, getpid(), NULL);
+	err = memlens_proc__smaps(p, &set);
+	for (size_t i = 0; !err && i < memlens_usage_set__count(set); i++) {
+		const struct usage_0_4 *u = get_0_4(set, i);
+
+		if (u->vma.start == (uintptr_t)m)
+			printf("smaps %llu %s %d\n", (unsigned long long)u->kb[17],
+			       strstr(u->vm_flags, "lo") ? "lo" : "no-lo", u->thp_eligible >= 0);
+	}
+	err = memlens__rollup(ml, getpid(), &one);
+	printf("rollup 0.5 %d %llu\n", err, (unsigned long long)memlens_usage_set__get(one, 0)->kb[MEMLENS_USAGE_LOCKED]);
+	memlens_usage_set__free(one);
+	memlens_usage_set__free(set);
+	memlens_proc__close(p);
+	memlens__free(ml);
+	return 0;
+}
+EOS
+cc -std=gnu11 -Wall -Werror "${sanflags[@]}" $(PKG_CONFIG_PATH="$B" pkg-config --cflags memlens) -o "$tmp/abi" "$tmp/abi.c" \
+	$(PKG_CONFIG_PATH="$B" pkg-config --libs memlens) > "$tmp/cc.log" 2>&1
+ok $? "a program with 0.4's memlens_vma_usage builds against the tree ($(head -c 200 "$tmp/cc.log"))"
+is "... it references memlens__rollup and memlens_usage_set__get at both versions (0.1 as built against 0.4)" \
+	"memlens__rollup@MEMLENS_0.1 memlens__rollup@MEMLENS_0.5 memlens_usage_set__get@MEMLENS_0.1 memlens_usage_set__get@MEMLENS_0.5 " \
+	"$(nm -D "$tmp/abi" | awk '$1 == "U" && /memlens__rollup|memlens_usage_set__get/ {print $2}' | sort | tr '\n' ' ')"
+is "... reads 0.4's layout: Locked 64 kB, no THPeligible, VmFlags \"\", the Locked bit, nothing written past its struct; the smaps record too; 0.5's rollup the same Locked" \
+	"rollup 0 64 -1 empty 1 5a5a5a5a5a5a5a5a
+smaps 64 lo 1
+rollup 0.5 0 64" "$(LD_LIBRARY_PATH=$B "$tmp/abi" 2>&1)"
 
 # ---- the man page ----
 groff -man -ww -z docs/man/memlens.1 > "$tmp/groff" 2>&1

@@ -6,7 +6,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct memlens_usage_set *set = ml_usage_set_new();
-	struct memlens_vma_usage u;
+	struct ml_usage u;
 	char *copy = malloc(size ? size : 1);
 
 	if (!copy || !set)
@@ -16,12 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < memlens_usage_set__count(set); i++) {
 		const struct memlens_vma_usage *v = memlens_usage_set__get(set, i);
 
-		if (!v->vma.name || !v->vm_flags || v->vma.start > v->vma.end)
+		if (!v->vma.name || !v->vm_flags || !v->kb || v->vma.start > v->vma.end)
 			abort();
 	}
 	memlens_usage_set__free(set);
 	ml_rollup_parse(copy, size, &u);
-	if (!u.vm_flags)
+	if (!u.u.vm_flags || u.u.kb != u.kb)
 		abort();
 	free(copy);
 	return 0;

@@ -175,7 +175,7 @@ static void check_smaps(struct memlens *ml)
 	static const char *const names[__MEMLENS_USAGE_MAX] = {
 		"Rss", "Pss", "Pss_Dirty", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty",
 		"Referenced", "Anonymous", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
-		"Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked",
+		"Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked", "KSM",
 	};
 	static const bool moves[__MEMLENS_USAGE_MAX] = {
 		[MEMLENS_USAGE_PSS] = 1, [MEMLENS_USAGE_PSS_DIRTY] = 1, [MEMLENS_USAGE_SHARED_CLEAN] = 1,
@@ -567,6 +567,119 @@ static void check_openmetrics(void)
 	   "the OpenMetrics checker rejects broken input");
 }
 
+/* a key of /proc/self/smaps_rollup in kB, read here; -1 if absent */
+static long long rollup_key(const char *key)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long long v = -1;
+	size_t kl = strlen(key);
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			v = strtoll(line + kl + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void ksm_write(const char *name, const char *v)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, v, strlen(v)) < 0)
+			printf("# cannot write %s: %s\n", path, strerror(errno));
+		close(fd);
+	}
+}
+
+static void ksm_read(const char *name, char *v, size_t len)
+{
+	char path[128];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", name);
+	fd = open(path, O_RDONLY);
+	n = fd >= 0 ? read(fd, v, len - 1) : -1;
+	v[n > 0 ? n : 0] = 0;
+	v[strcspn(v, "\n")] = 0;
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * KSM: 128 pages of one content made mergeable and ksmd run fast until
+ * smaps_rollup says all 512 kB are KSM pages; ksmd stopped (they stay
+ * merged), then memlens' KSM field of smaps and smaps_rollup and the
+ * snapshot's ksm equal what the kernel printed.  The kernel prints KSM from
+ * 6.6; ksmd's settings are put back.
+ */
+static void check_ksm(struct memlens *ml)
+{
+	const size_t len = 128 * 4096;
+	char run[16], scan[16], sleep_ms[16];
+	struct memlens_usage_set *one = NULL, *set = NULL;
+	struct memlens_snapshot *s = NULL;
+	struct memlens_proc *p;
+	long long want = -1;
+	uint64_t vma_ksm = UINT64_MAX;
+	char *m;
+
+	if (rollup_key("KSM") < 0 || access("/sys/kernel/mm/ksm/run", W_OK)) {
+		skip("KSM: %s", rollup_key("KSM") < 0 ? "this kernel prints no KSM in smaps (before 6.6, or CONFIG_KSM off)" :
+			 "/sys/kernel/mm/ksm/run is not writable here (not root, or no KSM)");
+		return;
+	}
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!ok(m != MAP_FAILED && !madvise(m, len, MADV_MERGEABLE), "KSM: 512 kB made mergeable")) {
+		printf("#   %s\n", strerror(errno));
+		return;
+	}
+	memset(m, 0x5a, len);
+	ksm_read("run", run, sizeof(run));
+	ksm_read("pages_to_scan", scan, sizeof(scan));
+	ksm_read("sleep_millisecs", sleep_ms, sizeof(sleep_ms));
+	ksm_write("pages_to_scan", "10000");
+	ksm_write("sleep_millisecs", "1");
+	ksm_write("run", "1");
+	/* ksmd merges in its time, slower in an emulated guest */
+	for (int i = 0; i < 600 && want < 512; i++) {
+		usleep(100 * 1000);
+		want = rollup_key("KSM");
+	}
+	ksm_write("run", "0");	/* merged pages stay merged */
+	want = rollup_key("KSM");
+	if (ok(want == 512, "KSM: ksmd merged the 128 pages within 60 s (smaps_rollup says %lld kB)", want)) {
+		is_u64(memlens__rollup(ml, getpid(), &one) ? UINT64_MAX : memlens_usage_set__get(one, 0)->kb[MEMLENS_USAGE_KSM],
+		       (uint64_t)want, "KSM: memlens__rollup's KSM is smaps_rollup's");
+		p = memlens__proc_open(ml, getpid(), NULL);
+		for (size_t i = 0; p && !memlens_proc__smaps(p, &set) && i < memlens_usage_set__count(set); i++)
+			if (memlens_usage_set__get(set, i)->vma.start == (uintptr_t)m)
+				vma_ksm = memlens_usage_set__get(set, i)->kb[MEMLENS_USAGE_KSM];
+		is_u64(vma_ksm, 512, "KSM: the region's smaps record says 512 kB");
+		int32_t self = getpid();
+		MEMLENS_OPTS(memlens_snapshot_opts, so, .pids = &self, .npids = 1);
+		int err = memlens__snapshot(ml, &so, &s);
+
+		is_u64(err || memlens_snapshot__count(s) != 1 ? UINT64_MAX : memlens_snapshot__get(s, 0)->ksm,
+		       (uint64_t)want * 1024, "KSM: the snapshot's ksm in bytes (err %d, %zu rows)", err,
+		       memlens_snapshot__count(s));
+		memlens_snapshot__free(s);
+		memlens_usage_set__free(set);
+		memlens_usage_set__free(one);
+		memlens_proc__close(p);
+	}
+	ksm_write("pages_to_scan", scan);
+	ksm_write("sleep_millisecs", sleep_ms);
+	ksm_write("run", run);
+	munmap(m, len);
+}
+
 int main(void)
 {
 	struct memlens *ml = memlens__new(NULL);
@@ -575,6 +688,7 @@ int main(void)
 	check_smaps(ml);
 	check_snapshot(ml);
 	check_openmetrics();
+	check_ksm(ml);
 	memlens__free(ml);
 	return tap_done();
 }
