@@ -334,6 +334,8 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 
 static void help(bool smaps, bool pages)
 {
+	char names[96];
+
 	printf("Usage: memlens maps PID|self [options]\n"
 	       "       memlens maps --all [options]\n\n"
 	       "The process's mappings, one VMA per row.\n\n"
@@ -342,8 +344,8 @@ static void help(bool smaps, bool pages)
 	       "  -m, --proc-maps   print in /proc/<pid>/maps format\n"
 	       "  -X, --smaps       smaps fields per VMA (pmap -X), with a TOTAL row\n"
 	       "  -P, --pages       present / swapped / huge (thp or hugetlb) ranges\n"
-	       "      --pages-source pagemap_scan|pagemap|smaps\n"
-	       );
+	       "      --pages-source %s\n",
+	       cli_job_sources(MEMLENS_JOB_PAGES, "|", names, sizeof(names)));
 	cli_help_common(MEMLENS_JOB_WALK);
 	if (pages) {
 		out_help_columns(stdout, pcols, P_NCOLS);

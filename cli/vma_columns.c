@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The VMA columns, once: maps, query, who-maps and --smaps add their own after them. */
+#include <stdio.h>
 #include <string.h>
 #include "memlens_cli.h"
 
@@ -17,14 +18,20 @@ static const struct colinfo vcols[VCOL_NCOLS] = {
 	[VCOL_NAME] = { "NAME", 0.3, OUT_FL_NOEXTREMES, OUT_TEXT, "file path or [heap], [stack], [anon:NAME] ..." },
 	[VCOL_KIND] = { "KIND", 6, 0, OUT_TEXT, "file, deleted, memfd, shm (shared anonymous), sysv, dmabuf, anon, special" },
 	[VCOL_BUILDID] = { "BUILDID", 40, 0, OUT_TEXT, "ELF build ID (hex)" },
-	[VCOL_SOURCE] = { "SOURCE", 5, 0, OUT_TEXT, "where the record came from: ioctl, bpf or text" },
+	[VCOL_SOURCE] = { "SOURCE", 5, 0, OUT_TEXT, NULL },	/* its help: the sources' names, from the library */
 };
 
 size_t vma_columns(struct colinfo *cols, const struct colinfo *extra, size_t nextra)
 {
 	size_t n = VCOL_NCOLS;
 
+	static char source_help[160];
+	char names[96];
+
 	memcpy(cols, vcols, sizeof(vcols));
+	snprintf(source_help, sizeof(source_help), "where the record came from: %s",
+		 cli_job_sources(MEMLENS_JOB_WALK, ", ", names, sizeof(names)));
+	cols[VCOL_SOURCE].help = source_help;
 	for (size_t i = 0; i < nextra && n < OUT_MAX_COLS; i++)
 		cols[n++] = extra[i];
 	return n;

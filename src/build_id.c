@@ -265,20 +265,14 @@ static int open_in_root(pid_t pid, const char *name)
 	return fd;
 }
 
-static int open_mapped(enum memlens_source how, pid_t pid, const struct memlens_vma *v)
+/* the proc_root source: the path in the process's root, when its inode is
+ * still the mapped one; deleted files have none */
+static int open_root(pid_t pid, const struct memlens_vma *v)
 {
 	static const char deleted[] = " (deleted)";
 	size_t nl = strlen(v->name), dl = sizeof(deleted) - 1;
-	char path[96];
 	int fd;
 
-	if (how == MEMLENS_SOURCE_MAP_FILES) {
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)v->start,
-			 (unsigned long long)v->end);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd >= 0)
-			return check_mapped(fd, v);
-	}
 	/* a deleted file is reachable only through map_files */
 	if (v->name[0] != '/' || (nl >= dl && strcmp(v->name + nl - dl, deleted) == 0))
 		return -EPERM;
@@ -289,7 +283,26 @@ static int open_mapped(enum memlens_source how, pid_t pid, const struct memlens_
 	return fd < 0 ? fd : check_mapped(fd, v);
 }
 
-int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens_vma *v)
+/* the map_files source: the mapping's own file, else as proc_root */
+static int open_map_files(pid_t pid, const struct memlens_vma *v)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid, (unsigned long long)v->start,
+		 (unsigned long long)v->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0)
+		return check_mapped(fd, v);
+	return open_root(pid, v);
+}
+
+static int open_mapped(const struct ml_source *how, pid_t pid, const struct memlens_vma *v)
+{
+	return how && how->bid.open ? how->bid.open(pid, v) : -EINVAL;
+}
+
+int ml_build_id_fill(struct memlens *ml, const struct ml_source *how, struct memlens_vma *v)
 {
 	struct bid_entry *e;
 	int fd;
@@ -337,7 +350,7 @@ int ml_build_id_fill(struct memlens *ml, enum memlens_source how, struct memlens
 	return 0;
 }
 
-int ml_elf_vaddr(struct memlens *ml, enum memlens_source how, const struct memlens_vma *v, uint64_t file_offset,
+int ml_elf_vaddr(struct memlens *ml, const struct ml_source *how, const struct memlens_vma *v, uint64_t file_offset,
 		 uint64_t *vaddr)
 {
 	struct memlens_vma tmp = *v;	/* the caller's build ID fields stay as they are */
@@ -460,7 +473,7 @@ const struct ml_source ml_src_map_files = {
 	.name = "map_files",
 	.iface = MEMLENS_IFACE_MAP_FILES,
 	.also = -1,
-	.rank = { [MEMLENS_JOB_BUILD_ID] = 2 },
+	.bid = { .open = open_map_files },
 };
 
 /* where map_files cannot be opened: the path in the process's root, when
@@ -470,5 +483,5 @@ const struct ml_source ml_src_proc_root = {
 	.name = "proc_root",
 	.iface = MEMLENS_IFACE_MAPS_TEXT,
 	.also = -1,
-	.rank = { [MEMLENS_JOB_BUILD_ID] = 3 },
+	.bid = { .open = open_root },
 };

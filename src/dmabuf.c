@@ -378,8 +378,9 @@ static int collect(struct memlens *ml, const struct memlens_dmabuf_opts *opts, s
 	size_t n;
 	int err;
 
-	/* pins the caller names are asked for: unreadable ones are an error, not a fallback */
-	if (pin_dir && forced != MEMLENS_SOURCE_DMABUF_PROCFS) {
+	/* pins the caller names are asked for: unreadable ones are an error, not a
+	 * fallback (unless the caller forced a source that reads none) */
+	if (pin_dir && (forced == MEMLENS_SOURCE_AUTO || (ml_source(forced) && (ml_source(forced)->caps & ML_CAP_PINS)))) {
 		err = ml_dmabuf_pins_check(pin_dir);
 		if (err)
 			return err;

@@ -383,7 +383,7 @@ const struct ml_source ml_src_dmabuf_bpf = {
 	.name = "bpf",
 	.iface = MEMLENS_IFACE_BPF_DMABUF,
 	.also = -1,
-	.rank = { [MEMLENS_JOB_DMABUF] = 1 },
+	.caps = ML_CAP_PINS,
 	.cost = { [MEMLENS_JOB_DMABUF] = "the buffer list, then only where a buffer exists the fd and mapping passes at once, instead of a readlink of every fd: with buffers 8-11x cheaper than the procfs scan with the loads, 15-20x through pins; with none ~70x" },
 	.ready = pins_ready,
 	.dmabuf = { .collect = bpf_collect },

@@ -272,6 +272,5 @@ const struct ml_source ml_src_dmabuf_procfs = {
 	.name = "procfs",
 	.iface = MEMLENS_IFACE_MAPS_TEXT,
 	.also = -1,
-	.rank = { [MEMLENS_JOB_DMABUF] = 2 },
 	.dmabuf = { .collect = procfs_collect },
 };

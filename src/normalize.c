@@ -256,7 +256,7 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 			    const struct memlens_normalize_opts *opts, struct memlens_norm **out)
 {
 	bool bid = OPTS_GET(opts, build_ids, false);
-	enum memlens_source how;	/* how files are opened for elf_vaddr; AUTO: not asked */
+	const struct ml_source *how;	/* how files are opened for elf_vaddr; NULL: not asked */
 	const struct ml_source *src;
 	struct memlens_norm *norm;
 	struct ml_vma_req req;
@@ -291,8 +291,8 @@ int memlens_proc__normalize(struct memlens_proc *proc, const uint64_t *addrs, si
 		goto err;
 	if (bid)
 		ml_fill_build_ids(proc->ml, norm->vmas, req.kernel_bid);
-	how = OPTS_GET(opts, elf_vaddr, false) ? ml_file_build_id_source(proc->ml) : MEMLENS_SOURCE_AUTO;
-	for (size_t i = 0; how != MEMLENS_SOURCE_AUTO && i < n; i++) {
+	how = OPTS_GET(opts, elf_vaddr, false) ? ml_file_build_id_source(proc->ml) : NULL;
+	for (size_t i = 0; how && i < n; i++) {
 		struct memlens_norm_addr *a = &norm->a[i];
 
 		if (a->vma >= 0)

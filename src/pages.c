@@ -57,14 +57,15 @@ int memlens_proc__pages(struct memlens_proc *proc, const struct memlens_pages_op
 				goto out;
 			snprintf(p->reason, sizeof(p->reason), "cannot open pagemap (%s): smaps totals only, ranges unknown",
 				 strerror(-err));
-			src = ml_source(MEMLENS_SOURCE_SMAPS);
-			err = 0;
+			err = ml_select_caps(proc->ml, MEMLENS_JOB_PAGES, MEMLENS_SOURCE_AUTO, NULL, ML_CAP_RANGES, &src);
+			if (err)
+				goto out;
 		}
 	}
 	p->source = src->id;
-	p->knows_huge = src->id == MEMLENS_SOURCE_PAGEMAP_SCAN ||
-			(src->id == MEMLENS_SOURCE_PAGEMAP && ml_has(proc->ml, MEMLENS_IFACE_KPAGEFLAGS));
-	if (src->id == MEMLENS_SOURCE_PAGEMAP && !p->knows_huge)
+	p->knows_huge = (src->caps & ML_CAP_HUGE) ||
+			((src->caps & ML_CAP_HUGE_ALSO) && ml_has(proc->ml, (enum memlens_iface)src->also));
+	if ((src->caps & ML_CAP_HUGE_ALSO) && !p->knows_huge)
 		snprintf(p->reason, sizeof(p->reason), "/proc/<pid>/pagemap without /proc/kpageflags (root): huge pages unknown");
 	for (size_t i = 0; !err && src->pages.scan && i < memlens_usage_set__count(vmas); i++) {
 		const struct memlens_vma_usage *u = memlens_usage_set__get(vmas, i);

@@ -75,6 +75,6 @@ const struct ml_source ml_src_pagemap = {
 	.name = "pagemap",
 	.iface = MEMLENS_IFACE_PAGEMAP,
 	.also = MEMLENS_IFACE_KPAGEFLAGS,
-	.rank = { [MEMLENS_JOB_PAGES] = 2 },
+	.caps = ML_CAP_RANGES | ML_CAP_HUGE_ALSO,
 	.pages = { .scan = scan },
 };

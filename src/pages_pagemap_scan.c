@@ -43,6 +43,6 @@ const struct ml_source ml_src_pagemap_scan = {
 	.name = "pagemap_scan",
 	.iface = MEMLENS_IFACE_PAGEMAP_SCAN,
 	.also = -1,
-	.rank = { [MEMLENS_JOB_PAGES] = 1 },
+	.caps = ML_CAP_RANGES | ML_CAP_HUGE,
 	.pages = { .scan = scan },
 };

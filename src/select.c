@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The sources and the one choice between them.  Each source describes itself
- * in its own file (struct ml_source); this table lists them, and their ranks
- * give each job's order.  A job asks ml_select() for its source: the forced
- * one if usable, else the first usable in that order; -v, features and the
- * tests read the same order through memlens_job__sources().
+ * in its own file (struct ml_source); this file lists them, and each job's
+ * order, best first, in one table.  A job asks ml_select() for its source:
+ * the forced one if usable, else the first usable in that order; -v,
+ * features and the tests read the same order through memlens_job__sources().
  */
 #include <stdio.h>
 #include "core.h"
@@ -27,6 +27,24 @@ static const struct ml_source *const sources[__MEMLENS_SOURCE_MAX] = {
 	[MEMLENS_SOURCE_BUILD_ID_KERNEL] = &ml_src_build_id_kernel,
 	[MEMLENS_SOURCE_MAP_FILES] = &ml_src_map_files,
 	[MEMLENS_SOURCE_PROC_ROOT] = &ml_src_proc_root,
+};
+
+/* Each job's sources, best first (why, measured: each source's cost[] and
+ * docs/benchmarks.md); the last is the last resort, used when none is usable */
+static const enum memlens_source job_order[__MEMLENS_JOB_MAX][__MEMLENS_SOURCE_MAX] = {
+	/* one process: a read of maps per ~40 VMAs is the cheapest whole walk
+	 * (no program to load); BPF where maps is unreadable; an ioctl per VMA
+	 * is the dearest way to list them all */
+	[MEMLENS_JOB_WALK] = { MEMLENS_SOURCE_MAPS_TEXT, MEMLENS_SOURCE_BPF_TASK_VMA, MEMLENS_SOURCE_PROCMAP_QUERY },
+	/* a point query per VMA the addresses touch beats reading every VMA */
+	[MEMLENS_JOB_QUERY] = { MEMLENS_SOURCE_PROCMAP_QUERY, MEMLENS_SOURCE_MAPS_TEXT, MEMLENS_SOURCE_BPF_TASK_VMA },
+	/* every process: one BPF pass beats a file per process */
+	[MEMLENS_JOB_WALK_ALL] = { MEMLENS_SOURCE_BPF_TASK_VMA, MEMLENS_SOURCE_MAPS_TEXT, MEMLENS_SOURCE_PROCMAP_QUERY },
+	[MEMLENS_JOB_DMABUF] = { MEMLENS_SOURCE_DMABUF_BPF, MEMLENS_SOURCE_DMABUF_PROCFS },
+	/* one ioctl for a range's backing, then a word per page, then smaps' totals */
+	[MEMLENS_JOB_PAGES] = { MEMLENS_SOURCE_PAGEMAP_SCAN, MEMLENS_SOURCE_PAGEMAP, MEMLENS_SOURCE_SMAPS },
+	/* the kernel's, with the VMA; then the mapped file through map_files, then its path */
+	[MEMLENS_JOB_BUILD_ID] = { MEMLENS_SOURCE_BUILD_ID_KERNEL, MEMLENS_SOURCE_MAP_FILES, MEMLENS_SOURCE_PROC_ROOT },
 };
 
 static const char *const job_names[__MEMLENS_JOB_MAX] = {
@@ -62,7 +80,10 @@ const char *memlens_job__name(enum memlens_job job)
 
 bool ml_source_serves(enum memlens_source s, enum memlens_job job)
 {
-	return ml_source(s) && (unsigned)job < __MEMLENS_JOB_MAX && sources[s]->rank[job];
+	for (size_t i = 0; ml_source(s) && (unsigned)job < __MEMLENS_JOB_MAX && i < __MEMLENS_SOURCE_MAX; i++)
+		if (job_order[job][i] == s)
+			return true;
+	return false;
 }
 
 size_t memlens_job__sources(enum memlens_job job, enum memlens_source *out, size_t max)
@@ -71,14 +92,9 @@ size_t memlens_job__sources(enum memlens_job job, enum memlens_source *out, size
 
 	if ((unsigned)job >= __MEMLENS_JOB_MAX)
 		return 0;
-	/* ranks are small: list rank 1, then 2, ... */
-	for (unsigned rank = 1; rank <= __MEMLENS_SOURCE_MAX; rank++)
-		for (int s = 1; s < __MEMLENS_SOURCE_MAX; s++)
-			if (sources[s] && sources[s]->rank[job] == rank) {
-				if (out && n < max)
-					out[n] = (enum memlens_source)s;
-				n++;
-			}
+	for (; n < __MEMLENS_SOURCE_MAX && job_order[job][n] != MEMLENS_SOURCE_AUTO; n++)
+		if (out && n < max)
+			out[n] = job_order[job][n];
 	return n;
 }
 
@@ -129,8 +145,14 @@ static const char *why_of(const struct memlens *ml, const struct ml_source *src)
 int ml_select(struct memlens *ml, enum memlens_job job, enum memlens_source forced, const char *pin_dir,
 	      const struct ml_source **out)
 {
+	return ml_select_caps(ml, job, forced, pin_dir, 0, out);
+}
+
+int ml_select_caps(struct memlens *ml, enum memlens_job job, enum memlens_source forced, const char *pin_dir,
+		   uint32_t refuse, const struct ml_source **out)
+{
 	enum memlens_source order[__MEMLENS_SOURCE_MAX];
-	size_t n;
+	size_t n, k = 0;
 	int err;
 
 	if (forced != MEMLENS_SOURCE_AUTO) {
@@ -144,9 +166,12 @@ int ml_select(struct memlens *ml, enum memlens_job job, enum memlens_source forc
 		return err ? -EOPNOTSUPP : 0;
 	}
 	n = memlens_job__sources(job, order, ARRAY_SIZE(order));
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
+		if (!(sources[order[i]]->caps & refuse))
+			order[k++] = order[i];
+	for (size_t i = 0; i < k; i++) {
 		*out = sources[order[i]];
-		if (usable(ml, *out, pin_dir) == 0 || i + 1 == n)
+		if (usable(ml, *out, pin_dir) == 0 || i + 1 == k)
 			return 0;	/* the last one is the last resort */
 	}
 	return -EINVAL;

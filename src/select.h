@@ -13,6 +13,11 @@ ML_HIDDEN bool ml_source_serves(enum memlens_source s, enum memlens_job job);
  * forced is not a source of job.  pin_dir: where DMA-BUF pins are, NULL default. */
 ML_HIDDEN int ml_select(struct memlens *ml, enum memlens_job job, enum memlens_source forced, const char *pin_dir,
 			const struct ml_source **out);
+/* ml_select() among the sources that have none of the capabilities refuse
+ * (ML_CAP_*): the build IDs of a file, not the kernel's; smaps' totals where
+ * pagemap cannot be opened */
+ML_HIDDEN int ml_select_caps(struct memlens *ml, enum memlens_job job, enum memlens_source forced, const char *pin_dir,
+			     uint32_t refuse, const struct ml_source **out);
 /* memlens__explain() with a pin dir and a buffer of the caller's */
 ML_HIDDEN const char *ml_explain(struct memlens *ml, enum memlens_job job, enum memlens_source used, bool forced,
 				 const char *pin_dir, char *buf, size_t len);

@@ -2,8 +2,9 @@
 /*
  * What a source is (util-linux lsfd's struct file_class): one kernel
  * interface, described once in the file that reads it, with its entry points
- * in one signature per family.  The selector (select.c) keeps the table of
- * them and is the only place that chooses; jobs call a source through its
+ * in one signature per family, and what it can do as capability flags.  The
+ * selector (select.c) keeps the table of them and each job's order, and is
+ * the only place that chooses; jobs call a source through its
  * description, and a source never asks the selector or the probe table: what
  * it may use beyond its interface is its 'also' interface, probed for it
  * before it is called (ml_has()).
@@ -49,13 +50,31 @@ struct ml_pages_ops {
 	int (*scan)(const struct ml_pages_req *req, uint64_t start, uint64_t end, struct memlens_pages *p);
 };
 
+/* ---- build IDs ---- */
+struct ml_build_id_ops {
+	/* the mapped file of v, opened (checked to be the mapped inode): an fd or
+	 * -errno.  NULL: the build ID comes with the VMA (ML_CAP_WITH_VMA) */
+	int (*open)(pid_t pid, const struct memlens_vma *v);
+};
+
+/* What a source can do beyond its family's entry points.  A job asks these,
+ * never which source it is. */
+enum {
+	ML_CAP_GATE_VMA = 1 << 0,	/* its walk shows the gate VMA ([vsyscall]) itself */
+	ML_CAP_VMA_BUILD_ID = 1 << 1,	/* its 'also' interface gives build IDs with each VMA */
+	ML_CAP_WITH_VMA = 1 << 2,	/* a build ID source that answers with the VMA, reading no file */
+	ML_CAP_RANGES = 1 << 3,		/* a pages source with ranges (needs /proc/<pid>/pagemap) */
+	ML_CAP_HUGE = 1 << 4,		/* its ranges tell THP and hugetlb pages */
+	ML_CAP_HUGE_ALSO = 1 << 5,	/* ... where its 'also' interface is there */
+	ML_CAP_PINS = 1 << 6,		/* reads pinned iterators (a pin directory) */
+};
+
 struct ml_source {
 	enum memlens_source id;
-	const char *name;		/* what -b / -s / --pages-source take */
+	const char *name;		/* what -s and --pages-source take, and every output says */
 	enum memlens_iface iface;	/* usable when this probes usable */
 	int also;			/* an interface it uses when there, probed with it; -1: none */
-	/* where it stands in each job it serves, 1 first; 0: not a source of that job */
-	uint8_t rank[__MEMLENS_JOB_MAX];
+	uint32_t caps;			/* ML_CAP_* */
 	/* why it is there in that order: what it costs for the job, measured
 	 * (make bench, docs/benchmarks.md); said by -v and features */
 	const char *cost[__MEMLENS_JOB_MAX];
@@ -65,6 +84,7 @@ struct ml_source {
 		struct ml_vma_ops vma;
 		struct ml_dmabuf_ops dmabuf;
 		struct ml_pages_ops pages;
+		struct ml_build_id_ops bid;
 	};
 };
 

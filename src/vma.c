@@ -176,30 +176,27 @@ int ml_proc_source(struct memlens_proc *proc, enum memlens_job job, bool build_i
 		return err;
 	*req = (struct ml_vma_req){ .ml = proc->ml, .pid = proc->pid, .maps_fd = proc->maps_fd };
 	/* the kernel gives build IDs with the VMA: the build ID job's first choice */
-	if (build_ids && (*src)->also == MEMLENS_IFACE_PROCMAP_BUILD_ID) {
+	if (build_ids && ((*src)->caps & ML_CAP_VMA_BUILD_ID)) {
 		const struct ml_source *bid;
 
 		req->kernel_bid = ml_select(proc->ml, MEMLENS_JOB_BUILD_ID, MEMLENS_SOURCE_AUTO, NULL, &bid) == 0 &&
-				  bid->id == MEMLENS_SOURCE_BUILD_ID_KERNEL;
+				  (bid->caps & ML_CAP_WITH_VMA);
 	}
 	return 0;
 }
 
 /* the first usable build-ID source that reads the file (the kernel's comes with the VMA) */
-enum memlens_source ml_file_build_id_source(struct memlens *ml)
+const struct ml_source *ml_file_build_id_source(struct memlens *ml)
 {
-	enum memlens_source order[__MEMLENS_SOURCE_MAX];
-	size_t n = memlens_job__sources(MEMLENS_JOB_BUILD_ID, order, ARRAY_SIZE(order));
+	const struct ml_source *src = NULL;
 
-	for (size_t i = 0; i < n; i++)
-		if (order[i] != MEMLENS_SOURCE_BUILD_ID_KERNEL && memlens__source_usable(ml, order[i]) == 0)
-			return order[i];
-	return order[n - 1];
+	ml_select_caps(ml, MEMLENS_JOB_BUILD_ID, MEMLENS_SOURCE_AUTO, NULL, ML_CAP_WITH_VMA, &src);
+	return src;
 }
 
 void ml_fill_build_ids(struct memlens *ml, struct memlens_vma_set *set, bool kernel_gave)
 {
-	enum memlens_source how = MEMLENS_SOURCE_AUTO;
+	const struct ml_source *how = NULL;
 
 	for (size_t i = 0; i < set->n; i++) {
 		struct memlens_vma *v = &set->v[i];
@@ -210,7 +207,7 @@ void ml_fill_build_ids(struct memlens *ml, struct memlens_vma_set *set, bool ker
 		}
 		if (!v->inode || v->build_id_size || (kernel_gave && !v->build_id_err))
 			continue;
-		if (how == MEMLENS_SOURCE_AUTO)
+		if (!how)
 			how = ml_file_build_id_source(ml);
 		ml_build_id_fill(ml, how, v);
 	}
@@ -295,7 +292,7 @@ static int walk_one(struct memlens_proc *proc, enum memlens_job job, bool build_
 	err = src->vma.walk(&req, set);
 	if (!err && ((set->n == 0 && ml_pid_gone(proc->pid)) || ml_proc_reused(proc)))
 		err = -ESRCH;
-	if (!err && src->id != MEMLENS_SOURCE_MAPS_TEXT)
+	if (!err && !(src->caps & ML_CAP_GATE_VMA))
 		err = add_gates(proc->ml, set);
 	if (err) {
 		memlens_vma_set__free(set);

@@ -28,6 +28,6 @@ ML_HIDDEN bool ml_gate_covers(struct memlens *ml, uint64_t addr, uint32_t flags)
  * the kernel already answered (an empty answer means no build ID) */
 ML_HIDDEN void ml_fill_build_ids(struct memlens *ml, struct memlens_vma_set *set, bool kernel_gave);
 /* the first usable source that opens a mapped file (map_files, proc root) */
-ML_HIDDEN enum memlens_source ml_file_build_id_source(struct memlens *ml);
+ML_HIDDEN const struct ml_source *ml_file_build_id_source(struct memlens *ml);
 
 #endif

@@ -529,7 +529,6 @@ const struct ml_source ml_src_bpf_task_vma = {
 	.iface = MEMLENS_IFACE_BPF_TASK_VMA,
 	.also = MEMLENS_IFACE_BPF_ITER_PID,
 	/* every process: one BPF pass beats a file per process */
-	.rank = { [MEMLENS_JOB_WALK] = 2, [MEMLENS_JOB_QUERY] = 3, [MEMLENS_JOB_WALK_ALL] = 1 },
 	.cost = { [MEMLENS_JOB_WALK] = "maps unreadable: the kernel walks the process for the BPF program",
 		  [MEMLENS_JOB_WALK_ALL] = "one pass over every process: 2-2.5x cheaper than reading each maps file with the load, 3-5.5x once loaded" },
 	.vma = { .walk = bpf_walk, .all_in_one_pass = true },

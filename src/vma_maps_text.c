@@ -158,9 +158,9 @@ const struct ml_source ml_src_maps_text = {
 	.name = "text",
 	.iface = MEMLENS_IFACE_MAPS_TEXT,
 	.also = -1,
+	.caps = ML_CAP_GATE_VMA,
 	/* a read per ~40 VMAs: the cheapest whole walk of one process, one-shot
 	 * (no program to load); for all processes, second to one BPF pass */
-	.rank = { [MEMLENS_JOB_WALK] = 1, [MEMLENS_JOB_QUERY] = 2, [MEMLENS_JOB_WALK_ALL] = 2 },
 	.cost = { [MEMLENS_JOB_WALK] = "a whole walk reads maps once: up to 1.4-9x cheaper than an ioctl per VMA (large processes), no BPF program to load",
 		  [MEMLENS_JOB_QUERY] = "no PROCMAP_QUERY: one read of maps, cheaper one-shot than loading a BPF program",
 		  [MEMLENS_JOB_WALK_ALL] = "no BPF: a maps read per process, as cheap as an ioctl per VMA or cheaper" },

@@ -132,10 +132,10 @@ const struct ml_source ml_src_procmap_query = {
 	.name = "ioctl",
 	.iface = MEMLENS_IFACE_PROCMAP_QUERY,
 	.also = MEMLENS_IFACE_PROCMAP_BUILD_ID,
+	.caps = ML_CAP_VMA_BUILD_ID,
 	/* one process: a point query per VMA beats loading a BPF program */
 	/* one ioctl per VMA: cheapest where a job touches few VMAs, the dearest
 	 * way to list them all */
-	.rank = { [MEMLENS_JOB_WALK] = 3, [MEMLENS_JOB_QUERY] = 1, [MEMLENS_JOB_WALK_ALL] = 3 },
 	.cost = { [MEMLENS_JOB_QUERY] = "one ioctl per VMA the addresses touch, not a read of every VMA (3244 addresses in 5 VMAs: 11-26x cheaper than reading maps)" },
 	.vma = { .walk = pq_walk, .query = pq_query },
 };
@@ -146,5 +146,5 @@ const struct ml_source ml_src_build_id_kernel = {
 	.name = "procmap_query",
 	.iface = MEMLENS_IFACE_PROCMAP_BUILD_ID,
 	.also = -1,
-	.rank = { [MEMLENS_JOB_BUILD_ID] = 1 },
+	.caps = ML_CAP_WITH_VMA,
 };

@@ -236,5 +236,4 @@ const struct ml_source ml_src_smaps = {
 	.name = "smaps",
 	.iface = MEMLENS_IFACE_MAPS_TEXT,
 	.also = -1,
-	.rank = { [MEMLENS_JOB_PAGES] = 3 },
 };

@@ -195,14 +195,15 @@ is "snapshot --pid: summary.shown 2, total.pss the two rows' sum" "2 yes" \
 # stands still, so smaps_rollup and statm now are what the snapshot read
 roll() { awk -v k="$2:" '$1 == k {print $2 * 1024}' /proc/$1/smaps_rollup; }
 want=""
-for f in rss pss uss swap swappss; do
+for f in rss pss uss swap swappss ksm; do
 	t=0
 	for p in $par $chi; do
 		case $f in
 		rss) v=$(roll $p Rss) ;; pss) v=$(roll $p Pss) ;; swap) v=$(roll $p Swap) ;; swappss) v=$(roll $p SwapPss) ;;
 		uss) v=$(( $(roll $p Private_Clean) + $(roll $p Private_Dirty) )) ;;
+		ksm) v=$(roll $p KSM) ;;	# 6.6+; none before: 0
 		esac
-		t=$((t + v))
+		t=$((t + ${v:-0}))
 	done
 	want+="$f=$t "
 done

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "build_id.h"
+#include "select.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/memlens-hostile-XXXXXX";
@@ -269,7 +270,7 @@ static void check_chroot_symlink(void)
 
 		ok(ifd >= 0 && inotify_add_watch(ifd, canary, IN_OPEN) >= 0, "watching the canary for opens");
 		v.build_id_size = 0;
-		ml_build_id_fill(ml, MEMLENS_SOURCE_PROC_ROOT, &v);
+		ml_build_id_fill(ml, ml_source(MEMLENS_SOURCE_PROC_ROOT), &v);
 		n = read(ifd, evbuf, sizeof(evbuf));
 		ok(n < 0 && errno == EAGAIN, "the build-ID reader through /proc/<pid>/root did not open the canary");
 		is_u64(v.build_id_size, 0, "... and gives no build ID for a path that is now a symlink");
@@ -282,8 +283,8 @@ static void check_chroot_symlink(void)
 		struct memlens_vma a = v2, b = v2;
 		char ha[80], hb[80];
 
-		ml_build_id_fill(ml, MEMLENS_SOURCE_PROC_ROOT, &a);
-		ml_build_id_fill(ml2, MEMLENS_SOURCE_MAP_FILES, &b);
+		ml_build_id_fill(ml, ml_source(MEMLENS_SOURCE_PROC_ROOT), &a);
+		ml_build_id_fill(ml2, ml_source(MEMLENS_SOURCE_MAP_FILES), &b);
 		ok(a.build_id_size > 0, "its build ID through /proc/<pid>/root (%s)", memlens_vma__build_id_hex(&a, ha, sizeof(ha)));
 		is_str(memlens_vma__build_id_hex(&a, ha, sizeof(ha)), memlens_vma__build_id_hex(&b, hb, sizeof(hb)),
 		       "... equals the one through map_files");
