@@ -27,78 +27,24 @@ static const struct colinfo wcols[] = {
 static struct colinfo cols[OUT_MAX_COLS];
 #define NCOLS vma_columns(cols, wcols, sizeof(wcols) / sizeof(wcols[0]))
 
-/* -o +RSS,PSS: each mapping's Rss and Pss from its process's smaps, read
- * after the walk (a mapping gone by then counts 0) */
-struct usage {
-	pid_t *pids;
-	struct memlens_usage_set **sets;
-	size_t n;
-};
-
-static int cmp_pid(const void *a, const void *b)
+/* -o +RSS,PSS: each mapping's smaps record, read after the walk by the
+ * library (memlens__vmas_usage(): a mapping gone by then counts 0); NULL
+ * where neither column is shown */
+static int usage_read(struct cli *cli, const struct out *o, const struct memlens_vma *const *v, size_t n,
+		      struct memlens_usage_set **us)
 {
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return x < y ? -1 : x > y;
+	*us = NULL;
+	if (!out_has(o, W_RSS) && !out_has(o, W_PSS))
+		return 0;
+	return memlens__vmas_usage(cli->ml, v, n, us);
 }
 
-static int usage_read(struct cli *cli, const struct memlens_vma *const *v, size_t n, struct usage *u)
+/* record i's Rss and Pss, bytes, added to *rss and *pss */
+static void usage_add(const struct memlens_usage_set *us, size_t i, uint64_t *rss, uint64_t *pss)
 {
-	memset(u, 0, sizeof(*u));
-	u->pids = calloc(n ? n : 1, sizeof(*u->pids));
-	u->sets = calloc(n ? n : 1, sizeof(*u->sets));
-	if (!u->pids || !u->sets)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		u->pids[i] = v[i]->pid;
-	qsort(u->pids, n, sizeof(*u->pids), cmp_pid);
-	for (size_t i = 0; i < n; i++)
-		if (!u->n || u->pids[u->n - 1] != u->pids[i])
-			u->pids[u->n++] = u->pids[i];
-	for (size_t i = 0; i < u->n; i++) {
-		struct memlens_proc *p = memlens__proc_open(cli->ml, u->pids[i], NULL);
+	const struct memlens_vma_usage *x = memlens_usage_set__get(us, i);
 
-		if (p && memlens_proc__smaps(p, &u->sets[i]))
-			u->sets[i] = NULL;	/* gone or unreadable: 0 */
-		memlens_proc__close(p);
-	}
-	return 0;
-}
-
-/* the smaps record of pid's VMA at start, or NULL */
-static const struct memlens_vma_usage *usage_of(const struct usage *u, pid_t pid, uint64_t start)
-{
-	const pid_t *k = bsearch(&pid, u->pids, u->n, sizeof(*u->pids), cmp_pid);
-	const struct memlens_usage_set *set = k ? u->sets[k - u->pids] : NULL;
-	size_t lo = 0, hi = memlens_usage_set__count(set);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct memlens_vma_usage *x = memlens_usage_set__get(set, mid);
-
-		if (x->vma.start == start)
-			return x;
-		if (x->vma.start < start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static void usage_free(struct usage *u)
-{
-	for (size_t i = 0; u->sets && i < u->n; i++)
-		memlens_usage_set__free(u->sets[i]);
-	free(u->sets);
-	free(u->pids);
-}
-
-static void usage_add(const struct usage *u, const struct memlens_vma *v, uint64_t *rss, uint64_t *pss)
-{
-	const struct memlens_vma_usage *x = usage_of(u, v->pid, v->start);
-
-	if (x && x->vma.end == v->end && x->vma.inode == v->inode) {
+	if (us && x) {
 		*rss += x->kb[MEMLENS_USAGE_RSS] * 1024;
 		*pss += x->kb[MEMLENS_USAGE_PSS] * 1024;
 	}
@@ -124,7 +70,7 @@ static int shared(struct cli *cli)
 	MEMLENS_OPTS(memlens_maps_all_opts, aopts, .source = cli->source);
 	struct memlens_vma_set *all = NULL;
 	const struct memlens_vma **v;
-	struct usage u = { 0 };
+	struct memlens_usage_set *us = NULL;
 	int32_t *pids = NULL;
 	size_t n;
 	struct out o;
@@ -141,8 +87,8 @@ static int shared(struct cli *cli)
 		v[i] = memlens_vma_set__get(all, i);
 	qsort(v, n, sizeof(*v), cmp_obj);
 	err = out_init(&o, cli, "shared", cols, NCOLS, "KIND,DEV,INODE,PROCS,MAPPINGS,PIDS,NAME");
-	if (!err && (out_has(&o, W_RSS) || out_has(&o, W_PSS)))
-		err = usage_read(cli, v, n, &u);
+	if (!err)
+		err = usage_read(cli, &o, v, n, &us);
 	pids = calloc(n ? n : 1, sizeof(*pids));	/* an object's holders: at most n */
 	if (!pids)
 		err = -ENOMEM;
@@ -154,8 +100,7 @@ static int shared(struct cli *cli)
 			    v[j]->dev_minor == v[i]->dev_minor; j++) {
 			if (j == i || v[j]->pid != v[j - 1]->pid)
 				pids[procs++] = v[j]->pid;
-			if (u.n)
-				usage_add(&u, v[j], &rss, &pss);
+			usage_add(us, j, &rss, &pss);
 		}
 		if (!err && v[i]->inode && procs >= 2) {
 			struct out_row *ln = out_line(&o);
@@ -172,7 +117,7 @@ static int shared(struct cli *cli)
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);
-	usage_free(&u);
+	memlens_usage_set__free(us);
 	cli_say_skipped(cli, all);
 	free(v);
 	memlens_vma_set__free(all);
@@ -253,17 +198,15 @@ static int resolve(struct cli *cli, const char *t, uint32_t *maj, uint32_t *min,
  * map_files would not open for us (why: the errno) */
 static int mapper_rows(struct cli *cli, const struct memlens_vma_set *set, struct out *o, size_t *unchecked, int *why)
 {
-	struct usage u = { 0 };
-	int err = 0;
+	struct memlens_usage_set *us = NULL;
+	const struct memlens_vma **vv = calloc(memlens_vma_set__count(set) + 1, sizeof(*vv));
+	int err = vv ? 0 : -ENOMEM;
 
-	if (out_has(o, W_RSS) || out_has(o, W_PSS)) {
-		const struct memlens_vma **vv = calloc(memlens_vma_set__count(set) + 1, sizeof(*vv));
-
-		for (size_t i = 0; vv && i < memlens_vma_set__count(set); i++)
-			vv[i] = memlens_vma_set__get(set, i);
-		err = vv ? usage_read(cli, vv, memlens_vma_set__count(set), &u) : -ENOMEM;
-		free(vv);
-	}
+	for (size_t i = 0; vv && i < memlens_vma_set__count(set); i++)
+		vv[i] = memlens_vma_set__get(set, i);
+	if (!err)
+		err = usage_read(cli, o, vv, memlens_vma_set__count(set), &us);
+	free(vv);
 	for (size_t i = 0; !err && i < memlens_vma_set__count(set); i++) {
 		const struct memlens_vma *v = memlens_vma_set__get(set, i);
 		struct out_row *ln = out_line(o);
@@ -275,15 +218,15 @@ static int mapper_rows(struct cli *cli, const struct memlens_vma_set *set, struc
 		}
 		vma_columns_fill(cli, o, ln, v, memlens_vma_set__source(set));
 		out_set(o, ln, W_CHECKED, "%s", !chk ? "yes" : chk == -ESTALE ? "no (another inode)" : "no (unprivileged)");
-		if (u.n) {
+		if (us) {
 			uint64_t rss = 0, pss = 0;
 
-			usage_add(&u, v, &rss, &pss);
+			usage_add(us, i, &rss, &pss);
 			out_set_size(o, ln, W_RSS, rss);
 			out_set_size(o, ln, W_PSS, pss);
 		}
 	}
-	usage_free(&u);
+	memlens_usage_set__free(us);
 	return err;
 }
 

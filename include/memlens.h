@@ -379,6 +379,13 @@ MEMLENS_API void memlens_usage_set__free(struct memlens_usage_set *set);
  * it is stalled (as memlens_proc__smaps).  0.5: before, it filled a
  * caller's struct (kept for programs built against 0.4) */
 MEMLENS_API int memlens__rollup(struct memlens *ml, pid_t pid, struct memlens_usage_set **out);
+/* 0.5: the smaps figures of each of n VMAs (of any processes, from any
+ * source): record i is v[i]'s VMA with the fields of its smaps entry, read
+ * once per process; present 0 where the process is gone, unreadable or
+ * stalled, or the mapping changed since (not the same end and inode).
+ * librank's per-object Rss and Pss are these summed. */
+MEMLENS_API int memlens__vmas_usage(struct memlens *ml, const struct memlens_vma *const *v, size_t n,
+				    struct memlens_usage_set **out);
 
 /* ---- page backing: present, swapped, huge ---------------------------- */
 

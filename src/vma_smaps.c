@@ -230,6 +230,102 @@ int memlens__rollup_0_1(struct memlens *ml, pid_t pid, struct memlens_vma_usage_
 }
 ML_COMPAT_VERSION(memlens__rollup_0_1, memlens__rollup, MEMLENS_0.1)
 
+/* VMA indices by (pid, start) of the VMAs ctx points to */
+static int cmp_vma_idx(const void *a, const void *b, void *ctx)
+{
+	const struct memlens_vma *const *v = ctx;
+	const struct memlens_vma *x = v[*(const size_t *)a], *y = v[*(const size_t *)b];
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* the record of set that starts at start, or NULL (smaps is in address order) */
+static const struct ml_usage *record_at(const struct memlens_usage_set *set, uint64_t start)
+{
+	size_t lo = 0, hi = set ? set->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set->u[mid].u.vma.start == start)
+			return &set->u[mid];
+		if (set->u[mid].u.vma.start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* out's record k: v's VMA, with the figures of its smaps record r where r
+ * is still that mapping (same end and inode), else none (present 0) */
+static int vma_record(struct memlens_usage_set *out, size_t k, const struct memlens_vma *v, const struct ml_usage *r)
+{
+	struct ml_usage *u = &out->u[k];
+
+	u->u.vma = *v;
+	u->u.vma.name = ml_arena_strndup(&out->arena, v->name, strlen(v->name));
+	if (!u->u.vma.name)
+		return -ENOMEM;
+	if (r && r->u.vma.end == v->end && r->u.vma.inode == v->inode) {
+		memcpy(u->kb, r->kb, sizeof(u->kb));
+		u->u.present = r->u.present;
+		u->u.thp_eligible = r->u.thp_eligible;
+		u->u.vm_flags = ml_arena_strndup(&out->arena, r->u.vm_flags, strlen(r->u.vm_flags));
+		if (!u->u.vm_flags)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int memlens__vmas_usage(struct memlens *ml, const struct memlens_vma *const *v, size_t n,
+			struct memlens_usage_set **out)
+{
+	struct memlens_usage_set *res;
+	size_t *idx;
+	int err = 0;
+
+	if (!ml || !out || (n && !v))
+		return ml_err(EINVAL);
+	res = ml_usage_set_new();
+	idx = calloc(n ? n : 1, sizeof(*idx));
+	if (res)
+		res->u = calloc(n ? n : 1, sizeof(*res->u));
+	if (!res || !idx || !res->u) {
+		free(idx);
+		memlens_usage_set__free(res);
+		return ml_err(ENOMEM);
+	}
+	res->n = res->cap = n;
+	for (size_t i = 0; i < n; i++) {
+		idx[i] = i;
+		usage_init(&res->u[i]);
+	}
+	qsort_r(idx, n, sizeof(*idx), cmp_vma_idx, (void *)v);
+	/* each process's smaps once, for all of its VMAs asked */
+	for (size_t i = 0, j; !err && i < n; i = j) {
+		struct memlens_proc *p = memlens__proc_open(ml, v[idx[i]]->pid, NULL);
+		struct memlens_usage_set *set = NULL;
+
+		if (p && memlens_proc__smaps(p, &set))
+			set = NULL;	/* gone, unreadable or stalled: no figures */
+		for (j = i; !err && j < n && v[idx[j]]->pid == v[idx[i]]->pid; j++)
+			err = vma_record(res, idx[j], v[idx[j]], record_at(set, v[idx[j]]->start));
+		memlens_usage_set__free(set);
+		memlens_proc__close(p);
+	}
+	free(idx);
+	ml_usage_set_done(res);
+	if (err) {
+		memlens_usage_set__free(res);
+		return ml_err(-err);
+	}
+	*out = res;
+	return 0;
+}
+
 /* the pages job's last resort: smaps totals per VMA, no ranges */
 const struct ml_source ml_src_smaps = {
 	.id = MEMLENS_SOURCE_SMAPS,
