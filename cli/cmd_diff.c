@@ -55,22 +55,6 @@ static const struct colinfo kcols[] = {
 	[K_CHANGE] = { "CHANGE", 4, 0, OUT_TEXT, "new or gone" },
 };
 
-struct row {
-	const struct proc *old, *new;
-	int64_t d[Q_N];
-};
-
-/* rows by the delta of the quantity ctx (an int: -x), the most growth first */
-static int cmp_row(const void *a, const void *b, void *ctx)
-{
-	const struct row *x = a, *y = b;
-	int sort_f = *(const int *)ctx;
-
-	if (x->d[sort_f] != y->d[sort_f])
-		return x->d[sort_f] > y->d[sort_f] ? -1 : 1;	/* the most growth first */
-	return diff_cmp_proc(x->new ? x->new : x->old, y->new ? y->new : y->old);
-}
-
 /* the summed quantities' JSON keys, between sep */
 static const char *sort_keys(const char *sep, char *buf, size_t len)
 {
@@ -100,19 +84,6 @@ static void help(void)
 }
 
 /* what the options ask for */
-struct diff_req {
-	bool all;		/* -a: the unchanged rows too */
-	size_t top;		/* --top N: 0 every row */
-	int sort_f;		/* -x: a summed quantity */
-};
-
-/* the merge of OLD and NEW */
-struct diff_res {
-	struct row *rows;
-	size_t nr, nnew, ngone;
-	int64_t tot[Q_N];	/* every delta summed, saturated */
-};
-
 /* the options into *q: -1 to go on, else the exit code */
 static int parse_opts(struct cli *cli, int argc, char **argv, struct diff_req *q)
 {
@@ -171,41 +142,6 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct diff_req *q
 }
 
 /* both sorted by (pid, comm): one merge into r, the rows to show sorted */
-static int merge(const struct doc *a, const struct doc *b, const struct diff_req *q, struct diff_res *r)
-{
-	size_t i = 0, j = 0;
-
-	r->rows = calloc(a->n + b->n + 1, sizeof(*r->rows));
-	if (!r->rows)
-		return -ENOMEM;
-	while (i < a->n || j < b->n) {
-		int cmp = i == a->n ? 1 : j == b->n ? -1 : diff_cmp_proc(&a->p[i], &b->p[j]);
-		struct row *w = &r->rows[r->nr];
-		bool changed;
-
-		w->old = cmp <= 0 ? &a->p[i++] : NULL;
-		w->new = cmp >= 0 ? &b->p[j++] : NULL;
-		changed = !w->old || !w->new;
-		for (int k = 0; k < Q_N; k++) {
-			if (!quantities[k].summed)
-				continue;
-			w->d[k] = (w->new ? w->new->v[k] : 0) - (w->old ? w->old->v[k] : 0);
-			changed |= w->d[k] != 0;
-			/* saturated: 2^63-1 bytes in a row is anyone's to write */
-			if (__builtin_add_overflow(r->tot[k], w->d[k], &r->tot[k]))
-				r->tot[k] = w->d[k] < 0 ? INT64_MIN : INT64_MAX;
-		}
-		r->nnew += !w->old;
-		r->ngone += !w->new;
-		if (changed || q->all)
-			r->nr++;
-	}
-	qsort_r(r->rows, r->nr, sizeof(*r->rows), cmp_row, (void *)&q->sort_f);
-	if (q->top && r->nr > q->top)
-		r->nr = q->top;
-	return 0;
-}
-
 /* the processes' table */
 static int proc_table(struct cli *cli, const struct diff_res *r, struct out *o)
 {
@@ -231,34 +167,25 @@ static int proc_table(struct cli *cli, const struct diff_res *r, struct out *o)
 	return err;
 }
 
-/* the kernel-only buffers that appeared or went, into ko; *nk of them */
-static int konly_table(struct cli *cli, const struct doc *a, const struct doc *b, struct out *ko, size_t *nk)
+/* the kernel-only buffers that appeared or went, into ko */
+static int konly_table(struct cli *cli, const struct diff_res *r, struct out *ko)
 {
 	/* -o names the process table's columns; this one keeps its own */
 	struct cli kcli = *cli;
-	size_t i = 0, j = 0;
 	int err;
 
 	kcli.columns = NULL;
 	err = out_init(ko, &kcli, "kernel_only", kcols, K_NCOLS, "INODE,SIZE,EXPORTER,NAME,CHANGE");
 	ko->escaped = true;
-	while (!err && (i < a->nk || j < b->nk)) {
-		int cmp = i == a->nk ? 1 : j == b->nk ? -1 : diff_cmp_kbuf(&a->k[i], &b->k[j]);
-		const struct kbuf *k = cmp < 0 ? &a->k[i] : &b->k[j];
-		struct out_row *ln;
+	for (size_t i = 0; !err && i < r->nk; i++) {
+		const struct kbuf *k = r->kchanges[i].k;
+		struct out_row *ln = out_line(ko);
 
-		if (cmp == 0) {
-			i++, j++;
-			continue;
-		}
-		cmp < 0 ? i++ : j++;
-		ln = out_line(ko);
-		(*nk)++;
 		out_set(ko, ln, K_INODE, "%llu", (unsigned long long)k->ino);
 		out_set_size(ko, ln, K_SIZE, k->size);
 		out_set(ko, ln, K_EXPORTER, "%s", k->exporter);
 		out_set(ko, ln, K_NAME, "%s", k->name);
-		out_set(ko, ln, K_CHANGE, "%s", cmp < 0 ? "gone" : "new");
+		out_set(ko, ln, K_CHANGE, "%s", r->kchanges[i].gone ? "gone" : "new");
 	}
 	return err;
 }
@@ -309,16 +236,15 @@ static void footer(struct cli *cli, const struct doc *a, const struct doc *b, co
 static int render(struct cli *cli, const struct doc *a, const struct doc *b, const struct diff_res *r)
 {
 	struct out o = { 0 }, ko = { 0 };	/* out_free() of one never made is a no-op */
-	size_t nk = 0;
 	bool konly = a->has_konly && b->has_konly;
 	struct members m = { a, b, r, konly ? &ko : NULL };
 	int err = proc_table(cli, r, &o);
 
 	if (!err && konly)
-		err = konly_table(cli, a, b, &ko, &nk);
+		err = konly_table(cli, r, &ko);
 	if (!err) {
 		/* for people, the footer comes after both tables */
-		footer(cli, a, b, r, konly && nk ? &ko : &o);
+		footer(cli, a, b, r, konly && r->nk ? &ko : &o);
 		err = out_print_doc(&o, summary_json, &m);
 	}
 	if (!err && konly)
@@ -343,10 +269,10 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 	if (!err)
 		err = doc_read(argv[optind + 1], &b);
 	if (!err)
-		err = merge(&a, &b, &q, &r);
+		err = diff_merge(&a, &b, &q, &r);
 	if (!err)
 		err = render(cli, &a, &b, &r);
-	free(r.rows);
+	diff_res_free(&r);
 	doc_free(&a);
 	doc_free(&b);
 	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;

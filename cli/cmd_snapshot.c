@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* memlens snapshot: every process's memory in one table (procrank plus DMA-BUF). */
 #include <errno.h>
-#include <fnmatch.h>
 #include <signal.h>
 #include <time.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "memlens_cli.h"
 #include "metrics.h"
 #include "quantity.h"
-#include "group.h"
+#include "proc_view.h"
 
 /* PID, COMM, the quantities (quantity.h, column C_Q0 + Q_x), then the rest */
 enum { C_PID, C_COMM, C_Q0, C_USER = C_Q0 + Q_N, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS, C_CMDLINE };
@@ -34,166 +32,19 @@ static const struct colinfo cols[] = {
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
-static uint64_t value(const struct memlens_proc_usage *p, int c)
-{
-	if (c == C_PID)
-		return (uint64_t)p->pid;
-	return c >= C_Q0 && c < C_Q0 + Q_N ? quantity_get(p, c - C_Q0) : 0;
-}
-
-/* rows by the column of ctx (an int: -x), biggest first; PID and COMM ascending */
-static int cmp_rows(const void *a, const void *b, void *ctx)
-{
-	const struct memlens_proc_usage *x = *(const struct memlens_proc_usage *const *)a;
-	const struct memlens_proc_usage *y = *(const struct memlens_proc_usage *const *)b;
-	int sort_col = *(const int *)ctx;
-	uint64_t vx = value(x, sort_col), vy = value(y, sort_col);
-
-	if (sort_col == C_COMM)
-		return strcmp(x->comm, y->comm);
-	if (sort_col == C_PID)
-		return vx < vy ? -1 : vx > vy;
-	return vx > vy ? -1 : vx < vy;	/* biggest first */
-}
-
-/* --group-by: the key column, and each group's sums */
-static const struct { const char *name; int col; } group_keys[] = {
-	{ "comm", C_COMM }, { "user", C_USER }, { "cgroup", C_CGROUP }, { "container", C_CONTAINER }, { "pod", C_POD },
+/* --group-by: the key column and its key */
+static const struct { const char *name; int col; enum proc_key key; } group_keys[] = {
+	{ "comm", C_COMM, PK_COMM }, { "user", C_USER, PK_USER }, { "cgroup", C_CGROUP, PK_CGROUP },
+	{ "container", C_CONTAINER, PK_CONTAINER }, { "pod", C_POD, PK_POD },
 };
-
-/* a uid's name (getpwuid reads the passwd database: the first 64 distinct
- * uids are looked up once), its number without one, "?" unknown */
-static void user_name(uint32_t uid, char *buf, size_t len)
-{
-	static struct { uint32_t uid; char name[64]; } seen[64];
-	static size_t nseen;
-	struct passwd *pw;
-	size_t j = 0;
-
-	while (j < nseen && seen[j].uid != uid)
-		j++;
-	if (j < nseen) {
-		snprintf(buf, len, "%s", seen[j].name);
-		return;
-	}
-	pw = uid == UINT32_MAX ? NULL : getpwuid(uid);
-	if (pw)
-		snprintf(buf, len, "%s", pw->pw_name);
-	else if (uid == UINT32_MAX)
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%u", uid);
-	if (nseen < 64) {
-		seen[nseen].uid = uid;
-		snprintf(seen[nseen++].name, sizeof(seen[0].name), "%s", buf);
-	}
-}
-
-/* the row's key for column col; user names through buf */
-static const char *key_of(const struct memlens_proc_usage *p, int col, char *buf, size_t len)
-{
-	switch (col) {
-	case C_COMM: return p->comm;
-	case C_USER: user_name(p->uid, buf, len); return buf;
-	case C_CGROUP: return p->cgroup ? p->cgroup : "";
-	case C_CONTAINER: return p->container;
-	case C_POD: return p->pod;
-	default: return "";
-	}
-}
-
-/* --pid, --comm, --user: a row is shown when it matches every filter given
- * (and any item of each comma list) */
-struct filters {
-	pid_t pids[64];
-	size_t npids;
-	const char *comms[16];	/* fnmatch patterns */
-	size_t ncomms;
-	uint32_t uids[16];
-	size_t nuids;
-	char *lists[3];		/* the option strings, split in place */
-};
-
-/* split a comma list in place into up to max items; 0 or -E2BIG */
-static int split(char *s, const char **items, size_t max, size_t *n)
-{
-	for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-		if (*n == max)
-			return -E2BIG;
-		items[(*n)++] = tok;
-	}
-	return 0;
-}
-
-static int parse_filters(struct filters *f, int which, const char *arg)
-{
-	const char *items[64];
-	size_t n = 0;
-	char *s = strdup(arg);
-
-	if (!s)
-		return -ENOMEM;
-	free(f->lists[which]);
-	f->lists[which] = s;
-	if (split(s, items, which == 0 ? 64 : 16, &n) || !n) {
-		cli_err("--%s %s: a comma-separated list of at most %d", which == 0 ? "pid" : which == 1 ? "comm" : "user",
-			arg, which == 0 ? 64 : 16);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (which == 0) {
-			pid_t pid;
-
-			if (f->npids == 64 || cli_parse_pid(items[i], &pid) || !pid) {
-				cli_err("--pid %s: '%s' is not a pid", arg, items[i]);
-				return -EINVAL;
-			}
-			f->pids[f->npids++] = pid;
-		} else if (which == 1) {
-			if (f->ncomms == 16)
-				return -E2BIG;
-			f->comms[f->ncomms++] = items[i];
-		} else {
-			struct passwd *pw = getpwnam(items[i]);
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(items[i], &end, 10);
-			if (f->nuids == 16 || (!pw && (*end || errno || v >= UINT32_MAX || items[i][0] == '-'))) {
-				cli_err("--user %s: no user '%s'", arg, items[i]);
-				return -EINVAL;
-			}
-			f->uids[f->nuids++] = pw ? pw->pw_uid : (uint32_t)v;
-		}
-	}
-	return 0;
-}
-
-static bool matches(const struct filters *f, const struct memlens_proc_usage *p)
-{
-	bool ok = !f->npids;
-
-	for (size_t i = 0; !ok && i < f->npids; i++)
-		ok = p->pid == f->pids[i];
-	if (ok && f->ncomms) {
-		ok = false;
-		for (size_t i = 0; !ok && i < f->ncomms; i++)
-			ok = !fnmatch(f->comms[i], p->comm, 0);
-	}
-	if (ok && f->nuids) {
-		ok = false;
-		for (size_t i = 0; !ok && i < f->nuids; i++)
-			ok = p->uid == f->uids[i];
-	}
-	return ok;
-}
 
 struct snap_args {
 	struct memlens_snapshot_opts *opts;
-	struct filters f;
-	int group;
+	struct proc_filters f;
+	int group;		/* --group-by: its column, -1 none */
+	enum proc_key gkey;	/* ... and its key */
 	int sort_col;		/* -x: a column, C_PSS by default */
+	struct proc_order order;	/* ... as the view orders rows */
 	double watch;		/* -w SECS: 0 once */
 	unsigned long count;	/* --count N: 0 until a signal */
 	unsigned long round;	/* --watch: which snapshot this is, from 0 */
@@ -202,36 +53,11 @@ struct snap_args {
 	const char *defaults;
 };
 
-/* the unreadable processes the filters would have shown: the pid filter was
- * the library's; a comm, or a uid where status told it, is matched here (a
- * process whose uid is unknown is named under --user: it may be one) */
-static size_t unreadable_shown(const struct filters *f, const struct memlens_snapshot *s, size_t *idx)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < memlens_snapshot__unreadable(s); i++) {
-		struct memlens_proc_usage p = { .pid = memlens_snapshot__unreadable_pid(s, i),
-						.uid = memlens_snapshot__unreadable_uid(s, i) };
-		struct filters g = *f;
-
-		snprintf(p.comm, sizeof(p.comm), "%s", memlens_snapshot__unreadable_comm(s, i));
-		if (p.uid == (uint32_t)-1)
-			g.nuids = 0;
-		if (matches(&g, &p))
-			idx[n++] = i;
-	}
-	return n;
-}
-
-/* one snapshot's rows as shown: filtered, sorted, grouped, summed */
+/* one snapshot's rows as shown (proc_view.h), and what the table sums */
 struct view {
-	const struct memlens_proc_usage **rows;
-	size_t n, shown, nprocs;	/* rows read, rows shown, processes in them */
-	size_t *unr, nunr;		/* the unreadable processes the filters would show */
-	const char **keys;		/* --group-by: each row's key */
-	char (*names)[64];		/* ... where it is a user name */
-	struct proc_group *groups;
-	size_t ng, ng_made;		/* groups shown (--top), groups made */
+	struct proc_view pv;
+	size_t nprocs;			/* processes in the rows shown */
+	size_t ng;			/* groups shown (--top) */
 	uint64_t tot[NCOLS];
 };
 
@@ -255,10 +81,10 @@ static void json_summary(struct jw *w, void *ctx)
 	jw_u64(w, "processes", memlens_snapshot__count(s));
 	jw_u64(w, "shown", sm->v->nprocs);
 	jw_u64(w, "exited", memlens_snapshot__exited(s));
-	jw_u64(w, "unreadable", sm->v->nunr);
+	jw_u64(w, "unreadable", sm->v->pv.nunr);
 	jw_array(w, "unreadable_pids", true);
-	for (size_t i = 0; i < sm->v->nunr; i++)
-		jw_i64(w, NULL, memlens_snapshot__unreadable_pid(s, sm->v->unr[i]));
+	for (size_t i = 0; i < sm->v->pv.nunr; i++)
+		jw_i64(w, NULL, memlens_snapshot__unreadable_pid(s, sm->v->pv.unr[i]));
 	jw_end(w);
 	jw_u64(w, "stalled", memlens_snapshot__stalled(s));
 	jw_array(w, "stalled_pids", true);
@@ -337,53 +163,18 @@ static int plan(struct cli *cli, struct snap_args *a, struct out *o)
 	return 0;
 }
 
-/* the rows the filters let through, sorted; the unreadable ones they would show */
-static int select_rows(const struct snap_args *a, const struct memlens_snapshot *s, struct view *v)
-{
-	v->n = memlens_snapshot__count(s);
-	v->rows = calloc(v->n ? v->n : 1, sizeof(*v->rows));
-	v->unr = calloc(memlens_snapshot__unreadable(s) + 1, sizeof(*v->unr));
-	if (!v->rows || !v->unr)
-		return -ENOMEM;
-	for (size_t i = 0; i < v->n; i++)
-		if (matches(&a->f, memlens_snapshot__get(s, i)))
-			v->rows[v->shown++] = memlens_snapshot__get(s, i);
-	qsort_r(v->rows, v->shown, sizeof(*v->rows), cmp_rows, (void *)&a->sort_col);
-	v->nprocs = v->shown;
-	v->nunr = unreadable_shown(&a->f, s, v->unr);
-	return 0;
-}
-
-/* --group-by: the rows shown summed by their key, sorted by -x (a key
- * column: the keys' order) */
-static int group_rows(const struct snap_args *a, struct view *v)
-{
-	int q = a->sort_col >= C_Q0 && a->sort_col < C_Q0 + Q_N ? a->sort_col - C_Q0 : -1;
-
-	v->keys = calloc(v->shown ? v->shown : 1, sizeof(*v->keys));
-	v->names = a->group == C_USER ? calloc(v->shown ? v->shown : 1, sizeof(*v->names)) : NULL;
-	if (!v->keys || (a->group == C_USER && !v->names))
-		return -ENOMEM;
-	for (size_t i = 0; i < v->shown; i++)
-		v->keys[i] = key_of(v->rows[i], a->group, v->names ? v->names[i] : NULL, sizeof(v->names[0]));
-	if (proc_group(v->rows, v->keys, v->shown, &v->groups, &v->ng_made))
-		return -ENOMEM;
-	proc_group_sort(v->groups, v->ng_made, q);
-	return 0;
-}
-
 /* --group-by: a row per group (the first --top), summed into tot */
 static int group_lines(const struct snap_args *a, struct view *v, struct out *o)
 {
-	if (group_rows(a, v))
+	if (proc_view_group(&v->pv, a->gkey, &a->order))
 		return -ENOMEM;
-	v->ng = a->top && v->ng_made > a->top ? a->top : v->ng_made;
+	v->ng = a->top && v->pv.ng > a->top ? a->top : v->pv.ng;
 	v->nprocs = 0;
 	for (size_t i = 0; i < v->ng; i++) {
-		const struct proc_group *g = &v->groups[i];
+		const struct proc_group *g = &v->pv.groups[i];
 		struct out_row *ln = out_line(o);
 
-		out_set(o, ln, a->group, "%s", v->keys[g->first]);
+		out_set(o, ln, a->group, "%s", v->pv.keys[g->first]);
 		out_set(o, ln, C_NPROCS, "%zu", g->n);
 		v->nprocs += g->n;
 		for (int q = 0; q < Q_N; q++)
@@ -398,23 +189,24 @@ static int group_lines(const struct snap_args *a, struct view *v, struct out *o)
 /* a row per process (the first --top), summed into tot */
 static void process_lines(const struct snap_args *a, struct view *v, struct out *o)
 {
-	if (a->top && v->shown > a->top)
-		v->shown = v->nprocs = a->top;
-	for (size_t i = 0; i < v->shown; i++) {
-		const struct memlens_proc_usage *r = v->rows[i];
+	v->nprocs = v->pv.shown;
+	if (a->top && v->pv.shown > a->top)
+		v->pv.shown = v->nprocs = a->top;
+	for (size_t i = 0; i < v->pv.shown; i++) {
+		const struct memlens_proc_usage *r = v->pv.rows[i];
 		struct out_row *ln = out_line(o);
 		char ubuf[64];
 
 		out_set(o, ln, C_PID, "%d", r->pid);
 		out_set(o, ln, C_COMM, "%s", r->comm);
-		out_set(o, ln, C_USER, "%s", key_of(r, C_USER, ubuf, sizeof(ubuf)));
+		out_set(o, ln, C_USER, "%s", proc_key_of(r, PK_USER, ubuf, sizeof(ubuf)));
 		out_set(o, ln, C_CGROUP, "%s", r->cgroup ? r->cgroup : "");
 		out_set(o, ln, C_CONTAINER, "%s", r->container);
 		out_set(o, ln, C_POD, "%s", r->pod);
 		out_set(o, ln, C_CMDLINE, "%s", r->cmdline ? r->cmdline : "");
-		for (int k = C_Q0; k < C_Q0 + Q_N; k++) {
-			out_set_size(o, ln, k, value(r, k));
-			v->tot[k] += value(r, k);
+		for (int q = 0; q < Q_N; q++) {
+			out_set_size(o, ln, C_Q0 + q, quantity_get(r, q));
+			v->tot[C_Q0 + q] += quantity_get(r, q);
 		}
 	}
 }
@@ -443,22 +235,22 @@ static void footer(struct cli *cli, const struct memlens_snapshot_opts *opts, co
 	cli_size(memlens_snapshot__mem_total(s), cli->bytes, t, sizeof(t));
 	cli_size(memlens_snapshot__mem_available(s), cli->bytes, av, sizeof(av));
 	out_footer(o, "MemTotal: %s  MemAvailable: %s  processes: %zu  exited during the snapshot: %zu  unreadable: %zu%s%s",
-		   t, av, v->n, memlens_snapshot__exited(s), v->nunr, opts->dmabuf ? "  DMA-BUF source: " : "",
+		   t, av, v->pv.n, memlens_snapshot__exited(s), v->pv.nunr, opts->dmabuf ? "  DMA-BUF source: " : "",
 		   !opts->dmabuf ? "" : src ? memlens_source__name(src) : "unavailable");
 }
 
 /* the processes that could not be read, or stalled, on stderr */
 static void after_table(struct cli *cli, const struct memlens_snapshot *s, const struct view *v)
 {
-	if (v->nunr) {
+	if (v->pv.nunr) {
 		int32_t pids[CLI_UNREADABLE_NAMED];
 		const char *comms[CLI_UNREADABLE_NAMED];
 
-		for (size_t i = 0; i < v->nunr && i < CLI_UNREADABLE_NAMED; i++) {
-			pids[i] = memlens_snapshot__unreadable_pid(s, v->unr[i]);
-			comms[i] = memlens_snapshot__unreadable_comm(s, v->unr[i]);
+		for (size_t i = 0; i < v->pv.nunr && i < CLI_UNREADABLE_NAMED; i++) {
+			pids[i] = memlens_snapshot__unreadable_pid(s, v->pv.unr[i]);
+			comms[i] = memlens_snapshot__unreadable_comm(s, v->pv.unr[i]);
 		}
-		cli_say_unreadable(cli, v->nunr, pids, comms);
+		cli_say_unreadable(cli, v->pv.nunr, pids, comms);
 	}
 	cli_say_stalled(cli, s);
 }
@@ -505,7 +297,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	if (!err)
 		err = dmabuf_failed(cli, a->opts, memlens_snapshot__dmabuf_error(s));
 	if (!err)
-		err = select_rows(a, s, &v);
+		err = proc_view_select(&v.pv, s, &a->f, &a->order);
 	if (!err && a->om) {
 		struct metrics_in mi = { .snap = s, .dmabuf = memlens_snapshot__dmabuf(s), .per_process = true,
 					 .openmetrics = true };
@@ -515,11 +307,7 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 		err = render_table(cli, a, s, &v, &o);
 	}
 	out_free(&o);
-	free(v.groups);
-	free(v.keys);
-	free(v.names);
-	free(v.rows);
-	free(v.unr);
+	proc_view_free(&v.pv);
 	memlens_snapshot__free(s);
 	if (!err && fflush(stdout))
 		err = -EIO;
@@ -608,16 +396,18 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *
 		case OPT_PIN_DIR: a->opts->pin_dir = optarg; break;
 		case OPT_GROUP_BY:
 			for (size_t i = 0; i < sizeof(group_keys) / sizeof(group_keys[0]); i++)
-				if (!strcmp(optarg, group_keys[i].name))
+				if (!strcmp(optarg, group_keys[i].name)) {
 					a->group = group_keys[i].col;
+					a->gkey = group_keys[i].key;
+				}
 			if (a->group < 0) {
 				cli_err("--group-by %s: comm, user, cgroup, container or pod", optarg);
 				err = -EINVAL;
 			}
 			break;
-		case OPT_PID: err = parse_filters(&a->f, 0, optarg); break;
-		case OPT_COMM: err = parse_filters(&a->f, 1, optarg); break;
-		case OPT_USER: err = parse_filters(&a->f, 2, optarg); break;
+		case OPT_PID: err = proc_filters_parse(&a->f, PF_PID, optarg); break;
+		case OPT_COMM: err = proc_filters_parse(&a->f, PF_COMM, optarg); break;
+		case OPT_USER: err = proc_filters_parse(&a->f, PF_USER, optarg); break;
 		case OPT_TOP: err = (a->top = positive("top", optarg)) ? 0 : -EINVAL; break;
 		case OPT_COUNT: err = (a->count = positive("count", optarg)) ? 0 : -EINVAL; break;
 		case 'w':
@@ -644,7 +434,7 @@ static int check_opts(const struct cli *cli, const struct snap_args *a)
 
 	if (a->om && !cli_people(cli))
 		why = "--openmetrics and -J, -r or --csv do not go together";
-	else if (a->om && (a->group >= 0 || a->f.npids || a->f.ncomms || a->f.nuids || a->top))
+	else if (a->om && (a->group >= 0 || proc_filters_any(&a->f) || a->top))
 		why = "--openmetrics takes no --group-by, --top or filters (the exporter's --top is its own)";
 	else if (a->count && !a->watch)
 		why = "--count goes with --watch";
@@ -700,6 +490,8 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	char defaults[160];
 	int err = parse_opts(cli, argc, argv, &a);
 
+	a.order = (struct proc_order){ a.sort_col == C_PID ? BY_PID : a.sort_col == C_COMM ? BY_COMM : BY_QUANTITY,
+				       a.sort_col - C_Q0 };
 	if (!err)
 		err = check_opts(cli, &a);
 	if (!err) {
@@ -707,7 +499,6 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		a.defaults = defaults;
 		err = watch_loop(cli, &a);
 	}
-	for (size_t i = 0; i < 3; i++)
-		free(a.f.lists[i]);
+	proc_filters_free(&a.f);
 	return err == 1 ? EXIT_OK : err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
 }

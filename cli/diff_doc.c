@@ -393,3 +393,83 @@ int doc_read(const char *path, struct doc *d)
 		fclose(f);
 	return err;
 }
+
+/* ---- the view ---- */
+
+/* rows by the delta of the quantity ctx (an int: -x), the most growth first */
+static int cmp_row(const void *a, const void *b, void *ctx)
+{
+	const struct row *x = a, *y = b;
+	int sort_f = *(const int *)ctx;
+
+	if (x->d[sort_f] != y->d[sort_f])
+		return x->d[sort_f] > y->d[sort_f] ? -1 : 1;	/* the most growth first */
+	return diff_cmp_proc(x->new ? x->new : x->old, y->new ? y->new : y->old);
+}
+
+/* one process's row: its deltas, summed into r->tot; whether it changed */
+static bool row_deltas(struct row *w, struct diff_res *r)
+{
+	bool changed = !w->old || !w->new;
+
+	for (int k = 0; k < Q_N; k++) {
+		if (!quantities[k].summed)
+			continue;
+		w->d[k] = (w->new ? w->new->v[k] : 0) - (w->old ? w->old->v[k] : 0);
+		changed |= w->d[k] != 0;
+		/* saturated: 2^63-1 bytes in a row is anyone's to write */
+		if (__builtin_add_overflow(r->tot[k], w->d[k], &r->tot[k]))
+			r->tot[k] = w->d[k] < 0 ? INT64_MIN : INT64_MAX;
+	}
+	return changed;
+}
+
+/* the kernel-only buffers in one document and not the other */
+static int merge_konly(const struct doc *a, const struct doc *b, struct diff_res *r)
+{
+	size_t i = 0, j = 0;
+
+	r->kchanges = calloc(a->nk + b->nk + 1, sizeof(*r->kchanges));
+	if (!r->kchanges)
+		return -ENOMEM;
+	while (i < a->nk || j < b->nk) {
+		int cmp = i == a->nk ? 1 : j == b->nk ? -1 : diff_cmp_kbuf(&a->k[i], &b->k[j]);
+
+		if (cmp == 0) {
+			i++, j++;
+			continue;
+		}
+		r->kchanges[r->nk++] = (struct kchange){ cmp < 0 ? &a->k[i++] : &b->k[j++], cmp < 0 };
+	}
+	return 0;
+}
+
+int diff_merge(const struct doc *a, const struct doc *b, const struct diff_req *q, struct diff_res *r)
+{
+	size_t i = 0, j = 0;
+
+	r->rows = calloc(a->n + b->n + 1, sizeof(*r->rows));
+	if (!r->rows)
+		return -ENOMEM;
+	while (i < a->n || j < b->n) {
+		int cmp = i == a->n ? 1 : j == b->n ? -1 : diff_cmp_proc(&a->p[i], &b->p[j]);
+		struct row *w = &r->rows[r->nr];
+
+		w->old = cmp <= 0 ? &a->p[i++] : NULL;
+		w->new = cmp >= 0 ? &b->p[j++] : NULL;
+		r->nnew += !w->old;
+		r->ngone += !w->new;
+		if (row_deltas(w, r) || q->all)
+			r->nr++;
+	}
+	qsort_r(r->rows, r->nr, sizeof(*r->rows), cmp_row, (void *)&q->sort_f);
+	if (q->top && r->nr > q->top)
+		r->nr = q->top;
+	return merge_konly(a, b, r);
+}
+
+void diff_res_free(struct diff_res *r)
+{
+	free(r->rows);
+	free(r->kchanges);
+}

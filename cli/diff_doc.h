@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* memlens diff's input: a document of `memlens snapshot -J`, read and checked
- * member by member (diff_doc.c, fuzzed). */
+/* memlens diff's input, a document of `memlens snapshot -J` read and checked
+ * member by member (fuzzed), and its view: two documents merged (diff_doc.c). */
 #ifndef MEMLENS_DIFF_DOC_H
 #define MEMLENS_DIFF_DOC_H
 
@@ -47,5 +47,36 @@ int doc_parse(const char *buf, size_t len, const char *what, struct doc *d);
 /* the same from a file, "-" standard input; or its errno */
 int doc_read(const char *path, struct doc *d);
 void doc_free(struct doc *d);
+
+/* ---- the view: OLD and NEW merged ---- */
+struct diff_req {
+	bool all;		/* -a: the unchanged rows too */
+	size_t top;		/* --top N: 0 every row */
+	int sort_f;		/* -x: a summed quantity */
+};
+
+/* a process in OLD, NEW or both, and the change of each summed quantity */
+struct row {
+	const struct proc *old, *new;
+	int64_t d[Q_N];
+};
+
+/* a kernel-only buffer in one document and not the other */
+struct kchange {
+	const struct kbuf *k;
+	bool gone;		/* in OLD only; else in NEW only */
+};
+
+struct diff_res {
+	struct row *rows;	/* the changed ones (all with .all), largest sort_f growth first, the first top */
+	size_t nr, nnew, ngone;
+	int64_t tot[Q_N];	/* every delta summed, saturated */
+	struct kchange *kchanges;	/* in inode order */
+	size_t nk;
+};
+
+/* a and b merged by (pid, comm), and their kernel-only buffers by inode: 0 or -ENOMEM */
+int diff_merge(const struct doc *a, const struct doc *b, const struct diff_req *q, struct diff_res *r);
+void diff_res_free(struct diff_res *r);
 
 #endif

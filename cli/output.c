@@ -438,17 +438,20 @@ int out_flush(struct out *o)
 	return err;
 }
 
-/* the totals as a footer line, where no text column is shown to say TOTAL */
+/* the totals as a footer line, where no text column is shown to say TOTAL
+ * (none where no column shown is a total) */
 static void total_footer(struct out *o)
 {
-	fputs("TOTAL", stdout);
+	size_t n = 0;
+
 	for (size_t c = 0; c < o->nsel; c++) {
 		const char *s = scols_cell_get_data(scols_line_get_cell(o->total, c));
 
 		if (s && *s)
-			printf("  %s %s", o->cols[o->sel[c]].name, s);
+			printf("%s  %s %s", n++ ? "" : "TOTAL", o->cols[o->sel[c]].name, s);
 	}
-	putchar('\n');
+	if (n)
+		putchar('\n');
 }
 
 /* table and raw: the rest of the rows, the total, the footer */
