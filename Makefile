@@ -101,7 +101,7 @@ $(BUILD)/memlens-uninstalled.pc: src/memlens.pc.in Makefile
 	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(abspath $(BUILD))|' -e 's|@INCLUDEDIR@|$(CURDIR)/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h cli/diff_doc.h cli/quantity.h cli/group.h cli/jsonw.h include/memlens.h
+$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h cli/diff_doc.h cli/quantity.h cli/group.h cli/jsonw.h cli/proc_view.h cli/object_view.h include/memlens.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "memlens_cli.h"
+#include "object_view.h"
 
 /* the VMA columns, then these */
 enum { W_CHECKED = VCOL_NCOLS, W_PROCS, W_MAPPINGS, W_PIDS, W_RSS, W_PSS };
@@ -50,29 +51,13 @@ static void usage_add(const struct memlens_usage_set *us, size_t i, uint64_t *rs
 	}
 }
 
-static int cmp_obj(const void *a, const void *b)
-{
-	const struct memlens_vma *x = *(const struct memlens_vma *const *)a, *y = *(const struct memlens_vma *const *)b;
-
-	if (x->dev_major != y->dev_major)
-		return x->dev_major < y->dev_major ? -1 : 1;
-	if (x->dev_minor != y->dev_minor)
-		return x->dev_minor < y->dev_minor ? -1 : 1;
-	if (x->inode != y->inode)
-		return x->inode < y->inode ? -1 : 1;
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
+/* every file-backed object two or more processes map */
 static int shared(struct cli *cli)
 {
 	MEMLENS_OPTS(memlens_maps_all_opts, aopts, .source = cli->source);
 	struct memlens_vma_set *all = NULL;
-	const struct memlens_vma **v;
 	struct memlens_usage_set *us = NULL;
-	int32_t *pids = NULL;
-	size_t n;
+	struct object_view ov = { 0 };
 	struct out o;
 	int err;
 
@@ -81,45 +66,31 @@ static int shared(struct cli *cli)
 		cli_err("cannot walk processes: %s", strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	n = memlens_vma_set__count(all);
-	v = calloc(n ? n : 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		v[i] = memlens_vma_set__get(all, i);
-	qsort(v, n, sizeof(*v), cmp_obj);
 	err = out_init(&o, cli, "shared", cols, NCOLS, "KIND,DEV,INODE,PROCS,MAPPINGS,PIDS,NAME");
 	if (!err)
-		err = usage_read(cli, &o, v, n, &us);
-	pids = calloc(n ? n : 1, sizeof(*pids));	/* an object's holders: at most n */
-	if (!pids)
-		err = -ENOMEM;
-	for (size_t i = 0, j; !err && i < n; i = j) {
-		size_t procs = 0;
+		err = object_view_build(&ov, all);
+	if (!err)
+		err = usage_read(cli, &o, ov.v, ov.n, &us);
+	for (size_t k = 0; !err && k < ov.nobj; k++) {
+		const struct shared_object *ob = &ov.obj[k];
+		struct out_row *ln = out_line(&o);
 		uint64_t rss = 0, pss = 0;
 
-		for (j = i; j < n && v[j]->inode == v[i]->inode && v[j]->dev_major == v[i]->dev_major &&
-			    v[j]->dev_minor == v[i]->dev_minor; j++) {
-			if (j == i || v[j]->pid != v[j - 1]->pid)
-				pids[procs++] = v[j]->pid;
+		for (size_t j = ob->first; j < ob->first + ob->n; j++)
 			usage_add(us, j, &rss, &pss);
-		}
-		if (!err && v[i]->inode && procs >= 2) {
-			struct out_row *ln = out_line(&o);
-
-			vma_columns_fill(cli, &o, ln, v[i], memlens_vma_set__source(all));
-			out_set(&o, ln, W_PROCS, "%zu", procs);
-			out_set(&o, ln, W_MAPPINGS, "%zu", j - i);
-			out_set_numbers(&o, ln, W_PIDS, pids, procs);
-			out_set_size(&o, ln, W_RSS, rss);
-			out_set_size(&o, ln, W_PSS, pss);
-		}
+		vma_columns_fill(cli, &o, ln, ov.v[ob->first], memlens_vma_set__source(all));
+		out_set(&o, ln, W_PROCS, "%zu", ob->npids);
+		out_set(&o, ln, W_MAPPINGS, "%zu", ob->n);
+		out_set_numbers(&o, ln, W_PIDS, &ov.pids[ob->pfirst], ob->npids);
+		out_set_size(&o, ln, W_RSS, rss);
+		out_set_size(&o, ln, W_PSS, pss);
 	}
-	free(pids);
 	if (!err)
 		err = out_print(&o);
 	out_free(&o);
 	memlens_usage_set__free(us);
+	object_view_free(&ov);
 	cli_say_skipped(cli, all);
-	free(v);
 	memlens_vma_set__free(all);
 	return err ? EXIT_RUNTIME : EXIT_OK;
 }
