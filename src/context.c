@@ -55,6 +55,10 @@ void memlens__free(struct memlens *ml)
 {
 	if (!ml)
 		return;
+	if (ml->reader_run) {	/* a run never ended: its reader joined */
+		ml->reader_run = 1;
+		ml_reader_end(ml);
+	}
 	ml_stuck_put(ml->stuck);
 	ml_bpf_free(ml->bpf);
 	ml_dmabuf_bpf_free(ml->dmabuf_bpf);

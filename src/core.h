@@ -108,6 +108,8 @@ struct memlens {
 	unsigned stall_ms;
 	unsigned threads;	/* memlens_opts.threads: 0 the library's choice, 1 none of its own */
 	struct ml_stuck *stuck;
+	unsigned reader_run;		/* ml_reader_begin() depth */
+	struct ml_reader *reader;	/* the kept reader of that run, NULL until a read */
 };
 
 #define ML_KVER(a, b, c) (((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))

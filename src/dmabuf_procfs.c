@@ -227,6 +227,7 @@ static int procfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 	int err;
 
 	(void)pin_dir;
+	ml_reader_begin(ml);	/* one reader thread for every process's maps */
 	err = ml_pids_open(&pids);
 	while (!err && (pid = ml_pids_next(&pids))) {
 		char base[64], comm[16];
@@ -264,6 +265,7 @@ static int procfs_collect(struct memlens *ml, const char *pin_dir, struct ml_dma
 		}
 	}
 	ml_pids_close(&pids);
+	ml_reader_end(ml);
 	return err;
 }
 

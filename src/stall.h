@@ -45,8 +45,17 @@ void ml_stuck_del(struct ml_stuck *st, pid_t pid);
 uint64_t ml_now_ms(void);
 
 /* @path (a file of process @pid) whole into a malloc'd *buf, read in a
- * thread of its own: 0, -ETIMEDOUT (stalled), -ESRCH (no such /proc
+ * thread of the library's: 0, -ETIMEDOUT (stalled), -ESRCH (no such /proc
  * entry), -errno */
 int ml_read_bounded(struct memlens *ml, pid_t pid, const char *path, char **buf, size_t *len);
+
+/* A run of bounded reads (a pass over every process): between begin and
+ * end, ml_read_bounded() hands its reads to one kept thread instead of
+ * starting a thread per read (one abandoned in a stalled read is replaced
+ * by the next read); end joins it, so no thread of the library's outlives
+ * the call (one stuck in a read excepted, as always). */
+struct ml_reader;
+void ml_reader_begin(struct memlens *ml);
+void ml_reader_end(struct memlens *ml);
 
 #endif

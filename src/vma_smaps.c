@@ -304,6 +304,7 @@ int memlens__vmas_usage(struct memlens *ml, const struct memlens_vma *const *v, 
 		usage_init(&res->u[i]);
 	}
 	qsort_r(idx, n, sizeof(*idx), cmp_vma_idx, (void *)v);
+	ml_reader_begin(ml);	/* one reader thread for every process's smaps */
 	/* each process's smaps once, for all of its VMAs asked */
 	for (size_t i = 0, j; !err && i < n; i = j) {
 		struct memlens_proc *p = memlens__proc_open(ml, v[idx[i]]->pid, NULL);
@@ -316,6 +317,7 @@ int memlens__vmas_usage(struct memlens *ml, const struct memlens_vma *const *v, 
 		memlens_usage_set__free(set);
 		memlens_proc__close(p);
 	}
+	ml_reader_end(ml);
 	free(idx);
 	ml_usage_set_done(res);
 	if (err) {

@@ -84,7 +84,7 @@ is "snapshot --cmdline of another process: answered" "0 1" "$rc $(grep -c 'sleep
 
 # maps --smaps of the victim: one line, exit 1, in bounded time; where the
 # kernel reads smaps under per-VMA locks (7.x), it answers: then so must we
-timeout 3 cat "/proc/$victim/smaps" > "$tmp/smaps.truth" 2> /dev/null; rc=$?
+timeout 3 cat "/proc/$victim/smaps" > "$tmp/smaps.truth" 2> /dev/null; rc=$?; smaps_rc=$rc
 timeout 60 "$ML" maps "$victim" --smaps -o START > "$tmp/m.out" 2> "$tmp/m.err"; mrc=$?
 if [ "$rc" = 0 ]; then
 	is "maps VICTIM --smaps (this kernel answers smaps during the stall): exit 0, a row per VMA" \
@@ -102,6 +102,23 @@ is "maps OTHER --smaps while the victim stalls: exit 0" 0 "$rc"
 timeout 60 "$ML" dmabuf -s procfs > /dev/null 2> "$tmp/d.err"; rc=$?
 is "dmabuf -s procfs while a process stalls: answered (not killed by the 60 s limit)" 1 \
 	"$([ "$rc" != 124 ] && [ "$rc" != 143 ] && echo 1 || echo "0 (exit $rc: $(head -1 "$tmp/d.err"))")"
+
+# who-maps -o RSS reads every mapper's smaps through one kept reader thread:
+# the victim's read is abandoned (where smaps stalls) and a new reader takes
+# the next process's, one started after the victim (a higher pid)
+bash -c 'while :; do sleep 1; done' & late=$!
+libc=$(awk '/libc[.-].*so/ {print $6; exit}' "/proc/$late/maps")
+timeout 60 "$ML" who-maps "$libc" -o PID,RSS -b -n -r > "$tmp/w.out" 2> "$tmp/w.err"; rc=$?
+is "who-maps LIBC -o RSS while a process stalls: exit 0, a process after the victim has its RSS" "0 1" \
+	"$rc $(awk -v p="$late" '$1 == p && $2 > 0' "$tmp/w.out" | wc -l)"
+if [ "$smaps_rc" = 0 ]; then
+	is "... the victim's RSS (its smaps answers on this kernel) is there too" 1 \
+		"$(awk -v p="$victim" '$1 == p && $2 > 0' "$tmp/w.out" | wc -l)"
+else
+	is "... the victim's RSS, whose smaps does not answer, is 0" 1 \
+		"$(awk -v p="$victim" '$1 == p && $2 == 0' "$tmp/w.out" | wc -l)"
+fi
+kill "$late"
 
 # the exporter: a scrape is answered and counts the stalled process; SIGTERM
 # during a collection held up by the victim ends it at once
