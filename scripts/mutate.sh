@@ -119,7 +119,9 @@ EOF
 			if [ -z "${guest_base[$spec]:-}" ]; then
 				mv "$file" "$file.mut"; cp "$file.orig" "$file"
 				make -j2 tests > build.log 2>&1 && guest_suite "$spec" && guest_base[$spec]=pass || guest_base[$spec]=fail
-				mv "$file.mut" "$file"; make -j2 tests > build.log 2>&1
+				# the mutated file back, newer than what the baseline built
+				# (mv keeps its older mtime: make would not rebuild it)
+				mv "$file.mut" "$file"; touch "$file"; make -j2 tests > build.log 2>&1
 				[ "${guest_base[$spec]}" = fail ] && echo "mutate: baseline in $spec fails: its mutations are not scored ($killer)"
 			fi
 			if [ "${guest_base[$spec]}" = fail ]; then
