@@ -84,7 +84,7 @@ is "snapshot --cmdline of another process: answered" "0 1" "$rc $(grep -c 'sleep
 
 # maps --smaps of the victim: one line, exit 1, in bounded time; where the
 # kernel reads smaps under per-VMA locks (7.x), it answers: then so must we
-timeout 3 cat "/proc/$victim/smaps" > "$tmp/smaps.truth" 2> /dev/null; rc=$?; smaps_rc=$rc
+timeout 3 cat "/proc/$victim/smaps" > "$tmp/smaps.truth" 2> /dev/null; rc=$?
 timeout 60 "$ML" maps "$victim" --smaps -o START > "$tmp/m.out" 2> "$tmp/m.err"; mrc=$?
 if [ "$rc" = 0 ]; then
 	is "maps VICTIM --smaps (this kernel answers smaps during the stall): exit 0, a row per VMA" \
@@ -97,27 +97,18 @@ fi
 timeout 60 "$ML" maps "$sleeper" --smaps > /dev/null 2>&1; rc=$?
 is "maps OTHER --smaps while the victim stalls: exit 0" 0 "$rc"
 
-# DMA-BUF holders are read from every process's maps (the procfs source):
-# the victim's cannot be, and the others' are answered
+# DMA-BUF holders are read from every process's maps (the procfs source),
+# through one kept reader thread: where maps waits on the lock (before 6.17)
+# the victim's read is abandoned and named, and a new reader reads the
+# others, a process started after the victim (a higher pid) included
+bash -c 'while :; do sleep 1; done' & late=$!
+timeout 3 cat "/proc/$victim/maps" > /dev/null 2>&1; maps_rc=$?
 timeout 60 "$ML" dmabuf -s procfs > /dev/null 2> "$tmp/d.err"; rc=$?
 is "dmabuf -s procfs while a process stalls: answered (not killed by the 60 s limit)" 1 \
 	"$([ "$rc" != 124 ] && [ "$rc" != 143 ] && echo 1 || echo "0 (exit $rc: $(head -1 "$tmp/d.err"))")"
-
-# who-maps -o RSS reads every mapper's smaps through one kept reader thread:
-# the victim's read is abandoned (where smaps stalls) and a new reader takes
-# the next process's, one started after the victim (a higher pid)
-bash -c 'while :; do sleep 1; done' & late=$!
-libc=$(awk '/libc[.-].*so/ {print $6; exit}' "/proc/$late/maps")
-timeout 60 "$ML" who-maps "$libc" -o PID,RSS -b -n -r > "$tmp/w.out" 2> "$tmp/w.err"; rc=$?
-is "who-maps LIBC -o RSS while a process stalls: exit 0, a process after the victim has its RSS" "0 1" \
-	"$rc $(awk -v p="$late" '$1 == p && $2 > 0' "$tmp/w.out" | wc -l)"
-if [ "$smaps_rc" = 0 ]; then
-	is "... the victim's RSS (its smaps answers on this kernel) is there too" 1 \
-		"$(awk -v p="$victim" '$1 == p && $2 > 0' "$tmp/w.out" | wc -l)"
-else
-	is "... the victim's RSS, whose smaps does not answer, is 0" 1 \
-		"$(awk -v p="$victim" '$1 == p && $2 == 0' "$tmp/w.out" | wc -l)"
-fi
+is "dmabuf -s procfs: the process after the victim is read (not named unreadable); the victim named where its maps waits" \
+	"0 $([ "$maps_rc" = 0 ] && echo 0 || echo 1)" \
+	"$(grep 'could not be read' "$tmp/d.err" | grep -cw "$late") $(grep 'could not be read' "$tmp/d.err" | grep -cw "$victim")"
 kill "$late"
 
 # the exporter: a scrape is answered and counts the stalled process; SIGTERM
@@ -126,8 +117,11 @@ exp_start exp --no-dmabuf --per-process
 exp=$EXP
 http_scrape 30 > "$tmp/scrape"
 is "exporter: a scrape with a stalled process is answered 200" 200 "$(head -1 "$tmp/scrape" | awk '{print $2}')"
-is "exporter: memlens_processes{state=\"stalled\"} counts it" 1 \
-	"$(tr -d '\r' < "$tmp/scrape" | awk '$1 == "memlens_processes{state=\"stalled\"}" {print $2}')"
+# (at least it: on a machine loaded enough that another process's read
+# makes no progress for the stall timeout, that one is counted too, as
+# designed; the victim's own series is absent, as every stalled one's)
+is "exporter: memlens_processes{state=\"stalled\"} counts it, and the victim has no series" "1 0" \
+	"$(tr -d '\r' < "$tmp/scrape" | awk '$1 == "memlens_processes{state=\"stalled\"}" {print ($2 >= 1)}') $(tr -d '\r' < "$tmp/scrape" | grep -c "^memlens_process_memory_bytes{pid=\"$victim\"")"
 is "exporter: the sleeper's memory is there (the others answered)" 1 \
 	"$(tr -d '\r' < "$tmp/scrape" | grep -c "^memlens_process_memory_bytes{pid=\"$sleeper\"" | awk '{print ($1 > 0)}')"
 kill -TERM "$exp"; wait "$exp"

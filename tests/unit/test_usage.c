@@ -658,7 +658,9 @@ static void check_ksm(struct memlens *ml)
 		is_u64(memlens__rollup(ml, getpid(), &one) ? UINT64_MAX : memlens_usage_set__get(one, 0)->kb[MEMLENS_USAGE_KSM],
 		       (uint64_t)want, "KSM: memlens__rollup's KSM is smaps_rollup's");
 		p = memlens__proc_open(ml, getpid(), NULL);
-		for (size_t i = 0; p && !memlens_proc__smaps(p, &set) && i < memlens_usage_set__count(set); i++)
+		if (p && memlens_proc__smaps(p, &set))
+			set = NULL;
+		for (size_t i = 0; i < memlens_usage_set__count(set); i++)
 			if (memlens_usage_set__get(set, i)->vma.start == (uintptr_t)m)
 				vma_ksm = memlens_usage_set__get(set, i)->kb[MEMLENS_USAGE_KSM];
 		is_u64(vma_ksm, 512, "KSM: the region's smaps record says 512 kB");
