@@ -10,8 +10,6 @@
 #include "procfs.h"
 #include "stall.h"
 
-static int reader_read(struct memlens *ml, pid_t pid, const char *path, char **bufp, size_t *lenp);
-
 struct ml_stuck {
 	pthread_mutex_t mu;
 	unsigned refs;
@@ -97,134 +95,6 @@ uint64_t ml_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* one read of ml_read_bounded: shared by the caller and its thread, freed
- * by the last of the two */
-struct bounded {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	unsigned refs;
-	bool done, abandoned;
-	struct ml_stuck *stuck;	/* a reference of its own */
-	pid_t pid;
-	char path[64];
-	char *buf;
-	size_t len;
-	int err;
-};
-
-static void bounded_put(struct bounded *b)
-{
-	bool last;
-
-	pthread_mutex_lock(&b->mu);
-	last = --b->refs == 0;
-	pthread_mutex_unlock(&b->mu);
-	if (!last)
-		return;
-	free(b->buf);
-	ml_stuck_put(b->stuck);
-	pthread_cond_destroy(&b->cv);
-	pthread_mutex_destroy(&b->mu);
-	free(b);
-}
-
-static void *bounded_run(void *arg)
-{
-	struct bounded *b = arg;
-	char *buf = NULL;
-	size_t len = 0;
-	int err = ml_read_file(b->path, &buf, &len);
-
-	pthread_mutex_lock(&b->mu);
-	if (b->abandoned) {	/* nobody waits: its process is no longer stuck */
-		pthread_mutex_unlock(&b->mu);
-		free(buf);
-		ml_stuck_del(b->stuck, b->pid);
-	} else {
-		b->buf = buf;
-		b->len = len;
-		b->err = err;
-		b->done = true;
-		pthread_cond_signal(&b->cv);
-		pthread_mutex_unlock(&b->mu);
-	}
-	bounded_put(b);
-	return NULL;
-}
-
-int ml_read_bounded(struct memlens *ml, pid_t pid, const char *path, char **bufp, size_t *lenp)
-{
-	struct bounded *b;
-	pthread_attr_t attr;
-	pthread_t t;
-	sigset_t all, old;
-	struct timespec dl;
-	int err = 0;
-
-	if (ml_stuck_has(ml->stuck, pid))
-		return -ETIMEDOUT;
-	if (ml->threads == 1)	/* no thread of ours: the caller reads, unbounded */
-		return ml_read_file(path, bufp, lenp);
-	if (strlen(path) >= sizeof(b->path))
-		return -ENAMETOOLONG;
-	if (ml->reader_run && (err = reader_read(ml, pid, path, bufp, lenp)) <= 0)
-		return err;
-	err = 0;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	pthread_mutex_init(&b->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&b->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	b->refs = 2;
-	b->pid = pid;
-	b->stuck = ml_stuck_get(ml->stuck);
-	strcpy(b->path, path);
-	/* no signal of the application's is taken by the thread */
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&t, &attr, bounded_run, b))
-		err = -EAGAIN;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		b->refs = 1;
-		bounded_put(b);
-		return err;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += ml->stall_ms / 1000;
-	dl.tv_nsec += (long)(ml->stall_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&b->mu);
-	while (!b->done && pthread_cond_timedwait(&b->cv, &b->mu, &dl) != ETIMEDOUT)
-		;
-	if (b->done) {
-		err = b->err;
-		if (!err) {
-			*bufp = b->buf;
-			*lenp = b->len;
-			b->buf = NULL;
-		}
-	} else {
-		/* the thread stays in the read until the process lets go */
-		b->abandoned = true;
-		ml_stuck_add(ml->stuck, pid);
-		err = -ETIMEDOUT;
-	}
-	pthread_mutex_unlock(&b->mu);
-	bounded_put(b);
-	return err;
 }
 
 /* ---- the kept reader of a run of reads ---- */
@@ -350,8 +220,7 @@ void ml_reader_end(struct memlens *ml)
 	reader_put(r);
 }
 
-/* ml_read_bounded() through the kept reader: 0, -errno, or 1 (no reader:
- * read the one-thread way) */
+/* ml_read_bounded() through the kept reader (made if there is none): 0 or -errno */
 static int reader_read(struct memlens *ml, pid_t pid, const char *path, char **bufp, size_t *lenp)
 {
 	struct ml_reader *r = ml->reader;
@@ -359,7 +228,7 @@ static int reader_read(struct memlens *ml, pid_t pid, const char *path, char **b
 	int err;
 
 	if (!r && !(r = ml->reader = reader_new(ml)))
-		return 1;
+		return -EAGAIN;
 	clock_gettime(CLOCK_MONOTONIC, &dl);
 	dl.tv_sec += ml->stall_ms / 1000;
 	dl.tv_nsec += (long)(ml->stall_ms % 1000) * 1000000;
@@ -397,4 +266,23 @@ static int reader_read(struct memlens *ml, pid_t pid, const char *path, char **b
 	ml->reader = NULL;
 	reader_put(r);
 	return -ETIMEDOUT;
+}
+
+int ml_read_bounded(struct memlens *ml, pid_t pid, const char *path, char **bufp, size_t *lenp)
+{
+	int err;
+
+	if (ml_stuck_has(ml->stuck, pid))
+		return -ETIMEDOUT;
+	if (ml->threads == 1)	/* no thread of ours: the caller reads, unbounded */
+		return ml_read_file(path, bufp, lenp);
+	if (strlen(path) >= sizeof(((struct ml_reader *)0)->path))
+		return -ENAMETOOLONG;
+	if (ml->reader_run)
+		return reader_read(ml, pid, path, bufp, lenp);
+	/* a read alone: a run of one */
+	ml_reader_begin(ml);
+	err = reader_read(ml, pid, path, bufp, lenp);
+	ml_reader_end(ml);
+	return err;
 }
