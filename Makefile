@@ -3,7 +3,8 @@
 #   make check      every test (host suite, sanitizer build, fuzzers)
 #   make SANITIZE=1 the same tree built with ASan+UBSan in build-asan/
 
-VERSION    := 0.1.0
+# the version is memlens.h's (MEMLENS_VERSION_*); debian/changelog must agree (tests/deb.sh)
+VERSION    := $(shell sed -n 's/^\#define MEMLENS_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' include/memlens.h | paste -sd.)
 SOVERSION  := 0
 PREFIX     ?= /usr/local
 # Debian's multiarch directory (lib/x86_64-linux-gnu) where the compiler names one
@@ -13,6 +14,9 @@ LIBDIR     ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# systemd looks in /usr/local/lib/systemd/system too; Debian 12's packages use /lib/systemd/system
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+LDCONFIG   ?= /sbin/ldconfig
 
 SANITIZE   ?= 0
 ifeq ($(SANITIZE),1)
@@ -35,7 +39,7 @@ CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd json-c 2>/de
 
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-prototypes
-ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(DEPS_CFLAGS)
+ALL_CFLAGS := -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Iinclude -Isrc -I$(BUILD) $(DEPS_CFLAGS)
 LDFLAGS    += $(SANFLAGS)
 
 # one file per kernel source (vma_*, dmabuf_*, pages_*, build_id), the jobs
@@ -166,11 +170,11 @@ fuzz: $(FUZZERS)
 # every file install writes, for uninstall
 INSTALLED := $(BINDIR)/memlens $(INCLUDEDIR)/memlens.h $(LIBDIR)/libmemlens.a $(LIBDIR)/libmemlens.so.$(VERSION) \
 	     $(LIBDIR)/libmemlens.so.$(SOVERSION) $(LIBDIR)/libmemlens.so $(LIBDIR)/pkgconfig/memlens.pc \
-	     $(MANDIR)/man1/memlens.1 $(BASHCOMPDIR)/memlens
+	     $(MANDIR)/man1/memlens.1 $(BASHCOMPDIR)/memlens $(UNITDIR)/memlens-exporter.service
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/memlens $(DESTDIR)$(BINDIR)/
 	install -m 644 include/memlens.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(BUILD)/libmemlens.a $(DESTDIR)$(LIBDIR)/
@@ -183,9 +187,29 @@ install: all
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/memlens.pc
 	install -m 644 docs/man/memlens.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 contrib/bash-completion/memlens $(DESTDIR)$(BASHCOMPDIR)/memlens
+	sed 's|@BINDIR@|$(BINDIR)|' contrib/systemd/memlens-exporter.service.in > $(DESTDIR)$(UNITDIR)/memlens-exporter.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/memlens-exporter.service
+	@$(call ldconfig_live)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@[ -n "$(DESTDIR)" ] || $(LDCONFIG) 2> /dev/null || true
+
+# Installed to the live root (no DESTDIR), the dynamic linker's cache is
+# refreshed, as Debian's packages do in their triggers; a package build
+# (DESTDIR) leaves that to the package.  Where ldconfig cannot run (not root)
+# or LIBDIR is not on the linker's path, the one line to run is printed.
+define ldconfig_live
+if [ -z "$(DESTDIR)" ]; then \
+	d=$$(readlink -f $(LIBDIR)); \
+	if ! $(LDCONFIG) -N -X -v 2> /dev/null | sed -n 's/^\(\/[^:]*\):.*/\1/p' | \
+	     while read -r x; do [ "$$(readlink -f "$$x")" != "$$d" ] || echo on; done | grep -q on; then \
+		echo "memlens: $(LIBDIR) is not on the dynamic linker's path; run: echo $(LIBDIR) > /etc/ld.so.conf.d/memlens.conf && ldconfig"; \
+	elif ! $(LDCONFIG) 2> /dev/null; then \
+		echo "memlens: run 'sudo ldconfig' so that programs find libmemlens.so.$(SOVERSION)"; \
+	fi; \
+fi
+endef
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -28,7 +28,7 @@ extern "C" {
 #define MEMLENS_API __attribute__((visibility("default")))
 
 #define MEMLENS_VERSION_MAJOR 0
-#define MEMLENS_VERSION_MINOR 1
+#define MEMLENS_VERSION_MINOR 5
 #define MEMLENS_VERSION_PATCH 0
 
 /* Declare and zero an options struct, setting its size (libbpf's LIBBPF_OPTS):

@@ -1,10 +1,44 @@
 #!/bin/sh
-# Installs what a fresh Debian 12 machine lacks to build and test memlens.
+# Installs what a fresh Debian 12 machine lacks:
+#   scripts/deps.sh          to build and run memlens (the README's first command)
+#   scripts/deps.sh --test   that, and what the tests need (.ci/run, make check)
+#   scripts/deps.sh --print [--test]   the package list, installing nothing
 # Idempotent: installs nothing when everything is there.
+#
+# BUILD is checked by tests/deps.sh: every package in it must be used by a
+# clean build (a file of it opened or run under strace), and a minimal
+# Debian 12 root holding only BUILD must build memlens and run it.
 set -e
-PKGS="curl make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev libsmartcols-dev pkg-config
-      util-linux procps elfutils binutils jq qemu-system-x86 busybox-static cpio dpkg-dev
-      libmicrohttpd-dev prometheus curl python3-prometheus-client bash-completion groff-base libjson-c-dev locales"
+# the compilers and make; the BPF programs (clang, bpftool gen skeleton);
+# the libraries (libsmartcols: tables, libmicrohttpd: the exporter, json-c:
+# diff's input, libbpf and libelf: the library); pkg-config finds them
+BUILD="make gcc libc6-dev clang bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev
+       libsmartcols-dev libmicrohttpd-dev libjson-c-dev"
+# what only the tests use:
+#   the QEMU kernel matrix: qemu-system-x86, busybox-static, cpio, dpkg-dev (dpkg-deb)
+#   the exporter against a real Prometheus: prometheus (promtool), curl,
+#     python3-prometheus-client (the exposition parser)
+#   ground truth the tests read independently: jq, elfutils (eu-readelf),
+#     binutils (nm), util-linux (setpriv), procps, strace, locales (localedef)
+#   the man page and completion: groff-base, bash-completion
+#   the Debian package and the minimal-root checks: debhelper, lintian,
+#     fakeroot, debootstrap, systemd (systemd-analyze verify)
+TEST="curl jq elfutils binutils util-linux procps strace locales qemu-system-x86 busybox-static cpio
+      dpkg-dev prometheus python3-prometheus-client bash-completion groff-base
+      debhelper lintian fakeroot debootstrap systemd"
+PKGS=$BUILD
+print=0
+for a in "$@"; do
+	case "$a" in
+	--test) PKGS="$BUILD $TEST" ;;
+	--print) print=1 ;;
+	*) echo "usage: scripts/deps.sh [--test] [--print]" >&2; exit 2 ;;
+	esac
+done
+if [ $print = 1 ]; then
+	echo $PKGS
+	exit 0
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -34,15 +34,19 @@ ma=$(cc -print-multiarch)
 make -s install "${san[@]}" DESTDIR="$tmp/root" > "$tmp/install.log" 2>&1
 ok $? "make install DESTDIR=..."
 files=$(cd "$tmp/root" && find . \( -type f -o -type l \) | sort | tr '\n' ' ')
-is "installed: the binary, the header, the libraries in the multiarch libdir, the .pc, the man page, the completion" \
-	"./usr/local/bin/memlens ./usr/local/include/memlens.h ./usr/local/lib/$ma/libmemlens.a ./usr/local/lib/$ma/libmemlens.so ./usr/local/lib/$ma/libmemlens.so.0 ./usr/local/lib/$ma/libmemlens.so.0.1.0 ./usr/local/lib/$ma/pkgconfig/memlens.pc ./usr/local/share/bash-completion/completions/memlens ./usr/local/share/man/man1/memlens.1 " \
+ver=$("$ML" --version | awk '{print $2}')
+is "installed: the binary, the header, the libraries in the multiarch libdir, the .pc, the man page, the completion, the exporter's unit" \
+	"./usr/local/bin/memlens ./usr/local/include/memlens.h ./usr/local/lib/systemd/system/memlens-exporter.service ./usr/local/lib/$ma/libmemlens.a ./usr/local/lib/$ma/libmemlens.so ./usr/local/lib/$ma/libmemlens.so.0 ./usr/local/lib/$ma/libmemlens.so.$ver ./usr/local/lib/$ma/pkgconfig/memlens.pc ./usr/local/share/bash-completion/completions/memlens ./usr/local/share/man/man1/memlens.1 " \
 	"$files"
+is "the unit starts the installed binary" "ExecStart=/usr/local/bin/memlens exporter --listen 127.0.0.1:9848" \
+	"$(grep '^ExecStart=' "$tmp/root/usr/local/lib/systemd/system/memlens-exporter.service")"
+is "a DESTDIR install leaves the linker's cache to the package: no ldconfig advice" "" "$(grep '^memlens:' "$tmp/install.log")"
 is "memlens.pc: libdir is where the library went, version the binary's" \
 	"/usr/local/lib/$ma $("$ML" --version | awk '{print $2}')" \
 	"$(PKG_CONFIG_PATH="$tmp/root/usr/local/lib/$ma/pkgconfig" pkg-config --variable=libdir memlens) $(PKG_CONFIG_PATH="$tmp/root/usr/local/lib/$ma/pkgconfig" pkg-config --modversion memlens)"
 make -s install "${san[@]}" DESTDIR="$tmp/root2" PREFIX=/opt/ml LIBDIR=/opt/ml/lib64 > /dev/null 2>&1
 is "PREFIX and LIBDIR are honoured" "yes /opt/ml/lib64" \
-	"$([ -f "$tmp/root2/opt/ml/lib64/libmemlens.so.0.1.0" ] && [ -f "$tmp/root2/opt/ml/bin/memlens" ] && echo yes) $(sed -n 's/^libdir=//p' "$tmp/root2/opt/ml/lib64/pkgconfig/memlens.pc")"
+	"$([ -f "$tmp/root2/opt/ml/lib64/libmemlens.so.$ver" ] && [ -f "$tmp/root2/opt/ml/bin/memlens" ] && echo yes) $(sed -n 's/^libdir=//p' "$tmp/root2/opt/ml/lib64/pkgconfig/memlens.pc")"
 make -s uninstall "${san[@]}" DESTDIR="$tmp/root" > /dev/null 2>&1
 ok $? "make uninstall DESTDIR=..."
 is "make uninstall: no file left" "" "$(cd "$tmp/root" && find . \( -type f -o -type l \))"
@@ -71,6 +75,50 @@ cc -std=c11 -Wall -Wextra -Werror "${sanflags[@]}" $(PKG_CONFIG_PATH="$B" pkg-co
 ok $? "a program builds against the tree through the uninstalled .pc ($(head -c 200 "$tmp/cc.log"))"
 out=$(LD_LIBRARY_PATH=$B "$tmp/pc")
 ok "$([ "${out%% *}" = 0 ] && [ "${out#* }" -gt 0 ]; echo $?)" "... and runs: a snapshot of $out processes"
+
+# ---- make install to the live root: programs run with no LD_LIBRARY_PATH ----
+# In a private mount namespace: /usr/local and /opt empty tmpfs, /etc an
+# overlay whose writes (the linker's cache, its conf.d) go to a tmpfs, so
+# that the machine's own stay untouched.
+if command -v unshare > /dev/null && [ "$(id -u)" = 0 ]; then
+	MAKE_SAN="${san[*]}" SANF="${sanflags[*]}" unshare -m bash -c '
+		. tests/helpers/tap.sh
+		set -u
+		mount --make-rprivate / && mount -t tmpfs tmpfs /usr/local && mount -t tmpfs tmpfs /opt &&
+		mkdir "$1/ov" && mount -t tmpfs tmpfs "$1/ov" && mkdir "$1/ov/up" "$1/ov/work" &&
+		mount -t overlay overlay -o lowerdir=/etc,upperdir="$1/ov/up",workdir="$1/ov/work" /etc || {
+			res 1 "live install: the private mounts"; exit 0; }
+		unset LD_LIBRARY_PATH
+		cc_pc() { cc -std=c11 $SANF $(PKG_CONFIG_PATH=$2 pkg-config --cflags memlens) -o "$1" "$3" $(PKG_CONFIG_PATH=$2 pkg-config --libs memlens); }
+		make -s install $MAKE_SAN > "$1/live.log" 2>&1
+		check "make install (PREFIX=/usr/local, no DESTDIR): no advice printed, the linker finds the library" \
+			"rc 0, advice [], cache => /usr/local/lib/$2/libmemlens.so.0" \
+			"rc $?, advice [$(grep "^memlens:" "$1/live.log")], cache$(/sbin/ldconfig -p | grep -o " => .*libmemlens.so.0$")"
+		cc_pc "$1/live" "" "$1/pc.c" 2> "$1/live.cc"
+		out=$("$1/live" 2>&1)
+		check "... a program built with pkg-config runs without LD_LIBRARY_PATH, on the installed library" \
+			"0 /usr/local/lib/$2/libmemlens.so.0" \
+			"${out%% *} $(ldd "$1/live" | sed -n "s/.*libmemlens.so.0 => \([^ ]*\) .*/\1/p")"
+		make -s uninstall $MAKE_SAN > /dev/null 2>&1
+		"$1/live" > /dev/null 2> "$1/gone"
+		check "make uninstall: the cache forgets it (the program no longer loads)" "yes" \
+			"$(grep -q "libmemlens.so.0: cannot open shared object file" "$1/gone" && echo yes)"
+		make -s install $MAKE_SAN PREFIX=/opt/ml > "$1/opt.log" 2>&1
+		line=$(grep "^memlens:" "$1/opt.log")
+		check "make install PREFIX=/opt/ml: one line says what to run, as LIBDIR is off the linker'"'"'s path" \
+			"memlens: /opt/ml/lib/$2 is not on the dynamic linker'"'"'s path; run: echo /opt/ml/lib/$2 > /etc/ld.so.conf.d/memlens.conf && ldconfig" \
+			"$line"
+		sh -c "${line#*run: }" > /dev/null 2>&1
+		cc_pc "$1/opt" /opt/ml/lib/$2/pkgconfig "$1/pc.c" 2> "$1/opt.cc"
+		out=$("$1/opt" 2>&1)
+		check "... after that line, a program built against it runs without LD_LIBRARY_PATH" \
+			"0 /opt/ml/lib/$2/libmemlens.so.0" \
+			"${out%% *} $(ldd "$1/opt" | sed -n "s/.*libmemlens.so.0 => \([^ ]*\) .*/\1/p")"
+	' _ "$tmp" "$ma" > "$tmp/live.res" 2>&1
+	tap_results "$tmp/live.res" "the live install"
+else
+	skip "the live-root install needs root and unshare (a private /usr/local): run as root"
+fi
 
 # ---- a program built against 0.4 keeps working ----
 # memlens_vma_usage held kb[] in its middle until 0.5; a program built then
