@@ -56,7 +56,7 @@ CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all lib cli tests check vm-check fuzz bench install uninstall clean
+.PHONY: all lib cli tests check vm-check dist-check fuzz bench install uninstall clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
 .SECONDARY:
 all: lib cli
@@ -146,6 +146,12 @@ check:
 	$(MAKE) SANITIZE=1 tests
 	$(MAKE) fuzz
 	tests/check.sh
+
+# How memlens reaches a machine: the build list used, the README's first
+# command in a minimal Debian 12 root, the .debs built, linted, installed
+# there and purged (tests/dist/check.sh; also a phase of make check)
+dist-check:
+	tests/run.sh --only tests/dist/check.sh
 
 # One kernel of the matrix: make vm-check KERNEL=6.12 (6.1, 6.12, newest)
 KERNEL ?= all

@@ -11,19 +11,19 @@
 set -e
 # the compilers and make; the BPF programs (clang, bpftool gen skeleton);
 # the libraries (libsmartcols: tables, libmicrohttpd: the exporter, json-c:
-# diff's input, libbpf and libelf: the library); pkg-config finds them
-BUILD="make gcc libc6-dev clang bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev
+# diff's input, libbpf and libelf: the library); pkgconf (pkg-config) finds them
+BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev zlib1g-dev
        libsmartcols-dev libmicrohttpd-dev libjson-c-dev"
 # what only the tests use:
 #   the QEMU kernel matrix: qemu-system-x86, busybox-static, cpio, dpkg-dev (dpkg-deb)
 #   the exporter against a real Prometheus: prometheus (promtool), curl,
 #     python3-prometheus-client (the exposition parser)
-#   ground truth the tests read independently: jq, elfutils (eu-readelf),
+#   ground truth the tests read independently: jq, python3, elfutils (eu-readelf),
 #     binutils (nm), util-linux (setpriv), procps, strace, locales (localedef)
 #   the man page and completion: groff-base, bash-completion
 #   the Debian package and the minimal-root checks: debhelper, lintian,
 #     fakeroot, debootstrap, systemd (systemd-analyze verify)
-TEST="curl jq elfutils binutils util-linux procps strace locales qemu-system-x86 busybox-static cpio
+TEST="curl jq python3 elfutils binutils util-linux procps strace locales qemu-system-x86 busybox-static cpio
       dpkg-dev prometheus python3-prometheus-client bash-completion groff-base
       debhelper lintian fakeroot debootstrap systemd"
 PKGS=$BUILD

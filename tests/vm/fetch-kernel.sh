@@ -10,10 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=$here/cache/$suite
 mkdir -p "$cache"
 
-# the mirror: the first Debian archive URI in the machine's apt sources
-mirror=$( { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{for (i = 2; i <= NF; i++) print $i}';
-	    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) {print $i; break}}'; } |
-	  grep -v -e security -e backports | grep -m1 '/debian/*$' || true)
+. "$here/../helpers/mirror.sh"
+mirror=$(debian_mirror)
 if [ -z "$mirror" ]; then
 	echo "fetch-kernel: no Debian mirror in /etc/apt/sources.list{,.d}" >&2
 	exit 1
