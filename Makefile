@@ -33,8 +33,8 @@ BPFTOOL    ?= bpftool
 PKG_CONFIG ?= pkg-config
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf smartcols libmicrohttpd json-c 2>/dev/null)
-LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf 2>/dev/null || echo -lbpf -lelf) -lz
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf libdw smartcols libmicrohttpd json-c 2>/dev/null)
+LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf libdw 2>/dev/null || echo -lbpf -lelf -ldw) -lz
 CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd json-c 2>/dev/null || echo -lsmartcols -lmicrohttpd -ljson-c) -lpthread
 
 CFLAGS     ?= -O2 -g

@@ -9,7 +9,7 @@
 #include "memlens_cli.h"
 
 /* the VMA columns, then these */
-enum { Q_ADDR = VCOL_NCOLS, Q_MAPPED, Q_FILE_OFFSET, Q_ELF_VADDR };
+enum { Q_ADDR = VCOL_NCOLS, Q_MAPPED, Q_FILE_OFFSET, Q_ELF_VADDR, Q_SYMBOL, Q_LINE, Q_FUNC, Q_INLINES, Q_UNSYMBOLIZED };
 
 static const struct colinfo qcols[] = {
 	{ "ADDR", 14, 0, OUT_TEXT, "the address (hex)" },
@@ -17,15 +17,23 @@ static const struct colinfo qcols[] = {
 	{ "FILE_OFFSET", 10, 0, OUT_HEX, "ADDR - START + OFFSET (hex)" },
 	{ "ELF_VADDR", 10, 0, OUT_HEX,
 	  "FILE_OFFSET through the file's PT_LOAD headers (hex): what addr2line -e FILE takes" },
+	{ "SYMBOL", 24, 0, OUT_TEXT, "the ELF symbol covering it, and the offset into it (name+0xoff)" },
+	{ "LINE", 24, 0, OUT_TEXT, "its source line, file:line[:column] (DWARF); SOURCE is the memlens source" },
+	{ "FUNC", 16, 0, OUT_TEXT, "the function DWARF names at it (the innermost inlined one)" },
+	{ "INLINES", 24, 0, OUT_TEXT,
+	  "with --inlines: the inlined calls at it, innermost first (FUNC inlined at FILE:LINE[:COL] in CALLER; ...)" },
+	{ "UNSYMBOLIZED", 12, 0, OUT_TEXT, "why there is no symbol or source line" },
 };
 static struct colinfo cols[OUT_MAX_COLS];
 
 static void help(void)
 {
-	printf("Usage: memlens query PID|self [ADDR...] [options]\n\n"
+	printf("Usage: memlens query|symbolize PID|self [ADDR...] [options]\n\n"
 	       "For each address (hex, 0x optional; one per line on standard input when none is\n"
-	       "given): the VMA covering it, the file offset it maps, the file and its build ID.\n\n"
+	       "given): the VMA covering it, the file offset it maps, the file and its build ID;\n"
+	       "with symbolize (or -o +SYMBOL,LINE): the function and offset, and the source line.\n\n"
 	       "      --no-build-id skip build IDs\n"
+	       "      --inlines     the inlined calls at each address (-o +SYMBOL,LINE,INLINES)\n"
 	       );
 	cli_help_common(MEMLENS_JOB_QUERY);
 	out_help_columns(stdout, cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])));
@@ -123,18 +131,72 @@ static int parse_line(char *s, uint64_t *v)
 }
 
 struct query {
+	const char *cmd;	/* "query", or "symbolize": the same answers, symbols by default */
 	struct cli *cli;
 	struct memlens_proc *proc;
 	struct out out;
-	bool build_ids, said;
+	bool build_ids, said, inlines;
 	size_t answered;
 };
+
+static bool wants_symbols(const struct query *q)
+{
+	return out_has(&q->out, Q_SYMBOL) || out_has(&q->out, Q_LINE) || out_has(&q->out, Q_FUNC) ||
+	       out_has(&q->out, Q_INLINES) || out_has(&q->out, Q_UNSYMBOLIZED);
+}
+
+static const char *unsymbolized(int err)
+{
+	switch (err) {
+	case -ENXIO: return "no mapping";
+	case -ENOENT: return "no symbol or line covers it";
+	case -EFBIG: return "file too large";
+	default: return strerror(-err);
+	}
+}
+
+/* the symbol columns of one answer */
+static void sym_columns(struct out *out, struct out_row *ln, const struct memlens_sym *s)
+{
+	char buf[4096];
+	size_t o = 0;
+
+	if (s->err) {
+		out_set(out, ln, Q_UNSYMBOLIZED, "%s", unsymbolized(s->err));
+		return;
+	}
+	if (s->name && s->offset)
+		out_set(out, ln, Q_SYMBOL, "%s+0x%llx", s->name, (unsigned long long)s->offset);
+	else if (s->name)
+		out_set(out, ln, Q_SYMBOL, "%s", s->name);
+	if (s->file && s->column)
+		out_set(out, ln, Q_LINE, "%s:%u:%u", s->file, s->line, s->column);
+	else if (s->file)
+		out_set(out, ln, Q_LINE, "%s:%u", s->file, s->line);
+	if (s->func)
+		out_set(out, ln, Q_FUNC, "%s", s->func);
+	buf[0] = 0;
+	for (uint32_t i = 0; i < s->ninlines && o < sizeof(buf); i++) {
+		const struct memlens_sym_inline *in = &s->inlines[i];
+
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s inlined at %s:%u", i ? "; " : "", in->func,
+				      in->call_file ? in->call_file : "??", in->call_line);
+		if (in->call_column && o < sizeof(buf))
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, ":%u", in->call_column);
+		if (o < sizeof(buf))
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, " in %s", in->caller);
+	}
+	if (s->ninlines)
+		out_set(out, ln, Q_INLINES, "%s", buf);
+}
 
 /* one piece: normalized, then its rows */
 static int answer(struct query *q, const uint64_t *addrs, size_t n)
 {
-	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = q->build_ids,
-		     .elf_vaddr = out_has(&q->out, Q_ELF_VADDR));
+	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = q->build_ids || wants_symbols(q),
+		     .elf_vaddr = out_has(&q->out, Q_ELF_VADDR) || wants_symbols(q));
+	MEMLENS_OPTS(memlens_symbolize_opts, sopts, .inlines = q->inlines);
+	struct memlens_syms *syms = NULL;
 	struct memlens_norm *norm = NULL;
 	const struct memlens_vma_set *vmas;
 	enum memlens_source src;
@@ -144,6 +206,14 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 	if (err) {
 		cli_err_pid(q->cli, pid, err);
 		return err;
+	}
+	if (wants_symbols(q)) {
+		err = memlens_norm__symbolize(q->proc, norm, &sopts, &syms);
+		if (err) {
+			cli_err_pid(q->cli, pid, err);
+			memlens_norm__free(norm);
+			return err;
+		}
 	}
 	vmas = memlens_norm__vmas(norm);
 	src = memlens_vma_set__source(vmas);
@@ -162,6 +232,8 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 		}
 		out_set(&q->out, ln, Q_ADDR, "0x%llx", (unsigned long long)a->addr);
 		out_set(&q->out, ln, Q_MAPPED, "%s", v ? "yes" : "no");
+		if (syms)
+			sym_columns(&q->out, ln, memlens_syms__get(syms, i));
 		if (!v) {
 			out_set(&q->out, ln, VCOL_PID, "%d", (int)pid);
 			out_set(&q->out, ln, VCOL_SOURCE, "%s", memlens_source__name(src));
@@ -173,6 +245,7 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 		if (!a->elf_vaddr_err)
 			out_set(&q->out, ln, Q_ELF_VADDR, "0x%llx", (unsigned long long)a->elf_vaddr);
 	}
+	memlens_syms__free(syms);
 	memlens_norm__free(norm);
 	q->answered += n;
 	return err;
@@ -236,6 +309,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct query *q, p
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS,
 		{ "no-build-id", no_argument, NULL, 'N' },
+		{ "inlines", no_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -243,6 +317,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct query *q, p
 	while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'N': q->build_ids = false; break;
+		case 'I': q->inlines = true; break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_QUERY, c, optarg))
@@ -250,7 +325,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct query *q, p
 		}
 	}
 	if (optind >= argc) {
-		cli_err("query needs a PID (or 'self')");
+		cli_err("%s needs a PID (or 'self')", q->cmd);
 		return EXIT_USAGE;
 	}
 	if (cli_parse_pid(argv[optind], pid)) {
@@ -273,16 +348,23 @@ static int init_out(struct cli *cli, struct query *q)
 {
 	char defaults[128], doc[192];
 
-	snprintf(defaults, sizeof(defaults), "ADDR,FILE_OFFSET,START,END,PERMS,NAME%s", q->build_ids ? ",BUILDID" : "");
+	if (!strcmp(q->cmd, "symbolize"))
+		snprintf(defaults, sizeof(defaults), "ADDR,SYMBOL,LINE%s", q->inlines ? ",INLINES" : "");
+	else
+		snprintf(defaults, sizeof(defaults), "ADDR,FILE_OFFSET,START,END,PERMS,NAME%s",
+			 q->build_ids ? ",BUILDID" : "");
 	/* a document says whose addresses they are, and how they were read */
-	snprintf(doc, sizeof(doc), "PID,%s,MAPPED,OFFSET,DEV,INODE,SOURCE", defaults);
-	return out_init_doc(&q->out, cli, "query", cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])),
+	if (!strcmp(q->cmd, "symbolize"))
+		snprintf(doc, sizeof(doc), "PID,%s,FUNC,UNSYMBOLIZED,ELF_VADDR,NAME,BUILDID,SOURCE", defaults);
+	else
+		snprintf(doc, sizeof(doc), "PID,%s,MAPPED,OFFSET,DEV,INODE,SOURCE", defaults);
+	return out_init_doc(&q->out, cli, q->cmd, cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])),
 			    defaults, doc);
 }
 
-int cmd_query(struct cli *cli, int argc, char **argv)
+static int run_query(struct cli *cli, int argc, char **argv, const char *cmd)
 {
-	struct query q = { .cli = cli, .build_ids = true };
+	struct query q = { .cmd = cmd, .cli = cli, .build_ids = true };
 	uint64_t *args = NULL;
 	size_t nargs = 0, bad = 0;
 	pid_t pid;
@@ -320,4 +402,16 @@ int cmd_query(struct cli *cli, int argc, char **argv)
 	out_free(&q.out);
 	free(args);
 	return err == -ENODATA ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+}
+
+int cmd_query(struct cli *cli, int argc, char **argv)
+{
+	return run_query(cli, argc, argv, "query");
+}
+
+/* query's answers, function+offset and source line by default: addresses
+ * on standard input streamed as query streams them */
+int cmd_symbolize(struct cli *cli, int argc, char **argv)
+{
+	return run_query(cli, argc, argv, "symbolize");
 }

@@ -20,6 +20,7 @@ static const struct cmd {
 } cmds[] = {
 	{ "maps", cmd_maps, "maps PID|self      the process's mappings, one VMA per row (pmap-like)" },
 	{ "query", cmd_query, "query PID [ADDR]   normalize addresses: VMA, file offset, build ID (stdin if no ADDR)" },
+	{ "symbolize", cmd_symbolize, "symbolize PID [ADDR] function+offset and source line of each address (query -o ADDR,SYMBOL,LINE)" },
 	{ "features", cmd_features, "features           what the kernel and your privileges allow, and which source each job uses" },
 	{ "dmabuf", cmd_dmabuf, "dmabuf [PID]       who holds which DMA-BUFs (dmabuf_dump layout; --all-refs, --buffers, --fds ...)" },
 	{ "bpf", cmd_bpf, "bpf pin|unpin [DIR] pin the DMA-BUF iterators for readers without CAP_BPF" },

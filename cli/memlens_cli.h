@@ -236,6 +236,7 @@ void vma_columns_fill(struct cli *cli, struct out *o, struct out_row *ln, const 
 
 int cmd_maps(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
+int cmd_symbolize(struct cli *cli, int argc, char **argv);
 int cmd_features(struct cli *cli, int argc, char **argv);
 int cmd_dmabuf(struct cli *cli, int argc, char **argv);
 int cmd_bpf(struct cli *cli, int argc, char **argv);

@@ -336,6 +336,63 @@ MEMLENS_API const struct memlens_norm_addr *memlens_norm__get(const struct memle
 MEMLENS_API const struct memlens_vma_set *memlens_norm__vmas(const struct memlens_norm *norm);
 MEMLENS_API void memlens_norm__free(struct memlens_norm *norm);
 
+/* ---- symbolization (0.5) ---------------------------------------------- */
+
+struct memlens_symbolize_opts {
+	size_t sz;
+	/* the inlined calls at each address, innermost first (DWARF) */
+	bool inlines;
+	size_t :0;
+};
+#define memlens_symbolize_opts__last_field inlines
+
+/* one inlined call at an address: func was inlined into caller at the call site */
+struct memlens_sym_inline {
+	const char *func;	/* the inlined function */
+	const char *caller;	/* the function (or inlined function) it was inlined into; "??" unknown */
+	const char *call_file;	/* the call site's source file; NULL unknown */
+	uint32_t call_line, call_column;
+};
+
+struct memlens_sym {
+	uint64_t addr;
+	/* 0: symbolized (a symbol or a source line or both); else why not:
+	 * -ENXIO no mapping covers it, -ENOENT no symbol or line covers it (or
+	 * not an ELF file, or in none of its PT_LOADs), -EFBIG a file past the
+	 * size limit, or why the file could not be opened (-EACCES, ...) */
+	int32_t err;
+	uint32_t ninlines;
+	/* the ELF symbol covering it (.symtab, .dynsym or MiniDebugInfo), and
+	 * the address's offset into it; NULL: none */
+	const char *name;
+	uint64_t offset;
+	/* the function as DWARF names it at the address (the innermost
+	 * inlined function, else the subprogram); NULL: no DWARF */
+	const char *func;
+	/* the source line of the address; NULL: no line table covers it */
+	const char *file;
+	uint32_t line, column;
+	const struct memlens_sym_inline *inlines;	/* ninlines of them, with .inlines */
+};
+
+struct memlens_syms;
+
+/**
+ * memlens_norm__symbolize() - function, offset, source line (and inlined
+ * calls) of each address of a normalization made with .elf_vaddr.  Symbols
+ * come from the mapped file (opened as for its build ID); DWARF from it or
+ * from a separate debug file under /usr/lib/debug, found by build ID
+ * (.build-id/xx/rest.debug) or by .gnu_debuglink name next to the file's
+ * path there, and used only if its build ID is the file's.  Files are kept
+ * in the context by build ID (else device and inode): a second batch parses
+ * nothing.  A missing symbol never fails it (the answer's err says why).
+ */
+MEMLENS_API int memlens_norm__symbolize(struct memlens_proc *proc, const struct memlens_norm *norm,
+					const struct memlens_symbolize_opts *opts, struct memlens_syms **out);
+MEMLENS_API size_t memlens_syms__count(const struct memlens_syms *syms);
+MEMLENS_API const struct memlens_sym *memlens_syms__get(const struct memlens_syms *syms, size_t i);
+MEMLENS_API void memlens_syms__free(struct memlens_syms *syms);
+
 /* ---- memory use per VMA (smaps) and per process (smaps_rollup) ------- */
 
 enum memlens_usage_field {

@@ -11,8 +11,9 @@
 set -e
 # the compilers and make; the BPF programs (clang, bpftool gen skeleton);
 # the libraries (libsmartcols: tables, libmicrohttpd: the exporter, json-c:
-# diff's input, libbpf and libelf: the library); pkgconf (pkg-config) finds them
-BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev zlib1g-dev
+# diff's input, libbpf and libelf: the library, libdw: symbolization); pkgconf
+# (pkg-config) finds them
+BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev libdw-dev zlib1g-dev
        libsmartcols-dev libmicrohttpd-dev libjson-c-dev"
 # what only the tests use:
 #   the QEMU kernel matrix: qemu-system-x86, busybox-static, cpio, dpkg-dev (dpkg-deb)

@@ -9,6 +9,8 @@
  * bid.open: map_files or proc_root), cached by (dev, inode) in the context */
 ML_HIDDEN int ml_build_id_fill(struct memlens *ml, const struct ml_source *how, struct memlens_vma *v);
 ML_HIDDEN void ml_bid_cache_free(struct ml_bid_cache *c);
+/* symbolize.c's cache of opened files */
+ML_HIDDEN void ml_sym_cache_free(struct ml_sym_cache *c);
 /* the GNU build ID note of an ELF image in memory; 0 and *size, -ENOENT none, -ENOEXEC not ELF */
 ML_HIDDEN int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *id, uint32_t *size);
 ML_HIDDEN int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size);

@@ -63,6 +63,7 @@ void memlens__free(struct memlens *ml)
 	ml_bpf_free(ml->bpf);
 	ml_dmabuf_bpf_free(ml->dmabuf_bpf);
 	ml_bid_cache_free(ml->bid);
+	ml_sym_cache_free(ml->syms);
 	free(ml->norm_cache);
 	free(ml);
 }

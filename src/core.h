@@ -71,6 +71,7 @@ struct ml_probe {
 ML_HIDDEN void ml_probe_set(struct ml_probe *p, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 struct ml_bid_cache;
+struct ml_sym_cache;
 struct ml_bpf;
 struct ml_dmabuf_bpf;
 struct ml_page_slot;
@@ -91,6 +92,7 @@ struct memlens {
 	struct memlens_vma gate;
 	char gate_name[32];
 	struct ml_bid_cache *bid;
+	struct ml_sym_cache *syms;	/* symbolize.c's files, by build ID */
 	struct ml_bpf *bpf;			/* iter/task_vma, loaded by its probe */
 	struct ml_dmabuf_bpf *dmabuf_bpf;	/* the DMA-BUF iterators, loaded by their probe */
 	/* the benchmark's: walk every fd and mapping even when no buffer

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Symbolization (blazesym's symbolize, after normalize): a normalized
+ * address's ELF virtual address -> the ELF symbol covering it and the offset
+ * into it, its source line, and the inlined calls at it.  elfutils' libdwfl
+ * reads the files: .symtab, .dynsym and MiniDebugInfo (.gnu_debugdata) of the
+ * mapped file; DWARF from the file, or from a separate debug file.
+ *
+ * The files are anyone's.  The mapped file is opened as for its build ID
+ * (map_files, or the path inside the target's root, regular files only).
+ * Debug files are looked for only under /usr/lib/debug, opened beneath it
+ * (openat2 RESOLVE_BENEATH: no symlink or ".." out of it, no magic links),
+ * regular files only, and used only if their build ID is the mapped file's:
+ * a debuglink naming /dev/zero or a build-ID symlink out of /usr/lib/debug
+ * gives an answer without DWARF, never a read elsewhere.  Files past
+ * ML_SYM_FILE_MAX are not parsed.
+ *
+ * Each file is reported once into a Dwfl of its own and kept in the context
+ * by build ID (else device and inode): a profiler's second batch parses
+ * nothing.  Answers own copies of their strings: they outlive the cache.
+ */
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "build_id.h"
+#include "vma.h"
+
+#define ML_SYM_FILE_MAX (4ULL << 30)	/* a mapped or debug file larger than this is not parsed */
+#define ML_DEBUG_ROOT "/usr/lib/debug"
+
+struct ml_sym_file {
+	/* the key: the build ID when the VMA has one, else device and inode */
+	unsigned char bid[MEMLENS_BUILD_ID_MAX];
+	uint32_t bid_size;
+	uint32_t dev_major, dev_minor;
+	uint64_t inode;
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	int err;	/* why there is no module (cached as well) */
+};
+
+struct ml_sym_cache {
+	struct ml_sym_file *v;
+	size_t n, cap;
+};
+
+struct memlens_syms {
+	struct memlens_sym *s;
+	size_t n;
+	/* the strings and inline arrays the answers point to */
+	void **owned;
+	size_t nowned, capowned;
+};
+
+void ml_sym_cache_free(struct ml_sym_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].dwfl)
+			dwfl_end(c->v[i].dwfl);
+	free(c->v);
+	free(c);
+}
+
+/* a file beneath /usr/lib/debug: regular, within the size limit; -errno */
+static int open_debug(const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int dir, fd;
+
+	dir = open(ML_DEBUG_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	fd = (int)syscall(SYS_openat2, dir, rel, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) {
+		/* before 5.6: no symlink at all, and no ".." in the name */
+		fd = strstr(rel, "..") ? (errno = EXDEV, -1) : openat(dir, rel, how.flags | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		int err = -errno;
+
+		close(dir);
+		return err;
+	}
+	close(dir);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ML_SYM_FILE_MAX) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* fd if its build ID is want's, else closed and -1 */
+static int same_build_id(int fd, const unsigned char *want, int want_len)
+{
+	unsigned char id[MEMLENS_BUILD_ID_MAX];
+	uint32_t size = 0;
+
+	if (fd >= 0 && want_len > 0 && !ml_elf_build_id_fd(fd, id, &size) && size == (uint32_t)want_len &&
+	    !memcmp(id, want, size))
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* libdwfl's question: a separate debug file for mod.  By build ID under
+ * /usr/lib/debug/.build-id, then by debuglink name in /usr/lib/debug
+ * followed by the file's directory; only one whose build ID is the file's. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+			  const char *file_name, const char *debuglink, GElf_Word crc, char **debuginfo_file_name)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr), fd = -1;
+	char rel[4096];
+
+	(void)userdata, (void)modname, (void)base, (void)crc;
+	*debuginfo_file_name = NULL;
+	if (len <= 0 || len > MEMLENS_BUILD_ID_MAX)
+		return -1;
+	{
+		int o = snprintf(rel, sizeof(rel), ".build-id/%02x/", bits[0]);
+
+		for (int i = 1; i < len; i++)
+			o += snprintf(rel + o, sizeof(rel) - (size_t)o, "%02x", bits[i]);
+		snprintf(rel + o, sizeof(rel) - (size_t)o, ".debug");
+	}
+	fd = same_build_id(open_debug(rel), bits, len);
+	if (fd < 0 && debuglink && *debuglink && !strchr(debuglink, '/') && file_name && file_name[0] == '/') {
+		const char *slash = strrchr(file_name, '/');
+
+		if (slash == file_name)
+			snprintf(rel, sizeof(rel), "%s", debuglink);
+		else if ((size_t)snprintf(rel, sizeof(rel), "%.*s/%s", (int)(slash - file_name - 1), file_name + 1,
+					  debuglink) >= sizeof(rel))
+			return -1;
+		fd = same_build_id(open_debug(rel), bits, len);
+	}
+	/* its name, as libdwfl's own search gives it: relative source
+	 * directories are read against it, as eu-addr2line reads them */
+	if (fd >= 0 && asprintf(debuginfo_file_name, ML_DEBUG_ROOT "/%s", rel) < 0)
+		*debuginfo_file_name = NULL;
+	return fd;
+}
+
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = NULL,
+	.find_debuginfo = find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* the cached file of v, opened and reported on first use */
+static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *how, const struct memlens_vma *v)
+{
+	struct ml_sym_cache *c = ml->syms;
+	struct ml_sym_file *f;
+	struct stat st;
+	int fd;
+
+	for (size_t i = 0; i < c->n; i++) {
+		f = &c->v[i];
+		if (v->build_id_size ? f->bid_size == v->build_id_size && !memcmp(f->bid, v->build_id, f->bid_size)
+				     : !f->bid_size && f->inode == v->inode && f->dev_major == v->dev_major &&
+					       f->dev_minor == v->dev_minor)
+			return f;
+	}
+	f = ML_VEC_PUSH(c->v, c->n, c->cap);
+	if (!f)
+		return NULL;
+	memset(f, 0, sizeof(*f));
+	f->bid_size = v->build_id_size;
+	memcpy(f->bid, v->build_id, v->build_id_size);
+	f->dev_major = v->dev_major;
+	f->dev_minor = v->dev_minor;
+	f->inode = v->inode;
+	fd = how && how->bid.open ? how->bid.open(v->pid, v) : -EINVAL;
+	if (fd < 0) {
+		f->err = fd;
+		return f;
+	}
+	if (fstat(fd, &st) || (uint64_t)st.st_size > ML_SYM_FILE_MAX) {
+		f->err = -EFBIG;
+		close(fd);
+		return f;
+	}
+	f->dwfl = dwfl_begin(&callbacks);
+	if (!f->dwfl) {
+		f->err = -ENOMEM;
+		close(fd);
+		return f;
+	}
+	/* at base 0: the module's addresses are the file's ELF virtual
+	 * addresses, PIE or not; libdwfl owns fd from here */
+	f->mod = dwfl_report_elf(f->dwfl, v->name, v->name, fd, 0, true);
+	if (!f->mod) {
+		close(fd);
+		f->err = -ENOENT;
+	}
+	dwfl_report_end(f->dwfl, NULL, NULL);
+	return f;
+}
+
+static const char *own(struct memlens_syms *s, const char *str)
+{
+	char *copy;
+	void **slot;
+
+	if (!str)
+		return NULL;
+	copy = strdup(str);
+	slot = copy ? ML_VEC_PUSH(s->owned, s->nowned, s->capowned) : NULL;
+	if (!slot) {
+		free(copy);
+		return NULL;
+	}
+	*slot = copy;
+	return copy;
+}
+
+/* a source file name as addr2line prints it (--absolute, its default): a
+ * relative one read against its CU's compilation directory */
+static const char *own_src(struct memlens_syms *s, Dwarf_Die *cu, const char *src)
+{
+	Dwarf_Attribute attr;
+	const char *dir = src && src[0] != '/' && cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+	char *full;
+	const char *r;
+
+	if (!dir)
+		return own(s, src);
+	if (asprintf(&full, "%s/%s", dir, src) < 0)
+		return NULL;
+	r = own(s, full);
+	free(full);
+	return r;
+}
+
+/* the name addr2line gives a DIE: its linkage name, else its name */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) ?:
+					    dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+
+	return name ? name : dwarf_diename(die) ? dwarf_diename(die) : "??";
+}
+
+/* the function DWARF names at addr: the innermost inlined subroutine or
+ * subprogram among its scopes */
+static const char *dwarf_func(Dwfl_Module *mod, Dwarf_Addr addr)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias), *scopes = NULL;
+	const char *name = NULL;
+	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
+
+	for (int i = 0; i < n && !name; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
+			name = die_name(&scopes[i]);
+	}
+	free(scopes);
+	return name;
+}
+
+/* the inlined calls at addr, innermost first, as eu-addr2line -i lists them */
+static int inlines(struct memlens_syms *s, struct memlens_sym *out, Dwfl_Module *mod, Dwarf_Addr addr)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias), *scopes = NULL, sub, cudie;
+	struct memlens_sym_inline *v;
+	Dwarf_Files *files;
+	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
+
+	if (n <= 0) {
+		free(scopes);
+		return 0;
+	}
+	if (!dwarf_offdie(dwfl_module_getdwarf(mod, &bias), dwarf_dieoffset(&scopes[0]), &sub)) {
+		free(scopes);
+		return 0;
+	}
+	free(scopes);
+	scopes = NULL;
+	n = dwarf_getscopes_die(&sub, &scopes);
+	if (n <= 1 || !dwarf_diecu(&scopes[0], &cudie, NULL, NULL) || dwarf_getsrcfiles(cu, &files, NULL)) {
+		free(scopes);
+		return 0;
+	}
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v || !ML_VEC_PUSH(s->owned, s->nowned, s->capowned)) {
+		free(v);
+		free(scopes);
+		return -ENOMEM;
+	}
+	s->owned[s->nowned - 1] = v;
+	for (int i = 0; i < n - 1; i++) {
+		struct memlens_sym_inline *in = &v[out->ninlines];
+		Dwarf_Attribute attr;
+		Dwarf_Word val;
+
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		in->func = own(s, die_name(&scopes[i]));
+		in->caller = "??";
+		for (int j = i + 1; j < n; j++) {
+			int tag = dwarf_tag(&scopes[j]);
+
+			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point || tag == DW_TAG_subprogram) {
+				in->caller = own(s, die_name(&scopes[j]));
+				break;
+			}
+		}
+		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &val))
+			in->call_file = own_src(s, &cudie, dwarf_filesrc(files, val, NULL, NULL));
+		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &val))
+			in->call_line = (uint32_t)val;
+		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_column, &attr), &val))
+			in->call_column = (uint32_t)val;
+		out->ninlines++;
+	}
+	out->inlines = v;
+	free(scopes);
+	return 0;
+}
+
+static int symbolize_one(struct memlens_syms *s, struct memlens_sym *out, Dwfl_Module *mod, uint64_t vaddr,
+			 bool want_inlines)
+{
+	GElf_Sym sym;
+	GElf_Off off = 0;
+	const char *name = dwfl_module_addrinfo(mod, vaddr, &off, &sym, NULL, NULL, NULL);
+	Dwfl_Line *line = dwfl_module_getsrc(mod, vaddr);
+	int lineno = 0, col = 0;
+	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
+
+	out->name = own(s, name);
+	out->offset = name ? off : 0;
+	out->func = own(s, dwarf_func(mod, vaddr));
+	if (src) {
+		out->file = own_src(s, dwfl_linecu(line), src);
+		out->line = lineno > 0 ? (uint32_t)lineno : 0;
+		out->column = col > 0 ? (uint32_t)col : 0;
+	}
+	if (!out->name && !out->file)
+		out->err = -ENOENT;
+	return want_inlines ? inlines(s, out, mod, vaddr) : 0;
+}
+
+int memlens_norm__symbolize(struct memlens_proc *proc, const struct memlens_norm *norm,
+			    const struct memlens_symbolize_opts *opts, struct memlens_syms **out)
+{
+	bool want_inlines = OPTS_GET(opts, inlines, false);
+	const struct memlens_vma_set *vmas = memlens_norm__vmas(norm);
+	const struct ml_source *how;
+	struct memlens_syms *s;
+	struct memlens *ml;
+	int err = 0;
+
+	if (!proc || !norm || !out || !OPTS_VALID(opts, memlens_symbolize_opts))
+		return ml_err(EINVAL);
+	ml = proc->ml;
+	if (!ml->syms) {
+		ml->syms = calloc(1, sizeof(*ml->syms));
+		if (!ml->syms)
+			return ml_err(ENOMEM);
+	}
+	how = ml_file_build_id_source(ml);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return ml_err(ENOMEM);
+	s->n = memlens_norm__count(norm);
+	s->s = calloc(s->n ? s->n : 1, sizeof(*s->s));
+	if (!s->s) {
+		free(s);
+		return ml_err(ENOMEM);
+	}
+	for (size_t i = 0; i < s->n && !err; i++) {
+		const struct memlens_norm_addr *a = memlens_norm__get(norm, i);
+		struct memlens_sym *o = &s->s[i];
+		struct ml_sym_file *f;
+
+		o->addr = a->addr;
+		if (a->vma < 0) {
+			o->err = -ENXIO;
+			continue;
+		}
+		if (a->elf_vaddr_err) {
+			o->err = a->elf_vaddr_err;
+			continue;
+		}
+		f = sym_file(ml, how, memlens_vma_set__get(vmas, (size_t)a->vma));
+		if (!f) {
+			err = -ENOMEM;
+			break;
+		}
+		if (f->err)
+			o->err = f->err;
+		else
+			err = symbolize_one(s, o, f->mod, a->elf_vaddr, want_inlines);
+	}
+	if (err) {
+		memlens_syms__free(s);
+		return ml_err(err);
+	}
+	*out = s;
+	return 0;
+}
+
+size_t memlens_syms__count(const struct memlens_syms *syms)
+{
+	return syms ? syms->n : 0;
+}
+
+const struct memlens_sym *memlens_syms__get(const struct memlens_syms *syms, size_t i)
+{
+	return syms && i < syms->n ? &syms->s[i] : ml_get_none(syms);
+}
+
+void memlens_syms__free(struct memlens_syms *syms)
+{
+	if (!syms)
+		return;
+	for (size_t i = 0; i < syms->nowned; i++)
+		free(syms->owned[i]);
+	free(syms->owned);
+	free(syms->s);
+	free(syms);
+}
