@@ -2,6 +2,7 @@
 /*
  * memlens benchmarks: the seeds' comparisons, side by side in one run.
  *   bench normalize   ~650-VMA target, batches of ~3200 addresses (~460 distinct)
+ *   bench symbolize   the same shape in real files: function, line, inlined calls, beside eu-addr2line --pid
  *   bench walk        every VMA of every process, 300 processes
  *   bench dmabuf      DMA-BUF accounting, 200 processes x 64 fds
  *   bench cli         each command once as a whole process, beside its peer
@@ -312,6 +313,190 @@ static int bench_normalize(FILE *out)
 	normalize_shape(out, pid, ex, NFILES, nvmas, 100, "spread");
 	memlens__free(ml);
 	target_stop(pid, hold);
+	return 0;
+}
+
+/* ---- symbolization ---- */
+struct sym_arg {
+	pid_t pid;
+	const uint64_t *addrs;
+	size_t n;
+	/* fresh: sets of n addresses, a new one each batch (set % nsets) */
+	const uint64_t *sets;
+	size_t nsets, set;
+	bool keep;		/* the context kept across batches (warm), or a new one each (cold) */
+	struct memlens *ml;
+	const char *cmd;	/* a process to run instead */
+};
+
+static int run_symbolize(void *p)
+{
+	struct sym_arg *a = p;
+	MEMLENS_OPTS(memlens_normalize_opts, no, .build_ids = true, .elf_vaddr = true);
+	MEMLENS_OPTS(memlens_symbolize_opts, so, .inlines = true);
+	struct memlens_norm *norm = NULL;
+	struct memlens_syms *syms = NULL;
+	struct memlens_proc *proc;
+	int err;
+
+	if (!a->ml)
+		a->ml = memlens__new(NULL);
+	proc = memlens__proc_open(a->ml, a->pid, NULL);
+	if (!proc)
+		return -errno;
+	err = memlens_proc__normalize(proc, a->sets ? a->sets + a->set++ % a->nsets * a->n : a->addrs, a->n, &no, &norm);
+	if (!err)
+		err = memlens_norm__symbolize(proc, norm, &so, &syms);
+	if (!err && !a->sets && memlens_syms__get(syms, 0)->err)
+		err = -ENOENT;	/* the first address is a function's: an answer must come */
+	memlens_syms__free(syms);
+	memlens_norm__free(norm);
+	memlens_proc__close(proc);
+	if (!a->keep) {
+		memlens__free(a->ml);
+		a->ml = NULL;
+	}
+	return err;
+}
+
+static int run_cmd(void *p)
+{
+	return system(((struct sym_arg *)p)->cmd) ? -EIO : 0;
+}
+
+/* the seed's shape (3244 addresses, 464 distinct, in 5 r-x VMAs) in real
+ * files: memlens's own binary (a process blocked reading addresses), libc,
+ * libdw, libelf and libbpf as its loader mapped them */
+static int bench_symbolize(FILE *out)
+{
+	enum { NDISTINCT = 464, NADDR = 3244, NFILES = 5 };
+	/* by the start of their file names: libdw.so.1 maps libdw-0.188.so */
+	static const char *const want[NFILES] = { "memlens", "libc.so", "libdw", "libelf", "libbpf.so" };
+	enum { NSETS = 64 };
+	uint64_t ex[NFILES][2] = { { 0 } }, distinct[NDISTINCT], addrs[NADDR], *sets;
+	char cmd[600], eu[700], mine[700], title[200], path[64], line[4600];
+	struct sym_arg args[5];
+	struct contender c[5];
+	struct result res[5];
+	int in[2], fd;
+	pid_t pid;
+	FILE *f;
+
+	if (pipe(in))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		close(in[1]);
+		snprintf(cmd, sizeof(cmd), "%s/memlens", BUILD);
+		execl(cmd, "memlens", "query", "self", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	usleep(200000);
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		char perms[8], name[4096] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %4095s", &lo, &hi, perms, name) < 3 || perms[2] != 'x')
+			continue;
+		const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+
+		for (int i = 0; i < NFILES; i++)
+			if (!ex[i][0] && !strncmp(base, want[i], strlen(want[i])))
+				ex[i][0] = lo, ex[i][1] = hi;
+	}
+	if (f)
+		fclose(f);
+	for (int i = 0; i < NFILES; i++)
+		if (!ex[i][0]) {
+			fprintf(stderr, "bench symbolize: no r-x mapping of %s\n", want[i]);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return -1;
+		}
+	/* the first distinct address: the start of a function (memlens's main) */
+	for (int i = 0; i < NDISTINCT; i++) {
+		uint64_t *r = ex[i % NFILES];
+
+		distinct[i] = r[0] + rnd() % (r[1] - r[0]);
+	}
+	{
+		MEMLENS_OPTS(memlens_normalize_opts, no, .elf_vaddr = true);
+		struct memlens *ml = memlens__new(NULL);
+		struct memlens_proc *p = memlens__proc_open(ml, pid, NULL);
+		struct memlens_norm *norm = NULL;
+		struct memlens_syms *syms = NULL;
+
+		/* start the batch on an address with a symbol (libc's first
+		 * symbolized one), so the rows can tell an answer was made */
+		if (p && !memlens_proc__normalize(p, distinct, NDISTINCT, &no, &norm) &&
+		    !memlens_norm__symbolize(p, norm, NULL, &syms))
+			for (int i = 0; i < NDISTINCT; i++)
+				if (!memlens_syms__get(syms, (size_t)i)->err) {
+					uint64_t t = distinct[0];
+
+					distinct[0] = distinct[i], distinct[i] = t;
+					break;
+				}
+		memlens_syms__free(syms);
+		memlens_norm__free(norm);
+		memlens_proc__close(p);
+		memlens__free(ml);
+	}
+	addrs[0] = distinct[0];
+	for (int i = 1; i < NADDR; i++)
+		addrs[i] = distinct[rnd() % NDISTINCT];
+	/* the same shape, other addresses: what a warm context answers without
+	 * its memo (every address new to it, the files parsed) */
+	sets = malloc(NSETS * NADDR * sizeof(*sets));
+	if (!sets)
+		return -1;
+	for (int k = 0; k < NSETS; k++) {
+		uint64_t d[NDISTINCT];
+
+		for (int i = 0; i < NDISTINCT; i++) {
+			uint64_t *r = ex[i % NFILES];
+
+			d[i] = r[0] + rnd() % (r[1] - r[0]);
+		}
+		for (int i = 0; i < NADDR; i++)
+			sets[k * NADDR + i] = d[rnd() % NDISTINCT];
+	}
+	fd = open("/tmp/memlens-bench-symaddrs", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	for (int i = 0; i < NADDR; i++)
+		dprintf(fd, "%llx\n", (unsigned long long)addrs[i]);
+	close(fd);
+	/* eu-addr2line -i exits 1 when an address has no DWARF scope (the
+	 * stripped libraries' addresses): 2 and up is a failure */
+	snprintf(eu, sizeof(eu), "eu-addr2line --pid=%d -S -f -i $(sed s/^/0x/ /tmp/memlens-bench-symaddrs) > /dev/null 2>&1; [ $? -le 1 ]",
+		 pid);
+	snprintf(mine, sizeof(mine), "%s/memlens symbolize %d --inlines -r -n -o SYMBOL,LINE,FUNC,INLINES < /tmp/memlens-bench-symaddrs > /dev/null",
+		 BUILD, pid);
+	memset(args, 0, sizeof(args));
+	for (int i = 0; i < 5; i++)
+		args[i] = (struct sym_arg){ .pid = pid, .addrs = addrs, .n = NADDR, .keep = i == 2 || i == 4 };
+	args[4].sets = sets, args[4].nsets = NSETS;
+	args[0].cmd = eu;
+	args[3].cmd = mine;
+	c[0] = (struct contender){ "eu_addr2line", "eu-addr2line --pid -S -f -i (fork+exec; baseline)", run_cmd, &args[0], 3 };
+	c[1] = (struct contender){ "cold", "memlens library, cold: a new context each batch", run_symbolize, &args[1], 5 };
+	c[2] = (struct contender){ "warm", "memlens library, warm: the context kept", run_symbolize, &args[2], 50 };
+	c[3] = (struct contender){ "cli_symbolize", "memlens symbolize --inlines CLI (fork+exec)", run_cmd, &args[3], 3 };
+	c[4] = (struct contender){ "warm_new", "memlens library, warm, new addresses each batch", run_symbolize, &args[4], 20 };
+	snprintf(title, sizeof(title),
+		 "symbolize (function+offset, line, inlined calls): %d addresses (%d distinct) in %d r-x VMAs of real files, per batch",
+		 NADDR, NDISTINCT, NFILES);
+	bench_run(title, c, 5, ROUNDS, res);
+	bench_print(stdout, title, res, 5, "eu-addr2line --pid -S -f -i (fork+exec; baseline)", NULL);
+	bench_json(out, "symbolize", title, res, 5);
+	free(sets);
+	close(in[1]);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink("/tmp/memlens-bench-symaddrs");
 	return 0;
 }
 
@@ -1108,6 +1293,8 @@ int main(int argc, char **argv)
 	machine_json(out);
 	if (!strcmp(what, "all") || !strcmp(what, "normalize"))
 		bench_normalize(out);
+	if (!strcmp(what, "all") || !strcmp(what, "symbolize"))
+		bench_symbolize(out);
 	if (!strcmp(what, "all") || !strcmp(what, "walk"))
 		bench_walk(out);
 	if (!strcmp(what, "all") || !strcmp(what, "dmabuf"))

@@ -101,18 +101,16 @@ struct ml_arena_blk {
 #define ML_ARENA_BLK_MIN (2 * 1024)
 #define ML_ARENA_BLK_MAX (64 * 1024)
 
-const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len)
+void *ml_arena_alloc(struct ml_arena *a, size_t len, size_t align)
 {
 	struct ml_arena_blk *b = a->head;
-	char *p;
+	size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
 
-	if (len == 0)
-		return "";
-	if (!b || b->cap - b->used < len + 1) {
+	if (!b || at > b->cap || b->cap - at < len) {
 		size_t cap = b ? (b->cap * 2 > ML_ARENA_BLK_MAX ? ML_ARENA_BLK_MAX : b->cap * 2) : ML_ARENA_BLK_MIN;
 
-		if (cap < len + 1)
-			cap = len + 1;
+		if (cap < len)
+			cap = len;
 		b = malloc(sizeof(*b) + cap);
 		if (!b)
 			return NULL;
@@ -120,11 +118,23 @@ const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len)
 		b->cap = cap;
 		b->next = a->head;
 		a->head = b;
+		at = 0;
 	}
-	p = b->data + b->used;
+	b->used = at + len;
+	return b->data + at;
+}
+
+const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len)
+{
+	char *p;
+
+	if (len == 0)
+		return "";
+	p = ml_arena_alloc(a, len + 1, 1);
+	if (!p)
+		return NULL;
 	memcpy(p, s, len);
 	p[len] = 0;
-	b->used += len + 1;
 	return p;
 }
 

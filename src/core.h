@@ -145,6 +145,8 @@ struct ml_arena {
 	struct ml_arena_blk *head;
 };
 ML_HIDDEN const char *ml_arena_strndup(struct ml_arena *a, const char *s, size_t len);
+/* len bytes aligned to align (a power of two), or NULL */
+ML_HIDDEN void *ml_arena_alloc(struct ml_arena *a, size_t len, size_t align);
 ML_HIDDEN void ml_arena_free(struct ml_arena *a);
 
 /* ---- the growable array: a zeroed new element at the end, NULL if out of memory */

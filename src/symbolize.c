@@ -22,6 +22,7 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,26 @@
 #define ML_SYM_FILE_MAX (4ULL << 30)	/* a mapped or debug file larger than this is not parsed */
 #define ML_DEBUG_ROOT "/usr/lib/debug"
 
+static void *arena_alloc(struct ml_arena *a, size_t n)
+{
+	return ml_arena_alloc(a, n, _Alignof(max_align_t));
+}
+
+static const char *arena_str(struct ml_arena *a, const char *s)
+{
+	return s ? ml_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+/* a file's answers by ELF address: batches repeat addresses (a profile's hot
+ * functions), and a DWARF scope walk costs far more than a lookup */
+#define ML_SYM_MEMO_MAX (1u << 16)
+
+struct ml_sym_memo {
+	uint64_t vaddr;
+	bool used, with_inlines;
+	struct memlens_sym ans;	/* strings in libdw's memory or the file's arena */
+};
+
 struct ml_sym_file {
 	/* the key: the build ID when the VMA has one, else device and inode */
 	unsigned char bid[MEMLENS_BUILD_ID_MAX];
@@ -44,6 +65,9 @@ struct ml_sym_file {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	int err;	/* why there is no module (cached as well) */
+	struct ml_sym_memo *memo;	/* open addressing, memo_cap a power of two */
+	size_t memo_n, memo_cap;
+	struct ml_arena arena;		/* the memo's own strings (composed paths) and inline arrays */
 };
 
 struct ml_sym_cache {
@@ -54,18 +78,19 @@ struct ml_sym_cache {
 struct memlens_syms {
 	struct memlens_sym *s;
 	size_t n;
-	/* the strings and inline arrays the answers point to */
-	void **owned;
-	size_t nowned, capowned;
+	struct ml_arena arena;	/* the answers' strings and inline arrays */
 };
 
 void ml_sym_cache_free(struct ml_sym_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].dwfl)
 			dwfl_end(c->v[i].dwfl);
+		free(c->v[i].memo);
+		ml_arena_free(&c->v[i].arena);
+	}
 	free(c->v);
 	free(c);
 }
@@ -213,39 +238,25 @@ static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *
 	return f;
 }
 
-static const char *own(struct memlens_syms *s, const char *str)
-{
-	char *copy;
-	void **slot;
-
-	if (!str)
-		return NULL;
-	copy = strdup(str);
-	slot = copy ? ML_VEC_PUSH(s->owned, s->nowned, s->capowned) : NULL;
-	if (!slot) {
-		free(copy);
-		return NULL;
-	}
-	*slot = copy;
-	return copy;
-}
-
 /* a source file name as addr2line prints it (--absolute, its default): a
  * relative one read against its CU's compilation directory */
-static const char *own_src(struct memlens_syms *s, Dwarf_Die *cu, const char *src)
+static const char *src_name(struct ml_arena *a, Dwarf_Die *cu, const char *src)
 {
 	Dwarf_Attribute attr;
 	const char *dir = src && src[0] != '/' && cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+	size_t ld, ls;
 	char *full;
-	const char *r;
 
 	if (!dir)
-		return own(s, src);
-	if (asprintf(&full, "%s/%s", dir, src) < 0)
+		return src;
+	ld = strlen(dir), ls = strlen(src);
+	full = arena_alloc(a, ld + ls + 2);
+	if (!full)
 		return NULL;
-	r = own(s, full);
-	free(full);
-	return r;
+	memcpy(full, dir, ld);
+	full[ld] = '/';
+	memcpy(full + ld + 1, src, ls + 1);
+	return full;
 }
 
 /* the name addr2line gives a DIE: its linkage name, else its name */
@@ -258,39 +269,26 @@ static const char *die_name(Dwarf_Die *die)
 	return name ? name : dwarf_diename(die) ? dwarf_diename(die) : "??";
 }
 
-/* the function DWARF names at addr: the innermost inlined subroutine or
- * subprogram among its scopes */
-static const char *dwarf_func(Dwfl_Module *mod, Dwarf_Addr addr)
+/* the function DWARF names at addr (the innermost inlined subroutine or
+ * subprogram among its scopes) and, when asked, the inlined calls there,
+ * innermost first, as eu-addr2line -f -i lists them; strings in libdw's
+ * memory, composed ones and the array in the file's arena */
+static int scopes_at(struct ml_sym_file *f, struct memlens_sym *out, Dwarf_Addr addr, bool want_inlines)
 {
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias), *scopes = NULL;
-	const char *name = NULL;
-	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
-
-	for (int i = 0; i < n && !name; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
-			name = die_name(&scopes[i]);
-	}
-	free(scopes);
-	return name;
-}
-
-/* the inlined calls at addr, innermost first, as eu-addr2line -i lists them */
-static int inlines(struct memlens_syms *s, struct memlens_sym *out, Dwfl_Module *mod, Dwarf_Addr addr)
-{
-	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias), *scopes = NULL, sub, cudie;
+	Dwarf_Die *cu = dwfl_module_addrdie(f->mod, addr, &bias), *scopes = NULL, sub, cudie;
 	struct memlens_sym_inline *v;
 	Dwarf_Files *files;
 	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
 
-	if (n <= 0) {
-		free(scopes);
-		return 0;
+	for (int i = 0; i < n && !out->func; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
+			out->func = die_name(&scopes[i]);
 	}
-	if (!dwarf_offdie(dwfl_module_getdwarf(mod, &bias), dwarf_dieoffset(&scopes[0]), &sub)) {
+	if (n <= 0 || !want_inlines ||
+	    !dwarf_offdie(dwfl_module_getdwarf(f->mod, &bias), dwarf_dieoffset(&scopes[0]), &sub)) {
 		free(scopes);
 		return 0;
 	}
@@ -301,13 +299,11 @@ static int inlines(struct memlens_syms *s, struct memlens_sym *out, Dwfl_Module 
 		free(scopes);
 		return 0;
 	}
-	v = calloc((size_t)n, sizeof(*v));
-	if (!v || !ML_VEC_PUSH(s->owned, s->nowned, s->capowned)) {
-		free(v);
+	v = arena_alloc(&f->arena, (size_t)n * sizeof(*v));
+	if (!v) {
 		free(scopes);
 		return -ENOMEM;
 	}
-	s->owned[s->nowned - 1] = v;
 	for (int i = 0; i < n - 1; i++) {
 		struct memlens_sym_inline *in = &v[out->ninlines];
 		Dwarf_Attribute attr;
@@ -315,18 +311,19 @@ static int inlines(struct memlens_syms *s, struct memlens_sym *out, Dwfl_Module 
 
 		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
 			continue;
-		in->func = own(s, die_name(&scopes[i]));
+		memset(in, 0, sizeof(*in));
+		in->func = die_name(&scopes[i]);
 		in->caller = "??";
 		for (int j = i + 1; j < n; j++) {
 			int tag = dwarf_tag(&scopes[j]);
 
 			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point || tag == DW_TAG_subprogram) {
-				in->caller = own(s, die_name(&scopes[j]));
+				in->caller = die_name(&scopes[j]);
 				break;
 			}
 		}
 		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &val))
-			in->call_file = own_src(s, &cudie, dwarf_filesrc(files, val, NULL, NULL));
+			in->call_file = src_name(&f->arena, &cudie, dwarf_filesrc(files, val, NULL, NULL));
 		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &val))
 			in->call_line = (uint32_t)val;
 		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_column, &attr), &val))
@@ -338,27 +335,104 @@ static int inlines(struct memlens_syms *s, struct memlens_sym *out, Dwfl_Module 
 	return 0;
 }
 
-static int symbolize_one(struct memlens_syms *s, struct memlens_sym *out, Dwfl_Module *mod, uint64_t vaddr,
-			 bool want_inlines)
+/* the answer at vaddr, worked out (strings in the file's keeping) */
+static int work_out(struct ml_sym_file *f, struct memlens_sym *out, uint64_t vaddr, bool want_inlines)
 {
 	GElf_Sym sym;
 	GElf_Off off = 0;
-	const char *name = dwfl_module_addrinfo(mod, vaddr, &off, &sym, NULL, NULL, NULL);
-	Dwfl_Line *line = dwfl_module_getsrc(mod, vaddr);
+	const char *name = dwfl_module_addrinfo(f->mod, vaddr, &off, &sym, NULL, NULL, NULL);
+	Dwfl_Line *line = dwfl_module_getsrc(f->mod, vaddr);
 	int lineno = 0, col = 0;
 	const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, &col, NULL, NULL) : NULL;
 
-	out->name = own(s, name);
+	memset(out, 0, sizeof(*out));
+	out->name = name;
 	out->offset = name ? off : 0;
-	out->func = own(s, dwarf_func(mod, vaddr));
 	if (src) {
-		out->file = own_src(s, dwfl_linecu(line), src);
+		out->file = src_name(&f->arena, dwfl_linecu(line), src);
 		out->line = lineno > 0 ? (uint32_t)lineno : 0;
 		out->column = col > 0 ? (uint32_t)col : 0;
 	}
 	if (!out->name && !out->file)
 		out->err = -ENOENT;
-	return want_inlines ? inlines(s, out, mod, vaddr) : 0;
+	return scopes_at(f, out, vaddr, want_inlines);
+}
+
+/* the memo's slot for vaddr (found, or the empty one it goes in) */
+static struct ml_sym_memo *memo_slot(struct ml_sym_file *f, uint64_t vaddr)
+{
+	size_t mask = f->memo_cap - 1, i = (size_t)((vaddr * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+
+	while (f->memo[i].used && f->memo[i].vaddr != vaddr)
+		i = (i + 1) & mask;
+	return &f->memo[i];
+}
+
+static int memo_grow(struct ml_sym_file *f)
+{
+	size_t cap = f->memo_cap ? f->memo_cap * 2 : 1024;
+	struct ml_sym_memo *old = f->memo;
+	size_t oldcap = f->memo_cap;
+
+	if (f->memo_n >= ML_SYM_MEMO_MAX) {
+		/* full: start again (the arena keeps what old answers used) */
+		memset(f->memo, 0, f->memo_cap * sizeof(*f->memo));
+		f->memo_n = 0;
+		return 0;
+	}
+	f->memo = calloc(cap, sizeof(*f->memo));
+	if (!f->memo) {
+		f->memo = old;
+		return -ENOMEM;
+	}
+	f->memo_cap = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].used)
+			*memo_slot(f, old[i].vaddr) = old[i];
+	free(old);
+	return 0;
+}
+
+/* out: a copy of the answer at vaddr, its strings in the batch's arena */
+static int answer_at(struct memlens_syms *s, struct ml_sym_file *f, struct memlens_sym *out, uint64_t vaddr,
+		     bool want_inlines)
+{
+	struct ml_sym_memo *m;
+	struct memlens_sym_inline *v = NULL;
+	int err;
+
+	if (f->memo_n * 2 >= f->memo_cap && (err = memo_grow(f)))
+		return err;
+	m = memo_slot(f, vaddr);
+	/* an answer memoized without inlines is worked out again with them */
+	if (!m->used || (want_inlines && !m->with_inlines)) {
+		err = work_out(f, &m->ans, vaddr, want_inlines);
+		if (err)
+			return err;
+		if (!m->used)
+			f->memo_n++;
+		m->used = true, m->vaddr = vaddr, m->with_inlines = want_inlines;
+	}
+	*out = m->ans;
+	if (!want_inlines)
+		out->ninlines = 0;
+	out->name = arena_str(&s->arena, m->ans.name);
+	out->func = arena_str(&s->arena, m->ans.func);
+	out->file = arena_str(&s->arena, m->ans.file);
+	if (out->ninlines) {
+		v = arena_alloc(&s->arena, out->ninlines * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < out->ninlines; i++) {
+			v[i] = m->ans.inlines[i];
+			v[i].func = arena_str(&s->arena, v[i].func);
+			v[i].caller = arena_str(&s->arena, v[i].caller);
+			v[i].call_file = arena_str(&s->arena, v[i].call_file);
+		}
+	}
+	out->inlines = v;
+	out->addr = 0;
+	return 0;
 }
 
 int memlens_norm__symbolize(struct memlens_proc *proc, const struct memlens_norm *norm,
@@ -408,10 +482,12 @@ int memlens_norm__symbolize(struct memlens_proc *proc, const struct memlens_norm
 			err = -ENOMEM;
 			break;
 		}
-		if (f->err)
+		if (f->err) {
 			o->err = f->err;
-		else
-			err = symbolize_one(s, o, f->mod, a->elf_vaddr, want_inlines);
+			continue;
+		}
+		err = answer_at(s, f, o, a->elf_vaddr, want_inlines);
+		o->addr = a->addr;
 	}
 	if (err) {
 		memlens_syms__free(s);
@@ -435,9 +511,7 @@ void memlens_syms__free(struct memlens_syms *syms)
 {
 	if (!syms)
 		return;
-	for (size_t i = 0; i < syms->nowned; i++)
-		free(syms->owned[i]);
-	free(syms->owned);
+	ml_arena_free(&syms->arena);
 	free(syms->s);
 	free(syms);
 }
