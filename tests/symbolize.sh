@@ -81,6 +81,7 @@ EOF
 	cc -O2 -g -fPIC -shared -o libinl.so inl.c &&
 	cc -O2 -g -fPIC -shared -Wl,--build-id -o libstrip.so strip.c &&
 	objcopy --only-keep-debug libstrip.so libstrip.debug && strip --strip-all libstrip.so &&
+	objcopy --add-gnu-debuglink=libstrip.debug libstrip.so &&
 	cc -O2 -g -pie -fPIE -o pie main.c -L. -linl -lstrip -Wl,-rpath,"$tmp" &&
 	cc -O2 -g -no-pie -fno-PIE -o nopie main.c -L. -linl -lstrip -Wl,-rpath,"$tmp") > "$tmp/cc.log" 2>&1
 ok $? "the helpers build: PIE, non-PIE, an inlining library, a stripped library with a separate debug file ($(head -c 200 "$tmp/cc.log"))"
@@ -165,6 +166,84 @@ mv "$dbg" "$tmp/outside.debug" && ln -s "$tmp/outside.debug" "$dbg"
 check "a build-ID entry that is a symlink out of /usr/lib/debug is not followed: no line, the symbol still" "- $sym" "$(line)"
 rm "$dbg" && cp "$tmp/libinl.so" "$dbg"
 check "a debug file there whose build ID is another file's is not used" "- $sym" "$(line)"
+rm "$dbg" && mkfifo "$dbg"
+check "a FIFO there is not opened to wait on, nor read" "- $sym" "$(timeout 20 bash -c "$(declare -f line); B=$B nopie=$nopie a=$a line")"
+rm "$dbg"
+# the debuglink: its name looked up in /usr/lib/debug/<the file's directory>/
+link=/usr/lib/debug$tmp/libstrip.debug
+mkdir -p "$(dirname "$link")" && cp "$tmp/libstrip.debug" "$link"
+check "found by its .gnu_debuglink name under /usr/lib/debug when no build-ID entry exists" "${good%% *}" "$(line | cut -d' ' -f1)"
+rm "$link" && ln -s /dev/zero "$link"
+check "a debuglink target that is a symlink to /dev/zero is not followed" "- $sym" "$(timeout 20 bash -c "$(declare -f line); B=$B nopie=$nopie a=$a line")"
+rm "$link" && ln -s ../../../../../../../../etc/passwd "$link"
+check "nor one climbing out of /usr/lib/debug with .." "- $sym" "$(line)"
 EOS
 tap_results "$tmp/res" "the namespace"
+
+# ---- files that lie ----
+# a DWARF whose first subprogram's DW_AT_sibling points at itself (a walk of
+# the CU's children that trusted it would never end), and an ELF whose
+# .symtab claims 2^40 bytes at an offset past its end
+cat > "$tmp/liar.c" <<'EOF'
+#include <unistd.h>
+int g;
+__attribute__((noinline)) int f1(int a, int b) { int c = a + b; g += c; return c * 2; }
+__attribute__((noinline)) int f2(int a) { int d = a * 3; g -= d; return d + 1; }
+int main(int argc, char **argv) { (void)argv; g = f1(argc, 2) + f2(argc); pause(); return 0; }
+EOF
+cc -O0 -g -gdwarf-4 -o "$tmp/liar" "$tmp/liar.c"
+python3 - "$tmp/liar" > "$tmp/liar.log" 2>&1 <<'EOF'
+import re, struct, subprocess, sys
+path = sys.argv[1]
+d = bytearray(open(path, 'rb').read())
+shoff, = struct.unpack_from('<Q', d, 0x28)
+shentsize, shnum, shstrndx = struct.unpack_from('<HHH', d, 0x3a)
+def shdr(i):
+    return struct.unpack_from('<IIQQQQIIQQ', d, shoff + i * shentsize)
+strtab = shdr(shstrndx)[4]
+def name(i):
+    o = strtab + shdr(i)[0]
+    return d[o:d.index(0, o)].decode()
+sec = {name(i): i for i in range(shnum)}
+# the sibling loop: the first subprogram with a sibling attribute, made its own sibling
+info_off = shdr(sec['.debug_info'])[4]
+dump = subprocess.run(['eu-readelf', '--debug-dump=info', path], capture_output=True, text=True).stdout
+die = sib = None
+for line in dump.split('\n'):
+    m = re.match(r'\s*\[\s*([0-9a-f]+)\]\s+(\w+)\s+abbrev:', line)
+    if m:
+        cur = (int(m.group(1), 16), m.group(2))
+    m = re.search(r'sibling\s+\(ref4\) \[\s*([0-9a-f]+)\]', line)
+    if m and cur[1] == 'subprogram' and die is None:
+        die, sib = cur[0], int(m.group(1), 16)
+at = d.find(struct.pack('<I', sib), info_off + die, info_off + die + 64)
+struct.pack_into('<I', d, at, die)
+open(path + '.loop', 'wb').write(d)
+# the symtab that lies about its size and place
+d = bytearray(open(path, 'rb').read())
+i = sec['.symtab']
+struct.pack_into('<QQ', d, shoff + i * shentsize + 24, len(d) + (1 << 30), 1 << 40)
+open(path + '.symtab', 'wb').write(d)
+print("die", hex(die), "sibling", hex(sib), "patched at", hex(at))
+EOF
+ok $? "the lying files are made ($(tail -1 "$tmp/liar.log"))"
+chmod +x "$tmp/liar.loop" "$tmp/liar.symtab"
+"$tmp/liar.loop" & lp=$!
+"$tmp/liar.symtab" & sp=$!
+trap 'kill $pie $nopie $lp $sp 2> /dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do grep -q liar "/proc/$lp/maps" && grep -q liar "/proc/$sp/maps" && break; sleep 0.05; done
+# liar_addrs PID FILE: main, f1 and f2 (+4) in that process
+liar_addrs() {
+	local base
+	base=$(awk -v f="$2" '$6 == f && $3 == "00000000" {split($1, r, "-"); print r[1]; exit}' "/proc/$1/maps")
+	for f in main f1 f2; do printf '%x ' $((16#$base + 16#$(nm "$tmp/liar" | awk -v f=$f '$3 == f {print $1}') + 4)); done
+}
+for who in "loop $lp" "symtab $sp"; do
+	set -- $who
+	out=$(timeout 30 "$B/memlens" symbolize "$2" $(liar_addrs "$2" "$tmp/liar.$1") --inlines -o SYMBOL,LINE,UNSYMBOLIZED -n 2>&1)
+	rc=$?
+	is "a $1 that lies: answered (rc 0, three rows) within the time limit, no crash ($(echo $out))" "0 3" "$rc $(echo "$out" | grep -c .)"
+done
+is "the sibling loop: the functions still named from the symbol table" "main+0x4 f1+0x4 f2+0x4" \
+	"$(timeout 30 "$B/memlens" symbolize "$lp" $(liar_addrs "$lp" "$tmp/liar.loop") -o SYMBOL -n | tr -s ' \n' ' ' | sed 's/ $//')"
 echo "1..$n"
