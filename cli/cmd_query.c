@@ -34,6 +34,7 @@ static void help(void)
 	       "with symbolize (or -o +SYMBOL,LINE): the function and offset, and the source line.\n\n"
 	       "      --no-build-id skip build IDs\n"
 	       "      --inlines     the inlined calls at each address (-o +SYMBOL,LINE,INLINES)\n"
+	       "      --debuginfod  also fetch debug files from the DEBUGINFOD_URLS servers (off by default)\n"
 	       );
 	cli_help_common(MEMLENS_JOB_QUERY);
 	out_help_columns(stdout, cols, vma_columns(cols, qcols, sizeof(qcols) / sizeof(qcols[0])));
@@ -135,7 +136,7 @@ struct query {
 	struct cli *cli;
 	struct memlens_proc *proc;
 	struct out out;
-	bool build_ids, said, inlines;
+	bool build_ids, said, inlines, debuginfod;
 	size_t answered;
 };
 
@@ -195,7 +196,7 @@ static int answer(struct query *q, const uint64_t *addrs, size_t n)
 {
 	MEMLENS_OPTS(memlens_normalize_opts, nopts, .build_ids = q->build_ids || wants_symbols(q),
 		     .elf_vaddr = out_has(&q->out, Q_ELF_VADDR) || wants_symbols(q));
-	MEMLENS_OPTS(memlens_symbolize_opts, sopts, .inlines = q->inlines);
+	MEMLENS_OPTS(memlens_symbolize_opts, sopts, .inlines = q->inlines, .debuginfod = q->debuginfod);
 	struct memlens_syms *syms = NULL;
 	struct memlens_norm *norm = NULL;
 	const struct memlens_vma_set *vmas;
@@ -310,6 +311,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct query *q, p
 		COMMON_LONGOPTS,
 		{ "no-build-id", no_argument, NULL, 'N' },
 		{ "inlines", no_argument, NULL, 'I' },
+		{ "debuginfod", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -318,6 +320,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct query *q, p
 		switch (c) {
 		case 'N': q->build_ids = false; break;
 		case 'I': q->inlines = true; break;
+		case 'D': q->debuginfod = true; break;
 		case 'h': help(); return EXIT_OK;
 		default:
 			if (cli_common_opt(cli, MEMLENS_JOB_QUERY, c, optarg))

@@ -342,9 +342,13 @@ struct memlens_symbolize_opts {
 	size_t sz;
 	/* the inlined calls at each address, innermost first (DWARF) */
 	bool inlines;
+	/* also ask the debuginfod servers of DEBUGINFOD_URLS for a debug file
+	 * (off by default: a request names the build IDs a process maps; at
+	 * most 30 s a file; asked when a file's DWARF is first wanted) */
+	bool debuginfod;
 	size_t :0;
 };
-#define memlens_symbolize_opts__last_field inlines
+#define memlens_symbolize_opts__last_field debuginfod
 
 /* one inlined call at an address: func was inlined into caller at the call site */
 struct memlens_sym_inline {

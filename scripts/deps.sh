@@ -11,9 +11,10 @@
 set -e
 # the compilers and make; the BPF programs (clang, bpftool gen skeleton);
 # the libraries (libsmartcols: tables, libmicrohttpd: the exporter, json-c:
-# diff's input, libbpf and libelf: the library, libdw: symbolization); pkgconf
+# diff's input, libbpf and libelf: the library, libdw and libdebuginfod's
+# header: symbolization); pkgconf
 # (pkg-config) finds them
-BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev libdw-dev zlib1g-dev
+BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev
        libsmartcols-dev libmicrohttpd-dev libjson-c-dev"
 # what only the tests use:
 #   the QEMU kernel matrix: qemu-system-x86, busybox-static, cpio, dpkg-dev (dpkg-deb)
@@ -24,9 +25,11 @@ BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev libdw-dev 
 #   the man page and completion: groff-base, bash-completion
 #   the Debian package and the minimal-root checks: debhelper, lintian,
 #     fakeroot, debootstrap, systemd (systemd-analyze verify)
+#   symbolization: elfutils (eu-addr2line, the ground truth), debuginfod (a
+#     local server for --debuginfod)
 TEST="curl jq python3 elfutils binutils util-linux procps strace locales qemu-system-x86 busybox-static cpio
       dpkg-dev prometheus python3-prometheus-client bash-completion groff-base
-      debhelper lintian fakeroot debootstrap systemd"
+      debhelper lintian fakeroot debootstrap systemd debuginfod"
 PKGS=$BUILD
 print=0
 for a in "$@"; do

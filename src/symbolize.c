@@ -19,9 +19,12 @@
  * by build ID (else device and inode): a profiler's second batch parses
  * nothing.  Answers own copies of their strings: they outlive the cache.
  */
+#include <dlfcn.h>
 #include <dwarf.h>
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "build_id.h"
 #include "vma.h"
@@ -65,6 +69,7 @@ struct ml_sym_file {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	int err;	/* why there is no module (cached as well) */
+	bool debuginfod;	/* created for a batch that asked debuginfod servers */
 	struct ml_sym_memo *memo;	/* open addressing, memo_cap a power of two */
 	size_t memo_n, memo_cap;
 	struct ml_arena arena;		/* the memo's own strings (composed paths) and inline arrays */
@@ -141,6 +146,84 @@ static int same_build_id(int fd, const unsigned char *want, int want_len)
 	return -1;
 }
 
+/* ---- debuginfod: the client library loaded when first asked, as libdwfl
+ * itself loads it; only with DEBUGINFOD_URLS set ---- */
+#define ML_DEBUGINFOD_MAX_S 30	/* a fetch taking longer is given up */
+
+static struct {
+	bool tried;
+	debuginfod_client *(*begin)(void);
+	int (*find)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*progressfn)(debuginfod_client *, debuginfod_progressfn_t);
+	void (*set_user_data)(debuginfod_client *, void *);
+	void *(*get_user_data)(debuginfod_client *);
+	void (*end)(debuginfod_client *);
+} dinfod;
+
+static int dinfod_progress(debuginfod_client *c, long a, long b)
+{
+	const struct timespec *start = dinfod.get_user_data(c);
+	struct timespec now;
+
+	(void)a, (void)b;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec - start->tv_sec > ML_DEBUGINFOD_MAX_S;
+}
+
+static bool dinfod_load(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	void *h;
+
+	pthread_mutex_lock(&lock);
+	if (!dinfod.tried) {
+		dinfod.tried = true;
+		h = dlopen(DEBUGINFOD_SONAME, RTLD_LAZY | RTLD_LOCAL);
+		if (h) {
+			*(void **)&dinfod.begin = dlsym(h, "debuginfod_begin");
+			*(void **)&dinfod.find = dlsym(h, "debuginfod_find_debuginfo");
+			*(void **)&dinfod.progressfn = dlsym(h, "debuginfod_set_progressfn");
+			*(void **)&dinfod.set_user_data = dlsym(h, "debuginfod_set_user_data");
+			*(void **)&dinfod.get_user_data = dlsym(h, "debuginfod_get_user_data");
+			*(void **)&dinfod.end = dlsym(h, "debuginfod_end");
+			if (!dinfod.begin || !dinfod.find || !dinfod.progressfn || !dinfod.set_user_data ||
+			    !dinfod.get_user_data || !dinfod.end)
+				dinfod.begin = NULL;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return dinfod.begin;
+}
+
+/* the debug file of build ID bits from the DEBUGINFOD_URLS servers: a
+ * regular file in the client's cache, or -1 */
+static int dinfod_fetch(const unsigned char *bits, int len)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	struct timespec start;
+	debuginfod_client *c;
+	struct stat st;
+	char *path = NULL;
+	int fd;
+
+	if (!urls || !*urls || !dinfod_load())
+		return -1;
+	c = dinfod.begin();
+	if (!c)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	dinfod.set_user_data(c, &start);
+	dinfod.progressfn(c, dinfod_progress);
+	fd = dinfod.find(c, bits, len, &path);
+	free(path);
+	dinfod.end(c);
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ML_SYM_FILE_MAX)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd < 0 ? -1 : fd;
+}
+
 /* libdwfl's question: a separate debug file for mod.  By build ID under
  * /usr/lib/debug/.build-id, then by debuglink name in /usr/lib/debug
  * followed by the file's directory; only one whose build ID is the file's. */
@@ -152,7 +235,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	int len = dwfl_module_build_id(mod, &bits, &vaddr), fd = -1;
 	char rel[4096];
 
-	(void)userdata, (void)modname, (void)base, (void)crc;
+	(void)modname, (void)base, (void)crc;
 	*debuginfo_file_name = NULL;
 	if (len <= 0 || len > MEMLENS_BUILD_ID_MAX)
 		return -1;
@@ -174,6 +257,12 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 			return -1;
 		fd = same_build_id(open_debug(rel), bits, len);
 	}
+	/* last, the servers, where this batch asked for them (the module's
+	 * user data says so) */
+	if (fd < 0 && userdata && *userdata) {
+		fd = same_build_id(dinfod_fetch(bits, len), bits, len);
+		return fd;
+	}
 	/* its name, as libdwfl's own search gives it: relative source
 	 * directories are read against it, as eu-addr2line reads them */
 	if (fd >= 0 && asprintf(debuginfo_file_name, ML_DEBUG_ROOT "/%s", rel) < 0)
@@ -188,7 +277,8 @@ static const Dwfl_Callbacks callbacks = {
 };
 
 /* the cached file of v, opened and reported on first use */
-static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *how, const struct memlens_vma *v)
+static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *how, const struct memlens_vma *v,
+				    bool debuginfod)
 {
 	struct ml_sym_cache *c = ml->syms;
 	struct ml_sym_file *f;
@@ -233,6 +323,14 @@ static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *
 	if (!f->mod) {
 		close(fd);
 		f->err = -ENOENT;
+	} else if (debuginfod) {
+		void **ud = NULL;
+
+		/* read by find_debuginfo, when DWARF is first wanted */
+		dwfl_module_info(f->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+		if (ud)
+			*ud = (void *)1;
+		f->debuginfod = true;
 	}
 	dwfl_report_end(f->dwfl, NULL, NULL);
 	return f;
@@ -438,7 +536,7 @@ static int answer_at(struct memlens_syms *s, struct ml_sym_file *f, struct memle
 int memlens_norm__symbolize(struct memlens_proc *proc, const struct memlens_norm *norm,
 			    const struct memlens_symbolize_opts *opts, struct memlens_syms **out)
 {
-	bool want_inlines = OPTS_GET(opts, inlines, false);
+	bool want_inlines = OPTS_GET(opts, inlines, false), want_debuginfod = OPTS_GET(opts, debuginfod, false);
 	const struct memlens_vma_set *vmas = memlens_norm__vmas(norm);
 	const struct ml_source *how;
 	struct memlens_syms *s;
@@ -477,7 +575,7 @@ int memlens_norm__symbolize(struct memlens_proc *proc, const struct memlens_norm
 			o->err = a->elf_vaddr_err;
 			continue;
 		}
-		f = sym_file(ml, how, memlens_vma_set__get(vmas, (size_t)a->vma));
+		f = sym_file(ml, how, memlens_vma_set__get(vmas, (size_t)a->vma), want_debuginfod);
 		if (!f) {
 			err = -ENOMEM;
 			break;

@@ -246,4 +246,35 @@ for who in "loop $lp" "symtab $sp"; do
 done
 is "the sibling loop: the functions still named from the symbol table" "main+0x4 f1+0x4 f2+0x4" \
 	"$(timeout 30 "$B/memlens" symbolize "$lp" $(liar_addrs "$lp" "$tmp/liar.loop") -o SYMBOL -n | tr -s ' \n' ' ' | sed 's/ $//')"
+
+# ---- debuginfod: asked only with --debuginfod, its answer held to the build ID ----
+a=$(awk -v k="$(grep -n -m1 '^strip_hash+' "$tmp/g1.libstrip.so" | cut -d: -f1)" 'NR == k {print $1}' "$tmp/s.libstrip.so")
+mkdir -p "$tmp/dinfod" && cp "$tmp/libstrip.debug" "$tmp/dinfod/"
+port=$((20000 + RANDOM % 20000))
+debuginfod -p $port -F "$tmp/dinfod" -d "$tmp/dinfod.sqlite" > "$tmp/dinfod.log" 2>&1 & dp=$!
+trap 'kill $pie $nopie $lp $sp $dp 2> /dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 300); do
+	curl -sf -o /dev/null "http://127.0.0.1:$port/buildid/$bid/debuginfo" && break; sleep 0.1
+done
+sline() { DEBUGINFOD_URLS=$1 DEBUGINFOD_CACHE_PATH=$tmp/dcache$2 "$B/memlens" symbolize "$nopie" "$a" -o LINE -n "${@:3}" 2>&1 | tr -d ' '; }
+is "DEBUGINFOD_URLS set, no --debuginfod: no server is asked, no line" "" "$(sline "http://127.0.0.1:$port" 1)"
+is "--debuginfod: the server's debug file gives the stripped library's line" "yes" \
+	"$(sline "http://127.0.0.1:$port" 2 --debuginfod | grep -q '/strip\.c:[0-9]' && echo yes)"
+# a server that answers every build ID with another file
+python3 - "$tmp/libinl.so" > "$tmp/liar-server.port" 2> /dev/null <<'EOF' & lsp=$!
+import http.server, sys
+body = open(sys.argv[1], 'rb').read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+EOF
+trap 'kill $pie $nopie $lp $sp $dp $lsp 2> /dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 50); do [ -s "$tmp/liar-server.port" ] && break; sleep 0.1; done
+is "a server answering with another build ID's file: not used (no line)" "" \
+	"$(sline "http://127.0.0.1:$(cat "$tmp/liar-server.port")" 3 --debuginfod)"
 echo "1..$n"
