@@ -170,8 +170,13 @@ build-fuzz/fuzz_diff_doc: tests/fuzz/fuzz_diff_doc.c cli/diff_doc.c cli/diff_doc
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -Icli -o $@ $< cli/diff_doc.c cli/quantity.c cli/common.c $(LIB_SRCS) $(LIB_LIBS) -ljson-c
 
+# the symbolization fuzzer's seed: a small ELF with DWARF and inlined calls
+build-fuzz/seed_symbolize: tests/fuzz/seed_symbolize.c
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -o $@ $<
+
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-fuzz: $(FUZZERS)
+fuzz: $(FUZZERS) build-fuzz/seed_symbolize
 
 # every file install writes, for uninstall
 INSTALLED := $(BINDIR)/memlens $(INCLUDEDIR)/memlens.h $(LIBDIR)/libmemlens.a $(LIBDIR)/libmemlens.so.$(VERSION) \

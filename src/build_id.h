@@ -11,6 +11,8 @@ ML_HIDDEN int ml_build_id_fill(struct memlens *ml, const struct ml_source *how, 
 ML_HIDDEN void ml_bid_cache_free(struct ml_bid_cache *c);
 /* symbolize.c's cache of opened files */
 ML_HIDDEN void ml_sym_cache_free(struct ml_sym_cache *c);
+/* symbolize.c's answers at vaddrs in the ELF file open at fd (consumed): the fuzzer's way in */
+ML_HIDDEN int ml_symbolize_fd(int fd, const uint64_t *vaddrs, size_t n, bool inlines, struct memlens_syms **out);
 /* the GNU build ID note of an ELF image in memory; 0 and *size, -ENOENT none, -ENOEXEC not ELF */
 ML_HIDDEN int ml_elf_build_id_mem(const void *data, size_t len, unsigned char *id, uint32_t *size);
 ML_HIDDEN int ml_elf_build_id_fd(int fd, unsigned char *id, uint32_t *size);

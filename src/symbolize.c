@@ -39,6 +39,7 @@
 
 #define ML_SYM_FILE_MAX (4ULL << 30)	/* a mapped or debug file larger than this is not parsed */
 #define ML_DEBUG_ROOT "/usr/lib/debug"
+#define ML_SYM_FILES_MAX 256	/* files kept parsed in a context */
 
 static void *arena_alloc(struct ml_arena *a, size_t n)
 {
@@ -86,16 +87,14 @@ struct memlens_syms {
 	struct ml_arena arena;	/* the answers' strings and inline arrays */
 };
 
+static void file_free(struct ml_sym_file *f);
+
 void ml_sym_cache_free(struct ml_sym_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->v[i].dwfl)
-			dwfl_end(c->v[i].dwfl);
-		free(c->v[i].memo);
-		ml_arena_free(&c->v[i].arena);
-	}
+	for (size_t i = 0; i < c->n; i++)
+		file_free(&c->v[i]);
 	free(c->v);
 	free(c);
 }
@@ -276,50 +275,25 @@ static const Dwfl_Callbacks callbacks = {
 	.section_address = dwfl_offline_section_address,
 };
 
-/* the cached file of v, opened and reported on first use */
-static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *how, const struct memlens_vma *v,
-				    bool debuginfod)
+/* an open file reported into a Dwfl of its own: at base 0, the module's
+ * addresses are the file's ELF virtual addresses, PIE or not; fd is
+ * libdwfl's from here (closed on failure) */
+static void file_report(struct ml_sym_file *f, int fd, const char *name, bool debuginfod)
 {
-	struct ml_sym_cache *c = ml->syms;
-	struct ml_sym_file *f;
 	struct stat st;
-	int fd;
 
-	for (size_t i = 0; i < c->n; i++) {
-		f = &c->v[i];
-		if (v->build_id_size ? f->bid_size == v->build_id_size && !memcmp(f->bid, v->build_id, f->bid_size)
-				     : !f->bid_size && f->inode == v->inode && f->dev_major == v->dev_major &&
-					       f->dev_minor == v->dev_minor)
-			return f;
-	}
-	f = ML_VEC_PUSH(c->v, c->n, c->cap);
-	if (!f)
-		return NULL;
-	memset(f, 0, sizeof(*f));
-	f->bid_size = v->build_id_size;
-	memcpy(f->bid, v->build_id, v->build_id_size);
-	f->dev_major = v->dev_major;
-	f->dev_minor = v->dev_minor;
-	f->inode = v->inode;
-	fd = how && how->bid.open ? how->bid.open(v->pid, v) : -EINVAL;
-	if (fd < 0) {
-		f->err = fd;
-		return f;
-	}
-	if (fstat(fd, &st) || (uint64_t)st.st_size > ML_SYM_FILE_MAX) {
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ML_SYM_FILE_MAX) {
 		f->err = -EFBIG;
 		close(fd);
-		return f;
+		return;
 	}
 	f->dwfl = dwfl_begin(&callbacks);
 	if (!f->dwfl) {
 		f->err = -ENOMEM;
 		close(fd);
-		return f;
+		return;
 	}
-	/* at base 0: the module's addresses are the file's ELF virtual
-	 * addresses, PIE or not; libdwfl owns fd from here */
-	f->mod = dwfl_report_elf(f->dwfl, v->name, v->name, fd, 0, true);
+	f->mod = dwfl_report_elf(f->dwfl, name, name, fd, 0, true);
 	if (!f->mod) {
 		close(fd);
 		f->err = -ENOENT;
@@ -333,6 +307,52 @@ static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *
 		f->debuginfod = true;
 	}
 	dwfl_report_end(f->dwfl, NULL, NULL);
+}
+
+static void file_free(struct ml_sym_file *f)
+{
+	if (f->dwfl)
+		dwfl_end(f->dwfl);
+	free(f->memo);
+	ml_arena_free(&f->arena);
+}
+
+/* the cached file of v, opened and reported on first use */
+static struct ml_sym_file *sym_file(struct memlens *ml, const struct ml_source *how, const struct memlens_vma *v,
+				    bool debuginfod)
+{
+	struct ml_sym_cache *c = ml->syms;
+	struct ml_sym_file *f;
+	int fd;
+
+	for (size_t i = 0; i < c->n; i++) {
+		f = &c->v[i];
+		if (v->build_id_size ? f->bid_size == v->build_id_size && !memcmp(f->bid, v->build_id, f->bid_size)
+				     : !f->bid_size && f->inode == v->inode && f->dev_major == v->dev_major &&
+					       f->dev_minor == v->dev_minor)
+			return f;
+	}
+	/* bounded: parsed DWARF can be large; past the limit, start again
+	 * (answers own their strings, none points into a file) */
+	if (c->n >= ML_SYM_FILES_MAX) {
+		for (size_t i = 0; i < c->n; i++)
+			file_free(&c->v[i]);
+		c->n = 0;
+	}
+	f = ML_VEC_PUSH(c->v, c->n, c->cap);
+	if (!f)
+		return NULL;
+	memset(f, 0, sizeof(*f));
+	f->bid_size = v->build_id_size;
+	memcpy(f->bid, v->build_id, v->build_id_size);
+	f->dev_major = v->dev_major;
+	f->dev_minor = v->dev_minor;
+	f->inode = v->inode;
+	fd = how && how->bid.open ? how->bid.open(v->pid, v) : -EINVAL;
+	if (fd < 0)
+		f->err = fd;
+	else
+		file_report(f, fd, v->name, debuginfod);
 	return f;
 }
 
@@ -612,4 +632,36 @@ void memlens_syms__free(struct memlens_syms *syms)
 	ml_arena_free(&syms->arena);
 	free(syms->s);
 	free(syms);
+}
+
+/* the fuzzer's way in: the answers at vaddrs in the ELF file open at fd
+ * (consumed), as if a process mapped it, without a context */
+int ml_symbolize_fd(int fd, const uint64_t *vaddrs, size_t n, bool inlines, struct memlens_syms **out)
+{
+	struct ml_sym_file f;
+	struct memlens_syms *s = calloc(1, sizeof(*s));
+	int err = 0;
+
+	memset(&f, 0, sizeof(f));
+	if (!s || !(s->s = calloc(n ? n : 1, sizeof(*s->s)))) {
+		free(s);
+		close(fd);
+		return -ENOMEM;
+	}
+	s->n = n;
+	file_report(&f, fd, "fuzz", false);
+	for (size_t i = 0; i < n && !err; i++) {
+		if (f.err)
+			s->s[i].err = f.err;
+		else
+			err = answer_at(s, &f, &s->s[i], vaddrs[i], inlines);
+		s->s[i].addr = vaddrs[i];
+	}
+	file_free(&f);
+	if (err) {
+		memlens_syms__free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
 }

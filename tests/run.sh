@@ -84,6 +84,7 @@ if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: pin records and model" fuzz fuzz_pin_records "tests/fuzz/corpus/pin_records/*"
 	run "fuzz: cgroup file and ids" fuzz fuzz_cgroup "tests/fuzz/corpus/cgroup/*"
 	run "fuzz: memlens diff's input" fuzz fuzz_diff_doc "tests/fuzz/corpus/diff_doc/*"
+	run "fuzz: symbolization of any file" fuzz fuzz_symbolize "build-fuzz/seed_symbolize ${1:-build}/tests/mapper"
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"
