@@ -56,10 +56,18 @@ __attribute__((noinline)) int strip_sum(const int *v, int n)
 	return s;
 }
 EOF
+# MiniDebugInfo: local functions that only .gnu_debugdata's symbol table names
+cat > "$tmp/mini.c" <<'EOF'
+__attribute__((noinline)) static int mini_a(int x) { return x * 7 + 3; }
+__attribute__((noinline)) static int mini_b(int x) { for (int i = 0; i < 5; i++) x = mini_a(x) ^ i; return x; }
+__attribute__((noinline)) static int mini_c(int x) { return mini_b(x) + mini_a(x >> 1); }
+int mini_entry(int x) { return mini_c(x) - mini_b(x + 1); }
+EOF
 cat > "$tmp/main.c" <<'EOF'
 #include <stdio.h>
 #include <unistd.h>
 int inl_work(int n);
+int mini_entry(int x);
 int strip_hash(const char *s);
 __attribute__((noinline)) static int helper_loop(int n)
 {
@@ -71,7 +79,7 @@ __attribute__((noinline)) static int helper_loop(int n)
 }
 int main(int argc, char **argv)
 {
-	printf("%d %d %d\n", inl_work(argc), strip_hash(argv[0]), helper_loop(argc));
+	printf("%d %d %d %d\n", inl_work(argc), strip_hash(argv[0]), helper_loop(argc), mini_entry(argc));
 	fflush(stdout);
 	pause();
 	return 0;
@@ -82,9 +90,15 @@ EOF
 	cc -O2 -g -fPIC -shared -Wl,--build-id -o libstrip.so strip.c &&
 	objcopy --only-keep-debug libstrip.so libstrip.debug && strip --strip-all libstrip.so &&
 	objcopy --add-gnu-debuglink=libstrip.debug libstrip.so &&
-	cc -O2 -g -pie -fPIE -o pie main.c -L. -linl -lstrip -Wl,-rpath,"$tmp" &&
-	cc -O2 -g -no-pie -fno-PIE -o nopie main.c -L. -linl -lstrip -Wl,-rpath,"$tmp") > "$tmp/cc.log" 2>&1
-ok $? "the helpers build: PIE, non-PIE, an inlining library, a stripped library with a separate debug file ($(head -c 200 "$tmp/cc.log"))"
+	cc -O2 -g -fPIC -shared -o libmini.so mini.c &&
+	nm -D libmini.so --format=posix --defined-only | awk '{print $1}' | sort > mini.dyn &&
+	nm libmini.so --format=posix --defined-only | awk '$2 == "T" || $2 == "t" {print $1}' | sort > mini.fn &&
+	comm -13 mini.dyn mini.fn > mini.keep &&
+	objcopy --only-keep-debug libmini.so mini.dbg && objcopy -S --keep-symbols=mini.keep mini.dbg &&
+	strip --strip-all libmini.so && xz -f mini.dbg && objcopy --add-section .gnu_debugdata=mini.dbg.xz libmini.so &&
+	cc -O2 -g -pie -fPIE -o pie main.c -L. -linl -lstrip -lmini -Wl,-rpath,"$tmp" &&
+	cc -O2 -g -no-pie -fno-PIE -o nopie main.c -L. -linl -lstrip -lmini -Wl,-rpath,"$tmp") > "$tmp/cc.log" 2>&1
+ok $? "the helpers build: PIE, non-PIE, an inlining library, a stripped library with a separate debug file, one with MiniDebugInfo ($(head -c 200 "$tmp/cc.log"))"
 bid=$(eu-readelf -n "$tmp/libstrip.so" | awk '/Build ID:/ {print $3}')
 
 # ---- in a private mount namespace: /usr/lib overlaid, the debug file placed ----
@@ -121,7 +135,8 @@ samples() {
 }
 libc=$(awk '$6 ~ /\/libc\.so\.6$/ {print $6; exit}' "/proc/$pie/maps")
 total=0 agree_s=0 agree_f=0 inl=0
-for spec in "$pie $tmp/pie 220" "$nopie $tmp/nopie 220" "$pie $tmp/libinl.so 200" "$nopie $tmp/libstrip.so 200" "$pie $libc 300"; do
+for spec in "$pie $tmp/pie 220" "$nopie $tmp/nopie 220" "$pie $tmp/libinl.so 200" "$nopie $tmp/libstrip.so 200" \
+	    "$pie $tmp/libmini.so 60" "$pie $libc 300"; do
 	set -- $spec
 	pid=$1 file=$2 cnt=$3 name=$(basename "$2")
 	samples "$pid" "$file" "$cnt" > "$tmp/s.$name"
@@ -146,12 +161,14 @@ for spec in "$pie $tmp/pie 220" "$nopie $tmp/nopie 220" "$pie $tmp/libinl.so 200
 	inl=$((inl + $(grep -c 'inlined by' "$tmp/e2.$name")))
 	echo "$name $(grep -vc '^?? at' "$tmp/e1.$name") $(grep -vc ' at ??:0$' "$tmp/e1.$name")" >> "$tmp/cover"
 done
+check "MiniDebugInfo: its local functions named, as eu-addr2line names them ($(grep -o 'mini_[abc]' "$tmp/g1.libmini.so" | sort -u | tr '\n' ' '))" \
+	"mini_a mini_b mini_c " "$(grep -o 'mini_[abc]' "$tmp/g1.libmini.so" | sort -u | tr '\n' ' ')"
 check "at least 1000 addresses compared ($total), inlined calls among them ($inl)" "yes" \
 	"$([ "$total" -ge 1000 ] && [ "$inl" -gt 10 ] && echo yes)"
 # each file gave something to compare: symbols everywhere, lines where DWARF is
 check "symbols in every file, lines in the helpers and both libraries (the stripped one through its debug file)" \
 	"pie:y:y nopie:y:y libinl.so:y:y libstrip.so:y:y" \
-	"$(awk '$1 != "libc.so.6" {printf "%s%s:%s:%s", sep, $1, ($2 > 0 ? "y" : "n"), ($3 > 0 ? "y" : "n"); sep = " "}' "$tmp/cover")"
+	"$(awk '$1 != "libc.so.6" && $1 != "libmini.so" {printf "%s%s:%s:%s", sep, $1, ($2 > 0 ? "y" : "n"), ($3 > 0 ? "y" : "n"); sep = " "}' "$tmp/cover")"
 check "libc: symbols for at least nine addresses in ten (its .dynsym)" "yes" \
 	"$([ $(grep -vc '^?? at' "$tmp/g1.libc.so.6") -ge 270 ] && echo yes)"
 
