@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 }
 EOF
 (cd "$tmp" &&
-	cc -O2 -g -fPIC -shared -o libinl.so inl.c &&
+	cc -O2 -g -gdwarf-4 -fdebug-prefix-map="$tmp"=./src -fPIC -shared -o libinl.so inl.c &&
 	cc -O2 -g -fPIC -shared -Wl,--build-id -o libstrip.so strip.c &&
 	objcopy --only-keep-debug libstrip.so libstrip.debug && strip --strip-all libstrip.so &&
 	objcopy --add-gnu-debuglink=libstrip.debug libstrip.so &&
