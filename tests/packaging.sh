@@ -54,21 +54,7 @@ is "make uninstall: no file left" "" "$(cd "$tmp/root" && find . \( -type f -o -
 # ---- before install: the uninstalled .pc ----
 is "PKG_CONFIG_PATH=BUILD: memlens-uninstalled.pc points into the tree" \
 	"-I$PWD/include -L$B -lmemlens" "$(PKG_CONFIG_PATH="$B" pkg-config --cflags --libs memlens | sed 's/ *$//')"
-cat > "$tmp/pc.c" <<'EOS'
-#include <stdio.h>
-#include <memlens.h>
-int main(void)
-{
-	struct memlens *ml = memlens__new(NULL);
-	struct memlens_snapshot *s = NULL;
-	int err = memlens__snapshot(ml, NULL, &s);
-
-	printf("%d %zu\n", err, memlens_snapshot__count(s));
-	memlens_snapshot__free(s);
-	memlens__free(ml);
-	return err != 0;
-}
-EOS
+cp tests/helpers/consumer.c "$tmp/pc.c"
 sanflags=(); [ ${#san[@]} = 0 ] || sanflags=(-fsanitize=address,undefined)
 cc -std=c11 -Wall -Wextra -Werror "${sanflags[@]}" $(PKG_CONFIG_PATH="$B" pkg-config --cflags memlens) -o "$tmp/pc" "$tmp/pc.c" \
 	$(PKG_CONFIG_PATH="$B" pkg-config --libs memlens) > "$tmp/cc.log" 2>&1

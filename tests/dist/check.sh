@@ -174,21 +174,7 @@ ok "$([ $? = 0 ] && echo "$out" | grep -q "^kernel" ; echo $?)" "memlens feature
 is "memlens --version is the package's" "memlens $ver" "$(inroot memlens --version)"
 out=$(inroot env MANPAGER=cat MANWIDTH=80 man memlens 2>&1)
 is "man memlens renders the installed page" "NAME memlens - " "$(echo "$out" | grep -m1 -o '^NAME') $(echo "$out" | grep -A1 '^NAME' | tail -1 | tr -s ' ' | grep -o 'memlens - ' || echo "$out" | head -3)"
-cat > "$root/tmp/pc.c" <<'EOS'
-#include <stdio.h>
-#include <memlens.h>
-int main(void)
-{
-	struct memlens *ml = memlens__new(NULL);
-	struct memlens_snapshot *s = NULL;
-	int err = memlens__snapshot(ml, NULL, &s);
-
-	printf("%d %zu\n", err, memlens_snapshot__count(s));
-	memlens_snapshot__free(s);
-	memlens__free(ml);
-	return err != 0;
-}
-EOS
+cp tests/helpers/consumer.c "$root/tmp/pc.c"
 inroot bash -c 'cc -o /tmp/pc /tmp/pc.c $(pkg-config --cflags --libs memlens) && /tmp/pc && ldd /tmp/pc | grep -o "libmemlens.so.0 => [^ ]*"' > "$tmp/pc.out" 2>&1
 is "a program built with pkg-config runs on the packaged library, no LD_LIBRARY_PATH" "0 libmemlens.so.0 => /lib/$ma/libmemlens.so.0" \
 	"$(awk 'NR == 1 {print $1} NR == 2' "$tmp/pc.out" | tr '\n' ' ' | sed 's/ $//')"
