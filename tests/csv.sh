@@ -4,7 +4,9 @@
 # bytes; a name a spreadsheet would run as a formula starts with ', a signed
 # number stays a number.  Targets are a stopped process (its figures stand
 # still between the two runs) whose name holds a comma, a quote and a
-# leading '=', and a file it maps.
+# leading '=', and a file it maps.  The target is the static helper (tests/
+# helpers/sharer.c): it shares no library page with anything, so no process
+# starting or ending elsewhere on the machine moves its Pss between the runs.
 # Usage: tests/csv.sh BUILD_DIR    (TAP on stdout)
 set -u
 B=$(cd "${1:-build}" && pwd)
@@ -16,18 +18,20 @@ if ! command -v python3 > /dev/null || ! command -v jq > /dev/null; then
 	echo "1..$n"; exit 0
 fi
 tmp=$(mktemp -d /tmp/memlens-csv-XXXXXX); chmod 755 "$tmp"
-pid=0
-trap '[ "$pid" != 0 ] && { kill -KILL $pid; wait $pid; } 2> /dev/null; rm -rf "$tmp"' EXIT
+pid=0 kid=0
+trap '[ "$pid" != 0 ] && { kill -KILL $pid $kid; wait $pid; } 2> /dev/null; rm -rf "$tmp"' EXIT
 
 # a process named =1+2,"x (its comm: the executable's name, 15 bytes)
 name='=1+2,"x'
 mkfifo "$tmp/fifo"
-cp "$(command -v bash)" "$tmp/$name"
-# it maps obj, a copy of libc the loader maps as a preloaded library
+cp "$B/tests/sharer" "$tmp/$name"
+# it maps obj (a copy of libc, an ELF with a build ID), a child of it too;
+# both wait on the FIFO, which they hold open themselves
 cp "$(ldd "$(command -v bash)" | awk '/libc\.so/ {print $3}')" "$tmp/obj"
-LD_PRELOAD="$tmp/obj" "$tmp/$name" -c 'read -r -t 1000 x <> "$1"' _ "$tmp/fifo" &
+"$tmp/$name" "$tmp/obj" 8 4 <> "$tmp/fifo" > "$tmp/target.out" &
 pid=$!
-for _ in $(seq 50); do grep -q "$tmp/obj" /proc/$pid/maps 2> /dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q '^child' "$tmp/target.out" 2> /dev/null && break; sleep 0.1; done
+kid=$(awk '$1 == "child" {print $2}' "$tmp/target.out")
 is "the target's comm is the hostile name" "$name" "$(cat /proc/$pid/comm)"
 kill -STOP $pid
 addr=0x$(head -1 /proc/$pid/maps | cut -d- -f1)
@@ -76,7 +80,7 @@ for args in "maps $pid" "maps $pid --smaps -o START,NAME,Size,Rss,Swap,THPeligib
 		"$ML" $args -J > "$tmp/out.json" 2> /dev/null
 		got=$(python3 "$tmp/cmp.py" "$tmp/out.csv" "$tmp/out.json" 2>&1 | tail -1)
 		[ "$got" = "${got%% *} " ] && break
-		sleep 0.2
+		sleep 0.2	# (a try again only for what moves by itself: none of the target's figures)
 	done
 	is "$args --csv: exit 0, read back as RFC 4180, every cell as -J's (${got%% *} rows)" "0 ${got%% *} " "$rc $got"
 done
