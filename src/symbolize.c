@@ -99,6 +99,15 @@ void ml_sym_cache_free(struct ml_sym_cache *c)
 	free(c);
 }
 
+/* 0 if fd is a regular file within the size limit, else -EFBIG (a FIFO,
+ * a device or a huge file is never parsed) */
+static int parsable(int fd)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= ML_SYM_FILE_MAX ? 0 : -EFBIG;
+}
+
 /* a file beneath /usr/lib/debug: regular, within the size limit; -errno */
 static int open_debug(const char *rel)
 {
@@ -106,7 +115,6 @@ static int open_debug(const char *rel)
 		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	struct stat st;
 	int dir, fd;
 
 	dir = open(ML_DEBUG_ROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -124,7 +132,7 @@ static int open_debug(const char *rel)
 		return err;
 	}
 	close(dir);
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ML_SYM_FILE_MAX) {
+	if (parsable(fd)) {
 		close(fd);
 		return -EPERM;
 	}
@@ -201,7 +209,6 @@ static int dinfod_fetch(const unsigned char *bits, int len)
 	const char *urls = getenv("DEBUGINFOD_URLS");
 	struct timespec start;
 	debuginfod_client *c;
-	struct stat st;
 	char *path = NULL;
 	int fd;
 
@@ -216,7 +223,7 @@ static int dinfod_fetch(const unsigned char *bits, int len)
 	fd = dinfod.find(c, bits, len, &path);
 	free(path);
 	dinfod.end(c);
-	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ML_SYM_FILE_MAX)) {
+	if (fd >= 0 && parsable(fd)) {
 		close(fd);
 		fd = -1;
 	}
@@ -280,10 +287,8 @@ static const Dwfl_Callbacks callbacks = {
  * libdwfl's from here (closed on failure) */
 static void file_report(struct ml_sym_file *f, int fd, const char *name, bool debuginfod)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > ML_SYM_FILE_MAX) {
-		f->err = -EFBIG;
+	f->err = parsable(fd);
+	if (f->err) {
 		close(fd);
 		return;
 	}
@@ -493,9 +498,12 @@ static int memo_grow(struct ml_sym_file *f)
 	size_t oldcap = f->memo_cap;
 
 	if (f->memo_n >= ML_SYM_MEMO_MAX) {
-		/* full: start again (the arena keeps what old answers used) */
+		/* full: start again, and free the composed paths and inline
+		 * arrays only the old answers pointed to (answers given out own
+		 * copies in their batch's arena) */
 		memset(f->memo, 0, f->memo_cap * sizeof(*f->memo));
 		f->memo_n = 0;
+		ml_arena_free(&f->arena);
 		return 0;
 	}
 	f->memo = calloc(cap, sizeof(*f->memo));
@@ -517,6 +525,7 @@ static int answer_at(struct memlens_syms *s, struct ml_sym_file *f, struct memle
 {
 	struct ml_sym_memo *m;
 	struct memlens_sym_inline *v = NULL;
+	uint64_t addr;
 	int err;
 
 	if (f->memo_n * 2 >= f->memo_cap && (err = memo_grow(f)))
@@ -531,7 +540,9 @@ static int answer_at(struct memlens_syms *s, struct ml_sym_file *f, struct memle
 			f->memo_n++;
 		m->used = true, m->vaddr = vaddr, m->with_inlines = want_inlines;
 	}
+	addr = out->addr;	/* the memo's answers are by ELF address: the caller's stays */
 	*out = m->ans;
+	out->addr = addr;
 	if (!want_inlines)
 		out->ninlines = 0;
 	out->name = arena_str(&s->arena, m->ans.name);
@@ -549,7 +560,6 @@ static int answer_at(struct memlens_syms *s, struct ml_sym_file *f, struct memle
 		}
 	}
 	out->inlines = v;
-	out->addr = 0;
 	return 0;
 }
 
@@ -600,12 +610,10 @@ int memlens_norm__symbolize(struct memlens_proc *proc, const struct memlens_norm
 			err = -ENOMEM;
 			break;
 		}
-		if (f->err) {
+		if (f->err)
 			o->err = f->err;
-			continue;
-		}
-		err = answer_at(s, f, o, a->elf_vaddr, want_inlines);
-		o->addr = a->addr;
+		else
+			err = answer_at(s, f, o, a->elf_vaddr, want_inlines);
 	}
 	if (err) {
 		memlens_syms__free(s);
