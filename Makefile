@@ -109,6 +109,19 @@ $(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h cli/diff_doc.h cli/qua
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# the commit built, for memlens_build_info's revision: rewritten only when it
+# changes; "unknown" outside a git checkout of this tree (a tarball, a package)
+$(BUILD)/revision.h: FORCE
+	@mkdir -p $(@D)
+	@r=unknown; [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+	    r=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	echo "#define MEMLENS_REVISION \"$$r\"" > $@.tmp; cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/cli/cmd_exporter.o: $(BUILD)/revision.h
+
+.PHONY: FORCE
+FORCE:
+
 # The CLI links the static library: one file to copy, no rpath.
 $(BUILD)/memlens: $(CLI_OBJS) $(BUILD)/libmemlens.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libmemlens.a $(LIB_LIBS) $(CLI_LIBS)

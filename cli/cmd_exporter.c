@@ -33,12 +33,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "memlens_cli.h"
 #include "metrics.h"
+#include "revision.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:9848"
 #define CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -81,6 +85,9 @@ struct exporter {
 	unsigned long long errors, collections;
 	bool said;		/* -v: the first collection's sources said */
 	size_t stalled;		/* the last collection's stalled processes (said when it changes) */
+	/* the process_* families: what does not change read at start */
+	struct metrics_self self;
+	struct utsname uts;
 };
 
 static double now(void)
@@ -161,6 +168,64 @@ static struct body *body_gzip(const struct body *src)
 	return b;
 }
 
+/* the exporter's start time since the epoch: /proc/self/stat's start (clock
+ * ticks since boot) plus /proc/stat's btime, as client libraries read it */
+static double self_start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long start = 0, btime = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	/* after the comm's last ')': state is field 3, starttime field 22 */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &start) != 1)
+		return 0;
+	f = fopen("/proc/stat", "re");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "btime %llu", &btime) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return btime ? (double)btime + (double)start / (double)sysconf(_SC_CLK_TCK) : 0;
+}
+
+/* what changes: CPU time, memory (statm) and fds, read at each collection */
+static void self_read(struct metrics_self *p)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	unsigned long long size, res;
+	FILE *f = fopen("/proc/self/statm", "re");
+	DIR *d = opendir("/proc/self/fd");
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!getrusage(RUSAGE_SELF, &ru))
+		p->cpu_seconds = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+				 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	if (f && fscanf(f, "%llu %llu", &size, &res) == 2) {
+		p->vss = size * (unsigned long long)page;
+		p->rss = res * (unsigned long long)page;
+	}
+	if (f)
+		fclose(f);
+	if (d) {
+		struct dirent *e;
+
+		p->open_fds = 0;
+		while ((e = readdir(d)))
+			p->open_fds += e->d_name[0] != '.';
+		closedir(d);
+		p->open_fds--;	/* the directory's own */
+	}
+	if (!getrlimit(RLIMIT_NOFILE, &rl))
+		p->max_fds = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
+}
+
 /*
  * One collection, rendered in the formats asked for (out[0]: Prometheus
  * text, out[1]: OpenMetrics).  0, or -errno when the snapshot failed (a
@@ -202,8 +267,9 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 		.snap = s, .dmabuf = d, .top = ex->top, .top_groups = ex->top_groups, .per_process = ex->per_process,
 		.self = true,
 		.scrape_seconds = now() - t0, .scrape_errors = ex->errors, .collections = ex->collections,
-		.heap_bytes = cli_heap_bytes(),
+		.heap_bytes = cli_heap_bytes(), .proc = &ex->self,
 	};
+	self_read(&ex->self);
 	for (int om = 0; om < 2 && !err; om++) {
 		char *buf = NULL;
 		size_t len = 0;
@@ -1142,6 +1208,9 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!check_opts(&ex, &a, argc))
 		return EXIT_USAGE;
+	uname(&ex.uts);
+	ex.self = (struct metrics_self){ .start_time = self_start_time(), .revision = MEMLENS_REVISION,
+					 .kernel = ex.uts.release, .process = !a.textfile };
 	pthread_mutex_init(&ex.lock, NULL);
 	pthread_cond_init(&ex.wake, NULL);
 	ex.tail = &ex.waiting;

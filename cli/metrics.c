@@ -232,6 +232,25 @@ static void system_families(FILE *f, const struct metrics_in *in, size_t n)
 	fprintf(f, "memlens_label_values_truncated %zu\n", labels_cut);
 }
 
+/* the process_* families of every Prometheus client library, same names,
+ * types and help (client_golang's process collector) */
+static void process_families(FILE *f, const struct metrics_in *in, const struct metrics_self *p)
+{
+	family(f, in, "process_cpu_seconds", "counter", "seconds", "Total user and system CPU time spent in seconds.");
+	fprintf(f, "process_cpu_seconds_total %.6f\n", p->cpu_seconds);
+	family(f, in, "process_resident_memory_bytes", "gauge", "bytes", "Resident memory size in bytes.");
+	fprintf(f, "process_resident_memory_bytes %llu\n", p->rss);
+	family(f, in, "process_virtual_memory_bytes", "gauge", "bytes", "Virtual memory size in bytes.");
+	fprintf(f, "process_virtual_memory_bytes %llu\n", p->vss);
+	family(f, in, "process_open_fds", "gauge", NULL, "Number of open file descriptors.");
+	fprintf(f, "process_open_fds %ld\n", p->open_fds);
+	family(f, in, "process_max_fds", "gauge", NULL, "Maximum number of open file descriptors.");
+	fprintf(f, "process_max_fds %ld\n", p->max_fds);
+	family(f, in, "process_start_time_seconds", "gauge", "seconds",
+	       "Start time of the process since unix epoch in seconds.");
+	fprintf(f, "process_start_time_seconds %.2f\n", p->start_time);
+}
+
 /* the exporter's own families */
 static void self_families(FILE *f, const struct metrics_in *in)
 {
@@ -245,9 +264,15 @@ static void self_families(FILE *f, const struct metrics_in *in)
 	family(f, in, "memlens_exporter_heap_bytes", "gauge", "bytes",
 	       "Heap the exporter holds allocated after this collection (malloc'd and not freed).");
 	fprintf(f, "memlens_exporter_heap_bytes %llu\n", in->heap_bytes);
-	family(f, in, "memlens_build_info", "gauge", NULL, "The memlens version (always 1).");
-	fprintf(f, "memlens_build_info{version=\"%d.%d.%d\"} 1\n", MEMLENS_VERSION_MAJOR, MEMLENS_VERSION_MINOR,
+	family(f, in, "memlens_build_info", "gauge", NULL,
+	       "The memlens version, the commit it was built from and the kernel it runs on (always 1).");
+	fprintf(f, "memlens_build_info{version=\"%d.%d.%d\",", MEMLENS_VERSION_MAJOR, MEMLENS_VERSION_MINOR,
 		MEMLENS_VERSION_PATCH);
+	label(f, "revision", in->proc && in->proc->revision ? in->proc->revision : "unknown", true);
+	label(f, "kernel", in->proc && in->proc->kernel ? in->proc->kernel : "", false);
+	fputs("} 1\n", f);
+	if (in->proc && in->proc->process)
+		process_families(f, in, in->proc);
 }
 
 int metrics_write(FILE *f, const struct metrics_in *in)

@@ -13,6 +13,18 @@
 /* the cgroup or comm label of the groups past --top-groups, summed */
 #define METRICS_OTHER "(other)"
 
+/* the exporter's own process, as Prometheus client libraries export it */
+struct metrics_self {
+	double cpu_seconds;		/* user + system, every thread */
+	double start_time;		/* since the epoch */
+	unsigned long long rss, vss;	/* bytes */
+	long open_fds, max_fds;
+	const char *revision;		/* the commit built, or "unknown" */
+	const char *kernel;		/* uname's release */
+	bool process;			/* the process_* families (not in a textfile:
+					 * node_exporter writes its own) */
+};
+
 struct metrics_in {
 	const struct memlens_snapshot *snap;	/* taken with cgroups */
 	const struct memlens_dmabuf *dmabuf;	/* NULL: no DMA-BUF source answered */
@@ -25,6 +37,7 @@ struct metrics_in {
 	unsigned long long scrape_errors;
 	unsigned long long collections;
 	unsigned long long heap_bytes;	/* the exporter's live heap (cli_heap_bytes()) */
+	const struct metrics_self *proc;	/* with .self: the process_* families */
 };
 
 /* bytes the process holds allocated now: glibc's mallinfo2() (in use, not

@@ -210,10 +210,34 @@ else
 fi
 is "system: MemTotal from /proc/meminfo" "$(memtotal)" \
 	"$(value memlens_system_memory_bytes 'memtype="total"' $f)"
-is "self: a build_info with the version" 1 "$(grep -c '^memlens_build_info{version="[0-9.]*"} 1$' $f)"
+rev=unknown
+[ "$(git -C "$B/.." rev-parse --show-toplevel 2> /dev/null)" = "$(cd "$B/.." && pwd)" ] &&
+	rev=$(git -C "$B/.." rev-parse --short=12 HEAD)
+is "self: build_info: memlens --version's version, the commit built ($rev), uname -r" \
+	"memlens_build_info{version=\"$("$ML" --version | awk '{print $2}')\",revision=\"$rev\",kernel=\"$(uname -r)\"} 1" \
+	"$(grep '^memlens_build_info{' $f)"
 grep -q '^memlens_scrape_errors_total 0$' $f; ok $? "self: memlens_scrape_errors_total 0"
-is "self: build_info's version is memlens --version's" "$("$ML" --version | awk '{print $2}')" \
-	"$(sed -n 's/^memlens_build_info{version="\([0-9.]*\)"} 1$/\1/p' $f)"
+# the process_* families client libraries export, against the exporter's /proc
+scrape > "$tmp/self"
+nfd=$(ls /proc/$EXP/fd | wc -l)	# idle: the scrape's connection is one more
+read -r vsz rsz < <(awk -v p="$PAGE" '{print $1 * p, $2 * p}' /proc/$EXP/statm)
+cpu=$(awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / t}' /proc/$EXP/stat)
+st=$(awk -v t="$(getconf CLK_TCK)" -v b="$(awk '$1 == "btime" {print $2}' /proc/stat)" \
+	'{sub(/.*\) /, ""); printf "%.2f\n", b + $20 / t}' /proc/$EXP/stat)
+mx=$(awk '$1 == "Max" && $2 == "open" && $3 == "files" {print $4}' /proc/$EXP/limits)
+g() { awk -v k="$1" '$1 == k {print $2}' "$tmp/self"; }
+is "self: process_start_time_seconds is /proc/PID/stat's start + btime" "$st" "$(g process_start_time_seconds)"
+is "self: process_max_fds is the soft RLIMIT_NOFILE" "$mx" "$(g process_max_fds)"
+is "self: process_open_fds is /proc/PID/fd's count with the scrape's connection" $((nfd + 1)) "$(g process_open_fds)"
+ok "$(awk -v v="$(g process_virtual_memory_bytes)" -v s="$vsz" 'BEGIN {d = v - s; if (d < 0) d = -d; exit !(d <= 64 * 1048576)}'; echo $?)" \
+	"self: process_virtual_memory_bytes $(g process_virtual_memory_bytes) is statm's size ($vsz) within 64 MiB"
+ok "$(awk -v v="$(g process_resident_memory_bytes)" -v s="$rsz" 'BEGIN {exit !(v > 1048576 && v <= s * 1.5 && v >= s / 1.5)}'; echo $?)" \
+	"self: process_resident_memory_bytes $(g process_resident_memory_bytes) is statm's resident ($rsz) within 1.5x"
+ok "$(awk -v v="$(g process_cpu_seconds_total)" -v c="$cpu" 'BEGIN {exit !(v > 0 && v <= c + 0.02)}'; echo $?)" \
+	"self: process_cpu_seconds_total $(g process_cpu_seconds_total) is above 0, at most /proc's $cpu s"
+is "self: process_* TYPEs as client libraries give them" \
+	"process_cpu_seconds_total counter process_max_fds gauge process_open_fds gauge process_resident_memory_bytes gauge process_start_time_seconds gauge process_virtual_memory_bytes gauge" \
+	"$(awk '$1 == "#" && $2 == "TYPE" && $3 ~ /^process_/ {print $3, $4}' "$tmp/self" | sort | tr '\n' ' ' | sed 's/ $//')"
 # one scrape at a time: one collection each, counted exactly
 c0=$(scrape | awk '$1 == "memlens_collections_total" {print $2}')
 t0=${EPOCHREALTIME/./}; scrape > "$tmp/self"; t1=${EPOCHREALTIME/./}	# microseconds (bash; busybox date has no %N)
@@ -498,6 +522,7 @@ is "--top 3: the per-process series of exactly three processes" 3 \
 # one collection: snapshot --openmetrics and the exporter call the library the
 # same way, so they give the same series (names and label names; values and
 # which pids differ between two runs), the exporter's own families apart
+# (--textfile has no process_* families: node_exporter has its own)
 "$ML" exporter --textfile "$tf" --once --per-process 2> /dev/null
 "$ML" snapshot --openmetrics > "$tmp/snap.om" 2> /dev/null
 series() { grep -v '^#' "$1" | sed 's/ [^ ]*$//; s/="[^"]*"/=/g' | sort -u; }
@@ -508,6 +533,11 @@ is "... and the same families" "" \
 	"$(diff <(grep '^# TYPE' "$tf/memlens.prom" | grep -vE "# TYPE ${own#^}") <(grep '^# TYPE' "$tmp/snap.om"))"
 if command -v promtool > /dev/null; then
 	promtool check metrics < "$tf/memlens.prom" > /dev/null 2>&1; ok $? "--textfile: promtool check metrics"
+fi
+is "--textfile: no process_* family (node_exporter's own would collide)" 0 "$(grep -c '^process_' "$tf/memlens.prom")"
+if command -v promtool > /dev/null; then
+	scrape > "$tmp/http.prom"
+	promtool check metrics < "$tmp/http.prom" > /dev/null 2>&1; ok $? "/metrics with process_*: promtool check metrics"
 fi
 "$ML" exporter --textfile "$tf" --interval 0.2 2> "$tmp/err" &
 tfx=$!; pids+=("$tfx")
