@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -1096,10 +1097,39 @@ static bool check_opts(const struct exporter *ex, const struct exp_args *a, int 
 	return !why;
 }
 
+/*
+ * sd_notify(3)'s protocol without libsystemd: one datagram to the unix
+ * socket NOTIFY_SOCKET names (a path, or @ for the abstract namespace), as
+ * systemd sets it for Type=notify.  Nothing when it is unset; a failure is
+ * said with -v and otherwise ignored (the service manager then times out).
+ */
+static void notify(struct exporter *ex, const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || (len = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	memcpy(sun.sun_path, path, len);
+	if (path[0] == '@')
+		sun.sun_path[0] = 0;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun,
+			     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0) {
+		if (ex->cli->verbose)
+			cli_err("exporter: NOTIFY_SOCKET %s: %s", path, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* --textfile: a collection every interval until SIGTERM or SIGINT, or --once */
 static int run_textfile(struct exporter *ex, const struct exp_args *a, const sigset_t *sigs)
 {
 	int dirfd = open(a->textfile, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = EXIT_OK, sig;
+	bool ready = false;
 	struct timespec ts = { (time_t)a->interval, (long)((a->interval - (time_t)a->interval) * 1e9) };
 
 	if (dirfd < 0) {
@@ -1111,8 +1141,14 @@ static int run_textfile(struct exporter *ex, const struct exp_args *a, const sig
 			rc = EXIT_RUNTIME;
 		if (a->once)
 			break;
+		if (!ready) {	/* after the first file: a unit ordered after us finds one */
+			notify(ex, "READY=1\nSTATUS=writing the textfile");
+			ready = true;
+		}
 		sig = sigtimedwait(sigs, NULL, &ts);
 	} while (sig < 0);
+	if (!a->once)
+		notify(ex, "STOPPING=1");
 	close(dirfd);
 	return rc;
 }
@@ -1145,8 +1181,16 @@ static void serve(struct exporter *ex, const char *shown, bool is_unix, const si
 			"(no authentication): /proc's hiding does not apply to them. Listen on a unix "
 			"socket (--listen unix:PATH --socket-mode 0660 --socket-group G) or firewall the "
 			"port (docs/security.md)", shown);
+	{
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %s%s%s\nMAINPID=%d", is_unix ? "" : "http://",
+			 shown, is_unix ? "" : "/metrics", (int)getpid());
+		notify(ex, msg);
+	}
 	while (sigwait(sigs, &sig))
 		;
+	notify(ex, "STOPPING=1");
 	if (ex->cli->verbose)
 		cli_err("exporter: %s, stopping", strsignal(sig));
 }
