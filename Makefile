@@ -54,7 +54,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/bigpt $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all lib cli tests check vm-check dist-check fuzz bench install uninstall clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
@@ -135,6 +135,10 @@ $(BUILD)/tests/mapper: tests/helpers/mapper.c
 $(BUILD)/tests/sharer: tests/helpers/sharer.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -static -o $@ $<
+
+$(BUILD)/tests/bigpt: tests/helpers/bigpt.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
 $(BUILD)/tests/fuse_stall: tests/helpers/fuse_stall.c
 	@mkdir -p $(@D)

@@ -63,6 +63,8 @@ enum { REQ_NEW, REQ_WAITING, REQ_DONE };
 
 struct req {
 	struct MHD_Connection *conn;
+	double arrived;		/* now() when its headers were in */
+	double timeout;		/* X-Prometheus-Scrape-Timeout-Seconds, else --scrape-timeout */
 	bool om;
 	bool gz;		/* Accept-Encoding names gzip (Prometheus always does) */
 	int state;
@@ -77,6 +79,14 @@ struct exporter {
 	const char *pin_dir;
 	size_t top, top_groups;
 	bool per_process;
+	/* the cost bound: each collection's smaps_rollup reads end before the
+	 * scrape's timeout; a process above pss_max_rss is walked at most every
+	 * pss_interval, its last figures served between */
+	double scrape_timeout, pss_interval;
+	uint64_t pss_max_rss;
+	/* the collector's: the last rollup of each process (pid order) */
+	struct pss_seen *seen;
+	size_t nseen;
 	/* the queue of scrapes (under lock) */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -227,24 +237,124 @@ static void self_read(struct metrics_self *p)
 		p->max_fds = rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
 }
 
+/* a process's last smaps_rollup figures, and when they were read */
+struct pss_seen {
+	int32_t pid;
+	uint64_t start_time;
+	uint64_t rss, pss, uss, swap_pss, ksm;
+	double at;
+};
+
+static int cmp_seen(const void *a, const void *b)
+{
+	const struct pss_seen *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* the processes not to walk this time: large at their last read, read
+ * within --pss-interval (NULL, 0: none) */
+static int32_t *pss_skips(const struct exporter *ex, double t, size_t *n)
+{
+	int32_t *skip = ex->nseen ? malloc(ex->nseen * sizeof(*skip)) : NULL;
+
+	*n = 0;
+	for (size_t i = 0; skip && i < ex->nseen; i++)
+		if (ex->pss_max_rss && ex->seen[i].rss > ex->pss_max_rss && t - ex->seen[i].at < ex->pss_interval)
+			skip[(*n)++] = ex->seen[i].pid;
+	return skip;
+}
+
+/*
+ * The rows of a collection with the rollups it did not read filled from
+ * the last ones (the same pid and start), into rows[] (copies: strings
+ * still the snapshot's) with their age in ages[]; ex->seen becomes this
+ * collection's.  counts[]: read, cached, missing (over budget, never read).
+ */
+static int pss_join(struct exporter *ex, const struct memlens_snapshot *s, double t,
+		    struct memlens_proc_usage *rows, double *ages, size_t counts[3])
+{
+	size_t n = memlens_snapshot__count(s), j = 0;
+	struct pss_seen *seen = calloc(n ? n : 1, sizeof(*seen));
+	size_t ns = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	counts[0] = counts[1] = counts[2] = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct pss_seen *old = NULL;
+		struct memlens_proc_usage *r = &rows[i];
+
+		*r = *memlens_snapshot__get(s, i);
+		ages[i] = 0;
+		while (j < ex->nseen && ex->seen[j].pid < r->pid)
+			j++;
+		if (j < ex->nseen && ex->seen[j].pid == r->pid && ex->seen[j].start_time == r->start_time)
+			old = &ex->seen[j];
+		if (r->flags & MEMLENS_USAGE_F_ROLLUP) {
+			seen[ns++] = (struct pss_seen){ r->pid, r->start_time, r->rss, r->pss, r->uss, r->swap_pss,
+							r->ksm, t };
+			counts[0]++;
+		} else if (old) {
+			r->pss = old->pss;
+			r->uss = old->uss;
+			r->swap_pss = old->swap_pss;
+			r->ksm = old->ksm;
+			ages[i] = t - old->at;
+			seen[ns] = *old;
+			seen[ns++].rss = r->rss;	/* its size now: still large? */
+			counts[1]++;
+		} else {
+			ages[i] = -1;	/* no figures: pss, uss unknown */
+			counts[2]++;
+		}
+	}
+	free(ex->seen);
+	ex->seen = seen;
+	ex->nseen = ns;
+	qsort(ex->seen, ex->nseen, sizeof(*ex->seen), cmp_seen);	/* already in order: the rows are */
+	return 0;
+}
+
 /*
  * One collection, rendered in the formats asked for (out[0]: Prometheus
  * text, out[1]: OpenMetrics).  0, or -errno when the snapshot failed (a
  * DMA-BUF source that fails is counted and its families left out).
  */
-static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
+static int collect(struct exporter *ex, const bool want[2], double deadline, struct body *out[2])
 {
+	double t0 = now(), budget = deadline - t0;
+	size_t nskip = 0, counts[3];
+	int32_t *skip = pss_skips(ex, t0, &nskip);
+	struct memlens_proc_usage *rows = NULL;
+	double *ages = NULL;
+	/* the rollups get what is left of the scrape's time but a margin for
+	 * the DMA-BUF pass, rendering and sending: a tenth, at least 50 ms */
 	MEMLENS_OPTS(memlens_snapshot_opts, so, .cgroups = true, .dmabuf = ex->dmabuf, .keep_dmabuf = true,
-		     .pin_dir = ex->pin_dir, .dmabuf_source = ex->cli->source);
+		     .pin_dir = ex->pin_dir, .dmabuf_source = ex->cli->source, .skip_rollup = skip,
+		     .nskip_rollup = nskip);
 	const struct memlens_dmabuf *d;
 	struct memlens_snapshot *s = NULL;
-	double t0 = now();
 	bool failed;
 	int err = 0;
 
+	budget -= budget / 10 > 0.05 ? budget / 10 : 0.05;
+	so.budget_ms = budget < 0.001 ? 1 : budget > 3600 ? 3600000 : (unsigned)(budget * 1000);
 	/* one collection: the processes, and the DMA-BUF pass joined to them */
 	err = memlens__snapshot(ex->cli->ml, &so, &s);
+	free(skip);
+	if (!err) {
+		size_t n = memlens_snapshot__count(s);
+
+		rows = malloc((n ? n : 1) * sizeof(*rows));
+		ages = malloc((n ? n : 1) * sizeof(*ages));
+		err = rows && ages ? pss_join(ex, s, t0, rows, ages, counts) : -ENOMEM;
+		if (err)
+			memlens_snapshot__free(s);
+	}
 	if (err) {
+		free(rows);
+		free(ages);
 		cli_err("exporter: snapshot failed: %s", strerror(-err));
 		ex->errors++;
 		ex->collections++;
@@ -269,6 +379,8 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 		.self = true,
 		.scrape_seconds = now() - t0, .scrape_errors = ex->errors, .collections = ex->collections,
 		.heap_bytes = cli_heap_bytes(), .proc = &ex->self,
+		.rows = rows, .ages = ages, .pss_read = counts[0], .pss_cached = counts[1], .pss_missing = counts[2],
+		.budget_seconds = so.budget_ms / 1000.0,
 	};
 	self_read(&ex->self);
 	for (int om = 0; om < 2 && !err; om++) {
@@ -293,6 +405,8 @@ static int collect(struct exporter *ex, const bool want[2], struct body *out[2])
 			err = -ENOMEM;
 	}
 	memlens_snapshot__free(s);
+	free(rows);
+	free(ages);
 	return err;
 }
 
@@ -306,6 +420,7 @@ static void *collector(void *arg)
 		struct req *batch, *r, *next;
 		struct body *b[2] = { NULL, NULL }, *g[2] = { NULL, NULL };
 		bool want[2] = { false, false };
+		double deadline;
 		bool stopping;
 
 		while (!ex->waiting && !ex->stopping)
@@ -318,12 +433,17 @@ static void *collector(void *arg)
 		stopping = ex->stopping;
 		pthread_mutex_unlock(&ex->lock);
 
-		for (r = batch; r; r = r->next)
+		/* the batch's earliest end: each scrape's arrival plus its timeout */
+		deadline = 0;
+		for (r = batch; r; r = r->next) {
 			want[r->om] = true;
+			if (!deadline || r->arrived + r->timeout < deadline)
+				deadline = r->arrived + r->timeout;
+		}
 		if (stopping) {
 			b[0] = body_text(503, "memlens exporter: shutting down\n");
 		} else {
-			int err = collect(ex, want, b);
+			int err = collect(ex, want, deadline, b);
 
 			if (err) {
 				body_free(b[0]);
@@ -451,6 +571,24 @@ static bool accepts_gzip(const char *ae)
 	return false;
 }
 
+/* the scrape's timeout: Prometheus's header (seconds, "10" or "0.5"), at
+ * most --scrape-timeout's; a header that is not a number is ignored */
+static double scrape_timeout(const struct exporter *ex, const char *h)
+{
+	char *end;
+	double t;
+
+	if (!h)
+		return ex->scrape_timeout;
+	errno = 0;
+	t = strtod(h, &end);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (errno || end == h || *end || !(t > 0) || t > ex->scrape_timeout)
+		return ex->scrape_timeout;
+	return t;
+}
+
 enum { ENC_SHARED = 4 };
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type, const char *data,
@@ -507,6 +645,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		if (!r)
 			return MHD_NO;
 		r->conn = conn;
+		r->arrived = now();
+		r->timeout = scrape_timeout(ex, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									     "X-Prometheus-Scrape-Timeout-Seconds"));
 		r->om = wants_openmetrics(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
 		r->gz = accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
 		*con_cls = r;
@@ -893,7 +1034,7 @@ static int write_textfile(struct exporter *ex, int dirfd, const char *dir)
 	bool want[2] = { true, false };
 	struct body *b[2] = { NULL, NULL };
 	char tmp[64];
-	int fd, err = collect(ex, want, b);
+	int fd, err = collect(ex, want, now() + ex->scrape_timeout, b);
 	size_t off = 0;
 
 	if (err) {
@@ -952,7 +1093,35 @@ static bool parse_num(const char *s, double min, double max, double *out)
 }
 
 enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_INTERVAL, OPT_ONCE, OPT_TOP, OPT_PER_PROCESS, OPT_NO_DMABUF,
-       OPT_PIN_DIR, OPT_TOP_GROUPS, OPT_SOCKET_MODE, OPT_SOCKET_GROUP };
+       OPT_PIN_DIR, OPT_TOP_GROUPS, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_SCRAPE_TIMEOUT, OPT_PSS_MAX_RSS,
+       OPT_PSS_INTERVAL };
+
+#define DEFAULT_SCRAPE_TIMEOUT 10	/* Prometheus's own default */
+#define DEFAULT_PSS_MAX_RSS (16ULL << 30)
+#define DEFAULT_PSS_INTERVAL 60
+
+/* BYTES with an optional K, M, G or T (powers of 1024); false: bad */
+static bool parse_bytes(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || *s == '-')
+		return false;
+	if (*end && (u = strchr(units, *end & ~0x20)) && (!end[1] || ((end[1] | 0x20) == 'b' && !end[2]) ||
+							  (end[1] == 'i' && end[2] == 'B' && !end[3]))) {
+		v *= (double)(1ULL << (10 * (u - units + 1)));
+		end = (char *)"";
+	}
+	if (*end || v >= 18446744073709551616.0)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
 
 static void exporter_help(void)
 {
@@ -973,9 +1142,15 @@ static void exporter_help(void)
 	       "      --per-process       per-process series for every process\n"
 	       "      --top-groups N      cgroup and command-name series for the N largest of\n"
 	       "                          each by PSS, the rest summed as \"(other)\" (default 500; 0: all)\n"
+	       "      --scrape-timeout S  a collection's time when the scraper does not say (its\n"
+	       "                          X-Prometheus-Scrape-Timeout-Seconds), and the most it\n"
+	       "                          may ask (default %d): smaps_rollup reads stop in time\n"
+	       "      --pss-max-rss BYTES a process larger (K, M, G, T) has its smaps_rollup read\n"
+	       "      --pss-interval S    at most every S seconds, its last figures served between\n"
+	       "                          (default 16G, 60; 0: every process every scrape)\n"
 	       "      --no-dmabuf         no DMA-BUF accounting\n"
 	       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
-	       , DEFAULT_LISTEN);
+	       , DEFAULT_LISTEN, DEFAULT_SCRAPE_TIMEOUT);
 	cli_help_source(MEMLENS_JOB_DMABUF, 26);
 	printf("  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
 	       "  -h, --help              this help\n");
@@ -1042,6 +1217,9 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct exporter *e
 		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "per-process", no_argument, NULL, OPT_PER_PROCESS },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
+		{ "scrape-timeout", required_argument, NULL, OPT_SCRAPE_TIMEOUT },
+		{ "pss-max-rss", required_argument, NULL, OPT_PSS_MAX_RSS },
+		{ "pss-interval", required_argument, NULL, OPT_PSS_INTERVAL },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ "source", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1071,6 +1249,21 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct exporter *e
 		case OPT_SOCKET_GROUP: ok = parse_socket_opt(c, optarg, a); break;
 		case OPT_PER_PROCESS: ex->per_process = true; break;
 		case OPT_NO_DMABUF: ex->dmabuf = false; break;
+		case OPT_SCRAPE_TIMEOUT:
+			ok = parse_num(optarg, 0.01, 3600, &ex->scrape_timeout);
+			if (!ok)
+				cli_err("--scrape-timeout %s: seconds, from 0.01 to 3600", optarg);
+			break;
+		case OPT_PSS_INTERVAL:
+			ok = parse_num(optarg, 0, 86400, &ex->pss_interval);
+			if (!ok)
+				cli_err("--pss-interval %s: seconds, from 0 to 86400", optarg);
+			break;
+		case OPT_PSS_MAX_RSS:
+			ok = parse_bytes(optarg, &ex->pss_max_rss);
+			if (!ok)
+				cli_err("--pss-max-rss %s: bytes, with K, M, G or T (0: no limit)", optarg);
+			break;
 		case OPT_PIN_DIR: ex->pin_dir = optarg; break;
 		case 'h': exporter_help(); return EXIT_OK;
 		default: ok = !cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg);
@@ -1243,7 +1436,9 @@ static int run_http(struct exporter *ex, const struct exp_args *a, const sigset_
 
 int cmd_exporter(struct cli *cli, int argc, char **argv)
 {
-	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20, .top_groups = 500 };
+	struct exporter ex = { .cli = cli, .dmabuf = true, .top = 20, .top_groups = 500,
+			       .scrape_timeout = DEFAULT_SCRAPE_TIMEOUT, .pss_max_rss = DEFAULT_PSS_MAX_RSS,
+			       .pss_interval = DEFAULT_PSS_INTERVAL };
 	struct exp_args a = { .listen_spec = DEFAULT_LISTEN, .interval = 15, .sock_mode = 0660, .sock_gid = getgid() };
 	sigset_t sigs;
 	int rc = parse_opts(cli, argc, argv, &ex, &a);
@@ -1267,5 +1462,6 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 	rc = a.textfile ? run_textfile(&ex, &a, &sigs) : run_http(&ex, &a, &sigs);
 	pthread_cond_destroy(&ex.wake);
 	pthread_mutex_destroy(&ex.lock);
+	free(ex.seen);
 	return rc;
 }

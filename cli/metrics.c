@@ -207,6 +207,18 @@ static void process_family(FILE *f, const struct metrics_in *in, const struct me
 			cgroup_labels(f, rows[i], false);
 			fprintf(f, ",memtype=\"%s\"} %llu\n", quantities[k].memtype, (unsigned long long)quantity_get(rows[i], k));
 		}
+	if (!in->ages)
+		return;
+	family(f, in, "memlens_process_pss_age_seconds", "gauge", "seconds",
+	       "How old the process's smaps_rollup figures (pss, uss, swap_pss, ksm) are: 0 read by this collection, "
+	       "more when served from an earlier read (a large process, or the scrape's budget spent), "
+	       "-1 never read.");
+	for (size_t i = 0; i < top; i++) {
+		fprintf(f, "memlens_process_pss_age_seconds{pid=\"%d\",", rows[i]->pid);
+		label(f, "comm", rows[i]->comm, true);
+		cgroup_labels(f, rows[i], false);
+		fprintf(f, "} %.3f\n", in->ages[rows[i] - in->rows]);
+	}
 }
 
 /* the system's memory, the collection's processes, sources and cut labels */
@@ -224,6 +236,18 @@ static void system_families(FILE *f, const struct metrics_in *in, size_t n)
 	fprintf(f, "memlens_processes{state=\"unreadable\"} %zu\n", memlens_snapshot__unreadable(in->snap));
 	fprintf(f, "memlens_processes{state=\"exited\"} %zu\n", memlens_snapshot__exited(in->snap));
 	fprintf(f, "memlens_processes{state=\"stalled\"} %zu\n", memlens_snapshot__stalled(in->snap));
+	if (in->ages) {
+		family(f, in, "memlens_pss_processes", "gauge", NULL,
+		       "Processes by where their pss, uss and swap_pss came from: read (smaps_rollup in this "
+		       "collection), cached (an earlier read: large, or the budget spent), missing (the budget "
+		       "spent before any read: counted in rss and swap only).");
+		fprintf(f, "memlens_pss_processes{state=\"read\"} %zu\n", in->pss_read);
+		fprintf(f, "memlens_pss_processes{state=\"cached\"} %zu\n", in->pss_cached);
+		fprintf(f, "memlens_pss_processes{state=\"missing\"} %zu\n", in->pss_missing);
+		family(f, in, "memlens_scrape_budget_seconds", "gauge", "seconds",
+		       "Time this collection had for smaps_rollup reads (the scrape's timeout, less a margin).");
+		fprintf(f, "memlens_scrape_budget_seconds %.3f\n", in->budget_seconds);
+	}
 	family(f, in, "memlens_source_info", "gauge", NULL, "The source each job used in this collection (always 1).");
 	fprintf(f, "memlens_source_info{job=\"dmabuf\",source=\"%s\"} 1\n",
 		in->dmabuf ? memlens_source__name(memlens_dmabuf__source(in->dmabuf)) : "none");
@@ -289,7 +313,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	/* the DMA-BUF figures are the snapshot's own join (memlens__snapshot
 	 * with .dmabuf), the buffers in->dmabuf its kept pass */
 	for (size_t i = 0; i < n; i++)
-		rows[i] = memlens_snapshot__get(in->snap, i);
+		rows[i] = in->rows ? &in->rows[i] : memlens_snapshot__get(in->snap, i);
 	labels_cut = 0;
 	group_families(f, in, rows, keys, n, true);
 	group_families(f, in, rows, keys, n, false);

@@ -28,7 +28,7 @@ extern "C" {
 #define MEMLENS_API __attribute__((visibility("default")))
 
 #define MEMLENS_VERSION_MAJOR 0
-#define MEMLENS_VERSION_MINOR 5
+#define MEMLENS_VERSION_MINOR 6
 #define MEMLENS_VERSION_PATCH 0
 
 /* Declare and zero an options struct, setting its size (libbpf's LIBBPF_OPTS):
@@ -504,6 +504,23 @@ struct memlens_proc_usage {
 	const char *cmdline;
 	/* 0.5: KSM-merged pages it maps, bytes (smaps_rollup's KSM, 6.6+; 0 before) */
 	uint64_t ksm;
+	/* 0.6: what was read (MEMLENS_USAGE_F_*).  Without F_ROLLUP only the
+	 * mm counters were read (no page walk): pss, uss, swap_pss and ksm
+	 * are then 0 because unknown, not because there are none */
+	uint32_t flags;
+	/* 0.6, with F_COUNTERS: the resident pages by kind, bytes (status's
+	 * RssAnon, RssFile, RssShmem: the kernel's mm counters) */
+	uint64_t rss_anon, rss_file, rss_shmem;
+	/* 0.6: when it started, clock ticks after boot (stat's starttime): with
+	 * the pid, which process this is across snapshots */
+	uint64_t start_time;
+};
+
+/* memlens_proc_usage.flags */
+enum {
+	MEMLENS_USAGE_F_ROLLUP = 1,	/* smaps_rollup read: pss, uss, swap_pss, ksm are its */
+	MEMLENS_USAGE_F_COUNTERS = 2,	/* the mm counters read: rss_anon, rss_file, rss_shmem */
+	MEMLENS_USAGE_F_OVER_BUDGET = 4,	/* its rollup was due, but the budget ran out first */
 };
 
 struct memlens_snapshot_opts {
@@ -522,9 +539,21 @@ struct memlens_snapshot_opts {
 	/* with .dmabuf: its source, MEMLENS_SOURCE_DMABUF_BPF or _PROCFS; AUTO:
 	 * the best available (pins, then bpf, then procfs) */
 	enum memlens_source dmabuf_source;
+	/* 0.6: the mm counters only, for every process: rss by kind, swap and
+	 * vss, no smaps_rollup (no page walk, no mmap lock): the cheap tier */
+	bool counters_only;
+	/* 0.6: at most this long (ms; 0: no bound) reading smaps_rollups: no
+	 * read starts after it, one in progress is abandoned at it (the process
+	 * then counts as over budget, and stays so while that read lasts);
+	 * the processes not read get counter rows flagged F_OVER_BUDGET */
+	unsigned int budget_ms;
+	/* 0.6: counter rows only for these processes (nskip of them): the
+	 * caller has recent rollups of theirs (large processes read less often) */
+	const int32_t *skip_rollup;
+	size_t nskip_rollup;
 	size_t :0;
 };
-#define memlens_snapshot_opts__last_field dmabuf_source
+#define memlens_snapshot_opts__last_field nskip_rollup
 
 struct memlens_snapshot;
 MEMLENS_API int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts,
@@ -546,6 +575,8 @@ MEMLENS_API uint32_t memlens_snapshot__unreadable_uid(const struct memlens_snaps
  * ends, say); left out of the rows, the others answered.  In pid order;
  * -1 and NULL past the end. */
 MEMLENS_API size_t memlens_snapshot__stalled(const struct memlens_snapshot *s);
+/* 0.6: rows flagged MEMLENS_USAGE_F_OVER_BUDGET (memlens_snapshot_opts.budget_ms) */
+MEMLENS_API size_t memlens_snapshot__over_budget(const struct memlens_snapshot *s);
 MEMLENS_API int32_t memlens_snapshot__stalled_pid(const struct memlens_snapshot *s, size_t i);
 MEMLENS_API const char *memlens_snapshot__stalled_comm(const struct memlens_snapshot *s, size_t i);
 /* with .keep_dmabuf: the DMA-BUF pass the figures came from (buffers,

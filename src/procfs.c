@@ -118,6 +118,55 @@ int ml_status_uid_parse(const char *buf, uint32_t *uid)
 	return 0;
 }
 
+/* "\nKEY:\t   N kB" -> N * 1024; false if absent or not that */
+static bool status_kb(const char *buf, const char *key, uint64_t *out)
+{
+	const char *p = strstr(buf, key);
+	unsigned long long v;
+	char *e;
+
+	if (!p)
+		return false;
+	p += strlen(key);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	v = strtoull(p, &e, 10);
+	if (errno || strncmp(e, " kB\n", 4) || v > UINT64_MAX / 1024)
+		return false;
+	*out = v * 1024;
+	return true;
+}
+
+int ml_status_counters_parse(const char *buf, struct ml_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	/* Name is escaped by the kernel (no newline of the process's own), so
+	 * a line start is the kernel's; RssShmem and VmSwap since 4.5 and 2.6.34 */
+	if (!status_kb(buf, "\nVmSize:", &c->vss) || !status_kb(buf, "\nVmRSS:", &c->rss) ||
+	    !status_kb(buf, "\nRssAnon:", &c->anon) || !status_kb(buf, "\nRssFile:", &c->file) ||
+	    !status_kb(buf, "\nRssShmem:", &c->shmem) || !status_kb(buf, "\nVmSwap:", &c->swap))
+		return -EPROTO;
+	return 0;
+}
+
+int ml_proc_counters(pid_t pid, struct ml_counters *c)
+{
+	char path[64], buf[16384];
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	memset(c, 0, sizeof(*c));
+	err = ml_read_small(path, buf, sizeof(buf));
+	if (err)
+		return err;
+	if (!buf[0])
+		return -ESRCH;
+	return ml_status_counters_parse(buf, c);
+}
+
 int ml_proc_uid(pid_t pid, uint32_t *uid)
 {
 	char path[64], buf[4096];

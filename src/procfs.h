@@ -32,6 +32,14 @@ ML_HIDDEN int ml_statm_parse(const char *buf, uint64_t *pages);
 ML_HIDDEN int ml_proc_uid(pid_t pid, uint32_t *uid);
 /* the same from the status text, NUL-terminated (fuzzed); -EPROTO if absent */
 ML_HIDDEN int ml_status_uid_parse(const char *buf, uint32_t *uid);
+/* the mm counters /proc/<pid>/status gives, bytes (no page walk, no mmap lock) */
+struct ml_counters {
+	uint64_t vss, rss, anon, file, shmem, swap;
+};
+/* -ESRCH gone, -EPROTO no counters (a kernel thread), -errno */
+ML_HIDDEN int ml_proc_counters(pid_t pid, struct ml_counters *c);
+/* the same from the status text, NUL-terminated (fuzzed) */
+ML_HIDDEN int ml_status_counters_parse(const char *buf, struct ml_counters *c);
 /* 1 if the process is gone or a zombie (no memory left to look at) */
 ML_HIDDEN int ml_pid_gone(pid_t pid);
 /* a kernel thread (PF_KTHREAD): no memory and no fd table of its own */

@@ -21,7 +21,7 @@
 struct memlens_snapshot {
 	struct memlens_proc_usage *p;
 	size_t n, cap;
-	size_t exited, unreadable, unreadable_cap, stalled, stalled_cap;
+	size_t exited, unreadable, unreadable_cap, stalled, stalled_cap, over_budget;
 	struct unreadable { int32_t pid; uint32_t uid; char comm[16]; } *unr, *stl;	/* stl: stalled */
 	uint64_t mem_total, mem_available;
 	enum memlens_source dmabuf_source;
@@ -46,6 +46,10 @@ struct extras {
 	bool cgroups, owner, cmdline;
 	const int32_t *pids;	/* only these (NULL: every process) */
 	size_t npids;
+	bool counters_only;	/* no rollup for anyone */
+	int32_t *skip;		/* counter rows for these (sorted, ours) */
+	size_t nskip;
+	uint64_t deadline;	/* ml_now_ms() after which no rollup; 0: none */
 };
 
 /* /proc/<pid>/cmdline into a string of its own: NULs as spaces, the last
@@ -90,12 +94,51 @@ struct read {
 	char buf[4096], cbuf[4096];
 };
 
+static int finish(struct memlens_snapshot *s, struct memlens_proc_usage *r, struct read *rd, const struct extras *x);
+
+/* a row of the mm counters only (status: no page walk), flagged flags */
+static int counters(struct memlens_snapshot *s, struct read *rd, const struct extras *x, uint32_t flags)
+{
+	struct memlens_proc_usage *r;
+	struct ml_counters c;
+	size_t n;
+	int err = ml_proc_counters(rd->pid, &c);
+
+	if (err == -ESRCH || err == -ENOENT) {
+		s->exited++;
+		return 0;
+	}
+	if (err == -EPROTO)
+		return 0;	/* no VmSize: a kernel thread, no memory of its own */
+	if (ml_err_ours(err))
+		return err;
+	if (err)
+		return not_read(s, rd->pid, x, err);
+	r = ML_VEC_PUSH(s->p, s->n, s->cap);
+	if (!r)
+		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
+	r->pid = rd->pid;
+	r->flags = flags | MEMLENS_USAGE_F_COUNTERS;
+	r->vss = c.vss;
+	r->rss = c.rss;
+	r->rss_anon = c.anon;
+	r->rss_file = c.file;
+	r->rss_shmem = c.shmem;
+	r->swap = c.swap;
+	n = s->n;
+	err = finish(s, r, rd, x);
+	/* counted if kept (finish drops one that is gone or stalled in its cmdline) */
+	if (!err && s->n == n && (flags & MEMLENS_USAGE_F_OVER_BUDGET))
+		s->over_budget++;
+	return err;
+}
+
 static int one(struct memlens_snapshot *s, struct read *rd, const struct extras *x)
 {
 	struct ml_usage mu;
 	const struct memlens_vma_usage *u = &mu.u;
 	struct memlens_proc_usage *r;
-	struct ml_proc_stat st;
 	pid_t pid = rd->pid;
 	int err;
 
@@ -113,19 +156,35 @@ static int one(struct memlens_snapshot *s, struct read *rd, const struct extras 
 	r = ML_VEC_PUSH(s->p, s->n, s->cap);
 	if (!r)
 		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
 	r->pid = pid;
+	r->flags = MEMLENS_USAGE_F_ROLLUP;
 	r->rss = u->kb[MEMLENS_USAGE_RSS] * 1024;
 	r->pss = u->kb[MEMLENS_USAGE_PSS] * 1024;
 	r->uss = (u->kb[MEMLENS_USAGE_PRIVATE_CLEAN] + u->kb[MEMLENS_USAGE_PRIVATE_DIRTY]) * 1024;
 	r->swap = u->kb[MEMLENS_USAGE_SWAP] * 1024;
 	r->swap_pss = u->kb[MEMLENS_USAGE_SWAP_PSS] * 1024;
 	r->ksm = u->kb[MEMLENS_USAGE_KSM] * 1024;
-	/* one stat read after the rollup: Vss, the name, and whether it is
-	 * gone by now (its numbers may be half a process's: dropped) */
+	return finish(s, r, rd, x);
+}
+
+/*
+ * The rest of row r (the last of s): one stat read after the figures (Vss,
+ * the name, its start, and whether it is gone by now: its numbers may be
+ * half a process's, dropped), then what the options ask.
+ */
+static int finish(struct memlens_snapshot *s, struct memlens_proc_usage *r, struct read *rd, const struct extras *x)
+{
+	struct ml_proc_stat st;
+	pid_t pid = r->pid;
+	int err;
+
 	err = ml_proc_stat(pid, &st);
 	if (err == -ESRCH || (!err && (st.state == 'Z' || st.state == 'X')))
 		goto gone;
-	r->vss = st.vsize;
+	if (r->flags & MEMLENS_USAGE_F_ROLLUP)
+		r->vss = st.vsize;
+	r->start_time = st.start_time;
 	memcpy(r->comm, st.comm, sizeof(r->comm));
 	r->cgroup = NULL;
 	r->container[0] = r->pod[0] = 0;
@@ -232,6 +291,7 @@ struct worker {
 	/* under w->mu */
 	pid_t reading;		/* in this process's reads since `since`; 0: none */
 	uint64_t since;
+	bool rollup;		/* ... and they include its rollup (the budget's) */
 	bool done, abandoned;
 	/* the worker's own until done or abandoned, then the caller's */
 	struct memlens_snapshot s;
@@ -248,10 +308,20 @@ static void work_put(struct work *w)
 	if (!last)
 		return;
 	ml_stuck_put(w->stuck);
+	free(w->x.skip);
 	free(w->pids);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
+}
+
+static void read_cmdline(struct read *rd, bool cmdline);
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* one process's memory files into rd: the rollup, and cmdline if asked */
@@ -268,7 +338,18 @@ static void read_files(struct read *rd, bool cmdline)
 	if (fd >= 0)
 		close(fd);
 	rd->cn = 0;
-	if (!cmdline || rd->n < 0)
+	if (rd->n >= 0)
+		read_cmdline(rd, cmdline);
+}
+
+/* with .cmdline: its cmdline into rd (it takes the mmap lock: watched too) */
+static void read_cmdline(struct read *rd, bool cmdline)
+{
+	char path[64];
+	int fd;
+
+	rd->cn = 0;
+	if (!cmdline)
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)rd->pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -288,6 +369,7 @@ static void *worker_run(void *arg)
 	if (!rd)
 		k->err = -ENOMEM;
 	for (;;) {
+		uint32_t flags;
 		pid_t pid;
 
 		pthread_mutex_lock(&w->mu);
@@ -298,17 +380,31 @@ static void *worker_run(void *arg)
 			break;
 		}
 		pid = w->pids[w->next++];
-		if (ml_stuck_has(w->stuck, pid)) {	/* still stuck since an earlier read */
-			pthread_mutex_unlock(&w->mu);
-			k->err = not_read(&k->s, pid, &w->x, -ETIMEDOUT);
-			continue;
+		/* its rollup, or (the cheap tier, the caller's skip list, the
+		 * budget spent, a slow read of it still running) its counters */
+		flags = w->x.counters_only || bsearch(&pid, w->x.skip, w->x.nskip, sizeof(pid), cmp_int) ?
+				MEMLENS_USAGE_F_COUNTERS : 0;
+		if (!flags && w->x.deadline && ml_now_ms() >= w->x.deadline)
+			flags = MEMLENS_USAGE_F_OVER_BUDGET;
+		if (!flags && ml_stuck_has(w->stuck, pid)) {	/* still in an earlier read */
+			if (ml_stuck_slow(w->stuck, pid)) {
+				flags = MEMLENS_USAGE_F_OVER_BUDGET;
+			} else {
+				pthread_mutex_unlock(&w->mu);
+				k->err = not_read(&k->s, pid, &w->x, -ETIMEDOUT);
+				continue;
+			}
 		}
 		k->reading = pid;
 		k->since = ml_now_ms();
+		k->rollup = !flags;
 		pthread_mutex_unlock(&w->mu);
 
 		rd->pid = pid;
-		read_files(rd, w->x.cmdline);
+		if (flags)
+			read_cmdline(rd, w->x.cmdline);
+		else
+			read_files(rd, w->x.cmdline);
 
 		pthread_mutex_lock(&w->mu);
 		if (k->abandoned) {
@@ -323,7 +419,7 @@ static void *worker_run(void *arg)
 		}
 		k->reading = 0;
 		pthread_mutex_unlock(&w->mu);
-		k->err = one(&k->s, rd, &w->x);
+		k->err = flags ? counters(&k->s, rd, &w->x, flags & MEMLENS_USAGE_F_OVER_BUDGET) : one(&k->s, rd, &w->x);
 	}
 	free(rd);
 	work_put(w);
@@ -389,18 +485,13 @@ static int merge(struct memlens_snapshot *s, struct memlens_snapshot *h)
 			*u = h->stl[i];
 	}
 	s->exited += h->exited;
+	s->over_budget += h->over_budget;
 	free(h->p);
 	free(h->unr);
 	free(h->stl);
 	return err;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* the pids to read: the caller's (in order, once each) or every process in /proc */
 static int list_pids(const struct extras *x, pid_t **out, size_t *np)
@@ -449,6 +540,26 @@ static int list_pids(const struct extras *x, pid_t **out, size_t *np)
 	return 0;
 }
 
+/* the counter row of a process whose rollup was abandoned at the budget
+ * (by the watching thread: the counters take no lock; no cmdline, its read
+ * takes the lock the walk may hold) */
+static int over_budget_row(struct memlens_snapshot *s, pid_t pid, const struct extras *x)
+{
+	struct read *rd = calloc(1, sizeof(*rd));
+	struct extras nx = *x;
+	int err;
+
+	if (!rd)
+		return -ENOMEM;
+	rd->pid = pid;
+	nx.cmdline = false;
+	err = counters(s, rd, &nx, MEMLENS_USAGE_F_OVER_BUDGET);
+	if (!err && x->cmdline && s->n && s->p[s->n - 1].pid == pid && !s->p[s->n - 1].cmdline)
+		err = (s->p[s->n - 1].cmdline = strdup("")) ? 0 : -ENOMEM;
+	free(rd);
+	return err;
+}
+
 /* memlens_opts.threads 1: the one worker's loop on the caller's thread,
  * nobody watching (a parked mmap lock holds the caller up) */
 static int read_inline(struct memlens_snapshot *s, struct work *w)
@@ -494,6 +605,12 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 	pthread_condattr_destroy(&ca);
 	w->refs = 1;
 	w->x = *x;
+	/* the work's own copy: an abandoned worker may outlive the call */
+	w->x.skip = x->nskip ? malloc(x->nskip * sizeof(*x->skip)) : NULL;
+	if (x->nskip && !w->x.skip)
+		w->x.nskip = 0;
+	else if (x->nskip)
+		memcpy(w->x.skip, x->skip, x->nskip * sizeof(*x->skip));
 	w->stuck = ml_stuck_get(ml->stuck);
 	if (ml->threads == 1)
 		return read_inline(s, w);
@@ -519,7 +636,7 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		uint64_t now = ml_now_ms(), wake = now + ml->stall_ms;
-		bool running = false;
+		bool running = false, again = false, over;
 		struct timespec ts;
 
 		for (size_t i = 0; i < nk; i++) {
@@ -527,7 +644,8 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 
 			if (!q || q->done)
 				continue;
-			if (q->reading && now - q->since >= limit) {
+			over = q->reading && q->rollup && x->deadline && now >= x->deadline;
+			if (q->reading && (now - q->since >= limit || over)) {
 				/* stuck in one process's reads: its rows are ours,
 				 * the process stalled, and the rest of the list to
 				 * a new worker (the stuck one ends on its own, and
@@ -537,19 +655,25 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 				int e, qerr = q->err;
 
 				q->abandoned = true;
-				ml_stuck_add(w->stuck, pid);
+				/* the budget spent in its walk: slow, not stalled (a
+				 * later snapshot finds it over budget while the walk
+				 * lasts, so a slow process costs one walk at a time) */
+				if (over)
+					ml_stuck_add_slow(w->stuck, pid);
+				else
+					ml_stuck_add(w->stuck, pid);
 				pthread_detach(q->t);
 				k[i] = NULL;
 				/* many stalls in one snapshot: an attack; the rest
 				 * get a tenth of the time, so the snapshot stays
 				 * bounded (a slow but honest process may then be
 				 * named stalled: said in docs/security.md) */
-				if (++stalls >= 4 && limit == ml->stall_ms)
+				if (!over && ++stalls >= 4 && limit == ml->stall_ms)
 					limit = ml->stall_ms / 10 > 50 ? ml->stall_ms / 10 : 50;
 				pthread_mutex_unlock(&w->mu);
 				e = merge(s, &qs);
 				if (!e)
-					e = not_read(s, pid, x, -ETIMEDOUT);
+					e = over ? over_budget_row(s, pid, x) : not_read(s, pid, x, -ETIMEDOUT);
 				if (!err)
 					err = e ? e : qerr;
 				pthread_mutex_lock(&w->mu);
@@ -569,14 +693,19 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 					if (!slot && !err)
 						err = -ENOMEM;
 				}
-				now = ml_now_ms();
-				running = true;	/* look again */
+				again = true;	/* look again, at once: nobody may be left to wake us */
 				break;	/* k may have moved */
 			}
 			running = true;
 			if (q->reading && q->since + limit < wake)
 				wake = q->since + limit;
+			/* at the budget's end, whether or not a walk has begun
+			 * (one beginning later does not wake us) */
+			if (x->deadline > now && x->deadline < wake)
+				wake = x->deadline;
 		}
+		if (again)
+			continue;
 		if (!running)
 			break;
 		if (wake <= now)
@@ -622,6 +751,7 @@ static int cmp_unr_pid(const void *a, const void *b)
 int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts, struct memlens_snapshot **out)
 {
 	struct memlens_snapshot *s;
+	const int32_t *skip;
 	struct extras x;
 	int err;
 
@@ -632,11 +762,27 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	x.cmdline = OPTS_GET(opts, cmdline, false);
 	x.pids = OPTS_GET(opts, pids, NULL);
 	x.npids = x.pids ? OPTS_GET(opts, npids, 0) : 0;
+	x.counters_only = OPTS_GET(opts, counters_only, false);
+	x.nskip = OPTS_GET(opts, nskip_rollup, 0);
+	x.skip = NULL;
+	skip = OPTS_GET(opts, skip_rollup, NULL);
+	if (x.nskip && skip) {
+		if (x.nskip > SIZE_MAX / sizeof(*x.skip) || !(x.skip = malloc(x.nskip * sizeof(*x.skip))))
+			return ml_err(ENOMEM);
+		memcpy(x.skip, skip, x.nskip * sizeof(*x.skip));
+		qsort(x.skip, x.nskip, sizeof(*x.skip), cmp_int);
+	} else {
+		x.nskip = 0;
+	}
+	x.deadline = OPTS_GET(opts, budget_ms, 0) ? ml_now_ms() + OPTS_GET(opts, budget_ms, 0) : 0;
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		free(x.skip);
 		return ml_err(ENOMEM);
+	}
 	meminfo(s);
 	err = read_all(ml, s, &x);
+	free(x.skip);
 	if (!err) {
 		/* the two threads' rows and unreadable pids, in pid order */
 		if (s->n)	/* none (--pid of unreadable ones): no array at all */
@@ -677,6 +823,7 @@ const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, 
 	return s && i < s->unreadable ? s->unr[i].comm : NULL;
 }
 size_t memlens_snapshot__stalled(const struct memlens_snapshot *s) { return s ? s->stalled : 0; }
+size_t memlens_snapshot__over_budget(const struct memlens_snapshot *s) { return s ? s->over_budget : 0; }
 int32_t memlens_snapshot__stalled_pid(const struct memlens_snapshot *s, size_t i)
 {
 	return s && i < s->stalled ? s->stl[i].pid : -1;

@@ -15,6 +15,7 @@ struct ml_stuck {
 	unsigned refs;
 	size_t n;
 	pid_t pid[ML_STUCK_MAX];
+	bool slow[ML_STUCK_MAX];
 };
 
 struct ml_stuck *ml_stuck_new(void)
@@ -66,14 +67,35 @@ bool ml_stuck_has(struct ml_stuck *st, pid_t pid)
 	return has;
 }
 
-void ml_stuck_add(struct ml_stuck *st, pid_t pid)
+static void stuck_add(struct ml_stuck *st, pid_t pid, bool slow)
 {
 	if (!st)
 		return;
 	pthread_mutex_lock(&st->mu);
-	if (st->n < ML_STUCK_MAX)
+	if (st->n < ML_STUCK_MAX) {
+		st->slow[st->n] = slow;
 		st->pid[st->n++] = pid;
+	}
 	pthread_mutex_unlock(&st->mu);
+}
+
+void ml_stuck_add(struct ml_stuck *st, pid_t pid) { stuck_add(st, pid, false); }
+void ml_stuck_add_slow(struct ml_stuck *st, pid_t pid) { stuck_add(st, pid, true); }
+
+bool ml_stuck_slow(struct ml_stuck *st, pid_t pid)
+{
+	bool slow = false;
+
+	if (!st)
+		return false;
+	pthread_mutex_lock(&st->mu);
+	for (size_t i = 0; i < st->n; i++)
+		if (st->pid[i] == pid) {
+			slow = st->slow[i];
+			break;
+		}
+	pthread_mutex_unlock(&st->mu);
+	return slow;
 }
 
 void ml_stuck_del(struct ml_stuck *st, pid_t pid)
@@ -83,7 +105,9 @@ void ml_stuck_del(struct ml_stuck *st, pid_t pid)
 	pthread_mutex_lock(&st->mu);
 	for (size_t i = 0; i < st->n; i++)
 		if (st->pid[i] == pid) {
-			st->pid[i] = st->pid[--st->n];
+			st->n--;
+			st->pid[i] = st->pid[st->n];
+			st->slow[i] = st->slow[st->n];
 			break;
 		}
 	pthread_mutex_unlock(&st->mu);

@@ -39,6 +39,10 @@ struct ml_stuck *ml_stuck_get(struct ml_stuck *st);
 /* a thread abandoned in a read of pid's files is still in it */
 bool ml_stuck_has(struct ml_stuck *st, pid_t pid);
 void ml_stuck_add(struct ml_stuck *st, pid_t pid);
+/* the same for a read abandoned because a budget ran out (slow, not
+ * stalled); ml_stuck_slow() tells the two apart */
+void ml_stuck_add_slow(struct ml_stuck *st, pid_t pid);
+bool ml_stuck_slow(struct ml_stuck *st, pid_t pid);
 void ml_stuck_del(struct ml_stuck *st, pid_t pid);
 
 /* monotonic milliseconds */
