@@ -382,7 +382,7 @@ static void *worker_run(void *arg)
 		pid = w->pids[w->next++];
 		/* its rollup, or (the cheap tier, the caller's skip list, the
 		 * budget spent, a slow read of it still running) its counters */
-		flags = w->x.counters_only || bsearch(&pid, w->x.skip, w->x.nskip, sizeof(pid), cmp_int) ?
+		flags = w->x.counters_only || (w->x.nskip && bsearch(&pid, w->x.skip, w->x.nskip, sizeof(pid), cmp_int)) ?
 				MEMLENS_USAGE_F_COUNTERS : 0;
 		if (!flags && w->x.deadline && ml_now_ms() >= w->x.deadline)
 			flags = MEMLENS_USAGE_F_OVER_BUDGET;

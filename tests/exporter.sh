@@ -526,7 +526,7 @@ is "--top 3: the per-process series of exactly three processes" 3 \
 "$ML" exporter --textfile "$tf" --once --per-process 2> /dev/null
 "$ML" snapshot --openmetrics > "$tmp/snap.om" 2> /dev/null
 series() { grep -v '^#' "$1" | sed 's/ [^ ]*$//; s/="[^"]*"/=/g' | sort -u; }
-own='^memlens_(build_info|collections_total|exporter_heap_bytes|scrape_duration_seconds|scrape_errors_total)([{ ]|$)'
+own='^memlens_(build_info|collections_total|exporter_heap_bytes|scrape_duration_seconds|scrape_errors_total|scrape_budget_seconds|pss_processes|process_pss_age_seconds)([{ ]|$)'
 is "snapshot --openmetrics and exporter --textfile --once: the same series, but the exporter's own" "" \
 	"$(diff <(series "$tf/memlens.prom" | grep -vE "$own") <(series "$tmp/snap.om"))"
 is "... and the same families" "" \

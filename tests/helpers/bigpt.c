@@ -9,7 +9,7 @@
  * kernels do), one 64 MiB memfd mapped GIB * 16 times, populated.  Prints
  * "ready zero" or "ready memfd", then waits to be killed.
  */
-
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
