@@ -33,9 +33,10 @@ BPFTOOL    ?= bpftool
 PKG_CONFIG ?= pkg-config
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf libdw smartcols libmicrohttpd json-c 2>/dev/null)
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf libdw smartcols libmicrohttpd json-c yaml-0.1 gnutls 2>/dev/null)
 LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf libdw 2>/dev/null || echo -lbpf -lelf -ldw) -lz
-CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd json-c 2>/dev/null || echo -lsmartcols -lmicrohttpd -ljson-c) -lpthread
+CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd json-c yaml-0.1 gnutls libcrypt 2>/dev/null || \
+		 echo -lsmartcols -lmicrohttpd -ljson-c -lyaml -lgnutls -lcrypt) -lpthread
 
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wstrict-prototypes
@@ -105,7 +106,7 @@ $(BUILD)/memlens-uninstalled.pc: src/memlens.pc.in Makefile
 	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@LIBDIR@|$(abspath $(BUILD))|' -e 's|@INCLUDEDIR@|$(CURDIR)/include|' \
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/metrics.h cli/diff_doc.h cli/quantity.h cli/group.h cli/jsonw.h cli/proc_view.h cli/object_view.h include/memlens.h
+$(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/webconfig.h cli/metrics.h cli/diff_doc.h cli/quantity.h cli/group.h cli/jsonw.h cli/proc_view.h cli/object_view.h include/memlens.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

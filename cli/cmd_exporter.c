@@ -42,8 +42,10 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "memlens_cli.h"
+#include <gnutls/gnutls.h>
 #include "metrics.h"
 #include "revision.h"
+#include "webconfig.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:9848"
 #define CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -84,6 +86,8 @@ struct exporter {
 	 * pss_interval, its last figures served between */
 	double scrape_timeout, pss_interval;
 	uint64_t pss_max_rss;
+	/* --web.config.file: TLS and basic auth (web.tls, web.nusers) */
+	struct web_config web;
 	/* the collector's: the last rollup of each process (pid order) */
 	struct pss_seen *seen;
 	size_t nseen;
@@ -623,6 +627,68 @@ static enum MHD_Result plain(struct MHD_Connection *conn, unsigned status, const
 	return respond(conn, status, "text/plain; charset=utf-8", text, strlen(text), allow, 0);
 }
 
+/*
+ * --web.config.file's checks, on a request's first call: the client's
+ * certificate where client_auth_type asks for one (a connection that fails
+ * is closed, as a failed handshake would be: MHD_NO), then basic auth (401
+ * and a challenge).  MHD_YES: go on; *answered: a response was queued.
+ */
+static enum MHD_Result web_checks(struct exporter *ex, struct MHD_Connection *conn, bool *answered)
+{
+	struct web_config *wc = &ex->web;
+
+	*answered = false;
+	if (wc->tls && wc->client_auth != WEB_NO_CLIENT_CERT && wc->client_auth != WEB_REQUEST_CLIENT_CERT) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		gnutls_session_t session = ci ? (gnutls_session_t)ci->tls_session : NULL;
+		unsigned int ncerts = 0, status = 1;
+		bool verify = wc->client_auth == WEB_VERIFY_CLIENT_CERT_IF_GIVEN ||
+			      wc->client_auth == WEB_REQUIRE_AND_VERIFY_CLIENT_CERT;
+
+		if (!session)
+			return MHD_NO;
+		if (!gnutls_certificate_get_peers(session, &ncerts) || !ncerts) {
+			if (wc->client_auth != WEB_VERIFY_CLIENT_CERT_IF_GIVEN) {
+				if (ex->cli->verbose > 1)
+					cli_err("exporter: http: a client without a certificate: closed");
+				return MHD_NO;
+			}
+		} else if (verify && (gnutls_certificate_verify_peers2(session, &status) || status)) {
+			if (ex->cli->verbose > 1)
+				cli_err("exporter: http: a client certificate the CA did not sign: closed");
+			return MHD_NO;
+		}
+	}
+	if (wc->nusers) {
+		char *pass = NULL;
+		char *user = MHD_basic_auth_get_username_password(conn, &pass);
+		bool good = user && pass && web_config_check(wc, user, pass);
+
+		if (pass) {
+			explicit_bzero(pass, strlen(pass));
+			MHD_free(pass);
+		}
+		if (user)
+			MHD_free(user);
+		if (!good) {
+			static const char text[] = "unauthorized: basic auth (--web.config.file)\n";
+			struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
+										    MHD_RESPMEM_PERSISTENT);
+			enum MHD_Result ret;
+
+			if (!resp)
+				return MHD_NO;
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+			ret = MHD_queue_basic_auth_fail_response(conn, "memlens", resp);
+			MHD_destroy_response(resp);
+			*answered = true;
+			return ret;
+		}
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 			       const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
@@ -633,6 +699,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	(void)version;
 	(void)upload_data;
 	if (!r) {
+		bool answered;
+		enum MHD_Result ok = web_checks(ex, conn, &answered);
+
+		if (ok != MHD_YES || answered)
+			return ok;
 		/* headers in: everything but a scrape is answered at once */
 		if (!strcmp(url, "/") && get)
 			return plain(conn, MHD_HTTP_OK,
@@ -1094,7 +1165,7 @@ static bool parse_num(const char *s, double min, double max, double *out)
 
 enum { OPT_LISTEN = 256, OPT_TEXTFILE, OPT_INTERVAL, OPT_ONCE, OPT_TOP, OPT_PER_PROCESS, OPT_NO_DMABUF,
        OPT_PIN_DIR, OPT_TOP_GROUPS, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_SCRAPE_TIMEOUT, OPT_PSS_MAX_RSS,
-       OPT_PSS_INTERVAL };
+       OPT_PSS_INTERVAL, OPT_WEB_CONFIG };
 
 #define DEFAULT_SCRAPE_TIMEOUT 10	/* Prometheus's own default */
 #define DEFAULT_PSS_MAX_RSS (16ULL << 30)
@@ -1150,6 +1221,8 @@ static void exporter_help(void)
 	       "                          (default 16G, 60; 0: every process every scrape)\n"
 	       "      --no-dmabuf         no DMA-BUF accounting\n"
 	       "      --pin-dir DIR       DMA-BUF from the iterators pinned in DIR (memlens bpf pin)\n"
+	       "      --web.config.file FILE  TLS and basic auth, in the Prometheus exporter-toolkit's\n"
+	       "                          format (tls_server_config, basic_auth_users: bcrypt)\n"
 	       , DEFAULT_LISTEN, DEFAULT_SCRAPE_TIMEOUT);
 	cli_help_source(MEMLENS_JOB_DMABUF, 26);
 	printf("  -v, --verbose           say the sources of the first collection (-vv: HTTP errors)\n"
@@ -1158,7 +1231,7 @@ static void exporter_help(void)
 
 /* the exporter's options beyond struct exporter's */
 struct exp_args {
-	const char *listen_spec, *textfile;
+	const char *listen_spec, *textfile, *web_config;
 	double interval;
 	mode_t sock_mode;
 	gid_t sock_gid;
@@ -1220,6 +1293,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct exporter *e
 		{ "scrape-timeout", required_argument, NULL, OPT_SCRAPE_TIMEOUT },
 		{ "pss-max-rss", required_argument, NULL, OPT_PSS_MAX_RSS },
 		{ "pss-interval", required_argument, NULL, OPT_PSS_INTERVAL },
+		{ "web.config.file", required_argument, NULL, OPT_WEB_CONFIG },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 		{ "source", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1265,6 +1339,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct exporter *e
 				cli_err("--pss-max-rss %s: bytes, with K, M, G or T (0: no limit)", optarg);
 			break;
 		case OPT_PIN_DIR: ex->pin_dir = optarg; break;
+		case OPT_WEB_CONFIG: a->web_config = optarg; break;
 		case 'h': exporter_help(); return EXIT_OK;
 		default: ok = !cli_common_opt(cli, MEMLENS_JOB_DMABUF, c, optarg);
 		}
@@ -1283,6 +1358,8 @@ static bool check_opts(const struct exporter *ex, const struct exp_args *a, int 
 		why = "--socket-mode and --socket-group go with --listen unix:PATH";
 	else if ((a->once || a->interval_set) && !a->textfile)
 		why = "--interval and --once go with --textfile";
+	else if (a->web_config && a->textfile)
+		why = "--web.config.file goes with --listen (a textfile has no HTTP)";
 	else if (ex->per_process && ex->top != 20)
 		why = "--top and --per-process do not go together";
 	if (why)
@@ -1348,14 +1425,25 @@ static int run_textfile(struct exporter *ex, const struct exp_args *a, const sig
 
 static struct MHD_Daemon *start_daemon(struct exporter *ex, int fd)
 {
-	return MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+	/* with TLS: the certificate and key, and the CA client certificates are
+	 * checked by (libmicrohttpd then asks the client for one) */
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, ex->web.cert_pem },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, ex->web.key_pem },
+		{ ex->web.ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, ex->web.ca_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	return MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+				(ex->web.tls ? MHD_USE_TLS : 0), 0,
 				NULL, NULL, handler, ex,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ex,
+				MHD_OPTION_ARRAY, ex->web.tls ? tls : &tls[3],
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, ex,
 				MHD_OPTION_NOTIFY_CONNECTION, notify_conn, ex,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, ex,
 				MHD_OPTION_END);
 }
 
@@ -1367,7 +1455,8 @@ static void serve(struct exporter *ex, const char *shown, bool is_unix, const si
 	if (is_unix)
 		fprintf(stderr, "memlens: exporter: serving %s (GET /metrics)\n", shown);
 	else
-		fprintf(stderr, "memlens: exporter: serving http://%s/metrics\n", shown);
+		fprintf(stderr, "memlens: exporter: serving %s://%s/metrics%s\n", ex->web.tls ? "https" : "http", shown,
+			ex->web.nusers ? " (basic auth)" : "");
 	if (!is_unix && proc_hides())
 		cli_err("WARNING: /proc is mounted with hidepid here, and this exporter serves every "
 			"process's pid, command name, cgroup and memory to anyone who can connect to %s "
@@ -1377,7 +1466,8 @@ static void serve(struct exporter *ex, const char *shown, bool is_unix, const si
 	{
 		char msg[256];
 
-		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %s%s%s\nMAINPID=%d", is_unix ? "" : "http://",
+		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %s%s%s\nMAINPID=%d",
+			 is_unix ? "" : ex->web.tls ? "https://" : "http://",
 			 shown, is_unix ? "" : "/metrics", (int)getpid());
 		notify(ex, msg);
 	}
@@ -1447,6 +1537,20 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!check_opts(&ex, &a, argc))
 		return EXIT_USAGE;
+	if (a.web_config) {
+		char why[512];
+
+		/* read before any listener: a config that fails opens nothing */
+		if (web_config_load(a.web_config, &ex.web, why, sizeof(why))) {
+			cli_err("%s", why);
+			return EXIT_RUNTIME;
+		}
+		if (ex.web.tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			cli_err("--web.config.file %s: this libmicrohttpd has no TLS", a.web_config);
+			web_config_free(&ex.web);
+			return EXIT_RUNTIME;
+		}
+	}
 	uname(&ex.uts);
 	ex.self = (struct metrics_self){ .start_time = self_start_time(), .revision = MEMLENS_REVISION,
 					 .kernel = ex.uts.release, .process = !a.textfile };
@@ -1463,5 +1567,6 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 	pthread_cond_destroy(&ex.wake);
 	pthread_mutex_destroy(&ex.lock);
 	free(ex.seen);
+	web_config_free(&ex.web);
 	return rc;
 }

@@ -12,10 +12,10 @@ set -e
 # the compilers and make; the BPF programs (clang, bpftool gen skeleton);
 # the libraries (libsmartcols: tables, libmicrohttpd: the exporter, json-c:
 # diff's input, libbpf and libelf: the library, libdw and libdebuginfod's
-# header: symbolization); pkgconf
-# (pkg-config) finds them
+# header: symbolization; libyaml, GnuTLS and libcrypt: the exporter's
+# --web.config.file, TLS and bcrypt); pkgconf (pkg-config) finds them
 BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev libdw-dev libdebuginfod-dev zlib1g-dev
-       libsmartcols-dev libmicrohttpd-dev libjson-c-dev"
+       libsmartcols-dev libmicrohttpd-dev libjson-c-dev libyaml-dev libgnutls28-dev libcrypt-dev"
 # what only the tests use:
 #   the QEMU kernel matrix: qemu-system-x86, busybox-static, cpio, dpkg-dev (dpkg-deb)
 #   the exporter against a real Prometheus: prometheus (promtool), curl,
@@ -27,9 +27,10 @@ BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev libdw-dev 
 #     fakeroot, debootstrap, systemd (systemd-analyze verify)
 #   symbolization: elfutils (eu-addr2line, the ground truth), debuginfod (a
 #     local server for --debuginfod)
+#   TLS: openssl (the test's CA, server and client certificates)
 TEST="curl jq python3 elfutils binutils util-linux procps strace locales qemu-system-x86 busybox-static cpio
       dpkg-dev prometheus python3-prometheus-client bash-completion groff-base
-      debhelper lintian fakeroot debootstrap systemd debuginfod"
+      debhelper lintian fakeroot debootstrap systemd debuginfod openssl"
 PKGS=$BUILD
 print=0
 for a in "$@"; do
