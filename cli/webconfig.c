@@ -98,7 +98,7 @@ static char *file_beside(const char *cfg, const char *name, char *why, size_t wl
 		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - cfg), cfg, name);
 	out = slurp(path, NULL, &st);
 	if (!out)
-		fail(why, wl, "%s %s: %s", key, path, errno == EINVAL ? "not a regular file" : strerror(errno));
+		fail(why, wl, "--web.config.file %s: %s %s: %s", cfg, key, path, errno == EINVAL ? "not a regular file" : strerror(errno));
 	return out;
 }
 
@@ -134,13 +134,13 @@ static int tls_section(const char *path, yaml_document_t *doc, yaml_node_t *map,
 	const char *cert = NULL, *key = NULL, *ca = NULL, *auth = NULL;
 
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(why, wl, "%s: tls_server_config is not a mapping", path);
+		return fail(why, wl, "--web.config.file %s: tls_server_config is not a mapping", path);
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		const char *k = scalar(doc, yaml_document_get_node(doc, p->key));
 		const char *v = scalar(doc, yaml_document_get_node(doc, p->value));
 
 		if (!k || !v)
-			return fail(why, wl, "%s: tls_server_config: a key and value must be strings", path);
+			return fail(why, wl, "--web.config.file %s: tls_server_config: a key and value must be strings", path);
 		if (!strcmp(k, "cert_file"))
 			cert = v;
 		else if (!strcmp(k, "key_file"))
@@ -150,10 +150,10 @@ static int tls_section(const char *path, yaml_document_t *doc, yaml_node_t *map,
 		else if (!strcmp(k, "client_auth_type"))
 			auth = v;
 		else
-			return fail(why, wl, "%s: tls_server_config.%s is not supported by memlens", path, k);
+			return fail(why, wl, "--web.config.file %s: tls_server_config.%s is not supported by memlens", path, k);
 	}
 	if (!cert || !key || !*cert || !*key)
-		return fail(why, wl, "%s: tls_server_config needs cert_file and key_file", path);
+		return fail(why, wl, "--web.config.file %s: tls_server_config needs cert_file and key_file", path);
 	wc->tls = true;
 	wc->client_auth = ca && *ca ? WEB_REQUIRE_AND_VERIFY_CLIENT_CERT : WEB_NO_CLIENT_CERT;
 	if (auth && *auth) {
@@ -163,13 +163,13 @@ static int tls_section(const char *path, yaml_document_t *doc, yaml_node_t *map,
 			if (!strcmp(auth, auth_types[i].name))
 				break;
 		if (i == sizeof(auth_types) / sizeof(auth_types[0]))
-			return fail(why, wl, "%s: client_auth_type %s: NoClientCert, RequestClientCert, RequireAnyClientCert, "
+			return fail(why, wl, "--web.config.file %s: client_auth_type %s: NoClientCert, RequestClientCert, RequireAnyClientCert, "
 				    "VerifyClientCertIfGiven or RequireAndVerifyClientCert", path, auth);
 		wc->client_auth = auth_types[i].v;
 	}
 	/* libmicrohttpd asks for a client certificate only with a CA to check it by */
 	if (wc->client_auth != WEB_NO_CLIENT_CERT && !(ca && *ca))
-		return fail(why, wl, "%s: client_auth_type %s needs client_ca_file", path, auth);
+		return fail(why, wl, "--web.config.file %s: client_auth_type %s needs client_ca_file", path, auth);
 	if (!(wc->cert_pem = file_beside(path, cert, why, wl, "cert_file")) ||
 	    !(wc->key_pem = file_beside(path, key, why, wl, "key_file")))
 		return -1;
@@ -184,31 +184,31 @@ static int users_section(const char *path, yaml_document_t *doc, yaml_node_t *ma
 	size_t n;
 
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(why, wl, "%s: basic_auth_users is not a mapping of user: bcrypt hash", path);
+		return fail(why, wl, "--web.config.file %s: basic_auth_users is not a mapping of user: bcrypt hash", path);
 	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
 	if (n > WEB_USERS_MAX)
-		return fail(why, wl, "%s: more than %d basic_auth_users", path, WEB_USERS_MAX);
+		return fail(why, wl, "--web.config.file %s: more than %d basic_auth_users", path, WEB_USERS_MAX);
 	wc->users = calloc(n ? n : 1, sizeof(*wc->users));
 	if (!wc->users)
-		return fail(why, wl, "%s: out of memory", path);
+		return fail(why, wl, "--web.config.file %s: out of memory", path);
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		const char *k = scalar(doc, yaml_document_get_node(doc, p->key));
 		const char *v = scalar(doc, yaml_document_get_node(doc, p->value));
 
 		if (!k || !v || !*k || strchr(k, ':'))
-			return fail(why, wl, "%s: basic_auth_users: each a user name (no ':') and its bcrypt hash", path);
+			return fail(why, wl, "--web.config.file %s: basic_auth_users: each a user name (no ':') and its bcrypt hash", path);
 		if (!is_bcrypt(v))
-			return fail(why, wl, "%s: basic_auth_users.%s: not a bcrypt hash ($2b$10$ and 53 more characters)",
+			return fail(why, wl, "--web.config.file %s: basic_auth_users.%s: not a bcrypt hash ($2b$10$ and 53 more characters)",
 				    path, k);
 		for (size_t i = 0; i < wc->nusers; i++)
 			if (!strcmp(wc->users[i].name, k))
-				return fail(why, wl, "%s: basic_auth_users.%s given twice", path, k);
+				return fail(why, wl, "--web.config.file %s: basic_auth_users.%s given twice", path, k);
 		wc->users[wc->nusers].name = strdup(k);
 		wc->users[wc->nusers].hash = strdup(v);
 		if (!wc->users[wc->nusers].name || !wc->users[wc->nusers].hash) {
 			free(wc->users[wc->nusers].name);
 			free(wc->users[wc->nusers].hash);
-			return fail(why, wl, "%s: out of memory", path);
+			return fail(why, wl, "--web.config.file %s: out of memory", path);
 		}
 		wc->nusers++;
 	}

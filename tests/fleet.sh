@@ -3,7 +3,10 @@
 # handshake (sd_notify READY=1 and STOPPING=1, read here on a socket the
 # test binds, as systemd would), and a scrape's cost bounded by its timeout
 # against a process whose smaps_rollup walk is slow (tests/helpers/bigpt.c:
-# 64 GiB of page-table entries with little RAM behind them).
+# 64 GiB of page-table entries with little RAM behind them), TLS and basic
+# auth from an exporter-toolkit web config (curl with right and wrong
+# credentials and certificates, a real Prometheus over HTTPS, configs that
+# must be refused before any listener).
 # Usage: tests/fleet.sh BUILD_DIR    (TAP on stdout)
 set -u
 trap '' PIPE
@@ -159,5 +162,111 @@ for bad in "--pss-max-rss x" "--pss-max-rss -1" "--pss-max-rss 1Q" "--scrape-tim
 	"$ML" exporter $bad > /dev/null 2> "$tmp/err"; rc=$?
 	is "exporter $bad: exit 2, one line" "2 1" "$rc $(wc -l < "$tmp/err")"
 done
+
+# ---- TLS and basic auth: --web.config.file ----
+if command -v openssl > /dev/null && command -v curl > /dev/null && [ -x /usr/bin/python3 ]; then
+	c=$tmp/tls; mkdir "$c"
+	k="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+	# shellcheck disable=SC2086
+	{
+		openssl req -x509 $k -keyout "$c/ca.key" -out "$c/ca.crt" -days 2 -subj /CN=memlens-test-ca
+		openssl req $k -keyout "$c/srv.key" -out "$c/srv.csr" -subj /CN=127.0.0.1
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$c/san"
+		openssl x509 -req -in "$c/srv.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial -out "$c/srv.crt" \
+			-days 2 -extfile "$c/san"
+		openssl req $k -keyout "$c/cli.key" -out "$c/cli.csr" -subj /CN=prometheus
+		openssl x509 -req -in "$c/cli.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial -out "$c/cli.crt" -days 2
+		# the same name, signed by nobody the exporter trusts
+		openssl req -x509 $k -keyout "$c/evil.key" -out "$c/evil.crt" -days 2 -subj /CN=prometheus
+	} > /dev/null 2>&1
+	hash=$(/usr/bin/python3 -W ignore -c 'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 6)))')
+	web() { # FILE CLIENT_AUTH_LINE: a config with the server's certificate and one user
+		printf 'tls_server_config:\n  cert_file: srv.crt\n  key_file: srv.key\n  client_ca_file: ca.crt\n%s\nbasic_auth_users:\n  prometheus: %s\n' \
+			"$2" "$hash" > "$c/$1"
+		chmod 600 "$c/$1"
+	}
+	web web.yml ""
+	"$ML" exporter --listen 127.0.0.1:0 --web.config.file "$c/web.yml" 2> "$tmp/tls.err" &
+	E=$!; pids+=("$E")
+	wait_line "$tmp/tls.err" serving
+	PORT=$(sed -n 's|.*serving https://127.0.0.1:\([0-9]*\)/metrics (basic auth)|\1|p' "$tmp/tls.err")
+	get() { curl -s -o "$tmp/tls.body" -D "$tmp/tls.hdr" -w '%{http_code}' --max-time 30 --cacert "$c/ca.crt" "$@" "https://127.0.0.1:$PORT/metrics"; }
+	is "TLS, client certificate, basic auth: 200 and the metrics" "200 1" \
+		"$(get -u prometheus:s3cret --cert "$c/cli.crt" --key "$c/cli.key") $(grep -c '^memlens_build_info{' "$tmp/tls.body")"
+	is "... a wrong password: 401 with a Basic challenge, no metrics" "401 1 0" \
+		"$(get -u prometheus:wrong --cert "$c/cli.crt" --key "$c/cli.key") $(grep -ci '^WWW-Authenticate: Basic' "$tmp/tls.hdr") $(grep -c '^memlens_' "$tmp/tls.body")"
+	is "... no password: 401" 401 "$(get --cert "$c/cli.crt" --key "$c/cli.key")"
+	is "... an unknown user with the right password: 401" 401 "$(get -u nobody:s3cret --cert "$c/cli.crt" --key "$c/cli.key")"
+	is "... a client certificate the CA did not sign: refused (no HTTP answer)" 000 \
+		"$(get -u prometheus:s3cret --cert "$c/evil.crt" --key "$c/evil.key")"
+	is "... no client certificate: refused" 000 "$(get -u prometheus:s3cret)"
+	is "... plain HTTP to the TLS port: no HTTP answer" 000 \
+		"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$PORT/metrics")"
+	is "... and then the exporter still serves the right client" 200 \
+		"$(get -u prometheus:s3cret --cert "$c/cli.crt" --key "$c/cli.key")"
+	# a real Prometheus, over HTTPS with its client certificate and basic auth
+	if command -v prometheus > /dev/null && command -v jq > /dev/null; then
+		pport=""
+		for p in $(seq 19191 19290); do
+			ss -ltn 2> /dev/null | awk '{print $4}' | grep -q ":$p\$" || { pport=$p; break; }
+		done
+		cat > "$tmp/prom.yml" << EOF
+global: { scrape_interval: 1s, scrape_timeout: 1s }
+scrape_configs:
+  - job_name: memlens
+    scheme: https
+    tls_config: { ca_file: $c/ca.crt, cert_file: $c/cli.crt, key_file: $c/cli.key }
+    basic_auth: { username: prometheus, password: s3cret }
+    static_configs: [ { targets: [ "127.0.0.1:$PORT" ] } ]
+EOF
+		prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/tsdb" --web.listen-address="127.0.0.1:$pport" \
+			> "$tmp/prom.log" 2>&1 &
+		prom=$!; pids+=("$prom")
+		q() { curl -s "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // "none"'; }
+		got=none
+		for _ in $(seq 150); do
+			got=$(q 'memlens_system_memory_bytes{memtype="total"}' 2> /dev/null)
+			[ "$got" != none ] && [ -n "$got" ] && break
+			sleep 0.2
+		done
+		is "Prometheus over HTTPS with a client certificate and basic auth: up, MemTotal from /proc/meminfo" \
+			"1 $(awk '$1 == "MemTotal:" {printf "%.0f\n", $2 * 1024}' /proc/meminfo)" \
+			"$(q 'max_over_time(up{job="memlens"}[1m])') $got"
+		kill "$prom"; wait "$prom" 2> /dev/null
+	else
+		skip "no prometheus or jq here (the guests have none; the host suite runs them)"
+	fi
+	kill -TERM "$E"; wait "$E"
+	# VerifyClientCertIfGiven: no certificate is fine, a bad one is not
+	web opt.yml "  client_auth_type: VerifyClientCertIfGiven"
+	"$ML" exporter --listen 127.0.0.1:0 --web.config.file "$c/opt.yml" 2> "$tmp/tls.err" &
+	E=$!; pids+=("$E")
+	wait_line "$tmp/tls.err" serving
+	PORT=$(sed -n 's|.*serving https://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$tmp/tls.err")
+	is "VerifyClientCertIfGiven: no certificate 200, the CA's 200, another's refused" "200 200 000" \
+		"$(get -u prometheus:s3cret) $(get -u prometheus:s3cret --cert "$c/cli.crt" --key "$c/cli.key") $(get -u prometheus:s3cret --cert "$c/evil.crt" --key "$c/evil.key")"
+	kill -TERM "$E"; wait "$E"
+	# configs refused at start: one line, exit 1, and no listener (the socket file is never made)
+	printf 'tls_server_config: [\n' > "$c/bad1.yml"
+	printf 'basic_auth_users:\n  prometheus: s3cret\n' > "$c/bad2.yml"
+	printf 'basic_auth_users:\n  prometheus: "%s"\nbasic_auth_user:\n  x: y\n' "$hash" > "$c/bad3.yml"
+	printf 'tls_server_config:\n  cert_file: srv.crt\n  key_file: missing.key\n' > "$c/bad4.yml"
+	printf 'tls_server_config:\n  cert_file: srv.crt\n  key_file: srv.key\n  client_auth_type: Sometimes\n  client_ca_file: ca.crt\n' > "$c/bad5.yml"
+	printf 'basic_auth_users:\n  prometheus: %s\n' "${hash%?}" > "$c/bad6.yml"
+	printf 'basic_auth_users:\n  prometheus: %s\n' "$hash" > "$c/ww.yml"
+	chmod 600 "$c"/bad*.yml; chmod 666 "$c/ww.yml"
+	for f in bad1.yml:"not YAML" bad2.yml:"a password, not its hash" bad3.yml:"a misspelt key" bad4.yml:"a key file that is not there" \
+		bad5.yml:"an unknown client_auth_type" bad6.yml:"a truncated hash" ww.yml:"writable by everyone" missing.yml:"no such file" \
+		.:"a directory"; do
+		rm -f "$tmp/s.sock"
+		"$ML" exporter --listen "unix:$tmp/s.sock" --web.config.file "$c/${f%%:*}" > /dev/null 2> "$tmp/err"; rc=$?
+		is "--web.config.file with ${f#*:}: exit 1, one line, no listener" "1 1 no" \
+			"$rc $(wc -l < "$tmp/err") $([ -e "$tmp/s.sock" ] && echo yes || echo no)"
+	done
+	"$ML" exporter --textfile "$tmp" --once --web.config.file "$c/web.yml" > /dev/null 2> "$tmp/err"; rc=$?
+	is "--web.config.file with --textfile: a usage error" "2 1" "$rc $(wc -l < "$tmp/err")"
+else
+	skip "no openssl, curl or /usr/bin/python3 (crypt) here: TLS and basic auth untested"
+fi
 
 echo "1..$n"
