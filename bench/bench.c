@@ -1208,6 +1208,145 @@ static int run_load(void *p)
 	return err;
 }
 
+/* prometheus-process-exporter (Debian's), grouping by {{.Comm}} as its
+ * users do, on a loopback port found free: its pid, or -1 (not installed) */
+static pid_t peer_exporter_start(int *port, char *cfg, size_t cfglen)
+{
+	static const char pe[] = "/usr/bin/prometheus-process-exporter";
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	char listen[64];
+	int fd, cfd;
+	pid_t pid;
+
+	*port = 0;
+	if (access(pe, X_OK))
+		return -1;
+	snprintf(cfg, cfglen, "/tmp/memlens-bench-pe-XXXXXX");
+	cfd = mkstemp(cfg);
+	if (cfd < 0 || dprintf(cfd, "process_names:\n  - name: \"{{.Comm}}\"\n    cmdline: ['.+']\n") < 0)
+		return -1;
+	close(cfd);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || getsockname(fd, (struct sockaddr *)&sa, &sl))
+		return -1;
+	*port = ntohs(sa.sin_port);
+	close(fd);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", *port);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(pe, pe, "-config.path", cfg, "-web.listen-address", listen, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && run_scrape(port); i++)	/* up once it answers */
+		usleep(100000);
+	return pid;
+}
+
+static long vm_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * The exporter at fleet scale (issue 25): 2,000 and 10,000 processes (idle
+ * sleeps forked here), one scrape of memlens exporter against one of
+ * prometheus-process-exporter, both warm, side by side in one run.  The
+ * results' maxrss_kb is the exporter's own peak (VmHWM), not the scraper's.
+ * Then 10,000 scrapes of memlens at the machine's own process count: its
+ * RSS after the first 100 and after all of them.
+ */
+static int bench_fleet(FILE *out)
+{
+	static const int sizes[] = { 2000, 10000 };
+	char cli[600], cfg[64], title[200];
+	static int mport, pport;
+
+	snprintf(cli, sizeof(cli), "%s/memlens", BUILD);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int extra = sizes[k] - count_procs();
+		pid_t *pids = spawn_idle(extra > 0 ? extra : 0);
+		pid_t me = exporter_start(cli, &mport), pe = peer_exporter_start(&pport, cfg, sizeof(cfg));
+		struct contender c[2];
+		struct result res[2];
+		int n = 0;
+
+		usleep(500000);
+		if (me > 0 && mport > 0)
+			c[n++] = (struct contender){ "memlens_scrape", "memlens exporter: one scrape", run_scrape, &mport, 3 };
+		if (pe > 0 && pport > 0)
+			c[n++] = (struct contender){ "peer_scrape", "prometheus-process-exporter (by comm): one scrape",
+						     run_scrape, &pport, 3 };
+		snprintf(title, sizeof(title), "exporter scrape, %d processes (maxrss: the exporter's own peak)",
+			 count_procs());
+		bench_run(title, c, n, ROUNDS > 5 ? 5 : ROUNDS, res);
+		for (int i = 0; i < n; i++)
+			res[i].maxrss_kb = vm_hwm_kb(!strcmp(res[i].id, "memlens_scrape") ? me : pe);
+		bench_print(stdout, title, res, n, n == 2 ? "peer_scrape" : NULL, NULL);
+		bench_json(out, sizes[k] == 2000 ? "fleet_2000" : "fleet_10000", title, res, n);
+		if (n == 2 && !res[0].failed && !res[1].failed)
+			printf("  memlens: %.1fx faster, %.2fx the RSS (%ld kB against %ld kB)\n\n",
+			       res[1].median_us / res[0].median_us, (double)res[0].maxrss_kb / (double)res[1].maxrss_kb,
+			       res[0].maxrss_kb, res[1].maxrss_kb);
+		if (me > 0) {
+			kill(me, SIGTERM);
+			waitpid(me, NULL, 0);
+		}
+		if (pe > 0) {
+			kill(pe, SIGTERM);
+			waitpid(pe, NULL, 0);
+			unlink(cfg);
+		}
+		kill_all(pids, extra > 0 ? extra : 0);
+	}
+	{
+		/* the exporter's RSS over 10,000 scrapes */
+		pid_t me = exporter_start(cli, &mport);
+		long after100 = -1, after = -1;
+		struct result r[1] = { { "memlens_rss_flat", "memlens exporter: RSS after 100 and after 10,000 scrapes", 0, 0, 0,
+					 0, 0 } };
+		double t0 = now_us();
+		int fails = 0;
+
+		for (int i = 0; me > 0 && i < 10000; i++) {
+			fails += run_scrape(&mport) != 0;
+			if (i == 99)
+				after100 = vm_rss_kb(me);
+		}
+		after = vm_rss_kb(me);
+		r[0].median_us = (now_us() - t0) / 10000;
+		r[0].min_us = (double)after100;
+		r[0].max_us = (double)after;
+		r[0].maxrss_kb = vm_hwm_kb(me);
+		r[0].failed = fails || me <= 0;
+		printf("exporter RSS over 10,000 scrapes (%d processes, %d failed): %ld kB after 100, %ld kB after 10,000, "
+		       "peak %ld kB; %.1f ms a scrape\n\n", count_procs(), fails, after100, after, r[0].maxrss_kb,
+		       r[0].median_us / 1000);
+		bench_json(out, "fleet_rss_flat", "exporter RSS over 10,000 scrapes (min_us: kB after 100, max_us: kB after "
+			   "10,000; median_us: one scrape)", r, 1);
+		if (me > 0) {
+			kill(me, SIGTERM);
+			waitpid(me, NULL, 0);
+		}
+	}
+	return 0;
+}
+
 static int bench_load(FILE *out)
 {
 	static const char *const kinds[2] = { "light", "regular" };
@@ -1303,6 +1442,8 @@ int main(int argc, char **argv)
 		bench_cli(out);
 	if (!strcmp(what, "all") || !strcmp(what, "load"))
 		bench_load(out);
+	if (!strcmp(what, "all") || !strcmp(what, "fleet"))
+		bench_fleet(out);
 	fprintf(out, "\n  ]\n}\n");
 	if (out != stderr)
 		fclose(out);
