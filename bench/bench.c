@@ -949,7 +949,7 @@ static int run_scrape(void *p)
 	}
 	while ((r = read(fd, buf, sizeof(buf))) > 0) {
 		if (!total)
-			ok = r >= 12 && !memcmp(buf, "HTTP/1.1 200", 12);
+			ok = r >= 12 && !memcmp(buf, "HTTP/1.", 7) && !memcmp(buf + 8, " 200", 4);
 		total += (size_t)r;
 	}
 	close(fd);

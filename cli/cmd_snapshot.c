@@ -16,7 +16,7 @@
 enum { C_PID, C_COMM, C_Q0, C_USER = C_Q0 + Q_N, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS, C_CMDLINE };
 #define C_VSS (C_Q0 + Q_VSS)
 #define C_PSS (C_Q0 + Q_PSS)
-#define SNAPSHOT_QCOL(id, col, key, memtype, field, summed, dmabuf, help) \
+#define SNAPSHOT_QCOL(id, col, key, memtype, field, summed, dmabuf, walk, help) \
 	[C_Q0 + Q_##id] = { col, 10, 0, OUT_NUM, help },
 
 static const struct colinfo cols[] = {
@@ -44,6 +44,7 @@ struct snap_args {
 	int group;		/* --group-by: its column, -1 none */
 	enum proc_key gkey;	/* ... and its key */
 	int sort_col;		/* -x: a column, C_PSS by default */
+	bool sort_set;		/* -x given */
 	struct proc_order order;	/* ... as the view orders rows */
 	double watch;		/* -w SECS: 0 once */
 	unsigned long count;	/* --count N: 0 until a signal */
@@ -95,8 +96,11 @@ static void json_summary(struct jw *w, void *ctx)
 	jw_u64(w, "mem_available", memlens_snapshot__mem_available(s));
 	jw_text(w, "dmabuf_source", !sm->opts->dmabuf ? "none" : src ? memlens_source__name(src) : "unavailable");
 	jw_object(w, "total", true);
+	/* without a page walk (-o of counters only) PSS and its kin are unknown: null */
 	for (int q = 0; q < Q_N; q++)
-		if (quantities[q].summed)
+		if (quantities[q].summed && quantities[q].walk && sm->opts->counters_only)
+			jw_null(w, quantities[q].key);
+		else if (quantities[q].summed)
 			jw_u64(w, quantities[q].key, sm->v->tot[C_Q0 + q]);
 	jw_end(w);
 	jw_array(w, "dmabuf_kernel_only", false);
@@ -154,6 +158,30 @@ static int plan(struct cli *cli, struct snap_args *a, struct out *o)
 		if (group >= 0 && out_has(o, C_VSS)) {
 			cli_err("--group-by sums no VSS (a sum of address-space sizes means nothing): leave it out of -o");
 			return -EINVAL;
+		}
+		/* the cheap tier: no column (nor -x) needs smaps_rollup's page
+		 * walk, so none is done: rss, swap and vss from the mm counters,
+		 * sorted by RSS unless -x says otherwise */
+		opts->counters_only = true;
+		for (int q = 0; q < Q_N; q++)
+			if (quantities[q].walk && (out_has(o, C_Q0 + q) || (a->sort_set && a->sort_col == C_Q0 + q)))
+				opts->counters_only = false;
+		/* nor the DMA-BUF pass where no column (nor -x, nor a document's
+		 * buffer list) shows it */
+		if (opts->dmabuf && !opts->keep_dmabuf) {
+			bool want = false;
+
+			for (int q = 0; q < Q_N; q++)
+				if (quantities[q].dmabuf && (out_has(o, C_Q0 + q) || (a->sort_set && a->sort_col == C_Q0 + q)))
+					want = true;
+			opts->dmabuf = want;
+		}
+		if (opts->counters_only) {
+			if (!a->sort_set)
+				a->order = (struct proc_order){ BY_QUANTITY, Q_RSS };
+			if (cli->verbose)
+				cli_err("snapshot: no column needs a page walk: RSS, SWAP and VSS from the mm counters "
+					"(/proc/PID/status), no smaps_rollup read");
 		}
 	}
 	/* only the pids asked for are read: no other is exited or unreadable */
@@ -383,6 +411,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *
 		switch (c) {
 		case 'x':
 			a->sort_col = -1;
+			a->sort_set = true;
 			for (size_t i = 0; i < C_Q0 + Q_N; i++)
 				if (!strcasecmp(optarg, cols[i].name))
 					a->sort_col = (int)i;

@@ -6,7 +6,9 @@
  * lowercased), its metric memtype (memlens_*_memory_bytes), the field of
  * struct memlens_proc_usage it reads, whether groups, totals and diff sum it
  * (a sum of address-space sizes means nothing), whether it comes from the
- * DMA-BUF pass (no column without it), and its help line.  Adding
+ * DMA-BUF pass (no column without it), whether it needs smaps_rollup's page
+ * walk (without one, RSS, SWAP and VSS come from the mm counters), and its
+ * help line.  Adding
  * a quantity is its library field plus one line here.
  */
 #ifndef MEMLENS_CLI_QUANTITY_H
@@ -18,15 +20,15 @@
 #include "memlens.h"
 
 #define QUANTITIES(X)                                                                                                 \
-	X(VSS, "VSS", "vss", "vss", vss, false, false, "virtual size, bytes (statm)")                                 \
-	X(RSS, "RSS", "rss", "rss", rss, true, false, "resident, bytes (smaps_rollup)")                               \
-	X(PSS, "PSS", "pss", "pss", pss, true, false, "proportional set size, bytes")                                 \
-	X(USS, "USS", "uss", "uss", uss, true, false, "unique: Private_Clean + Private_Dirty, bytes")                 \
-	X(SWAP, "SWAP", "swap", "swap", swap, true, false, "swapped out, bytes")                                      \
-	X(SWAPPSS, "SWAPPSS", "swappss", "swap_pss", swap_pss, true, false, "proportional swap, bytes")               \
-	X(KSM, "KSM", "ksm", "ksm", ksm, true, false, "KSM-merged pages mapped, bytes (6.6+)")                        \
-	X(DMABUF_RSS, "DMABUF_RSS", "dmabuf_rss", "dmabuf_rss", dmabuf_rss, true, true, "DMA-BUF buffers held, bytes") \
-	X(DMABUF_PSS, "DMABUF_PSS", "dmabuf_pss", "dmabuf_pss", dmabuf_pss, true, true, "DMA-BUF size / holders, bytes")
+	X(VSS, "VSS", "vss", "vss", vss, false, false, false, "virtual size, bytes (statm)")                          \
+	X(RSS, "RSS", "rss", "rss", rss, true, false, false, "resident, bytes (smaps_rollup; the mm counters without a page walk)") \
+	X(PSS, "PSS", "pss", "pss", pss, true, false, true, "proportional set size, bytes")                           \
+	X(USS, "USS", "uss", "uss", uss, true, false, true, "unique: Private_Clean + Private_Dirty, bytes")           \
+	X(SWAP, "SWAP", "swap", "swap", swap, true, false, false, "swapped out, bytes")                               \
+	X(SWAPPSS, "SWAPPSS", "swappss", "swap_pss", swap_pss, true, false, true, "proportional swap, bytes")         \
+	X(KSM, "KSM", "ksm", "ksm", ksm, true, false, true, "KSM-merged pages mapped, bytes (6.6+)")                  \
+	X(DMABUF_RSS, "DMABUF_RSS", "dmabuf_rss", "dmabuf_rss", dmabuf_rss, true, true, false, "DMA-BUF buffers held, bytes") \
+	X(DMABUF_PSS, "DMABUF_PSS", "dmabuf_pss", "dmabuf_pss", dmabuf_pss, true, true, false, "DMA-BUF size / holders, bytes")
 
 #define QUANTITY_ID(id, ...) Q_##id,
 enum { QUANTITIES(QUANTITY_ID) Q_N };
@@ -36,6 +38,7 @@ struct quantity {
 	const char *col, *key, *memtype;
 	size_t off;		/* in struct memlens_proc_usage, a uint64_t */
 	bool summed, dmabuf;
+	bool walk;		/* smaps_rollup's page walk, not the mm counters */
 	const char *help;
 };
 

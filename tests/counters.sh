@@ -1,0 +1,66 @@
+#!/bin/bash
+# The cheap tier: a snapshot whose columns need no page walk (-o PID,COMM,
+# RSS,SWAP,VSS) reads the mm counters, not smaps_rollup.  Ground truth:
+# /proc/PID/status and statm of two static processes (they share pages with
+# nothing else, so their figures stay put), read here; with strace, which
+# files each run opened.
+# Usage: tests/counters.sh BUILD_DIR    (TAP on stdout)
+set -u
+B=$(cd "${1:-build}" && pwd)
+ML=$B/memlens
+. "$(dirname "$0")/helpers/tap.sh"
+tmp=$(mktemp -d /tmp/memlens-counters-XXXXXX)
+pids=()
+cleanup() {
+	exec {hold}>&- 2> /dev/null
+	for p in "${pids[@]}"; do kill -KILL "$p" 2> /dev/null; done
+	wait 2> /dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+PAGE=$(getconf PAGESIZE 2> /dev/null || echo 4096)
+dd if=/dev/urandom of="$tmp/obj" bs=4096 count=300 2> /dev/null
+mkfifo "$tmp/hold"
+"$B/tests/sharer" "$tmp/obj" 300 100 < "$tmp/hold" > "$tmp/out" &
+pids+=("$!")
+exec {hold}> "$tmp/hold"
+for _ in $(seq 100); do [ "$(wc -l < "$tmp/out")" -ge 2 ] && break; sleep 0.05; done
+P=$(awk '$1 == "parent" {print $2}' "$tmp/out"); C=$(awk '$1 == "child" {print $2}' "$tmp/out")
+pids+=("$P" "$C")
+kb() { awk -v k="$2:" '$1 == k {printf "%.0f\n", $2 * 1024}' "/proc/$1/status"; }
+
+"$ML" snapshot -J -o PID,COMM,RSS,SWAP,VSS --pid "$P,$C" > "$tmp/c.json" 2> "$tmp/err"
+ok $? "snapshot -o PID,COMM,RSS,SWAP,VSS runs"
+for p in "$P" "$C"; do
+	is "pid $p: rss, swap, vss are status's VmRSS, VmSwap, VmSize (statm's size $(awk -v g="$PAGE" '{print $1 * g}' /proc/$p/statm))" \
+		"$(kb "$p" VmRSS) $(kb "$p" VmSwap) $(kb "$p" VmSize)" \
+		"$(jq -r --argjson p "$p" '.snapshot[] | select(.pid == $p) | "\(.rss) \(.swap) \(.vss)"' "$tmp/c.json")"
+done
+is "... the totals: rss summed, PSS and its kin null (not read, so unknown, not 0)" \
+	"$(( $(kb "$P" VmRSS) + $(kb "$C" VmRSS) )) null null null null" \
+	"$(jq -r '.summary.total | "\(.rss) \(.pss) \(.uss) \(.swappss) \(.ksm)"' "$tmp/c.json")"
+# the walk's RSS for the same processes: smaps_rollup's (these map no hugetlb or special pages: the two agree)
+"$ML" snapshot -J -o PID,RSS,PSS --pid "$P,$C" > "$tmp/w.json" 2> /dev/null
+for p in "$P" "$C"; do
+	is "pid $p with PSS asked: rss and pss are smaps_rollup's" \
+		"$(awk '$1 == "Rss:" {r = $2 * 1024} $1 == "Pss:" {s = $2 * 1024} END {printf "%.0f %.0f\n", r, s}' /proc/$p/smaps_rollup)" \
+		"$(jq -r --argjson p "$p" '.snapshot[] | select(.pid == $p) | "\(.rss) \(.pss)"' "$tmp/w.json")"
+done
+# sorted by RSS when no column is PSS (the default sort needs a walk)
+"$ML" snapshot -r -b -o PID,RSS > "$tmp/sorted" 2> /dev/null
+is "-o PID,RSS: sorted by RSS, largest first" "" \
+	"$(awk 'NR > 1 {print $2}' "$tmp/sorted" | sort -c -n -r 2>&1 | head -1)"
+"$ML" snapshot -o PID,COMM,RSS -v > /dev/null 2> "$tmp/err"
+is "-v says no page walk was done" 1 "$(grep -c 'no column needs a page walk' "$tmp/err")"
+if command -v strace > /dev/null; then
+	walks() { strace -f -qq -e trace=openat -o "$tmp/st" "$ML" snapshot "$@" > /dev/null 2>&1; grep -c 'smaps_rollup' "$tmp/st"; }
+	is "strace: -o PID,COMM,RSS,SWAP,VSS opens no smaps_rollup" 0 "$(walks -o PID,COMM,RSS,SWAP,VSS)"
+	ok "$([ "$(walks -o PID,RSS -x PSS)" -gt 0 ]; echo $?)" "strace: -o PID,RSS -x PSS walks (the sort needs PSS)"
+	ok "$([ "$(walks -o PID,USS)" -gt 0 ]; echo $?)" "strace: -o PID,USS walks"
+	st=$(strace -f -qq -e trace=bpf -o "$tmp/st" "$ML" snapshot -o PID,RSS > /dev/null 2>&1; grep -c 'BPF_PROG_LOAD' "$tmp/st")
+	is "strace: -o PID,RSS loads no BPF program (no DMA-BUF column: no DMA-BUF pass)" 0 "$st"
+else
+	skip "no strace here: which files a run opens is unchecked"
+fi
+exec {hold}>&-
+echo "1..$n"
