@@ -264,7 +264,8 @@ EOF
 		bad5.yml:"an unknown client_auth_type" bad6.yml:"a truncated hash" ww.yml:"writable by everyone" missing.yml:"no such file" \
 		.:"a directory"; do
 		rm -f "$tmp/s.sock"
-		"$ML" exporter --listen "unix:$tmp/s.sock" --web.config.file "$c/${f%%:*}" > /dev/null 2> "$tmp/err"; rc=$?
+		# (a config wrongly accepted would serve forever: bounded, so it fails instead of hanging)
+		timeout 20 "$ML" exporter --listen "unix:$tmp/s.sock" --web.config.file "$c/${f%%:*}" > /dev/null 2> "$tmp/err"; rc=$?
 		is "--web.config.file with ${f#*:}: exit 1, one line, no listener" "1 1 no" \
 			"$rc $(wc -l < "$tmp/err") $([ -e "$tmp/s.sock" ] && echo yes || echo no)"
 	done
