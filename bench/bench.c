@@ -1295,8 +1295,12 @@ static int bench_fleet(FILE *out)
 		snprintf(title, sizeof(title), "exporter scrape, %d processes (maxrss: the exporter's own peak)",
 			 count_procs());
 		bench_run(title, c, n, ROUNDS > 5 ? 5 : ROUNDS, res);
-		for (int i = 0; i < n; i++)
-			res[i].maxrss_kb = vm_hwm_kb(!strcmp(res[i].id, "memlens_scrape") ? me : pe);
+		for (int i = 0; i < n; i++) {
+			pid_t x = !strcmp(res[i].id, "memlens_scrape") ? me : pe;
+
+			res[i].maxrss_kb = vm_hwm_kb(x);
+			printf("  %s: RSS %ld kB after its scrapes, peak %ld kB\n", res[i].id, vm_rss_kb(x), res[i].maxrss_kb);
+		}
 		bench_print(stdout, title, res, n, n == 2 ? "peer_scrape" : NULL, NULL);
 		bench_json(out, sizes[k] == 2000 ? "fleet_2000" : "fleet_10000", title, res, n);
 		if (n == 2 && !res[0].failed && !res[1].failed)
