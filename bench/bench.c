@@ -985,21 +985,26 @@ static pid_t exporter_start(const char *cli, int *port)
 	return pid;
 }
 
-static long vm_hwm_kb(pid_t pid)
+/* a kB field of /proc/PID/status ("VmHWM", "VmRSS"), or -1 */
+static long vm_status_kb(pid_t pid, const char *key)
 {
 	char path[64], line[256];
+	size_t kl = strlen(key);
 	long kb = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+		if (!strncmp(line, key, kl) && line[kl] == ':' && sscanf(line + kl + 1, "%ld", &kb) == 1)
 			break;
 	if (f)
 		fclose(f);
 	return kb;
 }
+
+static long vm_hwm_kb(pid_t pid) { return vm_status_kb(pid, "VmHWM"); }
+static long vm_rss_kb(pid_t pid) { return vm_status_kb(pid, "VmRSS"); }
 
 /* the peers, run as `bench peer NAME` so that they too are whole processes */
 static int peer_maps_all(void)
@@ -1247,21 +1252,6 @@ static pid_t peer_exporter_start(int *port, char *cfg, size_t cfglen)
 	return pid;
 }
 
-static long vm_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
-}
 
 /*
  * The exporter at fleet scale (issue 25): 2,000 and 10,000 processes (idle

@@ -74,12 +74,20 @@ static void family(FILE *f, const struct metrics_in *in, const char *name, const
 /* the memtypes are the quantities' (quantity.h); groups carry the summed
  * ones only (VSS is a process's: a sum of address-space sizes means nothing) */
 
+/* the ranking key: PSS, or for a process never walked (over budget, its
+ * PSS unknown) its RSS, the most its PSS can be: a huge process the budget
+ * cut is still among the top ones, not last */
+static uint64_t rank(const struct memlens_proc_usage *u)
+{
+	return !(u->flags & MEMLENS_USAGE_F_ROLLUP) && !u->pss ? u->rss : u->pss;
+}
+
 static int cmp_pss(const void *a, const void *b)
 {
-	const struct memlens_proc_usage *x = *(const struct memlens_proc_usage *const *)a;
-	const struct memlens_proc_usage *y = *(const struct memlens_proc_usage *const *)b;
+	uint64_t x = rank(*(const struct memlens_proc_usage *const *)a);
+	uint64_t y = rank(*(const struct memlens_proc_usage *const *)b);
 
-	return x->pss > y->pss ? -1 : x->pss < y->pss;
+	return x > y ? -1 : x < y;
 }
 
 static void cgroup_labels(FILE *f, const struct memlens_proc_usage *u, bool first)

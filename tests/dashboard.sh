@@ -77,21 +77,12 @@ fi
 
 # ---- memlens, and Prometheus loading the rules ----
 exp_start dash --top 20
-pport=""
-for p in $(seq 19291 19390); do
-	ss -ltn 2> /dev/null | awk '{print $4}' | grep -q ":$p\$" || { pport=$p; break; }
-done
-cat > "$tmp/prom.yml" << EOF
-global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
-rule_files: [ "$RULES" ]
+prom_start 19291 "global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }
+rule_files: [ \"$RULES\" ]
 scrape_configs:
   - job_name: memlens
-    static_configs: [ { targets: [ "127.0.0.1:$PORT" ] } ]
-EOF
-prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/tsdb" --web.listen-address="127.0.0.1:$pport" \
-	> "$tmp/prom.log" 2>&1 &
-pids+=("$!")
-query() { curl -s "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1"; }
+    static_configs: [ { targets: [ \"127.0.0.1:$PORT\" ] } ]"
+query() { prom_query "$1"; }
 for _ in $(seq 150); do
 	[ "$(query 'memlens:node_pss_bytes' | jq -r '.data.result | length' 2> /dev/null)" -ge 1 ] 2> /dev/null &&
 		{ [ $incg = 0 ] || [ "$(query 'memlens:container_pss_bytes' | jq -r '.data.result | length')" -ge 1 ]; } && break

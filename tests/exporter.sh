@@ -15,6 +15,7 @@ trap '' PIPE	# a server that closes on a writer: EPIPE, not the end of the test
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
+. "$(dirname "$0")/helpers/exporter.sh"	# prom_start
 tmp=$(mktemp -d /tmp/memlens-exp-XXXXXX); chmod 755 "$tmp"
 pids=() cgdirs=() mounts=()
 cleanup() {
@@ -353,20 +354,12 @@ is "a process killed just before a scrape is gone from it" 0 "$(scrape | grep -c
 
 # ---- a real Prometheus scraping it (host) ----
 if command -v prometheus > /dev/null && command -v curl > /dev/null && command -v jq > /dev/null; then
-	pport=""
-	for c in $(seq 19090 19190); do
-		ss -ltn 2> /dev/null | awk '{print $4}' | grep -q ":$c\$" || { pport=$c; break; }
-	done
-	cat > "$tmp/prom.yml" << EOF
-global: { scrape_interval: 1s, scrape_timeout: 1s }
+	prom_start 19090 "global: { scrape_interval: 1s, scrape_timeout: 1s }
 scrape_configs:
   - job_name: memlens
-    static_configs: [ { targets: [ "127.0.0.1:$PORT" ] } ]
-EOF
-	prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/tsdb" --web.listen-address="127.0.0.1:$pport" \
-		> "$tmp/prom.log" 2>&1 &
-	prom=$!; pids+=("$prom")
-	q() { curl -s "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // "none"'; }
+    static_configs: [ { targets: [ \"127.0.0.1:$PORT\" ] } ]"
+	pport=$PPORT prom=$PROM
+	q() { prom_q "$1"; }
 	p=${procs[0]}
 	got=none
 	for _ in $(seq 150); do

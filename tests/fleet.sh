@@ -106,7 +106,7 @@ near() {
 # a timeout well under one walk: a third of it (the exporter keeps a margin of it)
 T=$(awk -v t="$tr" 'BEGIN {printf "%.3f", t / 3}')
 echo "# bigpt ($kind): one smaps_rollup walk takes $tr s; scrape timeout $T s"
-exp_start budget --pss-max-rss 0
+exp_start budget --pss-max-rss 0 --per-process
 timed_scrape b1 "$T"
 ok "$(awk -v a="$(cat "$tmp/b1.t")" -v b="$tr" 'BEGIN {exit !(a < b)}'; echo $?)" \
 	"timeout $T s: the scrape answered in $(cat "$tmp/b1.t") s, less than the one walk it would take ($tr s)"
@@ -145,7 +145,7 @@ kill -TERM "$EXP"; wait "$EXP"
 
 # ---- large processes: walked at most every --pss-interval ----
 sleep "$(awk -v t="$tr" 'BEGIN {print t + 0.2}')"
-exp_start large --pss-max-rss 1G --pss-interval 60
+exp_start large --pss-max-rss 1G --pss-interval 60 --per-process
 timed_scrape l1 10
 is "--pss-max-rss 1G: the first scrape walks the large process (age 0)" "0.000" \
 	"$(metric memlens_process_pss_age_seconds $BP "$tmp/l1")"
@@ -157,7 +157,7 @@ ok "$(awk -v a="$a" -v t="$(cat "$tmp/l2.t")" -v r="$tr" 'BEGIN {exit !(a > 0 &&
 is "... with its figures, its rss fresh; counted cached" "$(mem $BP pss "$tmp/l1") $rss_truth 1" \
 	"$(mem $BP pss "$tmp/l2") $(mem $BP rss "$tmp/l2") $([ "$(state cached "$tmp/l2")" -ge 1 ] && echo 1)"
 kill -TERM "$EXP"; wait "$EXP"
-exp_start large2 --pss-max-rss 1G --pss-interval 0.3
+exp_start large2 --pss-max-rss 1G --pss-interval 0.3 --per-process
 timed_scrape l3 10; sleep 0.5; timed_scrape l4 10
 is "--pss-interval 0.3: read again once it has passed (age 0)" "0.000" "$(metric memlens_process_pss_age_seconds $BP "$tmp/l4")"
 kill -TERM "$EXP"; wait "$EXP"
@@ -211,23 +211,15 @@ if command -v openssl > /dev/null && command -v curl > /dev/null && [ -x /usr/bi
 		"$(get -u prometheus:s3cret --cert "$c/cli.crt" --key "$c/cli.key")"
 	# a real Prometheus, over HTTPS with its client certificate and basic auth
 	if command -v prometheus > /dev/null && command -v jq > /dev/null; then
-		pport=""
-		for p in $(seq 19191 19290); do
-			ss -ltn 2> /dev/null | awk '{print $4}' | grep -q ":$p\$" || { pport=$p; break; }
-		done
-		cat > "$tmp/prom.yml" << EOF
-global: { scrape_interval: 1s, scrape_timeout: 1s }
+		prom_start 19191 "global: { scrape_interval: 1s, scrape_timeout: 1s }
 scrape_configs:
   - job_name: memlens
     scheme: https
     tls_config: { ca_file: $c/ca.crt, cert_file: $c/cli.crt, key_file: $c/cli.key }
     basic_auth: { username: prometheus, password: s3cret }
-    static_configs: [ { targets: [ "127.0.0.1:$PORT" ] } ]
-EOF
-		prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/tsdb" --web.listen-address="127.0.0.1:$pport" \
-			> "$tmp/prom.log" 2>&1 &
-		prom=$!; pids+=("$prom")
-		q() { curl -s "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // "none"'; }
+    static_configs: [ { targets: [ \"127.0.0.1:$PORT\" ] } ]"
+		prom=$PROM
+		q() { prom_q "$1"; }
 		got=none
 		for _ in $(seq 150); do
 			got=$(q 'memlens_system_memory_bytes{memtype="total"}' 2> /dev/null)
