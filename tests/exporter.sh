@@ -225,7 +225,7 @@ grep -q '^memlens_scrape_errors_total 0$' $f; ok $? "self: memlens_scrape_errors
 # the process_* families client libraries export, against the exporter's /proc
 scrape > "$tmp/self"
 nfd=$(ls /proc/$EXP/fd | wc -l)	# idle: the scrape's connection is one more
-read -r vsz rsz < <(awk -v p="$PAGE" '{print $1 * p, $2 * p}' /proc/$EXP/statm)
+read -r vsz rsz <<< "$(awk -v p="$PAGE" '{print $1 * p, $2 * p}' /proc/$EXP/statm)"	# no /dev/fd in the guests: no < <(...)
 tck=$(getconf CLK_TCK 2> /dev/null || echo 100)	# busybox (the guests) has no getconf: Linux's USER_HZ is 100
 cpu=$(awk -v t="$tck" '{sub(/.*\) /, ""); print ($12 + $13) / t}' /proc/$EXP/stat)
 st=$(awk -v t="$tck" -v b="$(awk '$1 == "btime" {print $2}' /proc/stat)" \
