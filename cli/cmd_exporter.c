@@ -89,7 +89,8 @@ struct exporter {
 	uint64_t pss_max_rss;
 	/* --web.config.file: TLS and basic auth (web.tls, web.nusers) */
 	struct web_config web;
-	/* the collector's: the last rollup of each process (pid order) */
+	/* the collector's: the last rollup of each process (pid order, as the
+	 * snapshot's rows are: pss_join merges the two in one pass) */
 	struct pss_seen *seen;
 	size_t nseen;
 	/* the queue of scrapes (under lock) */
@@ -250,13 +251,6 @@ struct pss_seen {
 	double at;
 };
 
-static int cmp_seen(const void *a, const void *b)
-{
-	const struct pss_seen *x = a, *y = b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
 /* the processes not to walk this time: large at their last read, read
  * within --pss-interval (NULL, 0: none) */
 static int32_t *pss_skips(const struct exporter *ex, double t, size_t *n)
@@ -317,7 +311,6 @@ static int pss_join(struct exporter *ex, const struct memlens_snapshot *s, doubl
 	free(ex->seen);
 	ex->seen = seen;
 	ex->nseen = ns;
-	qsort(ex->seen, ex->nseen, sizeof(*ex->seen), cmp_seen);	/* already in order: the rows are */
 	return 0;
 }
 

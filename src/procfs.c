@@ -147,8 +147,10 @@ int ml_status_counters_parse(const char *buf, struct ml_counters *c)
 	 * a line start is the kernel's; RssShmem and VmSwap since 4.5 and 2.6.34 */
 	if (!status_kb(buf, "\nVmSize:", &c->vss) || !status_kb(buf, "\nVmRSS:", &c->rss) ||
 	    !status_kb(buf, "\nRssAnon:", &c->anon) || !status_kb(buf, "\nRssFile:", &c->file) ||
-	    !status_kb(buf, "\nRssShmem:", &c->shmem) || !status_kb(buf, "\nVmSwap:", &c->swap))
+	    !status_kb(buf, "\nRssShmem:", &c->shmem) || !status_kb(buf, "\nVmSwap:", &c->swap)) {
+		memset(c, 0, sizeof(*c));	/* refused: nothing half-filled */
 		return -EPROTO;
+	}
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* libFuzzer: the /proc/<pid>/stat, statm and status (Uid) parsers on any text (comm is its owner's). */
+/* libFuzzer: the /proc/<pid>/stat, statm and status (Uid, the mm counters) parsers on any text (comm is its owner's). */
 #include <stdlib.h>
 #include "procfs.h"
 
@@ -21,6 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (ml_status_uid_parse(copy, &uid) && uid != UINT32_MAX)
 			abort();	/* refused: no uid */
+	}
+	{
+		struct ml_counters c;
+
+		if (ml_status_counters_parse(copy, &c) &&
+		    (c.vss || c.rss || c.anon || c.file || c.shmem || c.swap))
+			abort();	/* refused: nothing half-filled */
 	}
 	free(copy);
 	return 0;
