@@ -49,7 +49,7 @@ LDFLAGS    += $(SANFLAGS)
 LIB_SRCS := $(sort $(wildcard src/*.c))
 LIB_HDRS := $(wildcard src/*.h) include/memlens.h
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
-BPF_PROGS := task_vma task_vma_nopath dmabuf task_file task_vma_dmabuf
+BPF_PROGS := task_vma task_vma_nopath dmabuf task_file task_vma_dmabuf task_mm
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 
 CLI_SRCS := $(sort $(wildcard cli/*.c))
@@ -65,7 +65,7 @@ all: lib cli
 lib: $(BPF_SKELS) $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc $(BUILD)/memlens-uninstalled.pc
 cli: $(BUILD)/memlens
 
-$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file.h src/bpf/pidns.h src/vma_record.h src/dmabuf_record.h
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file.h src/bpf/pidns.h src/vma_record.h src/dmabuf_record.h src/counters_record.h
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
 

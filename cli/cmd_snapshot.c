@@ -180,8 +180,8 @@ static int plan(struct cli *cli, struct snap_args *a, struct out *o)
 			if (!a->sort_set)
 				a->order = (struct proc_order){ BY_QUANTITY, Q_RSS };
 			if (cli->verbose)
-				cli_err("snapshot: no column needs a page walk: RSS, SWAP and VSS from the mm counters "
-					"(/proc/PID/status), no smaps_rollup read");
+				cli_err("snapshot: no column needs a page walk: RSS, SWAP and VSS from the mm counters, "
+					"no smaps_rollup read");
 		}
 	}
 	/* only the pids asked for are read: no other is exited or unreadable */
@@ -317,9 +317,19 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 	int err = plan(cli, a, &o);
 
 	if (!err) {
+		enum memlens_source cs = a->opts->counters_source;
+
 		err = memlens__snapshot(cli->ml, a->opts, &s);
-		if (err)
+		if (err == -EOPNOTSUPP && cs != MEMLENS_SOURCE_AUTO)
+			cli_err("counters source %s unavailable: %s", memlens_source__name(cs),
+				memlens__source_reason(cli->ml, cs));
+		else if (err)
 			cli_err("snapshot failed: %s", strerror(-err));
+		if (!err && cli->verbose && memlens_snapshot__counters_source(s))
+			cli_err("counters from %s (%s): %s", memlens_source__name(memlens_snapshot__counters_source(s)),
+				cs == MEMLENS_SOURCE_AUTO ? "picked" : "forced",
+				memlens__explain(cli->ml, MEMLENS_JOB_COUNTERS, memlens_snapshot__counters_source(s),
+						 cs != MEMLENS_SOURCE_AUTO));
 		err = err == -EINVAL ? -EIO : err;
 	}
 	if (!err)
@@ -364,7 +374,10 @@ static void help(void)
 	       "      --count N      with --watch: N snapshots, then exit\n"
 	       "      --openmetrics  OpenMetrics text\n"
 	       "      --no-dmabuf    without the DMA-BUF pass\n"
-	       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n");
+	       "      --pin-dir DIR  pinned DMA-BUF iterators (default " MEMLENS_PIN_DIR ")\n"
+	       "      --counters-source NAME\n"
+	       "                     where rows of the mm counters come from (no column needs a\n"
+	       "                     page walk): bpf (one pass), procfs (status), auto (default)\n");
 	cli_help_common(MEMLENS_JOB_DMABUF);
 	out_help_columns(stdout, cols, NCOLS);
 	printf("\nTOTAL sums the rows shown (after --pid, --comm, --user and --top).\n");
@@ -388,13 +401,15 @@ static unsigned long positive(const char *name, const char *arg)
 /* the options into *a: 0 to go on, 1 (--help printed), -EINVAL (said) */
 static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *a)
 {
-	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY, OPT_PID, OPT_COMM, OPT_USER, OPT_TOP, OPT_COUNT };
+	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY, OPT_PID, OPT_COMM, OPT_USER, OPT_TOP, OPT_COUNT,
+	       OPT_COUNTERS_SOURCE };
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS,
 		{ "sort", required_argument, NULL, 'x' },
 		{ "openmetrics", no_argument, NULL, OPT_OM },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
 		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "counters-source", required_argument, NULL, OPT_COUNTERS_SOURCE },
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "comm", required_argument, NULL, OPT_COMM },
@@ -423,6 +438,12 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *
 		case OPT_OM: a->om = true; break;
 		case OPT_NO_DMABUF: a->opts->dmabuf = false; break;
 		case OPT_PIN_DIR: a->opts->pin_dir = optarg; break;
+		case OPT_COUNTERS_SOURCE:
+			if (memlens_source__parse(MEMLENS_JOB_COUNTERS, optarg, &a->opts->counters_source)) {
+				cli_err("--counters-source %s: auto, bpf or procfs", optarg);
+				err = -EINVAL;
+			}
+			break;
 		case OPT_GROUP_BY:
 			for (size_t i = 0; i < sizeof(group_keys) / sizeof(group_keys[0]); i++)
 				if (!strcmp(optarg, group_keys[i].name)) {

@@ -71,6 +71,9 @@ enum memlens_source {
 	MEMLENS_SOURCE_BUILD_ID_KERNEL,	/* "procmap_query": with each VMA from PROCMAP_QUERY (6.12+) */
 	MEMLENS_SOURCE_MAP_FILES,	/* "map_files": the note read through /proc/<pid>/map_files */
 	MEMLENS_SOURCE_PROC_ROOT,	/* "proc_root": through /proc/<pid>/root/<path>, inode checked */
+	/* 0.6: the mm counters of every process (rss by kind, swap, vss) */
+	MEMLENS_SOURCE_COUNTERS_BPF,	/* "bpf": BPF iter/task, one pass (5.8+, CAP_BPF+CAP_PERFMON) */
+	MEMLENS_SOURCE_COUNTERS_PROCFS,	/* "procfs": /proc/<pid>/status, one file per process */
 	__MEMLENS_SOURCE_MAX,
 };
 
@@ -82,6 +85,7 @@ enum memlens_job {
 	MEMLENS_JOB_DMABUF,	/* "dmabuf": DMA-BUF holders, system-wide */
 	MEMLENS_JOB_PAGES,	/* "pages": present/swapped/huge ranges */
 	MEMLENS_JOB_BUILD_ID,	/* "build_id": ELF build IDs of mapped files */
+	MEMLENS_JOB_COUNTERS,	/* 0.6, "counters": the mm counters of every process */
 	__MEMLENS_JOB_MAX,
 };
 
@@ -100,6 +104,7 @@ enum memlens_iface {
 	MEMLENS_IFACE_PAGEMAP_SCAN,	/* ioctl(PAGEMAP_SCAN) on /proc/<pid>/pagemap (6.7+) */
 	MEMLENS_IFACE_PAGEMAP,		/* /proc/<pid>/pagemap */
 	MEMLENS_IFACE_KPAGEFLAGS,	/* /proc/kpageflags (root): tells huge pages from pagemap PFNs */
+	MEMLENS_IFACE_BPF_TASK_MM,	/* 0.6: the BPF iter/task program over the mm counters loads */
 	__MEMLENS_IFACE_MAX,
 };
 
@@ -149,7 +154,7 @@ MEMLENS_API const char *memlens_source__name(enum memlens_source source);
 MEMLENS_API enum memlens_iface memlens_source__iface(enum memlens_source source);
 /* A source of @job by name ("auto" included); -EINVAL if the job has none of that name. */
 MEMLENS_API int memlens_source__parse(enum memlens_job job, const char *name, enum memlens_source *out);
-/* "maps", "query", "maps_all", "dmabuf", "pages", "build_id" */
+/* "maps", "query", "maps_all", "dmabuf", "pages", "build_id", "counters" */
 MEMLENS_API const char *memlens_job__name(enum memlens_job job);
 /**
  * memlens_job__sources() - the sources of @job, best first: the order AUTO tries.
@@ -551,9 +556,13 @@ struct memlens_snapshot_opts {
 	 * caller has recent rollups of theirs (large processes read less often) */
 	const int32_t *skip_rollup;
 	size_t nskip_rollup;
+	/* 0.6: where counter rows come from (job MEMLENS_JOB_COUNTERS):
+	 * MEMLENS_SOURCE_COUNTERS_BPF (one pass for every process) or _PROCFS
+	 * (status, one file each); AUTO: the best usable */
+	enum memlens_source counters_source;
 	size_t :0;
 };
-#define memlens_snapshot_opts__last_field nskip_rollup
+#define memlens_snapshot_opts__last_field counters_source
 
 struct memlens_snapshot;
 MEMLENS_API int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts,
@@ -575,6 +584,8 @@ MEMLENS_API uint32_t memlens_snapshot__unreadable_uid(const struct memlens_snaps
  * ends, say); left out of the rows, the others answered.  In pid order;
  * -1 and NULL past the end. */
 MEMLENS_API size_t memlens_snapshot__stalled(const struct memlens_snapshot *s);
+/* 0.6: the source of the counter rows; AUTO when no row needed one */
+MEMLENS_API enum memlens_source memlens_snapshot__counters_source(const struct memlens_snapshot *s);
 /* 0.6: rows flagged MEMLENS_USAGE_F_OVER_BUDGET (memlens_snapshot_opts.budget_ms) */
 MEMLENS_API size_t memlens_snapshot__over_budget(const struct memlens_snapshot *s);
 MEMLENS_API int32_t memlens_snapshot__stalled_pid(const struct memlens_snapshot *s, size_t i);

@@ -20,6 +20,8 @@
 #include "task_file.lskel.h"
 #include "task_vma_dmabuf.skel.h"
 #include "task_vma_dmabuf.lskel.h"
+#include "task_mm.skel.h"
+#include "task_mm.lskel.h"
 
 static const char *const prog_names[ML_PROG_MAX] = {
 	[ML_PROG_TASK_VMA] = "task_vma",
@@ -27,6 +29,7 @@ static const char *const prog_names[ML_PROG_MAX] = {
 	[ML_PROG_DMABUF] = "dmabuf",
 	[ML_PROG_TASK_FILE] = "task_file",
 	[ML_PROG_TASK_VMA_DMABUF] = "task_vma_dmabuf",
+	[ML_PROG_TASK_MM] = "task_mm",
 };
 
 const char *ml_prog_name(enum ml_prog id)
@@ -43,12 +46,23 @@ static uint32_t test_refuse(enum ml_prog id)
 	return e && !strcmp(e, prog_names[id]);
 }
 
+/* the possible CPUs (libbpf reads /sys/devices/system/cpu/possible); 1
+ * when unknown: the counts then lack the other CPUs' parts, never more */
+static uint32_t ml_possible_cpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > 0 ? (uint32_t)n : 1;
+}
+
 /* task_vma reads the page size from .rodata and its walk controls from .bss */
 #define TASK_VMA_SETUP(s) ((s)->rodata->page_size = (uint32_t)ml->page_size, \
 			   (s)->rodata->test_refuse = test_refuse(ML_PROG_TASK_VMA))
 #define TASK_VMA_NOPATH_SETUP(s) ((s)->rodata->page_size = (uint32_t)ml->page_size, \
 				  (s)->rodata->test_refuse = test_refuse(ML_PROG_TASK_VMA_NOPATH))
 #define TASK_VMA_CTL(s) (&(s)->bss->walk_ctl)
+/* task_mm sums each counter's per-CPU parts over the possible CPUs */
+#define TASK_MM_SETUP(s) ((s)->rodata->nr_cpus = ml_possible_cpus())
 #define NO_SETUP(s) ((void)(s))
 #define NO_CTL(s) ((struct ml_walk_ctl *)NULL)
 /* the paths map's fd, for emptying it */
@@ -112,6 +126,7 @@ LOADERS(task_vma_nopath, memlens_task_vma, TASK_VMA_NOPATH_SETUP, TASK_VMA_CTL, 
 LOADERS(dmabuf, memlens_dmabuf, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 LOADERS(task_file, memlens_dmabuf_fds, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 LOADERS(task_vma_dmabuf, memlens_dmabuf_maps, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
+LOADERS(task_mm, memlens_task_mm, TASK_MM_SETUP, NO_CTL, NO_MAP, NO_MAP)
 
 static const struct {
 	int (*light)(struct memlens *ml, struct ml_prog_loaded *p);
@@ -122,6 +137,7 @@ static const struct {
 	[ML_PROG_DMABUF] = { dmabuf_light, dmabuf_regular },
 	[ML_PROG_TASK_FILE] = { task_file_light, task_file_regular },
 	[ML_PROG_TASK_VMA_DMABUF] = { task_vma_dmabuf_light, task_vma_dmabuf_regular },
+	[ML_PROG_TASK_MM] = { task_mm_light, task_mm_regular },
 };
 
 static pthread_mutex_t regular_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -21,6 +21,7 @@ enum ml_prog {
 	ML_PROG_DMABUF,			/* iter/dmabuf: every DMA-BUF */
 	ML_PROG_TASK_FILE,		/* iter/task_file: DMA-BUF fds */
 	ML_PROG_TASK_VMA_DMABUF,	/* iter/task_vma: DMA-BUF mappings */
+	ML_PROG_TASK_MM,		/* iter/task: every process's mm counters */
 	ML_PROG_MAX
 };
 

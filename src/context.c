@@ -62,6 +62,7 @@ void memlens__free(struct memlens *ml)
 	ml_stuck_put(ml->stuck);
 	ml_bpf_free(ml->bpf);
 	ml_dmabuf_bpf_free(ml->dmabuf_bpf);
+	ml_task_mm_free(ml->task_mm);
 	ml_bid_cache_free(ml->bid);
 	ml_sym_cache_free(ml->syms);
 	free(ml->norm_cache);

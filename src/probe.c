@@ -228,6 +228,7 @@ static const struct {
 	[MEMLENS_IFACE_PAGEMAP_SCAN] = { "pagemap_scan", MEMLENS_IFACE_PAGEMAP, probe_pagemap_scan },
 	[MEMLENS_IFACE_PAGEMAP] = { "pagemap", NONE, probe_pagemap },
 	[MEMLENS_IFACE_KPAGEFLAGS] = { "kpageflags", NONE, probe_kpageflags },
+	[MEMLENS_IFACE_BPF_TASK_MM] = { "bpf_task_mm", MEMLENS_IFACE_BTF, ml_bpf_task_mm_probe },
 };
 
 int memlens__probe(struct memlens *ml, enum memlens_iface iface)

@@ -14,6 +14,7 @@ extern const struct ml_source ml_src_procmap_query, ml_src_bpf_task_vma, ml_src_
 extern const struct ml_source ml_src_dmabuf_bpf, ml_src_dmabuf_procfs;
 extern const struct ml_source ml_src_pagemap_scan, ml_src_pagemap, ml_src_smaps;
 extern const struct ml_source ml_src_build_id_kernel, ml_src_map_files, ml_src_proc_root;
+extern const struct ml_source ml_src_counters_bpf, ml_src_counters_procfs;
 
 static const struct ml_source *const sources[__MEMLENS_SOURCE_MAX] = {
 	[MEMLENS_SOURCE_PROCMAP_QUERY] = &ml_src_procmap_query,
@@ -27,6 +28,8 @@ static const struct ml_source *const sources[__MEMLENS_SOURCE_MAX] = {
 	[MEMLENS_SOURCE_BUILD_ID_KERNEL] = &ml_src_build_id_kernel,
 	[MEMLENS_SOURCE_MAP_FILES] = &ml_src_map_files,
 	[MEMLENS_SOURCE_PROC_ROOT] = &ml_src_proc_root,
+	[MEMLENS_SOURCE_COUNTERS_BPF] = &ml_src_counters_bpf,
+	[MEMLENS_SOURCE_COUNTERS_PROCFS] = &ml_src_counters_procfs,
 };
 
 /* Each job's sources, best first (why, measured: each source's cost[] and
@@ -45,6 +48,8 @@ static const enum memlens_source job_order[__MEMLENS_JOB_MAX][__MEMLENS_SOURCE_M
 	[MEMLENS_JOB_PAGES] = { MEMLENS_SOURCE_PAGEMAP_SCAN, MEMLENS_SOURCE_PAGEMAP, MEMLENS_SOURCE_SMAPS },
 	/* the kernel's, with the VMA; then the mapped file through map_files, then its path */
 	[MEMLENS_JOB_BUILD_ID] = { MEMLENS_SOURCE_BUILD_ID_KERNEL, MEMLENS_SOURCE_MAP_FILES, MEMLENS_SOURCE_PROC_ROOT },
+	/* every process's counters: one pass beats a file per process */
+	[MEMLENS_JOB_COUNTERS] = { MEMLENS_SOURCE_COUNTERS_BPF, MEMLENS_SOURCE_COUNTERS_PROCFS },
 };
 
 static const char *const job_names[__MEMLENS_JOB_MAX] = {
@@ -54,6 +59,7 @@ static const char *const job_names[__MEMLENS_JOB_MAX] = {
 	[MEMLENS_JOB_DMABUF] = "dmabuf",
 	[MEMLENS_JOB_PAGES] = "pages",
 	[MEMLENS_JOB_BUILD_ID] = "build_id",
+	[MEMLENS_JOB_COUNTERS] = "counters",
 };
 
 const struct ml_source *ml_source(enum memlens_source s)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "cgroup.h"
 #include "procfs.h"
+#include "select.h"
 #include "stall.h"
 #include "vma_smaps.h"
 
@@ -25,6 +26,7 @@ struct memlens_snapshot {
 	struct unreadable { int32_t pid; uint32_t uid; char comm[16]; } *unr, *stl;	/* stl: stalled */
 	uint64_t mem_total, mem_available;
 	enum memlens_source dmabuf_source;
+	enum memlens_source counters_source;	/* of the counter rows; AUTO: none asked */
 	int dmabuf_err;			/* memlens__dmabuf()'s, with .dmabuf */
 	struct memlens_dmabuf *dmabuf;	/* with .keep_dmabuf */
 };
@@ -41,6 +43,13 @@ static void meminfo(struct memlens_snapshot *s)
 		s->mem_available = strtoull(p + 13, NULL, 10) * 1024;
 }
 
+static int cmp_row(const void *a, const void *b)
+{
+	const struct ml_counters_row *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
 /* what snapshot_opts asked beyond the rollup */
 struct extras {
 	bool cgroups, owner, cmdline;
@@ -50,7 +59,23 @@ struct extras {
 	int32_t *skip;		/* counter rows for these (sorted, ours) */
 	size_t nskip;
 	uint64_t deadline;	/* ml_now_ms() after which no rollup; 0: none */
+	/* the counters of every process from one pass (a source with
+	 * counters.all), in pid order; else NULL: status per process */
+	const struct ml_counters_row *tab;
+	size_t ntab;
 };
+
+/* pid's counters: from the pass when it saw the process, else its status */
+static int counters_of(const struct extras *x, pid_t pid, struct ml_counters *c)
+{
+	struct ml_counters_row key = { .pid = pid };
+	const struct ml_counters_row *r = x->tab ? bsearch(&key, x->tab, x->ntab, sizeof(*x->tab), cmp_row) : NULL;
+
+	if (!r)
+		return ml_proc_counters(pid, c);
+	*c = r->c;
+	return 0;
+}
 
 /* /proc/<pid>/cmdline into a string of its own: NULs as spaces, the last
  * dropped; "" if unreadable.  -ESRCH if it is gone, -ETIMEDOUT if stalled,
@@ -102,7 +127,7 @@ static int counters(struct memlens_snapshot *s, struct read *rd, const struct ex
 	struct memlens_proc_usage *r;
 	struct ml_counters c;
 	size_t n;
-	int err = ml_proc_counters(rd->pid, &c);
+	int err = counters_of(x, rd->pid, &c);
 
 	if (err == -ESRCH || err == -ENOENT) {
 		s->exited++;
@@ -748,8 +773,89 @@ static int cmp_unr_pid(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
+/*
+ * The source of the counter rows (job "counters"), and its pass over every
+ * process where it has one (x->tab, *tab the caller's to free).  A pass that
+ * fails leaves status per process (said at -v), unless the source was
+ * forced: then its error is the snapshot's.
+ */
+static int counters_pass(struct memlens *ml, struct memlens_snapshot *s, enum memlens_source forced,
+			 struct extras *x, struct ml_counters_row **tab)
+{
+	const struct ml_source *src = NULL;
+	size_t n = 0;
+	int err = ml_select(ml, MEMLENS_JOB_COUNTERS, forced, NULL, &src);
+
+	if (err)
+		return err;
+	s->counters_source = src->id;
+	if (!src->counters.all)
+		return 0;
+	err = src->counters.all(ml, tab, &n);
+	if (err && (err == -ENOMEM || forced != MEMLENS_SOURCE_AUTO))
+		return err;
+	if (err) {
+		ml_log(ml, MEMLENS_INFO, "counters: the %s pass failed (%s): status per process\n", src->name,
+		       strerror(-err));
+		s->counters_source = MEMLENS_SOURCE_COUNTERS_PROCFS;
+		*tab = NULL;
+		return 0;
+	}
+	x->tab = *tab;
+	x->ntab = n;
+	return 0;
+}
+
+/* the cheap tier with a pass and nothing else asked: a row per listed
+ * process the pass saw, its status for one it did not (new since, or one
+ * the kernel's iterator passed over) */
+static int rows_from_pass(struct memlens_snapshot *s, const struct extras *x)
+{
+	struct read *rd = NULL;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int err = list_pids(x, &pids, &n);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		struct ml_counters_row key = { .pid = pids[i] };
+		const struct ml_counters_row *t = bsearch(&key, x->tab, x->ntab, sizeof(*x->tab), cmp_row);
+		struct memlens_proc_usage *r;
+
+		if (!t) {
+			if (!rd && !(rd = calloc(1, sizeof(*rd)))) {
+				err = -ENOMEM;
+				break;
+			}
+			rd->pid = pids[i];
+			err = counters(s, rd, x, 0);
+			continue;
+		}
+		r = ML_VEC_PUSH(s->p, s->n, s->cap);
+		if (!r) {
+			err = -ENOMEM;
+			break;
+		}
+		memset(r, 0, sizeof(*r));
+		r->pid = t->pid;
+		r->flags = MEMLENS_USAGE_F_COUNTERS;
+		memcpy(r->comm, t->comm, sizeof(r->comm));
+		r->start_time = t->start_time;
+		r->vss = t->c.vss;
+		r->rss = t->c.rss;
+		r->rss_anon = t->c.anon;
+		r->rss_file = t->c.file;
+		r->rss_shmem = t->c.shmem;
+		r->swap = t->c.swap;
+		r->uid = UINT32_MAX;
+	}
+	free(rd);
+	free(pids);
+	return err;
+}
+
 int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts, struct memlens_snapshot **out)
 {
+	struct ml_counters_row *tab = NULL;
 	struct memlens_snapshot *s;
 	const int32_t *skip;
 	struct extras x;
@@ -775,13 +881,23 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 		x.nskip = 0;
 	}
 	x.deadline = OPTS_GET(opts, budget_ms, 0) ? ml_now_ms() + OPTS_GET(opts, budget_ms, 0) : 0;
+	x.tab = NULL;
+	x.ntab = 0;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		free(x.skip);
 		return ml_err(ENOMEM);
 	}
 	meminfo(s);
-	err = read_all(ml, s, &x);
+	/* rows of counters to come (the cheap tier, the caller's skip list,
+	 * a budget that may run out): their source, and its pass */
+	err = x.counters_only || x.nskip || x.deadline ?
+		      counters_pass(ml, s, OPTS_GET(opts, counters_source, MEMLENS_SOURCE_AUTO), &x, &tab) : 0;
+	if (!err && x.counters_only && x.tab && !x.cgroups && !x.owner && !x.cmdline)
+		err = rows_from_pass(s, &x);
+	else if (!err)
+		err = read_all(ml, s, &x);
+	free(tab);
 	free(x.skip);
 	if (!err) {
 		/* the two threads' rows and unreadable pids, in pid order */
@@ -824,6 +940,10 @@ const char *memlens_snapshot__unreadable_comm(const struct memlens_snapshot *s, 
 }
 size_t memlens_snapshot__stalled(const struct memlens_snapshot *s) { return s ? s->stalled : 0; }
 size_t memlens_snapshot__over_budget(const struct memlens_snapshot *s) { return s ? s->over_budget : 0; }
+enum memlens_source memlens_snapshot__counters_source(const struct memlens_snapshot *s)
+{
+	return s ? s->counters_source : MEMLENS_SOURCE_AUTO;
+}
 int32_t memlens_snapshot__stalled_pid(const struct memlens_snapshot *s, size_t i)
 {
 	return s && i < s->stalled ? s->stl[i].pid : -1;

@@ -13,6 +13,7 @@
 #define MEMLENS_SOURCE_H
 
 #include "records.h"
+#include "procfs.h"
 
 /* ---- VMAs ---- */
 struct ml_vma_req {
@@ -57,6 +58,22 @@ struct ml_build_id_ops {
 	int (*open)(pid_t pid, const struct memlens_vma *v);
 };
 
+/* ---- mm counters ---- */
+/* one process's counters as a whole-system pass found them */
+struct ml_counters_row {
+	int32_t pid;
+	char comm[16];
+	uint64_t start_time;	/* clock ticks after boot, as stat's starttime */
+	struct ml_counters c;
+};
+struct ml_counters_ops {
+	/* every process's counters in one pass, in pid order (*rows the
+	 * caller's to free); NULL: the source reads one process at a time */
+	int (*all)(struct memlens *ml, struct ml_counters_row **rows, size_t *n);
+	/* one process's: -ESRCH gone, -EPROTO none (a kernel thread) */
+	int (*one)(pid_t pid, struct ml_counters *c);
+};
+
 /* What a source can do beyond its family's entry points.  A job asks these,
  * never which source it is. */
 enum {
@@ -85,6 +102,7 @@ struct ml_source {
 		struct ml_dmabuf_ops dmabuf;
 		struct ml_pages_ops pages;
 		struct ml_build_id_ops bid;
+		struct ml_counters_ops counters;
 	};
 };
 

@@ -74,6 +74,7 @@ struct file {
 };
 
 struct mm_struct {
+	unsigned long total_vm;
 	unsigned long start_brk;
 	unsigned long brk;
 	unsigned long start_stack;
@@ -117,6 +118,8 @@ struct pid {
 };
 
 struct task_struct {
+	unsigned int flags;
+	__u64 start_boottime;
 	pid_t pid;
 	pid_t tgid;
 	struct pid *thread_pid;
@@ -160,6 +163,11 @@ struct bpf_iter_meta {
 struct bpf_iter__dmabuf {
 	struct bpf_iter_meta *meta;
 	struct dma_buf *dmabuf;
+};
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
 };
 
 struct bpf_iter__task_file {

@@ -42,6 +42,8 @@ expect_rules() {
 	local vma=$(yn [ "$k" -ge 51200 -a $btf = yes -a $bpfcap = yes ])
 	echo "bpf_task_vma=$vma bpf_task_vma_nopath=$vma"
 	echo "bpf_iter_pid=$(yn [ $vma = yes -a "$k" -ge 60100 ])"
+	# the mm counters' pass: iter/task (5.8) with BTF and the privilege
+	echo "bpf_task_mm=$(yn [ "$k" -ge 50800 -a $btf = yes -a $bpfcap = yes ])"
 	# iter/dmabuf: 6.16
 	local it=$(yn [ "$k" -ge 61600 -a $btf = yes ])
 	echo "bpf_iter_dmabuf=$it bpf_dmabuf=$(yn [ $it = yes -a $bpfcap = yes ])"

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The fixed-size binary record of the mm-counter BPF iterator (task_mm.bpf.c,
+ * bpf_seq_write), shared by the BPF program and userspace.
+ */
+#ifndef MEMLENS_COUNTERS_RECORD_H
+#define MEMLENS_COUNTERS_RECORD_H
+
+/* the kernel's mm counters (include/linux/mm_types_task.h), in this order
+ * since 4.5 */
+enum {
+	ML_MM_FILEPAGES,
+	ML_MM_ANONPAGES,
+	ML_MM_SWAPENTS,
+	ML_MM_SHMEMPAGES,
+	ML_MM_COUNTERS
+};
+
+/* iter/task: one per process (its leader) that has memory of its own */
+struct ml_mm_rec {
+	__s32 tgid;		/* in the reader's pid namespace */
+	__u32 pad;
+	__u64 start_boottime;	/* ns after boot (stat's starttime, before its division) */
+	__u64 total_vm;		/* pages (statm's size, status's VmSize) */
+	__s64 count[ML_MM_COUNTERS];	/* pages, per-CPU parts summed (negative: 0) */
+	char comm[16];
+};
+
+#endif
