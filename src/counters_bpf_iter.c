@@ -74,6 +74,7 @@ static bool row_of(const struct ml_mm_rec *r, uint64_t page, uint64_t ns_per_tic
 	if (r->tgid <= 0)
 		return false;
 	o->pid = r->tgid;
+	o->no_mm = r->flags & ML_MM_REC_NO_MM;
 	memcpy(o->comm, r->comm, sizeof(o->comm));
 	o->comm[sizeof(o->comm) - 1] = 0;
 	o->start_time = r->start_boottime / ns_per_tick;

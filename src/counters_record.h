@@ -16,10 +16,12 @@ enum {
 	ML_MM_COUNTERS
 };
 
-/* iter/task: one per process (its leader) that has memory of its own */
+#define ML_MM_REC_NO_MM 1	/* no memory of its own (a kernel thread, a dead leader): nothing else set */
+
+/* iter/task: one per process (its leader) */
 struct ml_mm_rec {
 	__s32 tgid;		/* in the reader's pid namespace */
-	__u32 pad;
+	__u32 flags;		/* ML_MM_REC_* */
 	__u64 start_boottime;	/* ns after boot (stat's starttime, before its division) */
 	__u64 total_vm;		/* pages (statm's size, status's VmSize) */
 	__s64 count[ML_MM_COUNTERS];	/* pages, per-CPU parts summed (negative: 0) */

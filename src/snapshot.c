@@ -73,6 +73,8 @@ static int counters_of(const struct extras *x, pid_t pid, struct ml_counters *c)
 
 	if (!r)
 		return ml_proc_counters(pid, c);
+	if (r->no_mm)
+		return -EPROTO;	/* as status says it: no VmSize */
 	*c = r->c;
 	return 0;
 }
@@ -830,6 +832,8 @@ static int rows_from_pass(struct memlens_snapshot *s, const struct extras *x)
 			err = counters(s, rd, x, 0);
 			continue;
 		}
+		if (t->no_mm)
+			continue;	/* a kernel thread: no memory of its own */
 		r = ML_VEC_PUSH(s->p, s->n, s->cap);
 		if (!r) {
 			err = -ENOMEM;

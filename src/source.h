@@ -62,6 +62,7 @@ struct ml_build_id_ops {
 /* one process's counters as a whole-system pass found them */
 struct ml_counters_row {
 	int32_t pid;
+	bool no_mm;		/* no memory of its own (a kernel thread): no row */
 	char comm[16];
 	uint64_t start_time;	/* clock ticks after boot, as stat's starttime */
 	struct ml_counters c;

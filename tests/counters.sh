@@ -1,6 +1,8 @@
 #!/bin/bash
 # The cheap tier: a snapshot whose columns need no page walk (-o PID,COMM,
-# RSS,SWAP,VSS) reads the mm counters, not smaps_rollup.  Ground truth:
+# RSS,SWAP,VSS) reads the mm counters, not smaps_rollup: from one BPF pass
+# where it loads, else from status (each source forced too; every field of
+# every row against the kernel's text: tests/unit/test_counters.c).  Ground truth:
 # /proc/PID/status and statm of two static processes (they share pages with
 # nothing else, so their figures stay put), read here; with strace, which
 # files each run opened.
@@ -9,6 +11,7 @@ set -u
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
+. "$(dirname "$0")/helpers/expect.sh"
 tmp=$(mktemp -d /tmp/memlens-counters-XXXXXX)
 pids=()
 cleanup() {
@@ -52,13 +55,46 @@ is "-o PID,RSS: sorted by RSS, largest first" "" \
 	"$(awk 'NR > 1 {print $2}' "$tmp/sorted" | sort -c -n -r 2>&1 | head -1)"
 "$ML" snapshot -o PID,COMM,RSS -v > /dev/null 2> "$tmp/err"
 is "-v says no page walk was done" 1 "$(grep -c 'no column needs a page walk' "$tmp/err")"
+if [ "$(expected bpf_task_mm)" = yes ]; then want=bpf; else want=procfs; fi
+is "-v says where the counters came from: $want here (bpf_task_mm=$(expected bpf_task_mm))" 1 \
+	"$(grep -c "counters from $want (picked)" "$tmp/err")"
+# the same figures from each source, forced
+for src in procfs bpf; do
+	if [ $src = bpf ] && [ "$(expected bpf_task_mm)" != yes ]; then
+		"$ML" snapshot -o PID,RSS --counters-source bpf > /dev/null 2> "$tmp/err"
+		rc=$?
+		ok "$([ $rc -ne 0 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q '^memlens: counters source bpf unavailable: ' "$tmp/err"; echo $?)" \
+			"--counters-source bpf where it cannot load: one line and a failure (rc $rc: $(head -c 200 "$tmp/err"))"
+		continue
+	fi
+	"$ML" snapshot -J -o PID,COMM,RSS,SWAP,VSS --pid "$P,$C" --counters-source $src > "$tmp/s.json" 2> /dev/null
+	for p in "$P" "$C"; do
+		is "--counters-source $src: pid $p: comm, rss, swap, vss are stat's and status's" \
+			"$(sed 's/^[0-9]* (\(.*\)) .*/\1/' /proc/$p/stat) $(kb "$p" VmRSS) $(kb "$p" VmSwap) $(kb "$p" VmSize)" \
+			"$(jq -r --argjson p "$p" '.snapshot[] | select(.pid == $p) | "\(.comm) \(.rss) \(.swap) \(.vss)"' "$tmp/s.json")"
+	done
+done
+"$ML" snapshot -o PID,RSS --counters-source nosuch > /dev/null 2> "$tmp/err"
+rc=$?
+ok "$([ $rc != 0 ]; echo $?)" "--counters-source nosuch fails (rc $rc)"
+is "... with one line naming the choices" "memlens: --counters-source nosuch: auto, bpf or procfs" "$(head -1 "$tmp/err")"
 if command -v strace > /dev/null; then
 	walks() { strace -f -qq -e trace=openat -o "$tmp/st" "$ML" snapshot "$@" > /dev/null 2>&1; grep -c 'smaps_rollup' "$tmp/st"; }
 	is "strace: -o PID,COMM,RSS,SWAP,VSS opens no smaps_rollup" 0 "$(walks -o PID,COMM,RSS,SWAP,VSS)"
 	ok "$([ "$(walks -o PID,RSS -x PSS)" -gt 0 ]; echo $?)" "strace: -o PID,RSS -x PSS walks (the sort needs PSS)"
 	ok "$([ "$(walks -o PID,USS)" -gt 0 ]; echo $?)" "strace: -o PID,USS walks"
-	st=$(strace -f -qq -e trace=bpf -o "$tmp/st" "$ML" snapshot -o PID,RSS > /dev/null 2>&1; grep -c 'BPF_PROG_LOAD' "$tmp/st")
-	is "strace: -o PID,RSS loads no BPF program (no DMA-BUF column: no DMA-BUF pass)" 0 "$st"
+	st=$(strace -f -qq -e trace=bpf -o "$tmp/st" "$ML" snapshot -o PID,RSS --counters-source procfs > /dev/null 2>&1; grep -c 'BPF_PROG_LOAD' "$tmp/st")
+	is "strace: -o PID,RSS --counters-source procfs loads no BPF program (nor a DMA-BUF pass: no column of it)" 0 "$st"
+	if [ "$(expected bpf_task_mm)" = yes ]; then
+		# the pass: a status read only for a process it did not see (one
+		# started since, or one the kernel's iterator passed over)
+		strace -f -qq -e trace=openat -o "$tmp/st" "$ML" snapshot -o PID,RSS --counters-source bpf > /dev/null 2>&1
+		nproc=$(ls -d /proc/[0-9]* | wc -l)
+		nst=$(grep -c '/status"' "$tmp/st")
+		ok "$([ "$nst" -le 5 ]; echo $?)" "strace: --counters-source bpf reads $nst status files for $nproc processes (at most 5)"
+	else
+		skip "bpf_task_mm is not expected here: the pass's reads are unchecked"
+	fi
 else
 	skip "no strace here: which files a run opens is unchecked"
 fi

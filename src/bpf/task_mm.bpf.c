@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * iter/task (5.8+): one pass over every task, one record per process (its
- * leader) with an mm: the kernel's mm counters (rss by kind, swap entries),
- * total_vm, comm and start time.  No page walk, no mmap lock, no file per
+ * leader): the kernel's mm counters (rss by kind, swap entries), total_vm,
+ * comm and start time; for one without memory of its own (a kernel thread)
+ * only that, so that nobody reads its status to learn it.  No page walk, no mmap lock, no file per
  * process: the cheap tier (counters_bpf_iter.c).
  *
  * The counters' layout changed in 6.2: before, struct mm_rss_stat holds one
@@ -122,13 +123,17 @@ int memlens_task_mm(struct bpf_iter__task *ctx)
 	/* the iterator shows every thread: the leader speaks for its process */
 	if (!task || task->pid != task->tgid)
 		return 0;
-	mm = task->mm;
-	if (!mm || (BPF_CORE_READ(task, flags) & ML_PF_KTHREAD))
-		return 0;
 	__builtin_memset(&r, 0, sizeof(r));
 	reader_pidns(&level, &ns);
 	if (!task_vpids(task, level, ns, &r.tgid, &tid))
 		return 0;
+	/* said, so that userspace need not ask status to learn it */
+	mm = task->mm;
+	if (!mm || (BPF_CORE_READ(task, flags) & ML_PF_KTHREAD)) {
+		r.flags = ML_MM_REC_NO_MM;
+		bpf_seq_write(seq, &r, sizeof(r));
+		return 0;
+	}
 	r.start_boottime = BPF_CORE_READ(task, start_boottime);
 	r.total_vm = BPF_CORE_READ(mm, total_vm);
 	if (bpf_core_field_exists(struct mm_struct___pcpu, rss_stat)) {
