@@ -328,7 +328,7 @@ static int collect(struct exporter *ex, const bool want[2], double deadline, str
 	double *ages = NULL;
 	/* the rollups get what is left of the scrape's time but a margin for
 	 * the DMA-BUF pass, rendering and sending: a tenth, at least 50 ms */
-	MEMLENS_OPTS(memlens_snapshot_opts, so, .cgroups = true, .dmabuf = ex->dmabuf, .keep_dmabuf = true,
+	MEMLENS_OPTS(memlens_snapshot_opts, so, .cgroups = true, .dmabuf = ex->dmabuf, .keep_dmabuf = true, .counters = true,
 		     .pin_dir = ex->pin_dir, .dmabuf_source = ex->cli->source, .skip_rollup = skip,
 		     .nskip_rollup = nskip);
 	const struct memlens_dmabuf *d;

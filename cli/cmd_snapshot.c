@@ -16,7 +16,7 @@
 enum { C_PID, C_COMM, C_Q0, C_USER = C_Q0 + Q_N, C_CGROUP, C_CONTAINER, C_POD, C_NPROCS, C_CMDLINE };
 #define C_VSS (C_Q0 + Q_VSS)
 #define C_PSS (C_Q0 + Q_PSS)
-#define SNAPSHOT_QCOL(id, col, key, memtype, field, summed, dmabuf, walk, help) \
+#define SNAPSHOT_QCOL(id, col, key, memtype, field, summed, dmabuf, walk, split, help) \
 	[C_Q0 + Q_##id] = { col, 10, 0, OUT_NUM, help },
 
 static const struct colinfo cols[] = {
@@ -96,9 +96,11 @@ static void json_summary(struct jw *w, void *ctx)
 	jw_u64(w, "mem_available", memlens_snapshot__mem_available(s));
 	jw_text(w, "dmabuf_source", !sm->opts->dmabuf ? "none" : src ? memlens_source__name(src) : "unavailable");
 	jw_object(w, "total", true);
-	/* without a page walk (-o of counters only) PSS and its kin are unknown: null */
+	/* without a page walk (-o of counters only) PSS and its kin are
+	 * unknown: null; so is RSS's split where no counters were read */
 	for (int q = 0; q < Q_N; q++)
-		if (quantities[q].summed && quantities[q].walk && sm->opts->counters_only)
+		if (quantities[q].summed && ((quantities[q].walk && sm->opts->counters_only) ||
+					     (quantities[q].split && !sm->opts->counters_only && !sm->opts->counters)))
 			jw_null(w, quantities[q].key);
 		else if (quantities[q].summed)
 			jw_u64(w, quantities[q].key, sm->v->tot[C_Q0 + q]);
@@ -147,6 +149,7 @@ static int plan(struct cli *cli, struct snap_args *a, struct out *o)
 		 * DMA-BUF pass kept whole (per buffer, kernel-only) */
 		opts->cgroups = true;
 		opts->keep_dmabuf = true;
+		opts->counters = true;
 	} else {
 		if (out_init(o, cli, "snapshot", cols, NCOLS, a->defaults))
 			return -EINVAL;
@@ -166,6 +169,10 @@ static int plan(struct cli *cli, struct snap_args *a, struct out *o)
 		for (int q = 0; q < Q_N; q++)
 			if (quantities[q].walk && (out_has(o, C_Q0 + q) || (a->sort_set && a->sort_col == C_Q0 + q)))
 				opts->counters_only = false;
+		/* RSS's split by kind beside rollups: the counters of each too */
+		for (int q = 0; q < Q_N; q++)
+			if (quantities[q].split && (out_has(o, C_Q0 + q) || (a->sort_set && a->sort_col == C_Q0 + q)))
+				opts->counters = !opts->counters_only;
 		/* nor the DMA-BUF pass where no column (nor -x, nor a document's
 		 * buffer list) shows it */
 		if (opts->dmabuf && !opts->keep_dmabuf) {
@@ -502,6 +509,7 @@ static void default_columns(const struct snap_args *a, char *buf, size_t len)
 	snprintf(buf, len, "%s%s", a->group >= 0 ? cols[a->group].name : "PID,COMM", a->group >= 0 ? ",NPROCS" : "");
 	for (int q = 0; q < Q_N; q++)
 		if ((a->group < 0 || quantities[q].summed) && (a->opts->dmabuf || !quantities[q].dmabuf) &&
+		    !quantities[q].split &&
 		    strlen(buf) + strlen(quantities[q].col) + 2 < len) {
 			strcat(buf, ",");
 			strcat(buf, quantities[q].col);

@@ -210,6 +210,9 @@ static void process_family(FILE *f, const struct metrics_in *in, const struct me
 	       in->per_process ? "Memory of a process, by type." : "Memory of a process, by type: the top processes by PSS.");
 	for (size_t i = 0; i < top; i++)
 		for (int k = 0; k < Q_N; k++) {
+			/* RSS's split where the counters were read (not: unknown, no series) */
+			if (quantities[k].split && !(rows[i]->flags & MEMLENS_USAGE_F_COUNTERS))
+				continue;
 			fprintf(f, "memlens_process_memory_bytes{pid=\"%d\",", rows[i]->pid);
 			label(f, "comm", rows[i]->comm, true);
 			cgroup_labels(f, rows[i], false);

@@ -560,9 +560,12 @@ struct memlens_snapshot_opts {
 	 * MEMLENS_SOURCE_COUNTERS_BPF (one pass for every process) or _PROCFS
 	 * (status, one file each); AUTO: the best usable */
 	enum memlens_source counters_source;
+	/* 0.6: rows with a rollup get the mm counters' split too (rss_anon,
+	 * rss_file, rss_shmem; F_COUNTERS), from that source */
+	bool counters;
 	size_t :0;
 };
-#define memlens_snapshot_opts__last_field counters_source
+#define memlens_snapshot_opts__last_field counters
 
 struct memlens_snapshot;
 MEMLENS_API int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts,

@@ -56,6 +56,7 @@ struct extras {
 	const int32_t *pids;	/* only these (NULL: every process) */
 	size_t npids;
 	bool counters_only;	/* no rollup for anyone */
+	bool counters;		/* rows with a rollup get the counters' split too */
 	int32_t *skip;		/* counter rows for these (sorted, ours) */
 	size_t nskip;
 	uint64_t deadline;	/* ml_now_ms() after which no rollup; 0: none */
@@ -192,6 +193,17 @@ static int one(struct memlens_snapshot *s, struct read *rd, const struct extras 
 	r->swap = u->kb[MEMLENS_USAGE_SWAP] * 1024;
 	r->swap_pss = u->kb[MEMLENS_USAGE_SWAP_PSS] * 1024;
 	r->ksm = u->kb[MEMLENS_USAGE_KSM] * 1024;
+	if (x->counters) {
+		struct ml_counters c;
+
+		/* gone since, or no counters: the split stays unknown (no flag) */
+		if (counters_of(x, pid, &c) == 0) {
+			r->flags |= MEMLENS_USAGE_F_COUNTERS;
+			r->rss_anon = c.anon;
+			r->rss_file = c.file;
+			r->rss_shmem = c.shmem;
+		}
+	}
 	return finish(s, r, rd, x);
 }
 
@@ -873,6 +885,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	x.pids = OPTS_GET(opts, pids, NULL);
 	x.npids = x.pids ? OPTS_GET(opts, npids, 0) : 0;
 	x.counters_only = OPTS_GET(opts, counters_only, false);
+	x.counters = OPTS_GET(opts, counters, false);
 	x.nskip = OPTS_GET(opts, nskip_rollup, 0);
 	x.skip = NULL;
 	skip = OPTS_GET(opts, skip_rollup, NULL);
@@ -893,9 +906,10 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 		return ml_err(ENOMEM);
 	}
 	meminfo(s);
-	/* rows of counters to come (the cheap tier, the caller's skip list,
-	 * a budget that may run out): their source, and its pass */
-	err = x.counters_only || x.nskip || x.deadline ?
+	/* rows of counters to come (the cheap tier, the split asked with the
+	 * rollups, the caller's skip list, a budget that may run out): their
+	 * source, and its pass */
+	err = x.counters_only || x.counters || x.nskip || x.deadline ?
 		      counters_pass(ml, s, OPTS_GET(opts, counters_source, MEMLENS_SOURCE_AUTO), &x, &tab) : 0;
 	if (!err && x.counters_only && x.tab && !x.cgroups && !x.owner && !x.cmdline)
 		err = rows_from_pass(s, &x);

@@ -49,6 +49,21 @@ for p in "$P" "$C"; do
 		"$(awk '$1 == "Rss:" {r = $2 * 1024} $1 == "Pss:" {s = $2 * 1024} END {printf "%.0f %.0f\n", r, s}' /proc/$p/smaps_rollup)" \
 		"$(jq -r --argjson p "$p" '.snapshot[] | select(.pid == $p) | "\(.rss) \(.pss)"' "$tmp/w.json")"
 done
+# RSS's split beside rollups: the counters read too, for each row
+"$ML" snapshot -J -o PID,RSS_ANON,RSS_FILE,RSS_SHMEM,PSS --pid "$P,$C" > "$tmp/sp.json" 2> /dev/null
+for p in "$P" "$C"; do
+	is "pid $p, -o PID,RSS_ANON,RSS_FILE,RSS_SHMEM,PSS: the split is status's RssAnon, RssFile, RssShmem, pss smaps_rollup's" \
+		"$(kb "$p" RssAnon) $(kb "$p" RssFile) $(kb "$p" RssShmem) $(awk '$1 == "Pss:" {printf "%.0f\n", $2 * 1024}' /proc/$p/smaps_rollup)" \
+		"$(jq -r --argjson p "$p" '.snapshot[] | select(.pid == $p) | "\(.rss_anon) \(.rss_file) \(.rss_shmem) \(.pss)"' "$tmp/sp.json")"
+done
+is "... and their totals are summed" "$(( $(kb "$P" RssAnon) + $(kb "$C" RssAnon) ))" "$(jq -r '.summary.total.rss_anon' "$tmp/sp.json")"
+# the exporter's series of the same (every scrape, from the counters' source)
+"$ML" snapshot --openmetrics > "$tmp/om" 2> /dev/null
+for p in "$P" "$C"; do
+	om() { awk -v k="memlens_process_memory_bytes{pid=\"$p\"" -v t="memtype=\"$1\"}" 'index($0, k) == 1 && index($0, t) {print $NF; exit}' "$tmp/om"; }
+	is "pid $p: memlens_process_memory_bytes memtype rss_anon, rss_file, rss_shmem are status's" \
+		"$(kb "$p" RssAnon) $(kb "$p" RssFile) $(kb "$p" RssShmem)" "$(om rss_anon) $(om rss_file) $(om rss_shmem)"
+done
 # sorted by RSS when no column is PSS (the default sort needs a walk)
 "$ML" snapshot -r -b -o PID,RSS > "$tmp/sorted" 2> /dev/null
 is "-o PID,RSS: sorted by RSS, largest first" "" \

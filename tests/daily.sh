@@ -206,6 +206,8 @@ for f in rss pss uss swap swappss ksm; do
 		t=$((t + ${v:-0}))
 	done
 	want+="$f=$t "
+	# RSS's split by kind: not read beside rollups unless a column names it
+	[ $f = rss ] && want+="rss_anon=null rss_file=null rss_shmem=null "
 done
 is "snapshot --pid A,B -J: summary.total, field by field (no VSS: a sum of address spaces means nothing), is smaps_rollup summed here; 2 processes, none exited or unreadable, MemTotal /proc/meminfo's" \
 	"${want}dmabuf_rss=0 dmabuf_pss=0 2 2 0 0 $(( $(awk '$1 == "MemTotal:" {print $2}' /proc/meminfo) * 1024 ))" \
