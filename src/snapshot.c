@@ -820,16 +820,44 @@ static int counters_pass(struct memlens *ml, struct memlens_snapshot *s, enum me
 	return 0;
 }
 
-/* the cheap tier with a pass and nothing else asked: a row per listed
- * process the pass saw, its status for one it did not (new since, or one
- * the kernel's iterator passed over) */
+/* the pids a pass-only snapshot reads: the caller's, else the pass's own
+ * (no /proc listing: at 10,000 processes it costs as much as the pass),
+ * with pid 1 where the pass lacks it (one 6.18 build's iter/task never
+ * visits it; its status says whether it is there) */
+static int pass_pids(const struct extras *x, pid_t **out, size_t *np)
+{
+	pid_t *pids;
+	size_t n = 0;
+	bool one = x->ntab && x->tab[0].pid == 1;
+
+	if (x->pids)
+		return list_pids(x, out, np);
+	pids = malloc((x->ntab + 1) * sizeof(*pids));
+	if (!pids)
+		return -ENOMEM;
+	if (!one)
+		pids[n++] = 1;
+	for (size_t i = 0; i < x->ntab; i++)
+		pids[n++] = x->tab[i].pid;
+	*out = pids;
+	*np = n;
+	return 0;
+}
+
+/* the cheap tier with a pass and nothing else asked: a row per process the
+ * pass saw (of the caller's list, if any), its status for one it did not
+ * (new since, or one the kernel's iterator passed over) */
 static int rows_from_pass(struct memlens_snapshot *s, const struct extras *x)
 {
 	struct read *rd = NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
-	int err = list_pids(x, &pids, &n);
+	int err = pass_pids(x, &pids, &n);
 
+	if (!err && !s->p && n) {	/* one allocation: a row per pid at most */
+		s->p = malloc(n * sizeof(*s->p));
+		s->cap = s->p ? n : 0;
+	}
 	for (size_t i = 0; !err && i < n; i++) {
 		struct ml_counters_row key = { .pid = pids[i] };
 		const struct ml_counters_row *t = bsearch(&key, x->tab, x->ntab, sizeof(*x->tab), cmp_row);
@@ -918,8 +946,13 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	free(tab);
 	free(x.skip);
 	if (!err) {
-		/* the two threads' rows and unreadable pids, in pid order */
-		if (s->n)	/* none (--pid of unreadable ones): no array at all */
+		/* the two threads' rows and unreadable pids, in pid order (a
+		 * pass's rows are in it already) */
+		bool sorted = true;
+
+		for (size_t i = 1; sorted && i < s->n; i++)
+			sorted = s->p[i - 1].pid < s->p[i].pid;
+		if (s->n && !sorted)	/* none (--pid of unreadable ones): no array at all */
 			qsort(s->p, s->n, sizeof(*s->p), cmp_pid);
 		if (s->unreadable)	/* no array at all without one */
 			qsort(s->unr, s->unreadable, sizeof(*s->unr), cmp_unr_pid);

@@ -71,39 +71,106 @@ struct mm_struct___pcpu {
 	struct percpu_counter___pcpu rss_stat[ML_MM_COUNTERS];
 } __attribute__((preserve_access_index));
 
-/* the counters' per-CPU parts added to their counts (percpu_counter_sum()) */
-static __always_inline void pcpu_sum(struct mm_struct___pcpu *m, __s64 count[ML_MM_COUNTERS])
+/* each CPU's offset, found once (they hold for the boot: a reader racing
+ * the first pass writes the same numbers); cpu_off_n of them, 0 until then */
+__u64 cpu_off[ML_CPUS_MAX];
+__u32 cpu_off_n;
+
+/* cpu_off[] filled: false where the map's per-CPU pointer cannot be read */
+static __always_inline bool cpu_offsets(void)
 {
-	__s32 *parts[ML_MM_COUNTERS];
-
-	/* constant indices: each access is relocated with the kernel's sizes
-	 * (an index in a variable would step by this file's) */
-	count[ML_MM_FILEPAGES] = BPF_CORE_READ(m, rss_stat[ML_MM_FILEPAGES].count);
-	count[ML_MM_ANONPAGES] = BPF_CORE_READ(m, rss_stat[ML_MM_ANONPAGES].count);
-	count[ML_MM_SWAPENTS] = BPF_CORE_READ(m, rss_stat[ML_MM_SWAPENTS].count);
-	count[ML_MM_SHMEMPAGES] = BPF_CORE_READ(m, rss_stat[ML_MM_SHMEMPAGES].count);
-	parts[ML_MM_FILEPAGES] = BPF_CORE_READ(m, rss_stat[ML_MM_FILEPAGES].counters);
-	parts[ML_MM_ANONPAGES] = BPF_CORE_READ(m, rss_stat[ML_MM_ANONPAGES].counters);
-	parts[ML_MM_SWAPENTS] = BPF_CORE_READ(m, rss_stat[ML_MM_SWAPENTS].counters);
-	parts[ML_MM_SHMEMPAGES] = BPF_CORE_READ(m, rss_stat[ML_MM_SHMEMPAGES].counters);
 	__u64 base = 0;
-	__u32 zero_key = 0;
+	__u32 zero_key = 0, n = 0;
 
+	if (cpu_off_n)
+		return true;
 	if (bpf_probe_read_kernel(&base, sizeof(base),
 				  (void *)(addr_of(&cpu_probe) + bpf_core_field_offset(struct bpf_array___ml, pptrs))) ||
 	    !base)
-		return;
+		return false;
 	for (__u32 cpu = 0; cpu < nr_cpus && cpu < ML_CPUS_MAX; cpu++) {
 		void *here = bpf_map_lookup_percpu_elem(&cpu_probe, &zero_key, cpu);
-		__u64 off;
 
 		if (!here)
 			break;	/* past the last possible CPU */
-		off = addr_of(here) - base;
+		cpu_off[cpu] = addr_of(here) - base;
+		n = cpu + 1;
+	}
+	cpu_off_n = n;
+	return n > 0;
+}
+
+#define ML_PCPU_SZ_MAX 128	/* a percpu_counter, at most (lockdep's spinlocks make it larger) */
+#define ML_PARTS_SPAN 32	/* the four counters' per-CPU parts, one block of 8-byte slots (6.5+) */
+
+/* room for the reads, per CPU (more than the stack holds); the verifier
+ * inlines the lookup of a per-CPU array */
+struct scratch {
+	__u8 buf[ML_MM_COUNTERS * ML_PCPU_SZ_MAX];
+	__u8 pb[ML_PARTS_SPAN + sizeof(__s32)];	/* a masked offset may reach past the span */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* the counters' per-CPU parts added to their counts (percpu_counter_sum()).
+ * Helper calls are what a pass costs per process: the four counters come
+ * in one read, and each CPU's four parts in one where they are one block
+ * (percpu_counter_init_many(), 6.5+), else one read each. */
+static __always_inline void pcpu_sum(struct mm_struct___pcpu *m, __s64 count[ML_MM_COUNTERS])
+{
+	__u32 tsz = bpf_core_type_size(struct percpu_counter___pcpu);
+	__u32 ocount = bpf_core_field_offset(struct percpu_counter___pcpu, count);
+	__u32 oparts = bpf_core_field_offset(struct percpu_counter___pcpu, counters);
+	__u64 parts[ML_MM_COUNTERS], lo = ~0ULL, hi = 0;
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch_map, &zero);
+	__u8 *buf;
+	bool block;
+
+	if (!sc)
+		return;
+	buf = sc->buf;
+	if (tsz > ML_PCPU_SZ_MAX || ocount + 8 > tsz || oparts + 8 > tsz ||
+	    bpf_probe_read_kernel(buf, ML_MM_COUNTERS * tsz, (void *)m + bpf_core_field_offset(struct mm_struct___pcpu, rss_stat)))
+		return;
+#pragma unroll
+	for (int i = 0; i < ML_MM_COUNTERS; i++) {
+		__builtin_memcpy(&count[i], buf + i * tsz + ocount, 8);
+		__builtin_memcpy(&parts[i], buf + i * tsz + oparts, 8);
+		if (parts[i] < lo)
+			lo = parts[i];
+		if (parts[i] > hi)
+			hi = parts[i];
+	}
+	if (!lo || !cpu_offsets())
+		return;
+	block = hi - lo <= ML_PARTS_SPAN - sizeof(__s32);
+	for (__u32 cpu = 0; cpu < nr_cpus && cpu < cpu_off_n && cpu < ML_CPUS_MAX; cpu++) {
+		__u64 off = cpu_off[cpu];
+		__u8 *pb = sc->pb;
+
+		if (block && !bpf_probe_read_kernel(pb, ML_PARTS_SPAN, (void *)(lo + off))) {
+#pragma unroll
+			for (int i = 0; i < ML_MM_COUNTERS; i++) {
+				/* within the span (block says so); masked, as
+				 * the verifier wants a bound it can see */
+				__u64 d = (parts[i] - lo) & (ML_PARTS_SPAN - 1);
+				__s32 part;
+
+				__builtin_memcpy(&part, pb + d, sizeof(part));
+				count[i] += part;
+			}
+			continue;
+		}
+#pragma unroll
 		for (int i = 0; i < ML_MM_COUNTERS; i++) {
 			__s32 part = 0;
 
-			if (parts[i] && !bpf_probe_read_kernel(&part, sizeof(part), (void *)((__u64)parts[i] + off)))
+			if (!bpf_probe_read_kernel(&part, sizeof(part), (void *)(parts[i] + off)))
 				count[i] += part;
 		}
 	}
@@ -129,23 +196,19 @@ int memlens_task_mm(struct bpf_iter__task *ctx)
 		return 0;
 	/* said, so that userspace need not ask status to learn it */
 	mm = task->mm;
-	if (!mm || (BPF_CORE_READ(task, flags) & ML_PF_KTHREAD)) {
+	if (!mm || (task->flags & ML_PF_KTHREAD)) {
 		r.flags = ML_MM_REC_NO_MM;
 		bpf_seq_write(seq, &r, sizeof(r));
 		return 0;
 	}
-	r.start_boottime = BPF_CORE_READ(task, start_boottime);
-	r.total_vm = BPF_CORE_READ(mm, total_vm);
-	if (bpf_core_field_exists(struct mm_struct___pcpu, rss_stat)) {
+	/* direct loads (the verifier's checked, faulting-safe ones), no helper */
+	r.start_boottime = task->start_boottime;
+	r.total_vm = mm->total_vm;
+	if (bpf_core_field_exists(struct mm_struct___pcpu, rss_stat))
 		pcpu_sum((void *)mm, r.count);
-	} else {
-		struct mm_struct___atomic *m = (void *)mm;
-
-		r.count[ML_MM_FILEPAGES] = BPF_CORE_READ(m, rss_stat.count[ML_MM_FILEPAGES].counter);
-		r.count[ML_MM_ANONPAGES] = BPF_CORE_READ(m, rss_stat.count[ML_MM_ANONPAGES].counter);
-		r.count[ML_MM_SWAPENTS] = BPF_CORE_READ(m, rss_stat.count[ML_MM_SWAPENTS].counter);
-		r.count[ML_MM_SHMEMPAGES] = BPF_CORE_READ(m, rss_stat.count[ML_MM_SHMEMPAGES].counter);
-	}
+	else	/* an atomic_long_t each, one read */
+		bpf_probe_read_kernel(r.count, sizeof(r.count),
+				      (void *)mm + bpf_core_field_offset(struct mm_struct___atomic, rss_stat));
 	for (int i = 0; i < ML_MM_COUNTERS; i++)
 		if (r.count[i] < 0)
 			r.count[i] = 0;
