@@ -103,6 +103,7 @@ struct memlens {
 	/* rows of the last whole-system walk: the next one's array is sized
 	 * from it (one allocation, no doubling copies) */
 	size_t walk_all_rows;
+	size_t counters_rows;	/* the same for the mm counters' pass */
 	/* normalize.c's page cache, kept across batches: a slot is valid in
 	 * the batch whose number it carries (no clearing per batch) */
 	struct ml_page_slot *norm_cache;

@@ -91,16 +91,21 @@ static int bpf_all(struct memlens *ml, struct ml_counters_row **rows, size_t *np
 {
 	long hz = sysconf(_SC_CLK_TCK);
 	uint64_t ns_per_tick = hz > 0 && hz <= 1000000000L ? 1000000000ULL / (uint64_t)hz : 10000000ULL;
-	struct ml_counters_row *v = NULL;
-	size_t n = 0, cap = 0;
+	/* sized from the last pass (one allocation, no doubling copies) */
+	size_t n = 0, cap = ml->counters_rows + ml->counters_rows / 8 + 64;
+	struct ml_counters_row *v = malloc(cap * sizeof(*v));
 	struct ml_iter_rd rd;
 	bool sorted = true;
 	int link, fd, err;
 	const char *p;
 
+	if (!v)
+		return -ENOMEM;
 	link = ml_prog_iter_link(&ml->task_mm->prog, 0);
-	if (link < 0)
+	if (link < 0) {
+		free(v);
 		return link;
+	}
 	fd = bpf_iter_create(link);
 	err = fd < 0 ? -errno : ml_iter_rd_init(&rd, fd);
 	while (!err && (err = ml_iter_rd_next(&rd, sizeof(struct ml_mm_rec), &p)) == 0) {
@@ -131,6 +136,7 @@ static int bpf_all(struct memlens *ml, struct ml_counters_row **rows, size_t *np
 		free(v);
 		return err;
 	}
+	ml->counters_rows = n;
 	if (!sorted && n) {
 		size_t o = 1;
 

@@ -24,7 +24,9 @@ struct ml_mm_rec {
 	__u32 flags;		/* ML_MM_REC_* */
 	__u64 start_boottime;	/* ns after boot (stat's starttime, before its division) */
 	__u64 total_vm;		/* pages (statm's size, status's VmSize) */
-	__s64 count[ML_MM_COUNTERS];	/* pages, per-CPU parts summed (negative: 0) */
+	/* pages, per-CPU parts summed (negative: 0; above 2^32 - 1, 16 TiB
+	 * of 4 KiB pages: that) */
+	__u32 count[ML_MM_COUNTERS];
 	char comm[16];
 };
 

@@ -183,6 +183,7 @@ int memlens_task_mm(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	struct mm_struct *mm;
 	struct ml_mm_rec r;
+	__s64 count[ML_MM_COUNTERS] = {};
 	__s32 tid;
 	__u32 level;
 	__u64 ns;
@@ -205,14 +206,16 @@ int memlens_task_mm(struct bpf_iter__task *ctx)
 	r.start_boottime = task->start_boottime;
 	r.total_vm = mm->total_vm;
 	if (bpf_core_field_exists(struct mm_struct___pcpu, rss_stat))
-		pcpu_sum((void *)mm, r.count);
+		pcpu_sum((void *)mm, count);
 	else	/* an atomic_long_t each, one read */
-		bpf_probe_read_kernel(r.count, sizeof(r.count),
+		bpf_probe_read_kernel(count, sizeof(count),
 				      (void *)mm + bpf_core_field_offset(struct mm_struct___atomic, rss_stat));
+#pragma unroll
 	for (int i = 0; i < ML_MM_COUNTERS; i++)
-		if (r.count[i] < 0)
-			r.count[i] = 0;
-	bpf_probe_read_kernel_str(r.comm, sizeof(r.comm), task->comm);
+		r.count[i] = count[i] < 0 ? 0 : count[i] > 0xffffffffLL ? 0xffffffffU : (__u32)count[i];
+	/* comm is always NUL-terminated within its 16 bytes (set_task_comm):
+	 * copied whole, by direct loads */
+	__builtin_memcpy(r.comm, task->comm, sizeof(r.comm));
 	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;
 }
