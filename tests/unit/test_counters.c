@@ -240,12 +240,17 @@ static void check_source(struct memlens *ml, enum memlens_source src, const pid_
 int main(void)
 {
 	struct memlens *ml = memlens__new(NULL);
-	char file[] = "/var/tmp/memlens-counters-XXXXXX", c;
+	char file[64] = "/var/tmp/memlens-counters-XXXXXX", c;
 	pid_t kids[NKIDS], zombie;
 	int pfd[2], fd;
 	static char block[MB];
 
 	fd = mkstemp(file);
+	if (fd < 0) {	/* the guests have no /var/tmp */
+		snprintf(file, sizeof(file), "/tmp/memlens-counters-XXXXXX");
+		fd = mkstemp(file);
+	}
+	ok(fd >= 0, "a 12 MiB file to map: %s", file);
 	memset(block, 'f', sizeof(block));
 	for (int i = 0; fd >= 0 && i < 12; i++)
 		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
