@@ -17,28 +17,21 @@
 #include "probes.h"
 #include "source.h"
 
-struct ml_task_mm {
-	struct ml_prog_loaded prog;
-};
-
-void ml_task_mm_free(struct ml_task_mm *t)
+void ml_task_mm_free(struct ml_prog_loaded *t)
 {
 	if (!t)
 		return;
-	ml_prog_unload(&t->prog);
+	ml_prog_unload(t);
 	free(t);
 }
 
+/* a missing capability is said by ml_prog_refusal(), checked */
 int ml_bpf_task_mm_probe(struct memlens *ml, struct ml_probe *p)
 {
-	struct ml_task_mm *t;
-	char missing[64], why[400];
+	struct ml_prog_loaded *t;
+	char why[400];
 	int err;
 
-	if (!ml_bpf_caps(missing, sizeof(missing))) {
-		ml_probe_set(p, -EPERM, "loading BPF needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): %s not held", missing);
-		return p->err;
-	}
 	if (ml->kver < ML_KVER(5, 8, 0)) {
 		ml_probe_set(p, -EOPNOTSUPP, "kernel %s has no iter/task (needs 5.8+)", ml->release);
 		return p->err;
@@ -48,16 +41,16 @@ int ml_bpf_task_mm_probe(struct memlens *ml, struct ml_probe *p)
 		ml_probe_set(p, -ENOMEM, "out of memory");
 		return p->err;
 	}
-	err = ml_prog_load(ml, ML_PROG_TASK_MM, &t->prog);
+	err = ml_prog_load(ml, ML_PROG_TASK_MM, t);
 	if (err) {
-		ml_prog_refusal(ml, ML_PROG_TASK_MM, err, &t->prog, why, sizeof(why));
-		ml_prog_log_tail(ml, &t->prog, 12);
+		ml_prog_refusal(ml, ML_PROG_TASK_MM, err, t, why, sizeof(why));
+		ml_prog_log_tail(ml, t, 12);
 		free(t);
 		ml_probe_set(p, err, "%s", why);
 		return err;
 	}
 	ml->task_mm = t;
-	ml_probe_set(p, 0, "iter/task program over the mm counters loaded (%s)", t->prog.how);
+	ml_probe_set(p, 0, "iter/task program over the mm counters loaded (%s)", t->how);
 	return 0;
 }
 
@@ -101,7 +94,7 @@ static int bpf_all(struct memlens *ml, struct ml_counters_row **rows, size_t *np
 
 	if (!v)
 		return -ENOMEM;
-	link = ml_prog_iter_link(&ml->task_mm->prog, 0);
+	link = ml_prog_iter_link(ml->task_mm, 0);
 	if (link < 0) {
 		free(v);
 		return link;

@@ -33,6 +33,16 @@ enum bpf_map_type {
 #define BPF_ANY 0
 #define BPF_F_NO_PREALLOC (1U << 0)
 
+/* a program's per-CPU room of type T (more than the BPF stack holds): one
+ * value, looked up at key 0 (the verifier inlines that lookup) */
+#define ML_SCRATCH_MAP(T)                                   \
+	struct {                                            \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);    \
+		__uint(max_entries, 1);                     \
+		__type(key, __u32);                         \
+		__type(value, T);                           \
+	} scratch_map SEC(".maps")
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct seq_file;

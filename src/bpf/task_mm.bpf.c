@@ -109,12 +109,7 @@ struct scratch {
 	__u8 buf[ML_MM_COUNTERS * ML_PCPU_SZ_MAX];
 	__u8 pb[ML_PARTS_SPAN + sizeof(__s32)];	/* a masked offset may reach past the span */
 };
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch_map SEC(".maps");
+ML_SCRATCH_MAP(struct scratch);
 
 /* the counters' per-CPU parts added to their counts (percpu_counter_sum()).
  * Helper calls are what a pass costs per process: the four counters come

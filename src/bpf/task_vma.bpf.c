@@ -66,12 +66,7 @@ struct scratch {
 	char name[ML_VMA_NAME_MAX];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch_map SEC(".maps");
+ML_SCRATCH_MAP(struct scratch);
 
 /* length of the vm_special_mapping name, or 0 */
 static __always_inline long special_name(struct vm_area_struct *vma, char *buf)
