@@ -223,17 +223,19 @@ static void check_source(struct memlens *ml, enum memlens_source src, const pid_
 		is_u64(r->start_time, t.start, "%s: child %d: start_time, stat's starttime", name, k);
 		ok(!strcmp(r->comm, t.comm), "%s: child %d: comm '%s', stat's '%s'", name, k,
 		   tap_esc(r->comm, e1, sizeof(e1)), tap_esc(t.comm, e2, sizeof(e2)));
-		/* the picture each child built is in its kind's counter */
+		/* the picture each child built is in its kind's counter: nine
+		 * tenths of it at least (before 6.2 each thread keeps up to 64
+		 * faults' worth of its counts to itself, in status too) */
 		if (k == 0)
-			ok(r->rss_anon >= 24 * MB, "%s: child 0: its 24 MiB of anonymous memory in rss_anon", name);
+			ok(r->rss_anon >= 24 * MB * 9 / 10, "%s: child 0: its 24 MiB of anonymous memory in rss_anon", name);
 		if (k == 1)
-			ok(r->rss_shmem >= 24 * MB, "%s: child 1: its 16 MiB shared and 8 MiB memfd in rss_shmem", name);
-		/* a tmpfs file's pages count as shmem on 6.12 and 7.3 but not
-		 * on the 5.10 and 6.1 guests: whichever, they are there */
+			ok(r->rss_shmem >= 24 * MB * 9 / 10, "%s: child 1: its 16 MiB shared and 8 MiB memfd in rss_shmem", name);
+		/* a tmpfs file's pages are shmem (the guests' /tmp) */
 		if (k == 2)
-			ok((on_tmpfs ? r->rss_shmem + r->rss_file : r->rss_file) >= 12 * MB,
-			   "%s: child 2: its 12 MiB file in %s", name,
-			   on_tmpfs ? "rss_file + rss_shmem (the file is on tmpfs)" : "rss_file");
+			ok((on_tmpfs ? r->rss_shmem : r->rss_file) >= 12 * MB * 9 / 10,
+			   "%s: child 2: its 12 MiB file in %s (file %llu, shmem %llu)", name,
+			   on_tmpfs ? "rss_shmem (the file is on tmpfs)" : "rss_file",
+			   (unsigned long long)r->rss_file, (unsigned long long)r->rss_shmem);
 		if (k == 3)
 			ok(!strcmp(r->comm, weird_comm), "%s: child 3: the hostile name, byte for byte", name);
 	}
@@ -255,9 +257,13 @@ int main(void)
 	}
 	ok(fd >= 0, "a 12 MiB file to map: %s", file);
 	memset(block, 'f', sizeof(block));
-	for (int i = 0; fd >= 0 && i < 12; i++)
-		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
-			break;
+	{
+		int i = 0;
+
+		while (fd >= 0 && i < 12 && write(fd, block, sizeof(block)) == (ssize_t)sizeof(block))
+			i++;
+		ok(i == 12, "... 12 MiB written to it (%d)", i);
+	}
 	if (fd >= 0) {
 		struct statfs sf;
 
