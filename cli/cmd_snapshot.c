@@ -332,11 +332,13 @@ static int snapshot_once(struct cli *cli, struct snap_args *a)
 				memlens__source_reason(cli->ml, cs));
 		else if (err)
 			cli_err("snapshot failed: %s", strerror(-err));
-		if (!err && cli->verbose && memlens_snapshot__counters_source(s))
-			cli_err("counters from %s (%s): %s", memlens_source__name(memlens_snapshot__counters_source(s)),
+		if (!err && cli->verbose && memlens_snapshot__counters_source(s)) {
+			enum memlens_source used = memlens_snapshot__counters_source(s);
+
+			cli_err("counters from %s (%s): %s", memlens_source__name(used),
 				cs == MEMLENS_SOURCE_AUTO ? "picked" : "forced",
-				memlens__explain(cli->ml, MEMLENS_JOB_COUNTERS, memlens_snapshot__counters_source(s),
-						 cs != MEMLENS_SOURCE_AUTO));
+				memlens__explain(cli->ml, MEMLENS_JOB_COUNTERS, used, cs != MEMLENS_SOURCE_AUTO));
+		}
 		err = err == -EINVAL ? -EIO : err;
 	}
 	if (!err)

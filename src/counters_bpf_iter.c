@@ -54,13 +54,6 @@ int ml_bpf_task_mm_probe(struct memlens *ml, struct ml_probe *p)
 	return 0;
 }
 
-static int cmp_row(const void *a, const void *b)
-{
-	const struct ml_counters_row *x = a, *y = b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
 /* a record into a row; false for one no kernel writes (kept out) */
 static bool row_of(const struct ml_mm_rec *r, uint64_t page, uint64_t ns_per_tick, struct ml_counters_row *o)
 {
@@ -133,7 +126,7 @@ static int bpf_all(struct memlens *ml, struct ml_counters_row **rows, size_t *np
 	if (!sorted && n) {
 		size_t o = 1;
 
-		qsort(v, n, sizeof(*v), cmp_row);
+		qsort(v, n, sizeof(*v), ml_counters_row_cmp);
 		for (size_t i = 1; i < n; i++)
 			if (v[i].pid != v[o - 1].pid)
 				v[o++] = v[i];

@@ -43,13 +43,6 @@ static void meminfo(struct memlens_snapshot *s)
 		s->mem_available = strtoull(p + 13, NULL, 10) * 1024;
 }
 
-static int cmp_row(const void *a, const void *b)
-{
-	const struct ml_counters_row *x = a, *y = b;
-
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
 /* what snapshot_opts asked beyond the rollup */
 struct extras {
 	bool cgroups, owner, cmdline;
@@ -60,20 +53,30 @@ struct extras {
 	int32_t *skip;		/* counter rows for these (sorted, ours) */
 	size_t nskip;
 	uint64_t deadline;	/* ml_now_ms() after which no rollup; 0: none */
-	/* the counters of every process from one pass (a source with
-	 * counters.all), in pid order; else NULL: status per process */
+	/* the counters' source (job "counters"): its reader of one process,
+	 * and the counters of every process from its one pass where it has
+	 * one (counters.all), in pid order; else NULL */
+	int (*one)(pid_t pid, struct ml_counters *c);
 	const struct ml_counters_row *tab;
 	size_t ntab;
 };
 
-/* pid's counters: from the pass when it saw the process, else its status */
-static int counters_of(const struct extras *x, pid_t pid, struct ml_counters *c)
+/* pid's row of the pass, or NULL */
+static const struct ml_counters_row *tab_find(const struct extras *x, pid_t pid)
 {
 	struct ml_counters_row key = { .pid = pid };
-	const struct ml_counters_row *r = x->tab ? bsearch(&key, x->tab, x->ntab, sizeof(*x->tab), cmp_row) : NULL;
+
+	return x->tab ? bsearch(&key, x->tab, x->ntab, sizeof(*x->tab), ml_counters_row_cmp) : NULL;
+}
+
+/* pid's counters: from the pass when it saw the process, else from the
+ * source's reader of one */
+static int counters_of(const struct extras *x, pid_t pid, struct ml_counters *c)
+{
+	const struct ml_counters_row *r = tab_find(x, pid);
 
 	if (!r)
-		return ml_proc_counters(pid, c);
+		return x->one(pid, c);
 	if (r->no_mm)
 		return -EPROTO;	/* as status says it: no VmSize */
 	*c = r->c;
@@ -803,6 +806,7 @@ static int counters_pass(struct memlens *ml, struct memlens_snapshot *s, enum me
 	if (err)
 		return err;
 	s->counters_source = src->id;
+	x->one = src->counters.one;
 	if (!src->counters.all)
 		return 0;
 	err = src->counters.all(ml, tab, &n);
@@ -820,78 +824,69 @@ static int counters_pass(struct memlens *ml, struct memlens_snapshot *s, enum me
 	return 0;
 }
 
-/* the pids a pass-only snapshot reads: the caller's, else the pass's own
- * (no /proc listing: at 10,000 processes it costs as much as the pass),
- * with pid 1 where the pass lacks it (one 6.18 build's iter/task never
- * visits it; its status says whether it is there) */
-static int pass_pids(const struct extras *x, pid_t **out, size_t *np)
+/* a row of the pass's figures alone (no file read) */
+static int row_from_tab(struct memlens_snapshot *s, const struct ml_counters_row *t)
 {
-	pid_t *pids;
-	size_t n = 0;
-	bool one = x->ntab && x->tab[0].pid == 1;
+	struct memlens_proc_usage *r;
 
-	if (x->pids)
-		return list_pids(x, out, np);
-	pids = malloc((x->ntab + 1) * sizeof(*pids));
-	if (!pids)
+	if (t->no_mm)
+		return 0;	/* a kernel thread: no memory of its own */
+	r = ML_VEC_PUSH(s->p, s->n, s->cap);
+	if (!r)
 		return -ENOMEM;
-	if (!one)
-		pids[n++] = 1;
-	for (size_t i = 0; i < x->ntab; i++)
-		pids[n++] = x->tab[i].pid;
-	*out = pids;
-	*np = n;
+	memset(r, 0, sizeof(*r));
+	r->pid = t->pid;
+	r->flags = MEMLENS_USAGE_F_COUNTERS;
+	memcpy(r->comm, t->comm, sizeof(r->comm));
+	r->start_time = t->start_time;
+	r->vss = t->c.vss;
+	r->rss = t->c.rss;
+	r->rss_anon = t->c.anon;
+	r->rss_file = t->c.file;
+	r->rss_shmem = t->c.shmem;
+	r->swap = t->c.swap;
+	r->uid = UINT32_MAX;
 	return 0;
 }
 
-/* the cheap tier with a pass and nothing else asked: a row per process the
- * pass saw (of the caller's list, if any), its status for one it did not
- * (new since, or one the kernel's iterator passed over) */
+/* a row of pid's counters from the source's reader of one (a process the
+ * pass did not see) */
+static int row_from_one(struct memlens_snapshot *s, struct read **rd, pid_t pid, const struct extras *x)
+{
+	if (!*rd && !(*rd = calloc(1, sizeof(**rd))))
+		return -ENOMEM;
+	(*rd)->pid = pid;
+	return counters(s, *rd, x, 0);
+}
+
+/*
+ * The cheap tier with a pass and nothing else asked: a row per process the
+ * pass saw, from its figures alone; one it did not see (new since, or one
+ * the kernel's iterator passed over) from the source's reader of one.
+ * Without the caller's list the pass's own is the list (no /proc listing:
+ * at 10,000 processes that costs as much as the pass), with pid 1 where the
+ * pass lacks it (one 6.18 build's iter/task never visits it).
+ */
 static int rows_from_pass(struct memlens_snapshot *s, const struct extras *x)
 {
 	struct read *rd = NULL;
 	pid_t *pids = NULL;
-	size_t n = 0;
-	int err = pass_pids(x, &pids, &n);
+	size_t n = x->ntab + 1;
+	int err = x->pids ? list_pids(x, &pids, &n) : 0;
 
 	if (!err && !s->p && n) {	/* one allocation: a row per pid at most */
 		s->p = malloc(n * sizeof(*s->p));
 		s->cap = s->p ? n : 0;
 	}
-	for (size_t i = 0; !err && i < n; i++) {
-		struct ml_counters_row key = { .pid = pids[i] };
-		const struct ml_counters_row *t = bsearch(&key, x->tab, x->ntab, sizeof(*x->tab), cmp_row);
-		struct memlens_proc_usage *r;
+	for (size_t i = 0; x->pids && !err && i < n; i++) {
+		const struct ml_counters_row *t = tab_find(x, pids[i]);
 
-		if (!t) {
-			if (!rd && !(rd = calloc(1, sizeof(*rd)))) {
-				err = -ENOMEM;
-				break;
-			}
-			rd->pid = pids[i];
-			err = counters(s, rd, x, 0);
-			continue;
-		}
-		if (t->no_mm)
-			continue;	/* a kernel thread: no memory of its own */
-		r = ML_VEC_PUSH(s->p, s->n, s->cap);
-		if (!r) {
-			err = -ENOMEM;
-			break;
-		}
-		memset(r, 0, sizeof(*r));
-		r->pid = t->pid;
-		r->flags = MEMLENS_USAGE_F_COUNTERS;
-		memcpy(r->comm, t->comm, sizeof(r->comm));
-		r->start_time = t->start_time;
-		r->vss = t->c.vss;
-		r->rss = t->c.rss;
-		r->rss_anon = t->c.anon;
-		r->rss_file = t->c.file;
-		r->rss_shmem = t->c.shmem;
-		r->swap = t->c.swap;
-		r->uid = UINT32_MAX;
+		err = t ? row_from_tab(s, t) : row_from_one(s, &rd, pids[i], x);
 	}
+	if (!x->pids && !err && !(x->ntab && x->tab[0].pid == 1))
+		err = row_from_one(s, &rd, 1, x);
+	for (size_t i = 0; !x->pids && !err && i < x->ntab; i++)
+		err = row_from_tab(s, &x->tab[i]);
 	free(rd);
 	free(pids);
 	return err;
@@ -926,6 +921,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 		x.nskip = 0;
 	}
 	x.deadline = OPTS_GET(opts, budget_ms, 0) ? ml_now_ms() + OPTS_GET(opts, budget_ms, 0) : 0;
+	x.one = ml_proc_counters;	/* until a source is chosen: status */
 	x.tab = NULL;
 	x.ntab = 0;
 	s = calloc(1, sizeof(*s));

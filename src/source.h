@@ -67,11 +67,20 @@ struct ml_counters_row {
 	uint64_t start_time;	/* clock ticks after boot, as stat's starttime */
 	struct ml_counters c;
 };
+/* pid order, for sorting and searching a pass's rows */
+static inline int ml_counters_row_cmp(const void *a, const void *b)
+{
+	const struct ml_counters_row *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
 struct ml_counters_ops {
 	/* every process's counters in one pass, in pid order (*rows the
 	 * caller's to free); NULL: the source reads one process at a time */
 	int (*all)(struct memlens *ml, struct ml_counters_row **rows, size_t *n);
-	/* one process's: -ESRCH gone, -EPROTO none (a kernel thread) */
+	/* one process's (also, for a source with all, one its pass did not
+	 * see): -ESRCH gone, -EPROTO none (a kernel thread) */
 	int (*one)(pid_t pid, struct ml_counters *c);
 };
 

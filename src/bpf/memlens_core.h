@@ -33,15 +33,17 @@ enum bpf_map_type {
 #define BPF_ANY 0
 #define BPF_F_NO_PREALLOC (1U << 0)
 
-/* a program's per-CPU room of type T (more than the BPF stack holds): one
- * value, looked up at key 0 (the verifier inlines that lookup) */
-#define ML_SCRATCH_MAP(T)                                   \
+/* a per-CPU map of one value of type T, looked up at key 0 (the verifier
+ * inlines that lookup); ML_SCRATCH_MAP: a program's room beyond the BPF
+ * stack */
+#define ML_PERCPU_MAP(name, T)                              \
 	struct {                                            \
 		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);    \
 		__uint(max_entries, 1);                     \
 		__type(key, __u32);                         \
 		__type(value, T);                           \
-	} scratch_map SEC(".maps")
+	} name SEC(".maps")
+#define ML_SCRATCH_MAP(T) ML_PERCPU_MAP(scratch_map, T)
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 

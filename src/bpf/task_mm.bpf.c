@@ -33,12 +33,7 @@ const volatile __u32 nr_cpus = 1;
  * (bpf_array.pptrs[0]) is CPU n's per-CPU offset, the one per_cpu_ptr() adds:
  * no kernel symbol needed (__per_cpu_offset is not in BTF, and in kallsyms
  * only with CONFIG_KALLSYMS_ALL) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} cpu_probe SEC(".maps");
+ML_PERCPU_MAP(cpu_probe, __u64);
 
 struct bpf_array___ml {
 	void *pptrs[1];
