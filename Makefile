@@ -49,7 +49,7 @@ LDFLAGS    += $(SANFLAGS)
 LIB_SRCS := $(sort $(wildcard src/*.c))
 LIB_HDRS := $(wildcard src/*.h) include/memlens.h
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
-BPF_PROGS := task_vma task_vma_nopath dmabuf task_file task_vma_dmabuf task_mm
+BPF_PROGS := task_vma task_vma_nopath dmabuf task_file task_vma_dmabuf task_mm task_mm_procs
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 
 CLI_SRCS := $(sort $(wildcard cli/*.c))
@@ -73,6 +73,11 @@ $(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file
 $(BUILD)/bpf/task_vma_nopath.bpf.o: src/bpf/task_vma.bpf.c src/bpf/memlens_core.h src/bpf/pidns.h src/vma_record.h
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DML_VMA_NO_D_PATH -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+
+# the mm counters by the open-coded task iterator (6.7+; counters_bpf_iter.c)
+$(BUILD)/bpf/task_mm_procs.bpf.o: src/bpf/task_mm.bpf.c src/bpf/memlens_core.h src/bpf/pidns.h src/counters_record.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DML_MM_PROCS -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@

@@ -22,6 +22,8 @@
 #include "task_vma_dmabuf.lskel.h"
 #include "task_mm.skel.h"
 #include "task_mm.lskel.h"
+#include "task_mm_procs.skel.h"
+#include "task_mm_procs.lskel.h"
 
 static const char *const prog_names[ML_PROG_MAX] = {
 	[ML_PROG_TASK_VMA] = "task_vma",
@@ -30,6 +32,7 @@ static const char *const prog_names[ML_PROG_MAX] = {
 	[ML_PROG_TASK_FILE] = "task_file",
 	[ML_PROG_TASK_VMA_DMABUF] = "task_vma_dmabuf",
 	[ML_PROG_TASK_MM] = "task_mm",
+	[ML_PROG_TASK_MM_PROCS] = "task_mm_procs",
 };
 
 const char *ml_prog_name(enum ml_prog id)
@@ -63,11 +66,24 @@ static uint32_t ml_possible_cpus(void)
 #define TASK_VMA_CTL(s) (&(s)->bss->walk_ctl)
 /* task_mm sums each counter's per-CPU parts over the possible CPUs */
 #define TASK_MM_SETUP(s) ((s)->rodata->nr_cpus = ml_possible_cpus())
+/* task_mm_procs' records map holds ml->task_mm_cap of them */
+static void procs_cap_l(struct task_mm_procs_lskel *s, uint32_t cap)
+{
+	s->maps.recs.max_entries = cap;
+}
+static void procs_cap_r(struct task_mm_procs_bpf *s, uint32_t cap)
+{
+	bpf_map__set_max_entries(s->maps.recs, cap);
+}
+#define TASK_MM_PROCS_SETUP(s) (TASK_MM_SETUP(s), \
+				_Generic((s), struct task_mm_procs_lskel *: procs_cap_l, default: procs_cap_r)((s), ml->task_mm_cap))
 #define NO_SETUP(s) ((void)(s))
 #define NO_CTL(s) ((struct ml_walk_ctl *)NULL)
 /* the paths map's fd, for emptying it */
 #define TASK_VMA_PATHS_L(s) ((s)->maps.paths.map_fd)
 #define TASK_VMA_PATHS_R(s) (bpf_map__fd((s)->maps.paths))
+#define TASK_MM_RECS_L(s) ((s)->maps.recs.map_fd)
+#define TASK_MM_RECS_R(s) (bpf_map__fd((s)->maps.recs))
 #define NO_MAP(s) (-1)
 
 /* one loader per skeleton kind and program: open, set up, load, take the fd */
@@ -90,7 +106,7 @@ static uint32_t ml_possible_cpus(void)
 		}                                                                               \
 		p->fd = s->progs.prog.prog_fd;                                                  \
 		p->walk_ctl = ctl(s);                                                             \
-		p->paths_fd = paths_l(s);                                                       \
+		p->map_fd = paths_l(s);                                                       \
 		p->skel = s;                                                                    \
 		p->destroy = name##_light_destroy;                                              \
 		return 0;                                                                       \
@@ -115,7 +131,7 @@ static uint32_t ml_possible_cpus(void)
 		}                                                                               \
 		p->fd = bpf_program__fd(s->progs.prog);                                         \
 		p->walk_ctl = ctl(s);                                                             \
-		p->paths_fd = paths_r(s);                                                       \
+		p->map_fd = paths_r(s);                                                       \
 		p->skel = s;                                                                    \
 		p->destroy = name##_regular_destroy;                                            \
 		return 0;                                                                       \
@@ -127,6 +143,7 @@ LOADERS(dmabuf, memlens_dmabuf, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 LOADERS(task_file, memlens_dmabuf_fds, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 LOADERS(task_vma_dmabuf, memlens_dmabuf_maps, NO_SETUP, NO_CTL, NO_MAP, NO_MAP)
 LOADERS(task_mm, memlens_task_mm, TASK_MM_SETUP, NO_CTL, NO_MAP, NO_MAP)
+LOADERS(task_mm_procs, memlens_task_mm, TASK_MM_PROCS_SETUP, NO_CTL, TASK_MM_RECS_L, TASK_MM_RECS_R)
 
 static const struct {
 	int (*light)(struct memlens *ml, struct ml_prog_loaded *p);
@@ -138,6 +155,7 @@ static const struct {
 	[ML_PROG_TASK_FILE] = { task_file_light, task_file_regular },
 	[ML_PROG_TASK_VMA_DMABUF] = { task_vma_dmabuf_light, task_vma_dmabuf_regular },
 	[ML_PROG_TASK_MM] = { task_mm_light, task_mm_regular },
+	[ML_PROG_TASK_MM_PROCS] = { task_mm_procs_light, task_mm_procs_regular },
 };
 
 static pthread_mutex_t regular_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -253,7 +271,7 @@ int ml_prog_load(struct memlens *ml, enum ml_prog id, struct ml_prog_loaded *out
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
-	out->paths_fd = -1;
+	out->map_fd = -1;
 	if (light_ok) {
 		lerr = loaders[id].light(ml, out);
 		if (!lerr) {
@@ -305,7 +323,7 @@ void ml_prog_unload(struct ml_prog_loaded *p)
 		p->destroy(p->skel);
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-	p->paths_fd = -1;
+	p->map_fd = -1;
 }
 
 int ml_prog_iter_link(const struct ml_prog_loaded *p, pid_t pid)

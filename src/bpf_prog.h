@@ -22,13 +22,15 @@ enum ml_prog {
 	ML_PROG_TASK_FILE,		/* iter/task_file: DMA-BUF fds */
 	ML_PROG_TASK_VMA_DMABUF,	/* iter/task_vma: DMA-BUF mappings */
 	ML_PROG_TASK_MM,		/* iter/task: every process's mm counters */
+	ML_PROG_TASK_MM_PROCS,		/* the same by the open-coded task iterator (6.7+), into a map */
 	ML_PROG_MAX
 };
 
 struct ml_prog_loaded {
 	int fd;			/* the program; -1 when not loaded */
 	struct ml_walk_ctl *walk_ctl;	/* ML_PROG_TASK_VMA's controls (its .bss), else NULL */
-	int paths_fd;		/* ML_PROG_TASK_VMA's paths map, else -1 */
+	int map_fd;		/* the map userspace empties or reads: ML_PROG_TASK_VMA's paths,
+				 * ML_PROG_TASK_MM_PROCS' records; else -1 */
 	bool light;		/* loaded by the light skeleton */
 	char how[160];		/* which skeleton, and why not the light one */
 	char log[ML_PROG_LOG];	/* a refused load: the verifier's log */

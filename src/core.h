@@ -75,6 +75,7 @@ struct ml_sym_cache;
 struct ml_bpf;
 struct ml_dmabuf_bpf;
 struct ml_prog_loaded;
+struct ml_task_mm;
 struct ml_page_slot;
 
 struct memlens {
@@ -96,7 +97,8 @@ struct memlens {
 	struct ml_sym_cache *syms;	/* symbolize.c's files, by build ID */
 	struct ml_bpf *bpf;			/* iter/task_vma, loaded by its probe */
 	struct ml_dmabuf_bpf *dmabuf_bpf;	/* the DMA-BUF iterators, loaded by their probe */
-	struct ml_prog_loaded *task_mm;		/* iter/task over the mm counters, loaded by its probe */
+	struct ml_task_mm *task_mm;		/* iter/task over the mm counters, loaded by its probe */
+	uint32_t task_mm_cap;			/* records the open-coded walk's map holds (its load's size) */
 	/* the benchmark's: walk every fd and mapping even when no buffer
 	 * exists; walk them one after the other on the caller's thread */
 	bool dmabuf_walks_never_skipped, dmabuf_walks_one_thread;

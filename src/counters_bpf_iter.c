@@ -8,8 +8,13 @@
  * where status shows the lagging count (6.2 to 6.15: off by up to a batch,
  * 32 or more pages, per CPU and counter).
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include "bpf_iter.h"
 #include "bpf_prog.h"
@@ -17,20 +22,95 @@
 #include "probes.h"
 #include "source.h"
 
-void ml_task_mm_free(struct ml_prog_loaded *t)
+/* The program, in one of two variants:
+ * - task_mm_procs (6.7+): the reader's own thread is the iterator's one
+ *   task; its run walks the processes with the open-coded task iterator
+ *   (next_task() under RCU: no thread, no pid lookup, no task reference)
+ *   into an mmapable array read here in place;
+ * - task_mm: the kernel's task walk, every thread, one record each through
+ *   the seq_file. */
+struct ml_task_mm {
+	struct ml_prog_loaded prog;
+	bool procs;			/* task_mm_procs */
+	const struct ml_mm_rec *recs;	/* its map, mapped (procs) */
+	size_t recs_len;
+	pthread_mutex_t lock;		/* one pass at a time over the map */
+};
+
+static void unmap_recs(struct ml_task_mm *t)
+{
+	if (t->recs)
+		munmap((void *)t->recs, t->recs_len);
+	t->recs = NULL;
+	t->recs_len = 0;
+}
+
+void ml_task_mm_free(struct ml_task_mm *t)
 {
 	if (!t)
 		return;
-	ml_prog_unload(t);
+	unmap_recs(t);
+	ml_prog_unload(&t->prog);
+	pthread_mutex_destroy(&t->lock);
 	free(t);
+}
+
+/* room for the open-coded walk's records: the tasks now (loadavg's fourth
+ * field counts threads, so processes too) and a quarter more.
+ * MEMLENS_TEST_MM_CAP=N: the tests' way to start with too little room. */
+static uint32_t procs_cap(void)
+{
+	const char *test = getenv("MEMLENS_TEST_MM_CAP");
+	FILE *f;
+	unsigned long run = 0, all = 0;
+	uint64_t cap;
+
+	if (test && atoi(test) > 0)
+		return (uint32_t)atoi(test);
+	f = fopen("/proc/loadavg", "re");
+	if (f) {
+		if (fscanf(f, "%*s %*s %*s %lu/%lu", &run, &all) != 2)
+			all = 0;
+		fclose(f);
+	}
+	cap = (uint64_t)all + all / 4 + 256;
+	return cap < 1024 ? 1024 : cap > (1u << 23) ? 1u << 23 : (uint32_t)cap;
+}
+
+/* task_mm_procs loaded with room for cap records, its map mapped */
+static int load_procs(struct memlens *ml, struct ml_task_mm *t, uint32_t cap)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len;
+	void *m;
+	int err;
+
+	ml->task_mm_cap = cap;
+	err = ml_prog_load(ml, ML_PROG_TASK_MM_PROCS, &t->prog);
+	if (err)
+		return err;
+	len = ((size_t)cap * sizeof(struct ml_mm_rec) + (size_t)pg - 1) / (size_t)pg * (size_t)pg;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, t->prog.map_fd, 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		ml_prog_unload(&t->prog);
+		return err;
+	}
+	t->recs = m;
+	t->recs_len = len;
+	t->procs = true;
+	return 0;
 }
 
 /* a missing capability is said by ml_prog_refusal(), checked */
 int ml_bpf_task_mm_probe(struct memlens *ml, struct ml_probe *p)
 {
-	struct ml_prog_loaded *t;
-	char why[400];
-	int err;
+	const char *force = getenv("MEMLENS_BPF_MM_VARIANT");
+	bool procs = ml->kver >= ML_KVER(6, 7, 0) && !(force && !strcmp(force, "iter"));
+	bool iter = !(force && !strcmp(force, "procs"));
+	struct ml_task_mm *t;
+	char why[400] = "", why2[400];
+	int err = -EOPNOTSUPP;
 
 	if (ml->kver < ML_KVER(5, 8, 0)) {
 		ml_probe_set(p, -EOPNOTSUPP, "kernel %s has no iter/task (needs 5.8+)", ml->release);
@@ -41,17 +121,43 @@ int ml_bpf_task_mm_probe(struct memlens *ml, struct ml_probe *p)
 		ml_probe_set(p, -ENOMEM, "out of memory");
 		return p->err;
 	}
-	err = ml_prog_load(ml, ML_PROG_TASK_MM, t);
-	if (err) {
-		ml_prog_refusal(ml, ML_PROG_TASK_MM, err, t, why, sizeof(why));
-		ml_prog_log_tail(ml, t, 12);
-		free(t);
-		ml_probe_set(p, err, "%s", why);
-		return err;
+	pthread_mutex_init(&t->lock, NULL);
+	if (!procs && !iter)
+		snprintf(why, sizeof(why), "kernel %s has no open-coded task iterator (needs 6.7+): MEMLENS_BPF_MM_VARIANT=procs",
+			 ml->release);
+	if (procs) {
+		err = load_procs(ml, t, procs_cap());
+		if (!err) {
+			ml->task_mm = t;
+			ml_probe_set(p, 0, "iter/task program over the mm counters loaded (task_mm_procs: the open-coded "
+				     "task iterator walks the processes in one run; %s)%s", t->prog.how,
+				     force ? ": MEMLENS_BPF_MM_VARIANT" : "");
+			return 0;
+		}
+		ml_prog_refusal(ml, ML_PROG_TASK_MM_PROCS, err, &t->prog, why, sizeof(why));
+		ml_log(ml, MEMLENS_DEBUG, "task_mm_procs: %s\n", why);
+		ml_prog_log_tail(ml, &t->prog, 12);
 	}
-	ml->task_mm = t;
-	ml_probe_set(p, 0, "iter/task program over the mm counters loaded (%s)", t->how);
-	return 0;
+	if (iter) {
+		err = ml_prog_load(ml, ML_PROG_TASK_MM, &t->prog);
+		if (!err) {
+			ml->task_mm = t;
+			ml_probe_set(p, 0, "iter/task program over the mm counters loaded (task_mm: the kernel's task walk; "
+				     "%s%s%s)%s", t->prog.how, why[0] ? "; task_mm_procs: " : "", why,
+				     force ? ": MEMLENS_BPF_MM_VARIANT" : "");
+			return 0;
+		}
+		ml_prog_refusal(ml, ML_PROG_TASK_MM, err, &t->prog, why2, sizeof(why2));
+		ml_prog_log_tail(ml, &t->prog, 12);
+		if (!procs || !strcmp(why, why2))
+			snprintf(why, sizeof(why), "%s", why2);
+		else
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), "; %.*s", (int)(sizeof(why) - strlen(why)),
+				 why2);
+	}
+	ml_task_mm_free(t);
+	ml_probe_set(p, err, "%s", why);
+	return err;
 }
 
 /* a record into a row; false for one no kernel writes (kept out) */
@@ -73,44 +179,46 @@ static bool row_of(const struct ml_mm_rec *r, uint64_t page, uint64_t ns_per_tic
 	return true;
 }
 
-static int bpf_all(struct memlens *ml, struct ml_counters_row **rows, size_t *np)
+/* the rows being built: one allocation sized from the last pass */
+struct rows {
+	struct ml_counters_row *v;
+	size_t n, cap;
+	bool sorted;
+	uint64_t page, ns_per_tick;
+};
+
+static int rows_add(struct rows *w, const void *rec)
 {
-	long hz = sysconf(_SC_CLK_TCK);
-	uint64_t ns_per_tick = hz > 0 && hz <= 1000000000L ? 1000000000ULL / (uint64_t)hz : 10000000ULL;
-	/* sized from the last pass (one allocation, no doubling copies) */
-	size_t n = 0, cap = ml->counters_rows + ml->counters_rows / 8 + 64;
-	struct ml_counters_row *v = malloc(cap * sizeof(*v));
+	struct ml_mm_rec r;
+	struct ml_counters_row *o;
+
+	memcpy(&r, rec, sizeof(r));
+	o = ML_VEC_PUSH(w->v, w->n, w->cap);
+	if (!o)
+		return -ENOMEM;
+	if (!row_of(&r, w->page, w->ns_per_tick, o)) {
+		w->n--;
+		return 0;
+	}
+	if (w->n > 1 && w->v[w->n - 2].pid >= o->pid)
+		w->sorted = false;
+	return 0;
+}
+
+/* task_mm: the kernel's walk, a record per process through the seq_file */
+static int pass_iter(struct ml_task_mm *t, struct rows *w)
+{
 	struct ml_iter_rd rd;
-	bool sorted = true;
 	int link, fd, err;
 	const char *p;
 
-	if (!v)
-		return -ENOMEM;
-	link = ml_prog_iter_link(ml->task_mm, 0);
-	if (link < 0) {
-		free(v);
+	link = ml_prog_iter_link(&t->prog, 0);
+	if (link < 0)
 		return link;
-	}
 	fd = bpf_iter_create(link);
 	err = fd < 0 ? -errno : ml_iter_rd_init(&rd, fd);
-	while (!err && (err = ml_iter_rd_next(&rd, sizeof(struct ml_mm_rec), &p)) == 0) {
-		struct ml_mm_rec r;
-		struct ml_counters_row *o;
-
-		memcpy(&r, p, sizeof(r));
-		o = ML_VEC_PUSH(v, n, cap);
-		if (!o) {
-			err = -ENOMEM;
-			break;
-		}
-		if (!row_of(&r, (uint64_t)ml->page_size, ns_per_tick, o)) {
-			n--;
-			continue;
-		}
-		if (n > 1 && v[n - 2].pid >= o->pid)
-			sorted = false;
-	}
+	while (!err && (err = ml_iter_rd_next(&rd, sizeof(struct ml_mm_rec), &p)) == 0)
+		err = rows_add(w, p);
 	if (err == 1)
 		err = 0;
 	if (fd >= 0) {
@@ -118,22 +226,93 @@ static int bpf_all(struct memlens *ml, struct ml_counters_row **rows, size_t *np
 		close(fd);
 	}
 	close(link);
+	return err;
+}
+
+/* task_mm_procs: one run on the reader's own thread (link_info task.tid)
+ * fills the map; its output says how many records and how many found no
+ * room.  The map is made larger (the program loaded again) when some did. */
+static int pass_procs(struct memlens *ml, struct ml_task_mm *t, struct rows *w)
+{
+	for (int tries = 0;; tries++) {
+		LIBBPF_OPTS(bpf_link_create_opts, opts);
+		union bpf_iter_link_info linfo;
+		struct ml_mm_sum sum;
+		uint32_t cap = ml->task_mm_cap;
+		ssize_t got;
+		int link, fd, err = 0;
+
+		memset(&linfo, 0, sizeof(linfo));
+		linfo.task.tid = (uint32_t)syscall(SYS_gettid);
+		opts.iter_info = &linfo;
+		opts.iter_info_len = sizeof(linfo);
+		link = bpf_link_create(t->prog.fd, 0, BPF_TRACE_ITER, &opts);
+		if (link < 0)
+			return -errno;
+		fd = bpf_iter_create(link);
+		if (fd < 0)
+			err = -errno;
+		else {
+			/* one record, then the end */
+			do
+				got = read(fd, &sum, sizeof(sum));
+			while (got < 0 && errno == EINTR);
+			if (got < 0)
+				err = -errno;
+			else if (got != sizeof(sum) || sum.n > cap)
+				err = -EPROTO;
+			close(fd);
+		}
+		close(link);
+		if (err)
+			return err;
+		if (!sum.lost) {
+			for (uint32_t i = 0; i < sum.n && !err; i++)
+				err = rows_add(w, &t->recs[i]);
+			return err;
+		}
+		if (tries == 2)
+			return -EAGAIN;	/* outgrown three times in a row */
+		unmap_recs(t);
+		ml_prog_unload(&t->prog);
+		err = load_procs(ml, t, (uint32_t)((uint64_t)(sum.n + sum.lost) * 3 / 2 + 256));
+		if (err)
+			return err;
+	}
+}
+
+static int bpf_all(struct memlens *ml, struct ml_counters_row **rows, size_t *np)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	struct ml_task_mm *t = ml->task_mm;
+	struct rows w = { .n = 0, .sorted = true, .page = (uint64_t)ml->page_size };
+	int err;
+
+	w.ns_per_tick = hz > 0 && hz <= 1000000000L ? 1000000000ULL / (uint64_t)hz : 10000000ULL;
+	/* sized from the last pass (one allocation, no doubling copies) */
+	w.cap = ml->counters_rows + ml->counters_rows / 8 + 64;
+	w.v = malloc(w.cap * sizeof(*w.v));
+	if (!w.v)
+		return -ENOMEM;
+	pthread_mutex_lock(&t->lock);
+	err = t->procs ? pass_procs(ml, t, &w) : pass_iter(t, &w);
+	pthread_mutex_unlock(&t->lock);
 	if (err) {
-		free(v);
+		free(w.v);
 		return err;
 	}
-	ml->counters_rows = n;
-	if (!sorted && n) {
+	ml->counters_rows = w.n;
+	if (!w.sorted && w.n) {
 		size_t o = 1;
 
-		qsort(v, n, sizeof(*v), ml_counters_row_cmp);
-		for (size_t i = 1; i < n; i++)
-			if (v[i].pid != v[o - 1].pid)
-				v[o++] = v[i];
-		n = o;
+		qsort(w.v, w.n, sizeof(*w.v), ml_counters_row_cmp);
+		for (size_t i = 1; i < w.n; i++)
+			if (w.v[i].pid != w.v[o - 1].pid)
+				w.v[o++] = w.v[i];
+		w.n = o;
 	}
-	*rows = v;
-	*np = n;
+	*rows = w.v;
+	*np = w.n;
 	return 0;
 }
 

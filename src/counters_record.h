@@ -30,4 +30,12 @@ struct ml_mm_rec {
 	char comm[16];
 };
 
+/* the open-coded walk (6.7+): its one seq_file record; the records are in
+ * its map, n of them, and lost processes found no room (then the map is
+ * made larger and the pass run again) */
+struct ml_mm_sum {
+	__u32 n;
+	__u32 lost;
+};
+
 #endif

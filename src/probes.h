@@ -19,6 +19,6 @@ ML_HIDDEN int ml_bpf_task_mm_probe(struct memlens *ml, struct ml_probe *p);
 /* what the probes loaded, freed with the context */
 ML_HIDDEN void ml_bpf_free(struct ml_bpf *bpf);
 ML_HIDDEN void ml_dmabuf_bpf_free(struct ml_dmabuf_bpf *d);
-ML_HIDDEN void ml_task_mm_free(struct ml_prog_loaded *t);
+ML_HIDDEN void ml_task_mm_free(struct ml_task_mm *t);
 
 #endif

@@ -377,14 +377,14 @@ static int bpf_walk(const struct ml_vma_req *req, struct memlens_vma_set *set)
 	/* with link_info the kernel walks only this process (and resolves the pid
 	 * in our pid namespace); without it the program filters on tgid */
 	ctl = ml->bpf->prog.walk_ctl;
-	if (ctl->full && ml->bpf->prog.paths_fd >= 0) {
+	if (ctl->full && ml->bpf->prog.map_fd >= 0) {
 		/* the last walk filled the paths map (entries of many walks,
 		 * stale ones included): emptied, the cache starts over */
 		uint8_t key[16], next[16];
 
-		while (!bpf_map_get_next_key(ml->bpf->prog.paths_fd, NULL, next)) {
+		while (!bpf_map_get_next_key(ml->bpf->prog.map_fd, NULL, next)) {
 			memcpy(key, next, sizeof(key));
-			if (bpf_map_delete_elem(ml->bpf->prog.paths_fd, key))
+			if (bpf_map_delete_elem(ml->bpf->prog.map_fd, key))
 				break;
 		}
 		ctl->full = 0;

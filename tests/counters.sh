@@ -100,16 +100,33 @@ if command -v strace > /dev/null; then
 	ok "$([ "$(walks -o PID,USS)" -gt 0 ]; echo $?)" "strace: -o PID,USS walks"
 	st=$(strace -f -qq -e trace=bpf -o "$tmp/st" "$ML" snapshot -o PID,RSS --counters-source procfs > /dev/null 2>&1; grep -c 'BPF_PROG_LOAD' "$tmp/st")
 	is "strace: -o PID,RSS --counters-source procfs loads no BPF program (nor a DMA-BUF pass: no column of it)" 0 "$st"
-	if [ "$(expected bpf_task_mm)" = yes ]; then
-		# the pass: a status read only for a process it did not see (one
-		# started since, or one the kernel's iterator passed over)
-		strace -f -qq -e trace=openat -o "$tmp/st" "$ML" snapshot -o PID,RSS --counters-source bpf > /dev/null 2>&1
+	# the pass, each variant: a status read only for a process it did not
+	# see (one started since, or one the kernel's iterator passed over);
+	# "procs 16": the open-coded walk's map starts with room for 16
+	# records and is outgrown (made larger, the pass run again)
+	# the processes with memory of their own, sorted as comm wants them
+	users() { grep -l '^VmSize' /proc/[0-9]*/status 2> /dev/null | cut -d/ -f3 | sort; }
+	for v in iter procs "procs 16"; do
+		rule=bpf_task_mm; [ "${v%% *}" = procs ] && rule=bpf_task_mm_procs
+		if [ "$(expected $rule)" != yes ]; then
+			skip "$rule is not expected here: the $v pass's reads are unchecked"
+			continue
+		fi
+		cap=; [ "$v" = "procs 16" ] && cap=16
+		want="(task_mm:"; [ $rule = bpf_task_mm_procs ] && want="(task_mm_procs:"
+		users > "$tmp/u1"
+		MEMLENS_BPF_MM_VARIANT=${v%% *} MEMLENS_TEST_MM_CAP=$cap strace -f -qq -e trace=openat -o "$tmp/st" \
+			"$ML" snapshot -J -o PID,RSS --counters-source bpf -v > "$tmp/all.json" 2> "$tmp/v.err"
+		users > "$tmp/u2"
 		nproc=$(ls -d /proc/[0-9]* | wc -l)
 		nst=$(grep -c '/status"' "$tmp/st")
-		ok "$([ "$nst" -le 5 ]; echo $?)" "strace: --counters-source bpf reads $nst status files for $nproc processes (at most 5)"
-	else
-		skip "bpf_task_mm is not expected here: the pass's reads are unchecked"
-	fi
+		ok "$([ "$nst" -le 5 ] && grep "counters from bpf" "$tmp/v.err" | grep -qF "$want"; echo $?)" \
+			"strace: --counters-source bpf, variant $v ($want, said at -v): $nst status files read for $nproc processes (at most 5)"
+		# a row for every process with memory there before and after
+		jq '.snapshot[].pid' "$tmp/all.json" | sort > "$tmp/got"
+		missing=$(comm -12 "$tmp/u1" "$tmp/u2" | comm -23 - "$tmp/got" | tr '\n' ' ')
+		is "variant $v: a row for every process with memory (status's VmSize) there before and after the run" "" "$missing"
+	done
 else
 	skip "no strace here: which files a run opens is unchecked"
 fi

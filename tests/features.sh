@@ -74,7 +74,7 @@ for kv in $MEMLENS_EXPECT; do
 	said[$k]=$v
 done
 for k in "${!said[@]}"; do
-	case $k in bpf_task_vma_*) continue ;; esac	# the variants: below
+	case $k in bpf_task_vma_* | bpf_task_mm_*) continue ;; esac	# the variants: below
 	want=$([ "${said[$k]}" = yes ] && echo true || echo false)
 	is "this kernel: $k available=$want ($(field "$tmp/f.json" "$k" reason | head -c 200))" "$want" "$(field "$tmp/f.json" "$k" available)"
 done
@@ -95,6 +95,33 @@ for v in nopath d_path; do
 		ok "$(echo "$r" | grep -q "the kernel's verifier refused task_vma"; echo $?)" "variant $v refused: the reason names the verifier"
 	fi
 done
+
+# each variant of the mm counters' pass, forced, and the one picked: the
+# open-coded walk (task_mm_procs) where the rules want it, else the kernel's
+# task walk (test_counters compares their figures with status)
+for v in procs iter; do
+	rule=bpf_task_mm; want="(task_mm:"
+	[ $v = procs ] && rule=bpf_task_mm_procs && want="(task_mm_procs:"
+	for kind in light regular; do
+		MEMLENS_BPF_MM_VARIANT=$v MEMLENS_BPF_SKELETON=$kind "$B/memlens" features -J > "$tmp/m.json"
+		got=$(field "$tmp/m.json" bpf_task_mm available)
+		r=$(field "$tmp/m.json" bpf_task_mm reason)
+		case $(expected $rule) in
+		yes) ok "$([ "$got" = true ] && echo "$r" | grep -qF "$want" && echo "$r" | grep -q "$kind skeleton"; echo $?)" \
+			"mm variant $v, $kind skeleton: loads here ($r)" ;;
+		no) is "mm variant $v, $kind skeleton: does not load here ($r)" false "$got" ;;
+		*) skip "mm variant $v: no rule for this kernel ($r)" ;;
+		esac
+	done
+done
+r=$(field "$tmp/f.json" bpf_task_mm reason)
+if [ "$(expected bpf_task_mm_procs)" = yes ]; then
+	ok "$(echo "$r" | grep -qF "(task_mm_procs:"; echo $?)" "the mm counters' pass picked: the open-coded walk here ($r)"
+elif [ "$(expected bpf_task_mm)" = yes ]; then
+	ok "$(echo "$r" | grep -qF "(task_mm:"; echo $?)" "the mm counters' pass picked: the kernel's task walk here ($r)"
+else
+	skip "no mm counters' pass here: $r"
+fi
 
 # a program the verifier refuses (MEMLENS_TEST_BPF_REFUSE), with every
 # capability held: the reason is the verifier's last line, -v its log's end

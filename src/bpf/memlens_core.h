@@ -26,12 +26,14 @@ enum { false = 0, true = 1 };
 
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_LRU_HASH = 9,
 };
 
 #define BPF_ANY 0
 #define BPF_F_NO_PREALLOC (1U << 0)
+#define BPF_F_MMAPABLE (1U << 10)
 
 /* a per-CPU map of one value of type T, looked up at key 0 (the verifier
  * inlines that lookup); ML_SCRATCH_MAP: a program's room beyond the BPF

@@ -166,35 +166,29 @@ static __always_inline void pcpu_sum(struct mm_struct___pcpu *m, __s64 count[ML_
 	}
 }
 
-SEC("iter/task")
-int memlens_task_mm(struct bpf_iter__task *ctx)
+/* task's record into r; false when there is none to emit (a thread, or a
+ * task the reader cannot see) */
+static __always_inline bool fill(struct task_struct *task, __u32 level, __u64 ns, struct ml_mm_rec *r)
 {
-	struct seq_file *seq = ctx->meta->seq;
-	struct task_struct *task = ctx->task;
 	struct mm_struct *mm;
-	struct ml_mm_rec r;
 	__s64 count[ML_MM_COUNTERS] = {};
 	__s32 tid;
-	__u32 level;
-	__u64 ns;
 
-	/* the iterator shows every thread: the leader speaks for its process */
-	if (!task || task->pid != task->tgid)
-		return 0;
-	__builtin_memset(&r, 0, sizeof(r));
-	reader_pidns(&level, &ns);
-	if (!task_vpids(task, level, ns, &r.tgid, &tid))
-		return 0;
+	/* the leader speaks for its process */
+	if (task->pid != task->tgid)
+		return false;
+	__builtin_memset(r, 0, sizeof(*r));
+	if (!task_vpids(task, level, ns, &r->tgid, &tid))
+		return false;
 	/* said, so that userspace need not ask status to learn it */
 	mm = task->mm;
 	if (!mm || (task->flags & ML_PF_KTHREAD)) {
-		r.flags = ML_MM_REC_NO_MM;
-		bpf_seq_write(seq, &r, sizeof(r));
-		return 0;
+		r->flags = ML_MM_REC_NO_MM;
+		return true;
 	}
 	/* direct loads (the verifier's checked, faulting-safe ones), no helper */
-	r.start_boottime = task->start_boottime;
-	r.total_vm = mm->total_vm;
+	r->start_boottime = task->start_boottime;
+	r->total_vm = mm->total_vm;
 	if (bpf_core_field_exists(struct mm_struct___pcpu, rss_stat))
 		pcpu_sum((void *)mm, count);
 	else	/* an atomic_long_t each, one read */
@@ -202,10 +196,113 @@ int memlens_task_mm(struct bpf_iter__task *ctx)
 				      (void *)mm + bpf_core_field_offset(struct mm_struct___atomic, rss_stat));
 #pragma unroll
 	for (int i = 0; i < ML_MM_COUNTERS; i++)
-		r.count[i] = count[i] < 0 ? 0 : count[i] > 0xffffffffLL ? 0xffffffffU : (__u32)count[i];
+		r->count[i] = count[i] < 0 ? 0 : count[i] > 0xffffffffLL ? 0xffffffffU : (__u32)count[i];
 	/* comm is always NUL-terminated within its 16 bytes (set_task_comm):
 	 * copied whole, by direct loads */
-	__builtin_memcpy(r.comm, task->comm, sizeof(r.comm));
-	bpf_seq_write(seq, &r, sizeof(r));
+	__builtin_memcpy(r->comm, task->comm, sizeof(r->comm));
+	return true;
+}
+
+#ifndef ML_MM_PROCS
+/* the kernel's walk: every task (thread) in the reader's pid namespace, one
+ * program run and one seq_file record each */
+SEC("iter/task")
+int memlens_task_mm(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct ml_mm_rec r;
+	__u32 level;
+	__u64 ns;
+
+	if (!task)
+		return 0;
+	reader_pidns(&level, &ns);
+	if (fill(task, level, ns, &r))
+		bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
+#else
+/* 6.7+: one run (the iterator is linked to the reader's own thread) walks
+ * the task list's processes with the open-coded task iterator: no thread,
+ * no pid lookup or task reference per task, as next_task() walks them under
+ * RCU.  The records go to an mmapable array userspace reads in place; the
+ * run's seq_file output is only how many (struct ml_mm_sum). */
+struct bpf_iter_task {
+	__u64 __opaque[3];
+} __attribute__((aligned(8)));
+
+#define ML_TASK_ITER_ALL_PROCS 0	/* BPF_TASK_ITER_ALL_PROCS */
+
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __ksym;
+
+/* sized by userspace before the load (bpf_map__set_max_entries) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct ml_mm_rec);
+} recs SEC(".maps");
+
+/* the run's counts: globals, not locals, so that the verifier does not
+ * track their values (as locals, each count is a state of its own, and the
+ * loop is never seen to converge) */
+__u32 recs_n, recs_lost;
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* one process's record, verified once on its own (a global function): the
+ * walk's loop is then small enough for the verifier to see it converge.
+ * The task comes as the address in *where: a global function takes no
+ * pointer the iterator gives (arg:trusted refuses RCU-protected ones); the
+ * number read back is the task again by bpf_rdonly_cast(), read by the
+ * verifier's faulting-safe direct loads, as the walk's own pointer is. */
+__attribute__((noinline)) int fill_one(__u64 *where, __u32 level, __u64 ns, struct ml_mm_rec *r)
+{
+	struct task_struct *t;
+
+	if (!where || !r)	/* a global function's pointers may be NULL, says the verifier */
+		return 0;
+	t = bpf_rdonly_cast((void *)*where, bpf_core_type_id_kernel(struct task_struct));
+	return fill(t, level, ns, r);
+}
+
+SEC("iter/task")
+int memlens_task_mm(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task, *t;
+	struct ml_mm_sum sum = {};
+	struct bpf_iter_task it;
+	__u32 level;
+	__u64 ns;
+
+	if (!task)
+		return 0;
+	reader_pidns(&level, &ns);
+	recs_n = 0;
+	recs_lost = 0;
+	/* the task argument is unused for ALL_PROCS (given: before 6.9 it may
+	 * not be NULL) */
+	bpf_iter_task_new(&it, task, ML_TASK_ITER_ALL_PROCS);
+	while ((t = bpf_iter_task_next(&it))) {
+		__u32 n = recs_n;
+		struct ml_mm_rec *r = bpf_map_lookup_elem(&recs, &n);
+		__u64 where;
+
+		if (!r) {
+			recs_lost++;	/* past the map's end: userspace makes room */
+			continue;
+		}
+		__builtin_memcpy(&where, &t, sizeof(where));
+		if (fill_one(&where, level, ns, r))
+			recs_n = n + 1;
+	}
+	bpf_iter_task_destroy(&it);
+	sum.n = recs_n;
+	sum.lost = recs_lost;
+	bpf_seq_write(ctx->meta->seq, &sum, sizeof(sum));
+	return 0;
+}
+#endif

@@ -44,6 +44,8 @@ expect_rules() {
 	echo "bpf_iter_pid=$(yn [ $vma = yes -a "$k" -ge 60100 ])"
 	# the mm counters' pass: iter/task (5.8) with BTF and the privilege
 	echo "bpf_task_mm=$(yn [ "$k" -ge 50800 -a $btf = yes -a $bpfcap = yes ])"
+	# its open-coded walk: bpf_iter_task_new() (6.7)
+	echo "bpf_task_mm_procs=$(yn [ "$k" -ge 60700 -a $btf = yes -a $bpfcap = yes ])"
 	# iter/dmabuf: 6.16
 	local it=$(yn [ "$k" -ge 61600 -a $btf = yes ])
 	echo "bpf_iter_dmabuf=$it bpf_dmabuf=$(yn [ $it = yes -a $bpfcap = yes ])"

@@ -174,28 +174,45 @@ static bool near(unsigned long long got, unsigned long long want, unsigned long 
 /* a tmpfs file's pages are shmem (the guests' root is one), else file pages */
 static bool on_tmpfs;
 
-static void check_source(struct memlens *ml, enum memlens_source src, const pid_t *kids, pid_t zombie)
+static void check_source(struct memlens *ml, enum memlens_source src, const char *variant, const pid_t *kids,
+			 pid_t zombie)
 {
-	const char *name = memlens_source__name(src);
+	char name[64];
 	int32_t pids[NKIDS + 1];
-	MEMLENS_OPTS(memlens_snapshot_opts, o, .counters_only = true, .pids = pids, .npids = NKIDS + 1,
-		     .counters_source = src);
+	/* every process, not a list of pids: a pid not in the pass would be
+	 * read from status, and a pass that lost the children would pass */
+	MEMLENS_OPTS(memlens_snapshot_opts, o, .counters_only = true, .counters_source = src);
 	struct memlens_snapshot *s = NULL;
 	unsigned long long tol = src == MEMLENS_SOURCE_COUNTERS_BPF ? tolerance() : 0;
 	char e1[256], e2[256];
 	int err;
 
+	snprintf(name, sizeof(name), "%s%s%s", memlens_source__name(src), variant ? " " : "", variant ? variant : "");
 	memcpy(pids, kids, sizeof(*kids) * NKIDS);
 	pids[NKIDS] = zombie;
 	if (memlens__source_usable(ml, src)) {
-		unavailable("bpf_task_mm", "counters source %s: %s", name, memlens__source_reason(ml, src));
+		unavailable(variant && !strncmp(variant, "procs", 5) ? "bpf_task_mm_procs" : "bpf_task_mm",
+			    "counters source %s: %s", name, memlens__source_reason(ml, src));
 		return;
 	}
+	/* the variant asked for is the one loaded */
+	if (variant)
+		ok(strstr(memlens__source_reason(ml, src), !strncmp(variant, "procs", 5) ? "(task_mm_procs" : "(task_mm:") != NULL,
+		   "%s: the variant loaded: %s", name, memlens__source_reason(ml, src));
 	err = memlens__snapshot(ml, &o, &s);
 	if (!ok(err == 0, "%s: the snapshot of the counters answers (%d)", name, err))
 		return;
 	is_u64(memlens_snapshot__counters_source(s), src, "%s: the snapshot says which source its rows came from", name);
-	is_u64(memlens_snapshot__count(s), NKIDS, "%s: one row per child, threads or not, none for the zombie", name);
+	{
+		int rows[NKIDS + 1] = { 0 };
+
+		for (size_t i = 0; i < memlens_snapshot__count(s); i++)
+			for (int k = 0; k <= NKIDS; k++)
+				rows[k] += memlens_snapshot__get(s, i)->pid == pids[k];
+		for (int k = 0; k < NKIDS; k++)
+			is_u64(rows[k], 1, "%s: one row for child %d, threads or not", name, k);
+		is_u64(rows[NKIDS], 0, "%s: none for the zombie", name);
+	}
 	for (int k = 0; k < NKIDS; k++) {
 		const struct memlens_proc_usage *r = NULL;
 		struct truth t;
@@ -297,8 +314,26 @@ int main(void)
 
 		waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT);
 	}
-	check_source(ml, MEMLENS_SOURCE_COUNTERS_PROCFS, kids, zombie);
-	check_source(ml, MEMLENS_SOURCE_COUNTERS_BPF, kids, zombie);
+	check_source(ml, MEMLENS_SOURCE_COUNTERS_PROCFS, NULL, kids, zombie);
+	check_source(ml, MEMLENS_SOURCE_COUNTERS_BPF, NULL, kids, zombie);
+	/* each variant of the pass, forced (a context of its own: the probe
+	 * reads MEMLENS_BPF_MM_VARIANT) */
+	for (int v = 0; v < 3; v++) {
+		const char *variant = v == 1 ? "iter" : "procs";
+		struct memlens *mv;
+
+		setenv("MEMLENS_BPF_MM_VARIANT", variant, 1);
+		/* v 2: the open-coded walk's map starts with room for 16
+		 * records, fewer than there are processes (the children, the
+		 * newest, are past its end): the pass makes room and runs again */
+		if (v == 2)
+			setenv("MEMLENS_TEST_MM_CAP", "16", 1);
+		mv = memlens__new(NULL);
+		check_source(mv, MEMLENS_SOURCE_COUNTERS_BPF, v == 2 ? "procs, its map outgrown" : variant, kids, zombie);
+		memlens__free(mv);
+		unsetenv("MEMLENS_BPF_MM_VARIANT");
+		unsetenv("MEMLENS_TEST_MM_CAP");
+	}
 	/* AUTO: the best usable one, said */
 	{
 		MEMLENS_OPTS(memlens_snapshot_opts, o, .counters_only = true, .pids = kids, .npids = NKIDS);
