@@ -74,6 +74,29 @@ top=$(highest)
 check "snapshot: exit 0, every row a namespace pid (all <= $top), the mapper's three among them" \
 	"0  3" "$rc $(jq -r --argjson t "$top" '[.snapshot[].pid | select(. > $t or . < 1)] | map(tostring) | join(" ")' "$d/snap") $(jq -r \
 	--argjson a "$a" --argjson c1 "$c1" --argjson c2 "$c2" '[.snapshot[] | select(.pid == $a or .pid == $c1 or .pid == $c2)] | length' "$d/snap")"
+# the mm counters' pass, each variant: the namespace's processes with
+# memory (its /proc's, there before and after), by their namespace pids,
+# and nothing from outside (the open-coded walk sees every task of the
+# system: the program keeps those of the reader's namespace)
+users() { grep -l '^VmSize' /proc/[0-9]*/status 2> /dev/null | cut -d/ -f3 | sort; }
+for v in iter procs; do
+	rule=bpf_task_mm; [ $v = procs ] && rule=bpf_task_mm_procs
+	users > "$d/u1"
+	MEMLENS_BPF_MM_VARIANT=$v "$ML" snapshot -J -o PID,RSS --counters-source bpf > "$d/cnt" 2> "$d/err" &
+	self=$!
+	if ! wait $self; then
+		res "$(skip_code $rule)" "snapshot --counters-source bpf, variant $v: $(head -1 "$d/err")"; continue
+	fi
+	users > "$d/u2"
+	jq -r '.snapshot[].pid' "$d/cnt" | sort > "$d/got"
+	check "counters pass, variant $v: a row for each of the namespace's processes with memory (there before and after)" \
+		"" "$(comm -12 "$d/u1" "$d/u2" | comm -23 - "$d/got" | tr '\n' ' ')"
+	# memlens itself aside, every row is a process the namespace's /proc listed
+	check "counters pass, variant $v: no row for a pid the namespace's /proc did not list" \
+		"" "$(sort -u "$d/u1" "$d/u2" | comm -13 - "$d/got" | grep -vx "$self" | tr '\n' ' ')"
+	check "counters pass, variant $v: the mapper's rss is its status's VmRSS" \
+		"$(awk '$1 == "VmRSS:" {print $2 * 1024}' /proc/$a/status)" "$(jq -r --argjson a "$a" '.snapshot[] | select(.pid == $a) | .rss' "$d/cnt")"
+done
 # the exporter: its per-process series name namespace pids only
 mkdir "$d/tf"
 "$ML" exporter --textfile "$d/tf" --once --per-process 2> "$d/err"; rc=$?
