@@ -264,41 +264,67 @@ static int32_t *pss_skips(const struct exporter *ex, double t, size_t *n)
 	return skip;
 }
 
+/* the last rollup of pid (with that start) in ex->seen from *j on (both in
+ * pid order, *j advanced), or NULL */
+static const struct pss_seen *seen_of(const struct exporter *ex, size_t *j, const struct memlens_proc_usage *r)
+{
+	while (*j < ex->nseen && ex->seen[*j].pid < r->pid)
+		(*j)++;
+	return *j < ex->nseen && ex->seen[*j].pid == r->pid && ex->seen[*j].start_time == r->start_time ?
+		       &ex->seen[*j] : NULL;
+}
+
 /*
  * The rows of a collection with the rollups it did not read filled from
- * the last ones (the same pid and start), into rows[] (copies: strings
- * still the snapshot's) with their age in ages[]; ex->seen becomes this
- * collection's.  counts[]: read, cached, missing (over budget, never read).
+ * the last ones (the same pid and start): rowp[i] is snapshot row i itself,
+ * or, where it was filled, a copy of it in *fixed (only those are copied:
+ * the snapshot's rows are not held twice); their age in ages[].  ex->seen
+ * becomes this collection's.  counts[]: read, cached, missing (over
+ * budget, never read).
  */
 static int pss_join(struct exporter *ex, const struct memlens_snapshot *s, double t,
-		    struct memlens_proc_usage *rows, double *ages, size_t counts[3])
+		    const struct memlens_proc_usage **rowp, struct memlens_proc_usage **fixed, double *ages,
+		    size_t counts[3])
 {
-	size_t n = memlens_snapshot__count(s), j = 0;
-	struct pss_seen *seen = calloc(n ? n : 1, sizeof(*seen));
+	size_t n = memlens_snapshot__count(s), j = 0, nfill = 0, k = 0;
+	struct pss_seen *seen;
+	struct memlens_proc_usage *fill = NULL;
 	size_t ns = 0;
 
-	if (!seen)
-		return -ENOMEM;
-	counts[0] = counts[1] = counts[2] = 0;
+	/* how many to fill: the copies' array, allocated once */
 	for (size_t i = 0; i < n; i++) {
-		const struct pss_seen *old = NULL;
-		struct memlens_proc_usage *r = &rows[i];
+		const struct memlens_proc_usage *r = memlens_snapshot__get(s, i);
 
-		*r = *memlens_snapshot__get(s, i);
+		nfill += !(r->flags & MEMLENS_USAGE_F_ROLLUP) && seen_of(ex, &j, r);
+	}
+	seen = calloc(n ? n : 1, sizeof(*seen));
+	fill = nfill ? malloc(nfill * sizeof(*fill)) : NULL;
+	if (!seen || (nfill && !fill)) {
+		free(seen);
+		free(fill);
+		return -ENOMEM;
+	}
+	counts[0] = counts[1] = counts[2] = 0;
+	j = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct memlens_proc_usage *r = memlens_snapshot__get(s, i);
+		const struct pss_seen *old = seen_of(ex, &j, r);
+
+		rowp[i] = r;
 		ages[i] = 0;
-		while (j < ex->nseen && ex->seen[j].pid < r->pid)
-			j++;
-		if (j < ex->nseen && ex->seen[j].pid == r->pid && ex->seen[j].start_time == r->start_time)
-			old = &ex->seen[j];
 		if (r->flags & MEMLENS_USAGE_F_ROLLUP) {
 			seen[ns++] = (struct pss_seen){ r->pid, r->start_time, r->rss, r->pss, r->uss, r->swap_pss,
 							r->ksm, t };
 			counts[0]++;
-		} else if (old) {
-			r->pss = old->pss;
-			r->uss = old->uss;
-			r->swap_pss = old->swap_pss;
-			r->ksm = old->ksm;
+		} else if (old && k < nfill) {
+			struct memlens_proc_usage *c = &fill[k++];
+
+			*c = *r;
+			c->pss = old->pss;
+			c->uss = old->uss;
+			c->swap_pss = old->swap_pss;
+			c->ksm = old->ksm;
+			rowp[i] = c;
 			ages[i] = t - old->at;
 			seen[ns] = *old;
 			seen[ns++].rss = r->rss;	/* its size now: still large? */
@@ -311,6 +337,7 @@ static int pss_join(struct exporter *ex, const struct memlens_snapshot *s, doubl
 	free(ex->seen);
 	ex->seen = seen;
 	ex->nseen = ns;
+	*fixed = fill;
 	return 0;
 }
 
@@ -324,7 +351,8 @@ static int collect(struct exporter *ex, const bool want[2], double deadline, str
 	double t0 = now(), budget = deadline - t0;
 	size_t nskip = 0, counts[3];
 	int32_t *skip = pss_skips(ex, t0, &nskip);
-	struct memlens_proc_usage *rows = NULL;
+	const struct memlens_proc_usage **rows = NULL;
+	struct memlens_proc_usage *fixed = NULL;
 	double *ages = NULL;
 	/* the rollups get what is left of the scrape's time but a margin for
 	 * the DMA-BUF pass, rendering and sending: a tenth, at least 50 ms */
@@ -346,7 +374,7 @@ static int collect(struct exporter *ex, const bool want[2], double deadline, str
 
 		rows = malloc((n ? n : 1) * sizeof(*rows));
 		ages = malloc((n ? n : 1) * sizeof(*ages));
-		err = rows && ages ? pss_join(ex, s, t0, rows, ages, counts) : -ENOMEM;
+		err = rows && ages ? pss_join(ex, s, t0, rows, &fixed, ages, counts) : -ENOMEM;
 		if (err)
 			memlens_snapshot__free(s);
 	}
@@ -404,6 +432,7 @@ static int collect(struct exporter *ex, const bool want[2], double deadline, str
 	}
 	memlens_snapshot__free(s);
 	free(rows);
+	free(fixed);
 	free(ages);
 	/* what a collection of 10,000 processes allocated (rows, copies,
 	 * vectors, on up to four threads' arenas) goes back to the kernel: the

@@ -200,6 +200,22 @@ static void group_families(FILE *f, const struct metrics_in *in, const struct me
 	free(g);
 }
 
+/* the index of pid's row in the snapshot (its rows are in pid order) */
+static size_t snap_index(const struct memlens_snapshot *s, int32_t pid)
+{
+	size_t lo = 0, hi = memlens_snapshot__count(s);
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memlens_snapshot__get(s, mid)->pid <= pid)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* memlens_process_memory_bytes: the top N by PSS, or all */
 static void process_family(FILE *f, const struct metrics_in *in, const struct memlens_proc_usage **rows, size_t n)
 {
@@ -228,7 +244,7 @@ static void process_family(FILE *f, const struct metrics_in *in, const struct me
 		fprintf(f, "memlens_process_pss_age_seconds{pid=\"%d\",", rows[i]->pid);
 		label(f, "comm", rows[i]->comm, true);
 		cgroup_labels(f, rows[i], false);
-		fprintf(f, "} %.3f\n", in->ages[rows[i] - in->rows]);
+		fprintf(f, "} %.3f\n", in->ages[snap_index(in->snap, rows[i]->pid)]);
 	}
 }
 
@@ -324,7 +340,7 @@ int metrics_write(FILE *f, const struct metrics_in *in)
 	/* the DMA-BUF figures are the snapshot's own join (memlens__snapshot
 	 * with .dmabuf), the buffers in->dmabuf its kept pass */
 	for (size_t i = 0; i < n; i++)
-		rows[i] = in->rows ? &in->rows[i] : memlens_snapshot__get(in->snap, i);
+		rows[i] = in->rows ? in->rows[i] : memlens_snapshot__get(in->snap, i);
 	labels_cut = 0;
 	group_families(f, in, rows, keys, n, true);
 	group_families(f, in, rows, keys, n, false);

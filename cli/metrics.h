@@ -38,10 +38,11 @@ struct metrics_in {
 	unsigned long long collections;
 	unsigned long long heap_bytes;	/* the exporter's live heap (cli_heap_bytes()) */
 	const struct metrics_self *proc;	/* with .self: the process_* families */
-	/* the exporter's: the snapshot's rows with the rollups it did not
-	 * read filled from earlier ones (NULL: the snapshot's own), and each
-	 * one's age in seconds (-1: none known, over budget) */
-	const struct memlens_proc_usage *rows;
+	/* the exporter's: for snapshot row i, the row to show (itself, or a
+	 * copy with the rollups it did not read filled from earlier ones;
+	 * NULL: the snapshot's own), and its age in seconds (-1: none known,
+	 * over budget) */
+	const struct memlens_proc_usage *const *rows;
 	const double *ages;
 	size_t pss_read, pss_cached, pss_missing;
 	double budget_seconds;
