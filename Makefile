@@ -173,9 +173,11 @@ check:
 
 # How memlens reaches a machine: the build list used, the README's first
 # command in a minimal Debian 12 root, the .debs built, linted, installed
-# there and purged (tests/dist/check.sh; also a phase of make check)
+# there and purged (tests/dist/check.sh); the exporter's image built from
+# contrib/container/Containerfile and run (tests/dist/container.sh); also a
+# phase of make check
 dist-check:
-	tests/run.sh --only tests/dist/check.sh
+	tests/run.sh --only tests/dist/check.sh tests/dist/container.sh
 
 # One kernel of the matrix: make vm-check KERNEL=6.12 (6.1, 6.12, newest)
 KERNEL ?= all

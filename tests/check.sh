@@ -10,8 +10,8 @@ echo "== host: $(uname -r) =="
 tests/run.sh build build-asan | tee "$out"
 grep -E 'not ok|^ +[^ ].*(exited [0-9]+ without|#   )' "$out" | sed 's/^/host: /' >> "$bad"
 host=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
-echo "== Debian 12: the build list, the README's first command in a minimal root, the .debs =="
-tests/run.sh --only tests/dist/check.sh | tee "$out"
+echo "== Debian 12: the build list, the README's first command in a minimal root, the .debs, the image =="
+tests/run.sh --only tests/dist/check.sh tests/dist/container.sh | tee "$out"
 grep -E 'not ok|^ +[^ ].*(exited [0-9]+ without|#   )' "$out" | sed 's/^/dist: /' >> "$bad"
 dist=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
 echo "== kernel matrix (QEMU) =="

@@ -102,7 +102,9 @@ done
 for v in procs iter; do
 	rule=bpf_task_mm; want="(task_mm:"
 	[ $v = procs ] && rule=bpf_task_mm_procs && want="(task_mm_procs:"
-	for kind in light regular; do
+	# the light loader is a BPF_PROG_TYPE_SYSCALL program (5.14+)
+	kinds="regular"; [ "$(_kver)" -ge 51400 ] && kinds="light regular"
+	for kind in $kinds; do
 		MEMLENS_BPF_MM_VARIANT=$v MEMLENS_BPF_SKELETON=$kind "$B/memlens" features -J > "$tmp/m.json"
 		got=$(field "$tmp/m.json" bpf_task_mm available)
 		r=$(field "$tmp/m.json" bpf_task_mm reason)
