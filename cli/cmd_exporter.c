@@ -1564,6 +1564,15 @@ int cmd_exporter(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!check_opts(&ex, &a, argc))
 		return EXIT_USAGE;
+	/* one malloc arena for every thread (the HTTP server's, the collector,
+	 * the walk's workers), as the exporter runs for good: each thread's
+	 * own arena keeps its share of a collection's freed memory (measured
+	 * at 2,000 processes: peak RSS 8.9 MB with glibc's default, 8.3 MB with
+	 * one arena; between scrapes 8.9 and 6.9 MB), and a collection's
+	 * allocations are too few for contention to show.  MALLOC_ARENA_MAX in
+	 * the environment still wins. */
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 1);
 	if (a.web_config) {
 		char why[512];
 

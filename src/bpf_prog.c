@@ -66,14 +66,17 @@ static uint32_t ml_possible_cpus(void)
 #define TASK_VMA_CTL(s) (&(s)->bss->walk_ctl)
 /* task_mm sums each counter's per-CPU parts over the possible CPUs */
 #define TASK_MM_SETUP(s) ((s)->rodata->nr_cpus = ml_possible_cpus())
-/* task_mm_procs' records map holds ml->task_mm_cap of them */
+/* task_mm_procs' records map holds ml->task_mm_cap of them (0: the
+ * object's own size, as a load not through counters_bpf_iter.c has it) */
 static void procs_cap_l(struct task_mm_procs_lskel *s, uint32_t cap)
 {
-	s->maps.recs.max_entries = cap;
+	if (cap)
+		s->maps.recs.max_entries = cap;
 }
 static void procs_cap_r(struct task_mm_procs_bpf *s, uint32_t cap)
 {
-	bpf_map__set_max_entries(s->maps.recs, cap);
+	if (cap)
+		bpf_map__set_max_entries(s->maps.recs, cap);
 }
 #define TASK_MM_PROCS_SETUP(s) (TASK_MM_SETUP(s), \
 				_Generic((s), struct task_mm_procs_lskel *: procs_cap_l, default: procs_cap_r)((s), ml->task_mm_cap))

@@ -32,24 +32,13 @@
 struct ml_task_mm {
 	struct ml_prog_loaded prog;
 	bool procs;			/* task_mm_procs */
-	const struct ml_mm_rec *recs;	/* its map, mapped (procs) */
-	size_t recs_len;
 	pthread_mutex_t lock;		/* one pass at a time over the map */
 };
-
-static void unmap_recs(struct ml_task_mm *t)
-{
-	if (t->recs)
-		munmap((void *)t->recs, t->recs_len);
-	t->recs = NULL;
-	t->recs_len = 0;
-}
 
 void ml_task_mm_free(struct ml_task_mm *t)
 {
 	if (!t)
 		return;
-	unmap_recs(t);
 	ml_prog_unload(&t->prog);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -77,29 +66,15 @@ static uint32_t procs_cap(void)
 	return cap < 1024 ? 1024 : cap > (1u << 23) ? 1u << 23 : (uint32_t)cap;
 }
 
-/* task_mm_procs loaded with room for cap records, its map mapped */
+/* task_mm_procs loaded with room for cap records */
 static int load_procs(struct memlens *ml, struct ml_task_mm *t, uint32_t cap)
 {
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t len;
-	void *m;
 	int err;
 
 	ml->task_mm_cap = cap;
 	err = ml_prog_load(ml, ML_PROG_TASK_MM_PROCS, &t->prog);
-	if (err)
-		return err;
-	len = ((size_t)cap * sizeof(struct ml_mm_rec) + (size_t)pg - 1) / (size_t)pg * (size_t)pg;
-	m = mmap(NULL, len, PROT_READ, MAP_SHARED, t->prog.map_fd, 0);
-	if (m == MAP_FAILED) {
-		err = -errno;
-		ml_prog_unload(&t->prog);
-		return err;
-	}
-	t->recs = m;
-	t->recs_len = len;
-	t->procs = true;
-	return 0;
+	t->procs = !err;
+	return err;
 }
 
 /* a missing capability is said by ml_prog_refusal(), checked */
@@ -229,6 +204,24 @@ static int pass_iter(struct ml_task_mm *t, struct rows *w)
 	return err;
 }
 
+/* the n records of the map (cap of them), mapped for the time of their
+ * reading only: between passes they are not the reader's RSS (the kernel
+ * maps the map's pages at mmap(), a few microseconds for 10,000 records) */
+static int read_recs(struct ml_task_mm *t, uint32_t cap, uint32_t n, struct rows *w)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len = ((size_t)cap * sizeof(struct ml_mm_rec) + (size_t)pg - 1) / (size_t)pg * (size_t)pg;
+	const struct ml_mm_rec *recs = mmap(NULL, len, PROT_READ, MAP_SHARED, t->prog.map_fd, 0);
+	int err = 0;
+
+	if (recs == MAP_FAILED)
+		return -errno;
+	for (uint32_t i = 0; i < n && !err; i++)
+		err = rows_add(w, &recs[i]);
+	munmap((void *)recs, len);
+	return err;
+}
+
 /* task_mm_procs: one run on the reader's own thread (link_info task.tid)
  * fills the map; its output says how many records and how many found no
  * room.  The map is made larger (the program loaded again) when some did. */
@@ -266,14 +259,10 @@ static int pass_procs(struct memlens *ml, struct ml_task_mm *t, struct rows *w)
 		close(link);
 		if (err)
 			return err;
-		if (!sum.lost) {
-			for (uint32_t i = 0; i < sum.n && !err; i++)
-				err = rows_add(w, &t->recs[i]);
-			return err;
-		}
+		if (!sum.lost)
+			return read_recs(t, cap, sum.n, w);
 		if (tries == 2)
 			return -EAGAIN;	/* outgrown three times in a row */
-		unmap_recs(t);
 		ml_prog_unload(&t->prog);
 		err = load_procs(ml, t, (uint32_t)((uint64_t)(sum.n + sum.lost) * 3 / 2 + 256));
 		if (err)

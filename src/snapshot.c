@@ -499,6 +499,24 @@ static int merge(struct memlens_snapshot *s, struct memlens_snapshot *h)
 {
 	int err = 0;
 
+	/* the rows are most of a collection's memory: the first worker's are
+	 * taken whole, and room for the next one's made in one step, not by
+	 * doubling beside both workers' arrays (at 2,000 processes, a quarter
+	 * of the exporter's peak) */
+	if (!s->p) {
+		s->p = h->p;
+		s->n = h->n;
+		s->cap = h->cap;
+		h->p = NULL;
+		h->n = 0;
+	} else if (h->n && s->cap - s->n < h->n) {
+		struct memlens_proc_usage *p = realloc(s->p, (s->n + h->n) * sizeof(*p));
+
+		if (p) {
+			s->p = p;
+			s->cap = s->n + h->n;
+		}
+	}
 	for (size_t i = 0; i < h->n; i++) {
 		struct memlens_proc_usage *r = ML_VEC_PUSH(s->p, s->n, s->cap);
 
