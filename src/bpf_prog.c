@@ -329,18 +329,31 @@ void ml_prog_unload(struct ml_prog_loaded *p)
 	p->map_fd = -1;
 }
 
-int ml_prog_iter_link(const struct ml_prog_loaded *p, pid_t pid)
+/* an iterator link of p; pid or tid > 0: the kernel walks that process or
+ * that thread only */
+static int iter_link(const struct ml_prog_loaded *p, pid_t pid, pid_t tid)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
 	union bpf_iter_link_info linfo;
 	int fd;
 
-	if (pid > 0) {
+	if (pid > 0 || tid > 0) {
 		memset(&linfo, 0, sizeof(linfo));
-		linfo.task.pid = (uint32_t)pid;
+		linfo.task.pid = pid > 0 ? (uint32_t)pid : 0;
+		linfo.task.tid = tid > 0 ? (uint32_t)tid : 0;
 		opts.iter_info = &linfo;
 		opts.iter_info_len = sizeof(linfo);
 	}
 	fd = bpf_link_create(p->fd, 0, BPF_TRACE_ITER, &opts);
 	return fd < 0 ? -errno : fd;
+}
+
+int ml_prog_iter_link(const struct ml_prog_loaded *p, pid_t pid)
+{
+	return iter_link(p, pid, 0);
+}
+
+int ml_prog_iter_link_tid(const struct ml_prog_loaded *p, pid_t tid)
+{
+	return iter_link(p, 0, tid);
 }

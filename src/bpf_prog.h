@@ -58,5 +58,8 @@ ML_HIDDEN void ml_prog_log_tail(struct memlens *ml, const struct ml_prog_loaded 
 /* an iterator link of the program, its fd or -errno; pid > 0: the kernel
  * walks only that process (link_info task.pid, 6.1+) */
 ML_HIDDEN int ml_prog_iter_link(const struct ml_prog_loaded *p, pid_t pid);
+/* the same for one thread (link_info task.tid, 6.1+): the kernel runs the
+ * program once, on it */
+ML_HIDDEN int ml_prog_iter_link_tid(const struct ml_prog_loaded *p, pid_t tid);
 
 #endif

@@ -228,20 +228,14 @@ static int read_recs(struct ml_task_mm *t, uint32_t cap, uint32_t n, struct rows
 static int pass_procs(struct memlens *ml, struct ml_task_mm *t, struct rows *w)
 {
 	for (int tries = 0;; tries++) {
-		LIBBPF_OPTS(bpf_link_create_opts, opts);
-		union bpf_iter_link_info linfo;
 		struct ml_mm_sum sum;
 		uint32_t cap = ml->task_mm_cap;
 		ssize_t got;
 		int link, fd, err = 0;
 
-		memset(&linfo, 0, sizeof(linfo));
-		linfo.task.tid = (uint32_t)syscall(SYS_gettid);
-		opts.iter_info = &linfo;
-		opts.iter_info_len = sizeof(linfo);
-		link = bpf_link_create(t->prog.fd, 0, BPF_TRACE_ITER, &opts);
+		link = ml_prog_iter_link_tid(&t->prog, (pid_t)syscall(SYS_gettid));
 		if (link < 0)
-			return -errno;
+			return link;
 		fd = bpf_iter_create(link);
 		if (fd < 0)
 			err = -errno;

@@ -104,8 +104,6 @@ if command -v strace > /dev/null; then
 	# see (one started since, or one the kernel's iterator passed over);
 	# "procs 16": the open-coded walk's map starts with room for 16
 	# records and is outgrown (made larger, the pass run again)
-	# the processes with memory of their own
-	users() { grep -l '^VmSize' /proc/[0-9]*/status 2> /dev/null | cut -d/ -f3; }
 	for v in iter procs "procs 16"; do
 		rule=bpf_task_mm; [ "${v%% *}" = procs ] && rule=bpf_task_mm_procs
 		if [ "$(expected $rule)" != yes ]; then
@@ -114,19 +112,18 @@ if command -v strace > /dev/null; then
 		fi
 		cap=; [ "$v" = "procs 16" ] && cap=16
 		want="(task_mm:"; [ $rule = bpf_task_mm_procs ] && want="(task_mm_procs:"
-		users > "$tmp/u1"
+		mm_pids > "$tmp/u1"
 		MEMLENS_BPF_MM_VARIANT=${v%% *} MEMLENS_TEST_MM_CAP=$cap strace -f -qq -e trace=openat -o "$tmp/st" \
 			"$ML" snapshot -J -o PID,RSS --counters-source bpf -v > "$tmp/all.json" 2> "$tmp/v.err"
-		users > "$tmp/u2"
+		mm_pids > "$tmp/u2"
 		nproc=$(ls -d /proc/[0-9]* | wc -l)
 		nst=$(grep -c '/status"' "$tmp/st")
 		ok "$([ "$nst" -le 5 ] && grep "counters from bpf" "$tmp/v.err" | grep -qF "$want"; echo $?)" \
 			"strace: --counters-source bpf, variant $v ($want, said at -v): $nst status files read for $nproc processes (at most 5)"
 		# a row for every process with memory there before and after
 		jq '.snapshot[].pid' "$tmp/all.json" > "$tmp/got"
-		# (no comm(1) in the guests' busybox) in u1 and u2, not in got
-		awk 'FILENAME == A {if ($1 in s) print; next} {s[$1]}' A="$tmp/u1" "$tmp/u2" "$tmp/u1" > "$tmp/u12"
-		missing=$(awk 'FILENAME == A {if (!($1 in s)) print; next} {s[$1]}' A="$tmp/u12" "$tmp/got" "$tmp/u12" | tr '\n' ' ')
+		both "$tmp/u1" "$tmp/u2" > "$tmp/u12"
+		missing=$(only_in "$tmp/u12" "$tmp/got" | tr '\n' ' ')
 		is "variant $v: a row for every process with memory (status's VmSize) there before and after the run" "" "$missing"
 	done
 else

@@ -78,20 +78,15 @@ check "snapshot: exit 0, every row a namespace pid (all <= $top), the mapper's t
 # memory (its /proc's, there before and after), by their namespace pids,
 # and nothing from outside (the open-coded walk sees every task of the
 # system: the program keeps those of the reader's namespace)
-users() { grep -l '^VmSize' /proc/[0-9]*/status 2> /dev/null | cut -d/ -f3; }
-# (no comm(1) in the guests' busybox) the lines of file $1 in file $2 too;
-# those of file $1 in none of the other files
-both() { awk 'FILENAME == A {if ($1 in s) print; next} {s[$1]}' A="$1" "$2" "$1"; }
-only_in() { local a=$1; shift; awk 'FILENAME == A {if (!($1 in s)) print; next} {s[$1]}' A="$a" "$@" "$a"; }
 for v in iter procs; do
 	rule=bpf_task_mm; [ $v = procs ] && rule=bpf_task_mm_procs
-	users > "$d/u1"
+	mm_pids > "$d/u1"
 	MEMLENS_BPF_MM_VARIANT=$v "$ML" snapshot -J -o PID,RSS --counters-source bpf > "$d/cnt" 2> "$d/err" &
 	self=$!
 	if ! wait $self; then
 		res "$(skip_code $rule)" "snapshot --counters-source bpf, variant $v: $(head -1 "$d/err")"; continue
 	fi
-	users > "$d/u2"
+	mm_pids > "$d/u2"
 	jq -r ".snapshot[].pid" "$d/cnt" > "$d/got"
 	check "counters pass, variant $v: a row for each of the namespace's processes with memory (there before and after)" \
 		"" "$(both "$d/u1" "$d/u2" > "$d/u12"; only_in "$d/u12" "$d/got" | tr '\n' ' ')"

@@ -22,3 +22,10 @@ tap_results() {
 		esac
 	done < "$1"
 }
+
+# pid lists, one per line, as files (no comm(1) in the guests' busybox):
+# mm_pids: the processes with memory of their own (status's VmSize);
+# both A B: the lines of A also in B; only_in A FILE...: those of A in none
+mm_pids() { grep -l '^VmSize' /proc/[0-9]*/status 2> /dev/null | cut -d/ -f3; }
+both() { awk 'FILENAME == A {if ($1 in s) print; next} {s[$1]}' A="$1" "$2" "$1"; }
+only_in() { local a=$1; shift; awk 'FILENAME == A {if (!($1 in s)) print; next} {s[$1]}' A="$a" "$@" "$a"; }
