@@ -201,8 +201,13 @@ build-fuzz/seed_symbolize: tests/fuzz/seed_symbolize.c
 	@mkdir -p $(@D)
 	$(CC) -g -O2 -o $@ $<
 
+# a regression input: the seed with its inlined calls' origins taken away
+# (libdw's dwarf_getscopes leaked on it)
+build-fuzz/seed_noorigin: build-fuzz/seed_symbolize tests/fuzz/noorigin.py
+	python3 tests/fuzz/noorigin.py $< $@
+
 FUZZERS := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-fuzz: $(FUZZERS) build-fuzz/seed_symbolize
+fuzz: $(FUZZERS) build-fuzz/seed_symbolize build-fuzz/seed_noorigin
 
 # every file install writes, for uninstall
 INSTALLED := $(BINDIR)/memlens $(INCLUDEDIR)/memlens.h $(LIBDIR)/libmemlens.a $(LIBDIR)/libmemlens.so.$(VERSION) \

@@ -325,6 +325,12 @@ struct work {
 	pid_t *pids;
 	size_t npids, next;	/* next: under mu */
 	struct ml_stuck *stuck;	/* a reference of its own */
+	/* the rows of every worker, under mu: room for one a pid, made at
+	 * the start and filled as rows are read (a worker's own array holds
+	 * one row at a time), so a collection's rows are one array, never
+	 * a worker's array grown by doubling and then copied into another */
+	struct memlens_proc_usage *rows;
+	size_t nrows, rows_cap;
 };
 
 struct worker {
@@ -350,6 +356,11 @@ static void work_put(struct work *w)
 	if (!last)
 		return;
 	ml_stuck_put(w->stuck);
+	for (size_t i = 0; i < w->nrows; i++) {	/* not taken: an error's */
+		free((char *)w->rows[i].cgroup);
+		free((char *)w->rows[i].cmdline);
+	}
+	free(w->rows);
 	free(w->x.skip);
 	free(w->pids);
 	pthread_cond_destroy(&w->cv);
@@ -462,6 +473,11 @@ static void *worker_run(void *arg)
 		k->reading = 0;
 		pthread_mutex_unlock(&w->mu);
 		k->err = flags ? counters(&k->s, rd, &w->x, flags & MEMLENS_USAGE_F_OVER_BUDGET) : one(&k->s, rd, &w->x);
+		/* its row (if any) into the work's rows */
+		pthread_mutex_lock(&w->mu);
+		while (k->s.n && w->nrows < w->rows_cap)
+			w->rows[w->nrows++] = k->s.p[--k->s.n];
+		pthread_mutex_unlock(&w->mu);
 	}
 	free(rd);
 	work_put(w);
@@ -499,11 +515,11 @@ static int merge(struct memlens_snapshot *s, struct memlens_snapshot *h)
 {
 	int err = 0;
 
-	/* the rows are most of a collection's memory: the first worker's are
-	 * taken whole, and room for the next one's made in one step, not by
-	 * doubling beside both workers' arrays (at 2,000 processes, a quarter
-	 * of the exporter's peak) */
-	if (!s->p) {
+	/* the rows are most of a collection's memory: the first rows are
+	 * taken whole (the work's, as a rule), and room for more made in one
+	 * step, not by doubling beside both arrays */
+	if (!s->n && h->n) {
+		free(s->p);
 		s->p = h->p;
 		s->n = h->n;
 		s->cap = h->cap;
@@ -620,6 +636,22 @@ static int over_budget_row(struct memlens_snapshot *s, pid_t pid, const struct e
 	return err;
 }
 
+/* the work's rows into s (every worker that may still write one done or
+ * abandoned: an abandoned one writes none) */
+static int take_rows(struct memlens_snapshot *s, struct work *w)
+{
+	struct memlens_snapshot h = { 0 };
+
+	pthread_mutex_lock(&w->mu);
+	h.p = w->rows;
+	h.n = w->nrows;
+	h.cap = w->rows_cap;
+	w->rows = NULL;
+	w->nrows = w->rows_cap = 0;
+	pthread_mutex_unlock(&w->mu);
+	return merge(s, &h);
+}
+
 /* memlens_opts.threads 1: the one worker's loop on the caller's thread,
  * nobody watching (a parked mmap lock holds the caller up) */
 static int read_inline(struct memlens_snapshot *s, struct work *w)
@@ -635,6 +667,8 @@ static int read_inline(struct memlens_snapshot *s, struct work *w)
 	w->refs++;		/* worker_run() puts the worker's reference */
 	worker_run(k);
 	err = merge(s, &k->s);
+	if (!err)
+		err = take_rows(s, w);
 	err = k->err ? k->err : err;
 	free(k);
 	work_put(w);
@@ -672,6 +706,9 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 	else if (x->nskip)
 		memcpy(w->x.skip, x->skip, x->nskip * sizeof(*x->skip));
 	w->stuck = ml_stuck_get(ml->stuck);
+	/* malloc, not calloc: the pages a row never fills stay unmapped */
+	w->rows = w->npids ? malloc(w->npids * sizeof(*w->rows)) : NULL;
+	w->rows_cap = w->rows ? w->npids : 0;
 	if (ml->threads == 1)
 		return read_inline(s, w);
 	/* a second worker is worth its ~50 us only for more than a few
@@ -790,6 +827,9 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 		free(k[i]);
 	}
 	free(k);
+	nw = take_rows(s, w);
+	if (!err)
+		err = nw;
 	work_put(w);
 	return err;
 }

@@ -392,6 +392,65 @@ static const char *die_name(Dwarf_Die *die)
 	return name ? name : dwarf_diename(die) ? dwarf_diename(die) : "??";
 }
 
+/* a DIE that may hold scopes: what libdw's scope walk descends into */
+static bool holds_scopes(int tag)
+{
+	switch (tag) {
+	case DW_TAG_compile_unit:
+	case DW_TAG_module:
+	case DW_TAG_lexical_block:
+	case DW_TAG_with_stmt:
+	case DW_TAG_catch_block:
+	case DW_TAG_try_block:
+	case DW_TAG_entry_point:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_subprogram:
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The innermost DIE under cu whose ranges hold addr, and the function
+ * there (the innermost subprogram or inlined subroutine on the way): the
+ * first scope dwarf_getscopes() gives.  Walked here because libdw's
+ * dwarf_getscopes() leaks the scopes it found when an inlined instance
+ * names no abstract origin, or one it cannot find: a hostile file's
+ * choice (the fuzzer found it).  Bounded in depth and in DIEs looked at,
+ * against a file whose siblings loop.  Imported (partial) units hold no
+ * code and are not entered.
+ */
+static bool innermost_at(Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die *out, const char **func)
+{
+	Dwarf_Die die = *cu, child;
+	unsigned looks = 1u << 20;
+	bool found = false;
+
+	for (unsigned depth = 0; depth < 256 && holds_scopes(dwarf_tag(&die)); depth++) {
+		bool in = false;
+
+		if (dwarf_child(&die, &child) != 0)
+			break;
+		do {
+			if (!looks--)
+				return found;
+			in = dwarf_haspc(&child, addr) > 0;
+		} while (!in && dwarf_siblingof(&child, &child) == 0);
+		if (!in)
+			break;
+		die = child;
+		*out = child;
+		found = true;
+		if (dwarf_tag(&child) == DW_TAG_subprogram || dwarf_tag(&child) == DW_TAG_inlined_subroutine)
+			*func = die_name(&child);
+	}
+	return found;
+}
+
 /* the function DWARF names at addr (the innermost inlined subroutine or
  * subprogram among its scopes) and, when asked, the inlined calls there,
  * innermost first, as eu-addr2line -f -i lists them; strings in libdw's
@@ -402,21 +461,10 @@ static int scopes_at(struct ml_sym_file *f, struct memlens_sym *out, Dwarf_Addr 
 	Dwarf_Die *cu = dwfl_module_addrdie(f->mod, addr, &bias), *scopes = NULL, sub, cudie;
 	struct memlens_sym_inline *v;
 	Dwarf_Files *files;
-	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : -1;
+	int n;
 
-	for (int i = 0; i < n && !out->func; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
-			out->func = die_name(&scopes[i]);
-	}
-	if (n <= 0 || !want_inlines ||
-	    !dwarf_offdie(dwfl_module_getdwarf(f->mod, &bias), dwarf_dieoffset(&scopes[0]), &sub)) {
-		free(scopes);
+	if (!cu || !innermost_at(cu, addr - bias, &sub, &out->func) || !want_inlines)
 		return 0;
-	}
-	free(scopes);
-	scopes = NULL;
 	n = dwarf_getscopes_die(&sub, &scopes);
 	if (n <= 1 || !dwarf_diecu(&scopes[0], &cudie, NULL, NULL) || dwarf_getsrcfiles(cu, &files, NULL)) {
 		free(scopes);

@@ -66,13 +66,17 @@ done
 fuzz() {
 	local name=$1 seeds=$2; shift 2
 	local dir; dir=$(mktemp -d /tmp/memlens-fuzz-XXXXXX)
-	cp $seeds "$dir/"
-	if "build-fuzz/$name" -max_total_time="${FUZZ_SECONDS:-20}" -max_len=65536 "$@" "$dir" > "$log" 2>&1; then
-		echo "ok 1 - $name: $(grep -o 'Done [0-9]* runs' "$log" | tail -1) without a crash"
+	mkdir "$dir/corpus" "$dir/found"
+	cp $seeds "$dir/corpus/"
+	if "build-fuzz/$name" -max_total_time="${FUZZ_SECONDS:-20}" -max_len=65536 -artifact_prefix="$dir/found/" \
+		"$@" "$dir/corpus" > "$dir/log" 2>&1; then
+		echo "ok 1 - $name: $(grep -o 'Done [0-9]* runs' "$dir/log" | tail -1) without a crash"
+		rm -rf "$dir"
 	else
-		echo "not ok 1 - $name crashed:"; grep -E 'ERROR|SUMMARY|Test unit written' "$log" | sed 's/^/#   /'
+		# the input is kept, to be made a regression seed
+		echo "not ok 1 - $name crashed (its input and log kept in $dir):"
+		grep -E 'ERROR|SUMMARY|Test unit written|^ *#[0-9] ' "$dir/log" | head -20 | sed 's/^/#   /'
 	fi
-	rm -rf "$dir"
 }
 if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: maps text parser" fuzz fuzz_maps_text "tests/fuzz/corpus/maps/*"
@@ -84,7 +88,7 @@ if [ -x build-fuzz/fuzz_maps_text ] && [ -z "${MEMLENS_NO_FUZZ:-}" ]; then
 	run "fuzz: pin records and model" fuzz fuzz_pin_records "tests/fuzz/corpus/pin_records/*"
 	run "fuzz: cgroup file and ids" fuzz fuzz_cgroup "tests/fuzz/corpus/cgroup/*"
 	run "fuzz: memlens diff's input" fuzz fuzz_diff_doc "tests/fuzz/corpus/diff_doc/*"
-	run "fuzz: symbolization of any file" fuzz fuzz_symbolize "build-fuzz/seed_symbolize ${1:-build}/tests/mapper"
+	run "fuzz: symbolization of any file" fuzz fuzz_symbolize "build-fuzz/seed_symbolize build-fuzz/seed_noorigin ${1:-build}/tests/mapper"
 fi
 
 echo "$pass passed, $fail failed, $skipped skipped"
