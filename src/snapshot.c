@@ -827,9 +827,12 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 		free(k[i]);
 	}
 	free(k);
-	nw = take_rows(s, w);
-	if (!err)
-		err = nw;
+	{
+		int terr = take_rows(s, w);
+
+		if (!err)
+			err = terr;
+	}
 	work_put(w);
 	return err;
 }

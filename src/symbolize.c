@@ -432,6 +432,7 @@ static bool innermost_at(Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die *out, const c
 
 	for (unsigned depth = 0; depth < 256 && holds_scopes(dwarf_tag(&die)); depth++) {
 		bool in = false;
+		int tag;
 
 		if (dwarf_child(&die, &child) != 0)
 			break;
@@ -445,7 +446,8 @@ static bool innermost_at(Dwarf_Die *cu, Dwarf_Addr addr, Dwarf_Die *out, const c
 		die = child;
 		*out = child;
 		found = true;
-		if (dwarf_tag(&child) == DW_TAG_subprogram || dwarf_tag(&child) == DW_TAG_inlined_subroutine)
+		tag = dwarf_tag(&child);
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
 			*func = die_name(&child);
 	}
 	return found;

@@ -50,7 +50,8 @@ while p < end:
             data[at] = 0x3a                 # -> decl_file (one byte, as 0x31)
             patched += 1
 assert patched, 'no inlined subroutine in ' + src
-# the address of an inlined call: eu-addr2line's answer on the original
+# the address of an inlined call: the first inlined subroutine's low_pc, as readelf
+# reads the original
 lines = subprocess.run(['readelf', '--debug-dump=info', src], capture_output=True, text=True).stdout
 addr, inl = None, False
 for l in lines.splitlines():
