@@ -34,7 +34,8 @@ PKG_CONFIG ?= pkg-config
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf libelf libdw smartcols libmicrohttpd json-c yaml-0.1 gnutls 2>/dev/null)
-LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf libdw 2>/dev/null || echo -lbpf -lelf -ldw) -lz
+# libdw is not linked: symbolize.c loads it when first asked (its headers only)
+LIB_LIBS    := $(shell $(PKG_CONFIG) --libs libbpf libelf 2>/dev/null || echo -lbpf -lelf) -lz
 CLI_LIBS    := $(shell $(PKG_CONFIG) --libs smartcols libmicrohttpd json-c yaml-0.1 gnutls libcrypt 2>/dev/null || \
 		 echo -lsmartcols -lmicrohttpd -ljson-c -lyaml -lgnutls -lcrypt) -lpthread
 
@@ -65,19 +66,26 @@ all: lib cli
 lib: $(BPF_SKELS) $(BUILD)/libmemlens.a $(BUILD)/libmemlens.so $(BUILD)/memlens.pc $(BUILD)/memlens-uninstalled.pc
 cli: $(BUILD)/memlens
 
+# a skeleton carries its object whole, and CO-RE reads BTF, not DWARF:
+# bpftool's linker (as libbpf-bootstrap builds) writes the object without it
+BPF_STRIP = $(BPFTOOL) gen object $@ $@.full.o && rm -f $@.full.o
+
 $(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/memlens_core.h src/bpf/dmabuf_file.h src/bpf/pidns.h src/vma_record.h src/dmabuf_record.h src/counters_record.h
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@.full.o
+	$(BPF_STRIP)
 
 # the VMA walk without bpf_d_path(): paths asked for by userspace (vma_bpf_iter.c)
 $(BUILD)/bpf/task_vma_nopath.bpf.o: src/bpf/task_vma.bpf.c src/bpf/memlens_core.h src/bpf/pidns.h src/vma_record.h
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DML_VMA_NO_D_PATH -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DML_VMA_NO_D_PATH -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@.full.o
+	$(BPF_STRIP)
 
 # the mm counters by the open-coded task iterator (6.7+; counters_bpf_iter.c)
 $(BUILD)/bpf/task_mm_procs.bpf.o: src/bpf/task_mm.bpf.c src/bpf/memlens_core.h src/bpf/pidns.h src/counters_record.h
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DML_MM_PROCS -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -DML_MM_PROCS -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@.full.o
+	$(BPF_STRIP)
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
@@ -260,7 +268,8 @@ clean:
 # the floor: the kernel's fd and VMA walks with programs that emit nothing
 $(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c src/bpf/memlens_core.h
 	@mkdir -p $(@D)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc -Isrc/bpf $(DEPS_CFLAGS) -c $< -o $@.full.o
+	$(BPF_STRIP)
 
 $(BUILD)/bench/floor.lskel.h: $(BUILD)/bench/floor.bpf.o
 	$(BPFTOOL) gen skeleton -L $< name floor_lskel > $@.tmp && mv $@.tmp $@

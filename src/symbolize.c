@@ -153,6 +153,71 @@ static int same_build_id(int fd, const unsigned char *want, int want_len)
 	return -1;
 }
 
+/* ---- libdw: loaded when a first file is symbolized, not at start.
+ * Most commands, and the exporter, never symbolize: they need not map
+ * libdw, liblzma and libbz2 (about 0.3 MB of resident pages). */
+#define ML_DW_SYMS(X)                                                                                    \
+	X(dwarf_attr) X(dwarf_attr_integrate) X(dwarf_child) X(dwarf_diecu) X(dwarf_diename)             \
+	X(dwarf_filesrc) X(dwarf_formstring) X(dwarf_formudata) X(dwarf_getscopes_die)                   \
+	X(dwarf_getsrcfiles) X(dwarf_haspc) X(dwarf_siblingof) X(dwarf_tag) X(dwfl_begin) X(dwfl_end)    \
+	X(dwfl_linecu) X(dwfl_lineinfo) X(dwfl_module_addrdie) X(dwfl_module_addrinfo)                   \
+	X(dwfl_module_build_id) X(dwfl_module_getsrc) X(dwfl_module_info) X(dwfl_offline_section_address) \
+	X(dwfl_report_elf) X(dwfl_report_end)
+#define ML_DW_PTR(f) static __typeof__(f) *dw_##f;
+ML_DW_SYMS(ML_DW_PTR)
+#define ML_DW_LOAD(f) ok = ok && (*(void **)&dw_##f = dlsym(h, #f));
+
+static Dwfl_Callbacks callbacks;	/* defined below, find_debuginfo's */
+
+/* libdw's functions resolved: 0, or -ELIBACC where it cannot be loaded */
+static int dw_load(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int err = 1;
+	void *h;
+	bool ok = true;
+
+	pthread_mutex_lock(&lock);
+	if (err > 0) {
+		h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+		ok = h;
+		ML_DW_SYMS(ML_DW_LOAD)
+		if (ok)
+			callbacks.section_address = dw_dwfl_offline_section_address;
+		else if (h)
+			dlclose(h);
+		err = ok ? 0 : -ELIBACC;
+	}
+	pthread_mutex_unlock(&lock);
+	return err;
+}
+
+/* from here on, libdw's names call the loaded functions */
+#define dwarf_attr dw_dwarf_attr
+#define dwarf_attr_integrate dw_dwarf_attr_integrate
+#define dwarf_child dw_dwarf_child
+#define dwarf_diecu dw_dwarf_diecu
+#define dwarf_diename dw_dwarf_diename
+#define dwarf_filesrc dw_dwarf_filesrc
+#define dwarf_formstring dw_dwarf_formstring
+#define dwarf_formudata dw_dwarf_formudata
+#define dwarf_getscopes_die dw_dwarf_getscopes_die
+#define dwarf_getsrcfiles dw_dwarf_getsrcfiles
+#define dwarf_haspc dw_dwarf_haspc
+#define dwarf_siblingof dw_dwarf_siblingof
+#define dwarf_tag dw_dwarf_tag
+#define dwfl_begin dw_dwfl_begin
+#define dwfl_end dw_dwfl_end
+#define dwfl_linecu dw_dwfl_linecu
+#define dwfl_lineinfo dw_dwfl_lineinfo
+#define dwfl_module_addrdie dw_dwfl_module_addrdie
+#define dwfl_module_addrinfo dw_dwfl_module_addrinfo
+#define dwfl_module_build_id dw_dwfl_module_build_id
+#define dwfl_module_getsrc dw_dwfl_module_getsrc
+#define dwfl_module_info dw_dwfl_module_info
+#define dwfl_report_elf dw_dwfl_report_elf
+#define dwfl_report_end dw_dwfl_report_end
+
 /* ---- debuginfod: the client library loaded when first asked, as libdwfl
  * itself loads it; only with DEBUGINFOD_URLS set ---- */
 #define ML_DEBUGINFOD_MAX_S 30	/* a fetch taking longer is given up */
@@ -276,10 +341,10 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	return fd;
 }
 
-static const Dwfl_Callbacks callbacks = {
+
+static Dwfl_Callbacks callbacks = {
 	.find_elf = NULL,
 	.find_debuginfo = find_debuginfo,
-	.section_address = dwfl_offline_section_address,
 };
 
 /* an open file reported into a Dwfl of its own: at base 0, the module's
@@ -288,6 +353,8 @@ static const Dwfl_Callbacks callbacks = {
 static void file_report(struct ml_sym_file *f, int fd, const char *name, bool debuginfod)
 {
 	f->err = parsable(fd);
+	if (!f->err)
+		f->err = dw_load();
 	if (f->err) {
 		close(fd);
 		return;

@@ -256,6 +256,9 @@ h=$(awk '$1 == "memlens_exporter_heap_bytes" {print $2}' "$tmp/self")
 rk=$(awk '$1 == "VmRSS:" {print $2}' /proc/$EXP/status)
 ok "$([ "${h:-0}" -gt 65536 ] && { [ $asan = 1 ] || [ "$h" -le $((rk * 1024)) ]; }; echo $?)" \
 	"self: memlens_exporter_heap_bytes $h is bytes: above 64 KiB, within the exporter's RSS ($rk kB)"
+# libdw is loaded by the first symbolization only: an exporter never maps it
+is "self: the exporter has not mapped libdw (loaded when symbolizing, never here)" "" \
+	"$(awk '$6 ~ /\/libdw[-.]/ {print $6; exit}' /proc/$EXP/maps)"
 is "self: each family's TYPE and HELP once, and a unit where its name ends in one" "" \
 	"$(awk '/^# TYPE/ {t[$3]++} /^# HELP/ {h[$3]++} END {for (k in t) if (t[k] != 1 || h[k] != 1) print k}' "$tmp/self")"
 

@@ -67,32 +67,45 @@ struct mm_struct___pcpu {
 } __attribute__((preserve_access_index));
 
 /* each CPU's offset, found once (they hold for the boot: a reader racing
- * the first pass writes the same numbers); cpu_off_n of them, 0 until then */
-__u64 cpu_off[ML_CPUS_MAX];
+ * the first pass writes the same numbers); cpu_off_n of them, 0 until then.
+ * A map of their own, not .bss: a skeleton carries its .bss's bytes, and
+ * 64 kB of zeros in each was a quarter of the binary's read-only data */
+struct cpu_offs {
+	__u64 off[ML_CPUS_MAX];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_offs);
+} cpu_off_map SEC(".maps");
 __u32 cpu_off_n;
 
-/* cpu_off[] filled: false where the map's per-CPU pointer cannot be read */
-static __always_inline bool cpu_offsets(void)
+/* the offsets, filled: NULL where the map's per-CPU pointer cannot be read */
+static __always_inline struct cpu_offs *cpu_offsets(void)
 {
 	__u64 base = 0;
 	__u32 zero_key = 0, n = 0;
+	struct cpu_offs *co = bpf_map_lookup_elem(&cpu_off_map, &zero_key);
 
+	if (!co)
+		return NULL;
 	if (cpu_off_n)
-		return true;
+		return co;
 	if (bpf_probe_read_kernel(&base, sizeof(base),
 				  (void *)(addr_of(&cpu_probe) + bpf_core_field_offset(struct bpf_array___ml, pptrs))) ||
 	    !base)
-		return false;
+		return NULL;
 	for (__u32 cpu = 0; cpu < nr_cpus && cpu < ML_CPUS_MAX; cpu++) {
 		void *here = bpf_map_lookup_percpu_elem(&cpu_probe, &zero_key, cpu);
 
 		if (!here)
 			break;	/* past the last possible CPU */
-		cpu_off[cpu] = addr_of(here) - base;
+		co->off[cpu] = addr_of(here) - base;
 		n = cpu + 1;
 	}
 	cpu_off_n = n;
-	return n > 0;
+	return n > 0 ? co : NULL;
 }
 
 #define ML_PCPU_SZ_MAX 128	/* a percpu_counter, at most (lockdep's spinlocks make it larger) */
@@ -118,6 +131,7 @@ static __always_inline void pcpu_sum(struct mm_struct___pcpu *m, __s64 count[ML_
 	__u64 parts[ML_MM_COUNTERS], lo = ~0ULL, hi = 0;
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch_map, &zero);
+	struct cpu_offs *co;
 	__u8 *buf;
 	bool block;
 
@@ -136,11 +150,11 @@ static __always_inline void pcpu_sum(struct mm_struct___pcpu *m, __s64 count[ML_
 		if (parts[i] > hi)
 			hi = parts[i];
 	}
-	if (!lo || !cpu_offsets())
+	if (!lo || !(co = cpu_offsets()))
 		return;
 	block = hi - lo <= ML_PARTS_SPAN - sizeof(__s32);
 	for (__u32 cpu = 0; cpu < nr_cpus && cpu < cpu_off_n && cpu < ML_CPUS_MAX; cpu++) {
-		__u64 off = cpu_off[cpu];
+		__u64 off = co->off[cpu];
 		__u8 *pb = sc->pb;
 
 		if (block && !bpf_probe_read_kernel(pb, ML_PARTS_SPAN, (void *)(lo + off))) {
