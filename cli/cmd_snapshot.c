@@ -69,6 +69,28 @@ struct summary {
 	const struct view *v;
 };
 
+/* when and where: the wall clock (RFC 3339, UTC, milliseconds), seconds
+ * since boot, the boot's id and the host's name (memlens diff refuses two
+ * boots, and takes rates over the boot clock: the wall clock may step) */
+static void json_taken(struct jw *w, const struct memlens_snapshot *s)
+{
+	struct timespec wall = { 0 }, boot = { 0 };
+	char buf[64], num[32];
+	struct tm tm;
+
+	memlens_snapshot__time(s, &wall, &boot);
+	if (gmtime_r(&wall.tv_sec, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03ldZ", wall.tv_nsec / 1000000);
+		jw_text(w, "time", buf);
+	} else {
+		jw_null(w, "time");
+	}
+	snprintf(num, sizeof(num), "%lld.%03ld", (long long)boot.tv_sec, boot.tv_nsec / 1000000);
+	jw_number(w, "uptime", num);
+	jw_text(w, "boot_id", memlens_snapshot__boot_id(s));
+	jw_name(w, "hostname", memlens_snapshot__hostname(s));
+}
+
 /* the summary member of -J's document: what the footer says, the totals, every
  * unreadable pid and the kernel-only DMA-BUF buffers (for memlens diff) */
 static void json_summary(struct jw *w, void *ctx)
@@ -79,6 +101,7 @@ static void json_summary(struct jw *w, void *ctx)
 	enum memlens_source src = memlens_snapshot__dmabuf_source(s);
 
 	jw_object(w, "summary", false);
+	json_taken(w, s);
 	jw_u64(w, "processes", memlens_snapshot__count(s));
 	jw_u64(w, "shown", sm->v->nprocs);
 	jw_u64(w, "exited", memlens_snapshot__exited(s));

@@ -84,10 +84,13 @@ static int row_from_json(json_object *r, const char *path, size_t i, struct proc
 static int summary_from_json(json_object *sum, const char *path, struct doc *d)
 {
 	json_object *konly;
+	const char *id;
 
 	if (!json_object_is_type(sum, json_type_object))
 		return 0;
 	d->mem_available = num(sum, "mem_available", -1);
+	if ((id = str(sum, "boot_id")))
+		snprintf(d->boot_id, sizeof(d->boot_id), "%s", id);
 	if (!json_object_object_get_ex(sum, "dmabuf_kernel_only", &konly) || !json_object_is_type(konly, json_type_array))
 		return 0;
 	d->nk = json_object_array_length(konly);

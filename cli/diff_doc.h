@@ -36,6 +36,7 @@ struct doc {
 	size_t nk;
 	bool has_konly;
 	int64_t mem_available;
+	char boot_id[37];	/* summary's boot_id ("" where the document has none) */
 };
 
 /* (pid, comm) order, and inode order */

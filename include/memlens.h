@@ -28,7 +28,7 @@ extern "C" {
 #define MEMLENS_API __attribute__((visibility("default")))
 
 #define MEMLENS_VERSION_MAJOR 0
-#define MEMLENS_VERSION_MINOR 6
+#define MEMLENS_VERSION_MINOR 7
 #define MEMLENS_VERSION_PATCH 0
 
 /* Declare and zero an options struct, setting its size (libbpf's LIBBPF_OPTS):
@@ -597,6 +597,17 @@ MEMLENS_API const char *memlens_snapshot__stalled_comm(const struct memlens_snap
  * kernel-only ones included), owned by the snapshot; else NULL */
 struct memlens_dmabuf;
 MEMLENS_API const struct memlens_dmabuf *memlens_snapshot__dmabuf(const struct memlens_snapshot *s);
+/* 0.7: when s was taken (its start): the wall clock (CLOCK_REALTIME) and
+ * the time since boot, suspend included (CLOCK_BOOTTIME); either may be
+ * NULL.  0, or -EINVAL */
+struct timespec;
+MEMLENS_API int memlens_snapshot__time(const struct memlens_snapshot *s, struct timespec *wall,
+				       struct timespec *since_boot);
+/* 0.7: the boot it was taken in (/proc/sys/kernel/random/boot_id: 36
+ * characters, "" if unreadable), and the host's name (uname's nodename:
+ * the UTS namespace's) */
+MEMLENS_API const char *memlens_snapshot__boot_id(const struct memlens_snapshot *s);
+MEMLENS_API const char *memlens_snapshot__hostname(const struct memlens_snapshot *s);
 /* /proc/meminfo MemTotal and MemAvailable, bytes */
 MEMLENS_API uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s);
 MEMLENS_API uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
 #include "procfs.h"
@@ -25,11 +27,35 @@ struct memlens_snapshot {
 	size_t exited, unreadable, unreadable_cap, stalled, stalled_cap, over_budget;
 	struct unreadable { int32_t pid; uint32_t uid; char comm[16]; } *unr, *stl;	/* stl: stalled */
 	uint64_t mem_total, mem_available;
+	struct timespec wall, boot;	/* when it was taken: CLOCK_REALTIME, CLOCK_BOOTTIME */
+	char boot_id[37], host[65];
 	enum memlens_source dmabuf_source;
 	enum memlens_source counters_source;	/* of the counter rows; AUTO: none asked */
 	int dmabuf_err;			/* memlens__dmabuf()'s, with .dmabuf */
 	struct memlens_dmabuf *dmabuf;	/* with .keep_dmabuf */
 };
+
+/* when and where s is taken: the clocks at its start, the boot's id (two
+ * snapshots of different boots have no delta: their pids, start times and
+ * boot clocks are of different machines' lives) and the host's name */
+static void taken(struct memlens_snapshot *s)
+{
+	struct utsname u;
+	char id[64];
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &s->wall);
+	clock_gettime(CLOCK_BOOTTIME, &s->boot);
+	if (!ml_read_small("/proc/sys/kernel/random/boot_id", id, sizeof(id))) {
+		n = strspn(id, "0123456789abcdef-");
+		if (n == 36) {
+			memcpy(s->boot_id, id, 36);
+			s->boot_id[36] = 0;
+		}
+	}
+	if (!uname(&u))
+		snprintf(s->host, sizeof(s->host), "%s", u.nodename);
+}
 
 static void meminfo(struct memlens_snapshot *s)
 {
@@ -990,6 +1016,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 		free(x.skip);
 		return ml_err(ENOMEM);
 	}
+	taken(s);
 	meminfo(s);
 	/* rows of counters to come (the cheap tier, the split asked with the
 	 * rollups, the caller's skip list, a budget that may run out): their
@@ -1065,6 +1092,20 @@ const struct memlens_dmabuf *memlens_snapshot__dmabuf(const struct memlens_snaps
 	return s ? s->dmabuf : NULL;
 }
 uint64_t memlens_snapshot__mem_total(const struct memlens_snapshot *s) { return s ? s->mem_total : 0; }
+
+int memlens_snapshot__time(const struct memlens_snapshot *s, struct timespec *wall, struct timespec *since_boot)
+{
+	if (!s)
+		return ml_err(EINVAL);
+	if (wall)
+		*wall = s->wall;
+	if (since_boot)
+		*since_boot = s->boot;
+	return 0;
+}
+
+const char *memlens_snapshot__boot_id(const struct memlens_snapshot *s) { return s ? s->boot_id : ""; }
+const char *memlens_snapshot__hostname(const struct memlens_snapshot *s) { return s ? s->host : ""; }
 uint64_t memlens_snapshot__mem_available(const struct memlens_snapshot *s) { return s ? s->mem_available : 0; }
 enum memlens_source memlens_snapshot__dmabuf_source(const struct memlens_snapshot *s)
 {

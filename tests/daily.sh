@@ -374,7 +374,22 @@ is "query -o ELF_VADDR of an anonymous or unmapped address: empty" "" \
 	"$("$ML" query $par 0x1000 -n -r -o ELF_VADDR)"
 
 # ---- diff: two snapshots, what grew ----
+u0=$(awk '{print $1}' /proc/uptime); w0=$(date +%s)
 "$ML" snapshot --no-dmabuf -b -J > "$tmp/d1.j" 2> /dev/null
+u1=$(awk '{print $1}' /proc/uptime); w1=$(date +%s)
+# when and where, against the kernel's own files and clocks read around it
+is "snapshot -J: summary.boot_id is /proc/sys/kernel/random/boot_id, hostname uname's" \
+	"$(cat /proc/sys/kernel/random/boot_id) $(uname -n)" "$(jq -r '"\(.summary.boot_id) \(.summary.hostname)"' "$tmp/d1.j")"
+tw=$(jq -r .summary.time "$tmp/d1.j"); tu=$(jq -r .summary.uptime "$tmp/d1.j")
+ok "$($PY -c 'import sys, datetime as d
+t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=d.timezone.utc).timestamp()
+sys.exit(not (int(sys.argv[2]) <= t < int(sys.argv[3]) + 1 and float(sys.argv[4]) - 0.01 <= float(sys.argv[5]) <= float(sys.argv[6]) + 0.01))' \
+	"$tw" $w0 $w1 $u0 "$tu" $u1 2>&1; echo $?)" \
+	"snapshot -J: summary.time $tw (RFC 3339, UTC) within the wall clock around it ($w0..$w1), uptime $tu within /proc/uptime's ($u0..$u1)"
+jq '.summary.boot_id = "00000000-0000-4000-8000-000000000000"' "$tmp/d1.j" > "$tmp/other.j"
+"$ML" diff "$tmp/d1.j" "$tmp/other.j" > "$tmp/boots.out" 2> "$tmp/boots.err"; rc=$?
+is "diff of two boots: exit 1, nothing on stdout, one line saying so" "1 0 1 yes" \
+	"$rc $(wc -c < "$tmp/boots.out") $(wc -l < "$tmp/boots.err") $(grep -q 'different boots' "$tmp/boots.err" && echo yes)"
 $PY -c 'import sys, time; x = bytearray(32 << 20); sys.stdout.write("up\n"); sys.stdout.flush(); time.sleep(60)' > "$tmp/grow.out" &
 grow=$!; kids+=($grow)
 for _ in $(seq 100); do grep -q up "$tmp/grow.out" && break; sleep 0.05; done
