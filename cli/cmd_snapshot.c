@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "memlens_cli.h"
 #include "metrics.h"
 #include "quantity.h"
@@ -102,7 +103,7 @@ static void json_summary(struct jw *w, void *ctx)
 
 	jw_object(w, "summary", false);
 	json_taken(w, s);
-	jw_u64(w, "processes", memlens_snapshot__count(s));
+	jw_u64(w, "processes", sm->v->pv.n);
 	jw_u64(w, "shown", sm->v->nprocs);
 	jw_u64(w, "exited", memlens_snapshot__exited(s));
 	jw_u64(w, "unreadable", sm->v->pv.nunr);
@@ -401,6 +402,7 @@ static void help(void)
 	       "      --comm LIST    only commands matching these patterns (fnmatch: 'kworker*')\n"
 	       "      --user LIST    only processes of these users (names or uids)\n"
 	       "      --top N        only the first N rows (or groups) in sort order\n"
+	       "      --self         memlens's own process too (left out by default)\n"
 	       "      --group-by KEY sum processes by comm, user, cgroup, container or pod\n"
 	       "  -w, --watch SECS   again every SECS seconds, until interrupted (or --count)\n"
 	       "      --count N      with --watch: N snapshots, then exit\n"
@@ -434,7 +436,7 @@ static unsigned long positive(const char *name, const char *arg)
 static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *a)
 {
 	enum { OPT_OM = 256, OPT_NO_DMABUF, OPT_PIN_DIR, OPT_GROUP_BY, OPT_PID, OPT_COMM, OPT_USER, OPT_TOP, OPT_COUNT,
-	       OPT_COUNTERS_SOURCE };
+	       OPT_COUNTERS_SOURCE, OPT_SELF };
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS,
 		{ "sort", required_argument, NULL, 'x' },
@@ -449,6 +451,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "self", no_argument, NULL, OPT_SELF },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -492,6 +495,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct snap_args *
 		case OPT_USER: err = proc_filters_parse(&a->f, PF_USER, optarg); break;
 		case OPT_TOP: err = (a->top = positive("top", optarg)) ? 0 : -EINVAL; break;
 		case OPT_COUNT: err = (a->count = positive("count", optarg)) ? 0 : -EINVAL; break;
+		case OPT_SELF: a->f.self = 0; break;
 		case 'w':
 			errno = 0;
 			a->watch = strtod(optarg, &end);
@@ -569,7 +573,7 @@ static int watch_loop(struct cli *cli, struct snap_args *a)
 int cmd_snapshot(struct cli *cli, int argc, char **argv)
 {
 	MEMLENS_OPTS(memlens_snapshot_opts, opts, .dmabuf = true);
-	struct snap_args a = { .opts = &opts, .group = -1, .sort_col = C_PSS };
+	struct snap_args a = { .opts = &opts, .group = -1, .sort_col = C_PSS, .f.self = getpid() };
 	char defaults[160];
 	int err = parse_opts(cli, argc, argv, &a);
 

@@ -109,6 +109,8 @@ bool proc_filters_match(const struct proc_filters *f, const struct memlens_proc_
 {
 	bool ok = !f->npids;
 
+	if (f->self && p->pid == f->self)
+		return false;
 	for (size_t i = 0; !ok && i < f->npids; i++)
 		ok = p->pid == f->pids[i];
 	if (ok && f->ncomms) {
@@ -176,14 +178,21 @@ static int cmp_rows(const void *a, const void *b, void *ctx)
 int proc_view_select(struct proc_view *v, const struct memlens_snapshot *s, const struct proc_filters *f,
 		     const struct proc_order *o)
 {
-	v->n = memlens_snapshot__count(s);
-	v->rows = calloc(v->n ? v->n : 1, sizeof(*v->rows));
+	size_t n = memlens_snapshot__count(s);
+
+	v->n = n;
+	v->rows = calloc(n ? n : 1, sizeof(*v->rows));
 	v->unr = calloc(memlens_snapshot__unreadable(s) + 1, sizeof(*v->unr));
 	if (!v->rows || !v->unr)
 		return -ENOMEM;
-	for (size_t i = 0; i < v->n; i++)
-		if (proc_filters_match(f, memlens_snapshot__get(s, i)))
-			v->rows[v->shown++] = memlens_snapshot__get(s, i);
+	for (size_t i = 0; i < n; i++) {
+		const struct memlens_proc_usage *p = memlens_snapshot__get(s, i);
+
+		if (f->self && p->pid == f->self)
+			v->n--;	/* not read, as far as anyone shown this is concerned */
+		else if (proc_filters_match(f, p))
+			v->rows[v->shown++] = p;
+	}
 	qsort_r(v->rows, v->shown, sizeof(*v->rows), cmp_rows, (void *)o);
 	v->nunr = unreadable_shown(f, s, v->unr);
 	return 0;

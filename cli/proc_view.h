@@ -31,6 +31,7 @@ struct proc_filters {
 	uint32_t uids[16];
 	size_t nuids;
 	char *lists[3];		/* the option strings, split in place */
+	int32_t self;		/* never shown (memlens's own pid, not a process it watches); 0: none */
 };
 enum { PF_PID, PF_COMM, PF_USER };
 
@@ -46,7 +47,7 @@ const char *proc_key_of(const struct memlens_proc_usage *p, enum proc_key k, cha
 
 struct proc_view {
 	const struct memlens_proc_usage **rows;
-	size_t n, shown;		/* rows read, rows the filters let through (sorted) */
+	size_t n, shown;		/* rows read (but filters.self's), rows the filters let through (sorted) */
 	size_t *unr, nunr;		/* the unreadable processes the filters would show */
 	const char **keys;		/* proc_view_group(): each row's key */
 	char (*names)[64];		/* ... where it is a user name */

@@ -386,6 +386,11 @@ t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=d.t
 sys.exit(not (int(sys.argv[2]) <= t < int(sys.argv[3]) + 1 and float(sys.argv[4]) - 0.01 <= float(sys.argv[5]) <= float(sys.argv[6]) + 0.01))' \
 	"$tw" $w0 $w1 $u0 "$tu" $u1 2>&1; echo $?)" \
 	"snapshot -J: summary.time $tw (RFC 3339, UTC) within the wall clock around it ($w0..$w1), uptime $tu within /proc/uptime's ($u0..$u1)"
+# memlens itself is left out (it is not what a diff of two snapshots is about), unless --self
+"$ML" snapshot --no-dmabuf -J > "$tmp/self0.j" 2> /dev/null & me=$!; wait $me
+"$ML" snapshot --no-dmabuf -J --self > "$tmp/self1.j" 2> /dev/null & me1=$!; wait $me1
+is "snapshot -J: no row of memlens's own pid; with --self, its row (comm memlens)" "0 memlens" \
+	"$(jq --argjson p $me '[.snapshot[] | select(.pid == $p)] | length' "$tmp/self0.j") $(jq -r --argjson p $me1 '.snapshot[] | select(.pid == $p) | .comm' "$tmp/self1.j")"
 jq '.summary.boot_id = "00000000-0000-4000-8000-000000000000"' "$tmp/d1.j" > "$tmp/other.j"
 "$ML" diff "$tmp/d1.j" "$tmp/other.j" > "$tmp/boots.out" 2> "$tmp/boots.err"; rc=$?
 is "diff of two boots: exit 1, nothing on stdout, one line saying so" "1 0 1 yes" \
