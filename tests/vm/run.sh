@@ -49,6 +49,9 @@ copy_bin() { # copy a program and the shared libraries it needs
 for t in bash jq readelf setpriv; do copy_bin "$(command -v $t)" "/usr/bin/$t"; done
 ln -s /usr/bin/bash "$root/bin/bash"
 copy_bin "$B/memlens" /memlens/build/memlens
+# libdw is dlopened by the first symbolization (not in ldd's list): the guests get it too
+dw=$(ldconfig -p | awk '$1 == "libdw.so.1" {print $NF; exit}')
+[ -n "$dw" ] && copy_bin "$dw" "$dw"
 for t in "$B"/tests/*; do copy_bin "$t" "/memlens/build/tests/$(basename "$t")"; done
 [ "$MODE" = bench ] && copy_bin "$B/bench/bench" /memlens/build/bench/bench
 mkdir -p "$root/memlens/tests"
