@@ -71,11 +71,14 @@ static void help(void)
 {
 	char keys[256];
 
-	printf("Usage: memlens diff OLD NEW [options]\n\n"
-	       "What changed between two `memlens snapshot -J` files (- for standard input):\n"
+	printf("Usage: memlens diff OLD NEW [options]\n"
+	       "       memlens diff STREAM [options]\n\n"
+	       "What changed between two `memlens snapshot -J` files (- for standard input),\n"
+	       "or between the first and the last document of one `snapshot --watch -J` file:\n"
 	       "per process, the figures in NEW and their change, largest PSS growth first;\n"
 	       "processes new and gone (matched by pid and comm); the kernel-only DMA-BUF\n"
-	       "buffers that appeared or went.\n\n"
+	       "buffers that appeared or went. Documents of different boots are refused, and\n"
+	       "a stream's out of time order.\n\n"
 	       "  -a, --all         also the processes that did not change\n"
 	       "  -x, --sort FIELD  order by this delta: %s\n"
 	       "      --top N       only the first N rows\n", sort_keys(", ", keys, sizeof(keys)));
@@ -130,11 +133,11 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct diff_req *q
 				return EXIT_USAGE;
 		}
 	}
-	if (optind + 2 != argc) {
-		cli_err("diff needs two files: OLD NEW (memlens snapshot -J)");
+	if (optind + 2 != argc && optind + 1 != argc) {
+		cli_err("diff needs two files, OLD NEW (memlens snapshot -J), or one stream (snapshot --watch -J)");
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[optind], "-") && !strcmp(argv[optind + 1], "-")) {
+	if (optind + 2 == argc && !strcmp(argv[optind], "-") && !strcmp(argv[optind + 1], "-")) {
 		cli_err("only one of OLD and NEW can be standard input");
 		return EXIT_USAGE;
 	}
@@ -265,9 +268,31 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 	rc = parse_opts(cli, argc, argv, &q);
 	if (rc >= 0)
 		return rc;
-	err = doc_read(argv[optind], &a);
-	if (!err)
-		err = doc_read(argv[optind + 1], &b);
+	if (optind + 1 == argc) {
+		/* a stream: its first document against its last */
+		struct doc *v = NULL;
+		size_t n = 0;
+
+		err = doc_read_stream(argv[optind], &v, &n);
+		if (!err && n < 2) {
+			cli_err("%s: one document: a stream to diff holds two or more (snapshot --watch -J)",
+				argv[optind]);
+			err = -EBADMSG;
+		}
+		if (!err) {
+			a = v[0];
+			b = v[n - 1];
+			memset(&v[0], 0, sizeof(v[0]));
+			memset(&v[n - 1], 0, sizeof(v[n - 1]));
+		}
+		for (size_t i = 0; i < n; i++)
+			doc_free(&v[i]);
+		free(v);
+	} else {
+		err = doc_read(argv[optind], &a);
+		if (!err)
+			err = doc_read(argv[optind + 1], &b);
+	}
 	if (!err && a.boot_id[0] && b.boot_id[0] && strcmp(a.boot_id, b.boot_id)) {
 		/* a pid, a start time and the boot clock name another machine's life */
 		cli_err("%s and %s are of different boots (boot_id %s, %s): nothing in them compares",

@@ -83,7 +83,7 @@ static int row_from_json(json_object *r, const char *path, size_t i, struct proc
 /* the summary member into *d: 0, -EBADMSG (said), -ENOMEM */
 static int summary_from_json(json_object *sum, const char *path, struct doc *d)
 {
-	json_object *konly;
+	json_object *konly, *up;
 	const char *id;
 
 	if (!json_object_is_type(sum, json_type_object))
@@ -91,6 +91,10 @@ static int summary_from_json(json_object *sum, const char *path, struct doc *d)
 	d->mem_available = num(sum, "mem_available", -1);
 	if ((id = str(sum, "boot_id")))
 		snprintf(d->boot_id, sizeof(d->boot_id), "%s", id);
+	if (json_object_object_get_ex(sum, "uptime", &up) &&
+	    (json_object_is_type(up, json_type_double) || json_object_is_type(up, json_type_int)) &&
+	    json_object_get_double(up) >= 0)
+		d->uptime = json_object_get_double(up);
 	if (!json_object_object_get_ex(sum, "dmabuf_kernel_only", &konly) || !json_object_is_type(konly, json_type_array))
 		return 0;
 	d->nk = json_object_array_length(konly);
@@ -276,13 +280,15 @@ static int scan_summary(json_tokener *tok, const char *p, const char *q, const c
 	return err;
 }
 
-static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *path, struct doc *d)
+static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *path, struct doc *d,
+		    const char **end)
 {
 	const char *e = buf + len, *p = ws(buf, e), *q;
 	bool rows_seen = false;
 	int err;
 
 	d->mem_available = -1;
+	d->uptime = -1;
 	if (p >= e || *p != '{')
 		goto bad;
 	p = ws(p + 1, e);
@@ -328,6 +334,7 @@ static int doc_scan(json_tokener *tok, const char *buf, size_t len, const char *
 		cli_err("%s: not a document of memlens snapshot -J", path);
 		return -EBADMSG;
 	}
+	*end = p + 1;
 	return check_rows(path, d);
 bad:
 	cli_err("%s: %s", path, p >= e ? "no whole JSON document in it" : "not a document of memlens snapshot -J");
@@ -337,6 +344,7 @@ bad:
 int doc_parse(const char *buf, size_t len, const char *what, struct doc *d)
 {
 	json_tokener *tok;
+	const char *end;
 	int err;
 
 	memset(d, 0, sizeof(*d));
@@ -348,22 +356,24 @@ int doc_parse(const char *buf, size_t len, const char *what, struct doc *d)
 	if (!tok)
 		return -ENOMEM;
 	/* the first document (snapshot --watch -J writes a stream) */
-	err = doc_scan(tok, buf, len, what, d);
+	err = doc_scan(tok, buf, len, what, d, &end);
 	json_tokener_free(tok);
 	if (err)
 		doc_free(d);
 	return err;
 }
 
-/* 0, or -EBADMSG (not a snapshot) or the file's errno, the reason said */
-int doc_read(const char *path, struct doc *d)
+/* the whole file (\"-\" standard input), up to one byte past DIFF_FILE_MAX
+ * (the parsers refuse that): 0, or its errno (said) */
+static int read_whole(const char *path, char **bufp, size_t *lenp)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	size_t len = 0, cap = 1 << 16, nr;
 	char *buf = NULL, *p;
 	int err = 0;
 
-	memset(d, 0, sizeof(*d));
+	*bufp = NULL;
+	*lenp = 0;
 	if (!f) {
 		err = -errno;
 		cli_err("%s: %s", path, strerror(errno));
@@ -389,11 +399,122 @@ int doc_read(const char *path, struct doc *d)
 		}
 		len += nr;
 	}
+	if (f != stdin)
+		fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+/* 0, or -EBADMSG (not a snapshot) or the file's errno, the reason said */
+int doc_read(const char *path, struct doc *d)
+{
+	char *buf;
+	size_t len;
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	err = read_whole(path, &buf, &len);
 	if (!err)
 		err = doc_parse(buf, len, path, d);
 	free(buf);
-	if (f != stdin)
-		fclose(f);
+	return err;
+}
+
+/* document k of s (1-based) against the one before it: one boot, in time order */
+static int stream_check(const char *path, const struct doc *s, size_t k)
+{
+	const struct doc *a = &s[k - 2], *b = &s[k - 1];
+
+	if (a->boot_id[0] && b->boot_id[0] && strcmp(a->boot_id, b->boot_id)) {
+		cli_err("%s: document %zu is of another boot than document %zu (boot_id %s, %s)", path, k, k - 1,
+			b->boot_id, a->boot_id);
+		return -EBADMSG;
+	}
+	if (a->uptime >= 0 && b->uptime >= 0 && b->uptime < a->uptime) {
+		cli_err("%s: document %zu was taken before document %zu (uptime %.3f, %.3f): out of order", path, k,
+			k - 1, b->uptime, a->uptime);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int doc_parse_stream(const char *buf, size_t len, const char *path, struct doc **out, size_t *nout)
+{
+	const char *p = buf, *e = buf + len;
+	struct doc *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	json_tokener *tok;
+	int err = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (len > DIFF_FILE_MAX || len > INT32_MAX) {
+		cli_err("%s: larger than %d MiB: not a stream of snapshots", path, DIFF_FILE_MAX >> 20);
+		return -EBADMSG;
+	}
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	while (!err && (p = ws(p, e)) < e) {
+		char what[4200];
+
+		if (n == DIFF_STREAM_MAX) {
+			cli_err("%s: more than %d documents", path, DIFF_STREAM_MAX);
+			err = -EBADMSG;
+			break;
+		}
+		if (n == cap) {
+			nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		snprintf(what, sizeof(what), "%s: document %zu", path, n + 1);
+		memset(&v[n], 0, sizeof(v[n]));
+		err = doc_scan(tok, p, (size_t)(e - p), what, &v[n], &p);
+		if (err) {
+			doc_free(&v[n]);
+			break;
+		}
+		n++;
+		if (n > 1)
+			err = stream_check(path, v, n);
+	}
+	json_tokener_free(tok);
+	if (!err && !n) {
+		cli_err("%s: no document in it", path);
+		err = -EBADMSG;
+	}
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			doc_free(&v[i]);
+		free(v);
+		return err;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int doc_read_stream(const char *path, struct doc **docs, size_t *n)
+{
+	char *buf;
+	size_t len;
+	int err;
+
+	*docs = NULL;
+	*n = 0;
+	err = read_whole(path, &buf, &len);
+	if (!err)
+		err = doc_parse_stream(buf, len, path, docs, n);
+	free(buf);
 	return err;
 }
 

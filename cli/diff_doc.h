@@ -13,6 +13,7 @@
  * (docs/security.md) */
 #define DIFF_FILE_MAX (128 << 20)
 #define DIFF_ROWS_MAX (1 << 20)
+#define DIFF_STREAM_MAX 100000	/* documents in a stream */
 
 #include "quantity.h"
 
@@ -37,6 +38,7 @@ struct doc {
 	bool has_konly;
 	int64_t mem_available;
 	char boot_id[37];	/* summary's boot_id ("" where the document has none) */
+	double uptime;		/* summary's uptime, seconds (-1 where none) */
 };
 
 /* (pid, comm) order, and inode order */
@@ -48,6 +50,11 @@ int doc_parse(const char *buf, size_t len, const char *what, struct doc *d);
 /* the same from a file, "-" standard input; or its errno */
 int doc_read(const char *path, struct doc *d);
 void doc_free(struct doc *d);
+/* every document of a stream (snapshot --watch -J; one document is a
+ * stream of one), each as doc_parse() reads one, all of one boot and in
+ * time order: 0, or -EBADMSG (said, naming the document), -ENOMEM */
+int doc_parse_stream(const char *buf, size_t len, const char *path, struct doc **docs, size_t *n);
+int doc_read_stream(const char *path, struct doc **docs, size_t *n);
 
 /* ---- the view: OLD and NEW merged ---- */
 struct diff_req {

@@ -395,6 +395,26 @@ jq '.summary.boot_id = "00000000-0000-4000-8000-000000000000"' "$tmp/d1.j" > "$t
 "$ML" diff "$tmp/d1.j" "$tmp/other.j" > "$tmp/boots.out" 2> "$tmp/boots.err"; rc=$?
 is "diff of two boots: exit 1, nothing on stdout, one line saying so" "1 0 1 yes" \
 	"$rc $(wc -c < "$tmp/boots.out") $(wc -l < "$tmp/boots.err") $(grep -q 'different boots' "$tmp/boots.err" && echo yes)"
+# diff STREAM (what snapshot --watch -J writes): its first document against its last
+"$ML" snapshot --no-dmabuf -b -J > "$tmp/d15.j" 2> /dev/null
+# the last one a second later, its first process 4 kB larger: only it says so
+jq '.summary.uptime += 1 | .snapshot[0].pss += 4096' "$tmp/d15.j" > "$tmp/d16.j"
+cat "$tmp/d1.j" "$tmp/d15.j" "$tmp/d16.j" > "$tmp/stream.j"
+"$ML" diff "$tmp/d1.j" "$tmp/d16.j" -J > "$tmp/first_last.j"
+is "diff STREAM: the first document against the last, as diff FIRST LAST says it (a non-empty answer)" \
+	"$(cat "$tmp/first_last.j")" "$("$ML" diff "$tmp/stream.j" -J)"
+# hostile streams: one line naming the document, exit 1, nothing on stdout
+half=$(( $(wc -c < "$tmp/d15.j") / 2 ))
+{ cat "$tmp/d1.j"; head -c $half "$tmp/d15.j"; cat "$tmp/d2.j"; } > "$tmp/cut.j"
+cat "$tmp/d15.j" "$tmp/d1.j" > "$tmp/order.j"
+cat "$tmp/d1.j" "$tmp/other.j" > "$tmp/mixed.j"
+for c in "order.j:document 2 was taken before document 1" "mixed.j:document 2 is of another boot" \
+	"cut.j:document 2: " "d1.j:one document"; do
+	f=${c%%:*} want=${c#*:}
+	"$ML" diff "$tmp/$f" > "$tmp/h.out" 2> "$tmp/h.err"; rc=$?
+	is "diff STREAM refuses $f: exit 1, one line ('$want'), no output" "1 1 0 yes" \
+		"$rc $(wc -l < "$tmp/h.err") $(wc -c < "$tmp/h.out") $(grep -qF "$want" "$tmp/h.err" && echo yes)"
+done
 $PY -c 'import sys, time; x = bytearray(32 << 20); sys.stdout.write("up\n"); sys.stdout.flush(); time.sleep(60)' > "$tmp/grow.out" &
 grow=$!; kids+=($grow)
 for _ in $(seq 100); do grep -q up "$tmp/grow.out" && break; sleep 0.05; done
@@ -472,7 +492,8 @@ for fmt in "" -J -r --csv; do
 	is "diff $fmt -o NOPE: exit 2, one line" "2 memlens: unknown column 'NOPE' (see --help for the list)" "$rc $(cat "$tmp/e")"
 done
 "$ML" diff /nonexistent "$tmp/h2.j" > /dev/null 2>&1; is "diff of a missing file: exit 1" 1 $?
-"$ML" diff "$tmp/h1.j" > /dev/null 2>&1; is "diff of one file: exit 2" 2 $?
+"$ML" diff "$tmp/h1.j" > /dev/null 2>&1; is "diff of one file of one document (a stream too short): exit 1" 1 $?
+"$ML" diff "$tmp/h1.j" "$tmp/h2.j" "$tmp/h1.j" > /dev/null 2>&1; is "diff of three files: exit 2" 2 $?
 
 # ---- one meaning per letter ----
 "$ML" dmabuf -a > /dev/null 2>&1; rc=$?

@@ -4,25 +4,47 @@
 #include <string.h>
 #include "diff_doc.h"
 
+/* an accepted document: sorted, every row whole */
+static void check(const struct doc *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (!d->p[i].comm || d->p[i].pid <= 0 || (i && diff_cmp_proc(&d->p[i - 1], &d->p[i]) >= 0))
+			abort();
+		for (int k = 0; k < Q_N; k++)
+			if (d->p[i].v[k] < 0)
+				abort();
+	}
+	for (size_t i = 0; i < d->nk; i++)
+		if (!d->k[i].exporter || !d->k[i].name)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct doc d;
+	struct doc d, *v;
+	size_t n;
 
 	if (doc_parse((const char *)data, size, "fuzz", &d) == 0) {
-		/* accepted: sorted, every row whole */
-		for (size_t i = 0; i < d.n; i++) {
-			if (!d.p[i].comm || d.p[i].pid <= 0 || (i && diff_cmp_proc(&d.p[i - 1], &d.p[i]) >= 0))
-				abort();
-			for (int k = 0; k < Q_N; k++)
-				if (d.p[i].v[k] < 0)
-					abort();
-		}
-		for (size_t i = 0; i < d.nk; i++)
-			if (!d.k[i].exporter || !d.k[i].name)
-				abort();
+		check(&d);
 		doc_free(&d);
 	} else if (d.p || d.k || d.n || d.nk) {
 		abort();	/* refused: nothing half-kept */
+	}
+	/* the same bytes as a stream (diff STREAM): each document whole, one
+	 * boot, in time order */
+	if (doc_parse_stream((const char *)data, size, "fuzz", &v, &n) == 0) {
+		if (!n)
+			abort();
+		for (size_t i = 0; i < n; i++) {
+			check(&v[i]);
+			if (i && ((v[i].uptime >= 0 && v[i - 1].uptime > v[i].uptime) ||
+				  (v[i].boot_id[0] && v[i - 1].boot_id[0] && strcmp(v[i].boot_id, v[i - 1].boot_id))))
+				abort();
+			doc_free(&v[i]);
+		}
+		free(v);
+	} else if (v || n) {
+		abort();
 	}
 	return 0;
 }
