@@ -292,12 +292,12 @@ int cmd_diff(struct cli *cli, int argc, char **argv)
 		err = doc_read(argv[optind], &a);
 		if (!err)
 			err = doc_read(argv[optind + 1], &b);
-	}
-	if (!err && a.boot_id[0] && b.boot_id[0] && strcmp(a.boot_id, b.boot_id)) {
-		/* a pid, a start time and the boot clock name another machine's life */
-		cli_err("%s and %s are of different boots (boot_id %s, %s): nothing in them compares",
-			argv[optind], argv[optind + 1], a.boot_id, b.boot_id);
-		err = -EBADMSG;
+		if (!err && !doc_same_boot(&a, &b)) {
+			/* a pid, a start time and the boot clock name another machine's life */
+			cli_err("%s and %s are of different boots (boot_id %s, %s): nothing in them compares",
+				argv[optind], argv[optind + 1], a.boot_id, b.boot_id);
+			err = -EBADMSG;
+		}
 	}
 	if (!err)
 		err = diff_merge(&a, &b, &q, &r);

@@ -425,21 +425,32 @@ int doc_read(const char *path, struct doc *d)
 	return err;
 }
 
-/* document k of s (1-based) against the one before it: one boot, in time order */
-static int stream_check(const char *path, const struct doc *s, size_t k)
+bool doc_same_boot(const struct doc *a, const struct doc *b)
 {
-	const struct doc *a = &s[k - 2], *b = &s[k - 1];
+	return !a->boot_id[0] || !b->boot_id[0] || !strcmp(a->boot_id, b->boot_id);
+}
 
-	if (a->boot_id[0] && b->boot_id[0] && strcmp(a->boot_id, b->boot_id)) {
-		cli_err("%s: document %zu is of another boot than document %zu (boot_id %s, %s)", path, k, k - 1,
-			b->boot_id, a->boot_id);
+/* document k of s (1-based) against the last before it that names a boot
+ * and the last that gives a time (*boot_k, *up_k: 0 none yet; updated): one
+ * boot, in time order, across documents that leave either out */
+static int stream_check(const char *path, const struct doc *s, size_t k, size_t *boot_k, size_t *up_k)
+{
+	const struct doc *d = &s[k - 1];
+
+	if (*boot_k && !doc_same_boot(&s[*boot_k - 1], d)) {
+		cli_err("%s: document %zu is of another boot than document %zu (boot_id %s, %s)", path, k, *boot_k,
+			d->boot_id, s[*boot_k - 1].boot_id);
 		return -EBADMSG;
 	}
-	if (a->uptime >= 0 && b->uptime >= 0 && b->uptime < a->uptime) {
+	if (*up_k && d->uptime >= 0 && d->uptime < s[*up_k - 1].uptime) {
 		cli_err("%s: document %zu was taken before document %zu (uptime %.3f, %.3f): out of order", path, k,
-			k - 1, b->uptime, a->uptime);
+			*up_k, d->uptime, s[*up_k - 1].uptime);
 		return -EBADMSG;
 	}
+	if (d->boot_id[0])
+		*boot_k = k;
+	if (d->uptime >= 0)
+		*up_k = k;
 	return 0;
 }
 
@@ -447,7 +458,7 @@ int doc_parse_stream(const char *buf, size_t len, const char *path, struct doc *
 {
 	const char *p = buf, *e = buf + len;
 	struct doc *v = NULL, *nv;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, boot_k = 0, up_k = 0;
 	json_tokener *tok;
 	int err = 0;
 
@@ -484,8 +495,7 @@ int doc_parse_stream(const char *buf, size_t len, const char *path, struct doc *
 			break;
 		}
 		n++;
-		if (n > 1)
-			err = stream_check(path, v, n);
+		err = stream_check(path, v, n, &boot_k, &up_k);
 	}
 	json_tokener_free(tok);
 	if (!err && !n) {

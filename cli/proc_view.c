@@ -105,11 +105,17 @@ int proc_filters_parse(struct proc_filters *f, int which, const char *arg)
 	return 0;
 }
 
+/* memlens's own row (filters.self), never shown */
+static bool is_self(const struct proc_filters *f, const struct memlens_proc_usage *p)
+{
+	return f->self && p->pid == f->self;
+}
+
 bool proc_filters_match(const struct proc_filters *f, const struct memlens_proc_usage *p)
 {
 	bool ok = !f->npids;
 
-	if (f->self && p->pid == f->self)
+	if (is_self(f, p))
 		return false;
 	for (size_t i = 0; !ok && i < f->npids; i++)
 		ok = p->pid == f->pids[i];
@@ -188,7 +194,7 @@ int proc_view_select(struct proc_view *v, const struct memlens_snapshot *s, cons
 	for (size_t i = 0; i < n; i++) {
 		const struct memlens_proc_usage *p = memlens_snapshot__get(s, i);
 
-		if (f->self && p->pid == f->self)
+		if (is_self(f, p))
 			v->n--;	/* not read, as far as anyone shown this is concerned */
 		else if (proc_filters_match(f, p))
 			v->rows[v->shown++] = p;

@@ -408,7 +408,12 @@ half=$(( $(wc -c < "$tmp/d15.j") / 2 ))
 { cat "$tmp/d1.j"; head -c $half "$tmp/d15.j"; cat "$tmp/d2.j"; } > "$tmp/cut.j"
 cat "$tmp/d15.j" "$tmp/d1.j" > "$tmp/order.j"
 cat "$tmp/d1.j" "$tmp/other.j" > "$tmp/mixed.j"
+# ... also across a document that names no boot and gives no time (the last checked against the first)
+jq 'del(.summary.boot_id, .summary.uptime)' "$tmp/d15.j" > "$tmp/anon.j"
+cat "$tmp/d1.j" "$tmp/anon.j" "$tmp/other.j" > "$tmp/mixed2.j"
+cat "$tmp/d15.j" "$tmp/anon.j" "$tmp/d1.j" > "$tmp/order2.j"
 for c in "order.j:document 2 was taken before document 1" "mixed.j:document 2 is of another boot" \
+	"mixed2.j:document 3 is of another boot than document 1" "order2.j:document 3 was taken before document 1" \
 	"cut.j:document 2: " "d1.j:one document"; do
 	f=${c%%:*} want=${c#*:}
 	"$ML" diff "$tmp/$f" > "$tmp/h.out" 2> "$tmp/h.err"; rc=$?

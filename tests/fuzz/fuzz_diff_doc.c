@@ -33,15 +33,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the same bytes as a stream (diff STREAM): each document whole, one
 	 * boot, in time order */
 	if (doc_parse_stream((const char *)data, size, "fuzz", &v, &n) == 0) {
+		const char *boot = "";
+		double up = -1;
+
 		if (!n)
 			abort();
+		/* every named boot the same, every given time at or after the last */
 		for (size_t i = 0; i < n; i++) {
 			check(&v[i]);
-			if (i && ((v[i].uptime >= 0 && v[i - 1].uptime > v[i].uptime) ||
-				  (v[i].boot_id[0] && v[i - 1].boot_id[0] && strcmp(v[i].boot_id, v[i - 1].boot_id))))
+			if ((v[i].uptime >= 0 && v[i].uptime < up) ||
+			    (v[i].boot_id[0] && boot[0] && strcmp(v[i].boot_id, boot)))
 				abort();
-			doc_free(&v[i]);
+			if (v[i].uptime >= 0)
+				up = v[i].uptime;
+			if (v[i].boot_id[0])
+				boot = v[i].boot_id;
 		}
+		for (size_t i = 0; i < n; i++)
+			doc_free(&v[i]);
 		free(v);
 	} else if (v || n) {
 		abort();
