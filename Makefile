@@ -56,7 +56,7 @@ BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 
-TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/bigpt $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/bigpt $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(BUILD)/tests/leaker $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all lib cli tests check vm-check dist-check fuzz bench install uninstall clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
@@ -152,6 +152,11 @@ $(BUILD)/tests/sharer: tests/helpers/sharer.c
 
 # static too: its Pss, shared with nobody, stays put between two reads
 $(BUILD)/tests/bigpt: tests/helpers/bigpt.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -static -o $@ $<
+
+# static too: nothing of its own grows but what it leaks
+$(BUILD)/tests/leaker: tests/helpers/leaker.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -static -o $@ $<
 

@@ -91,6 +91,9 @@ static int summary_from_json(json_object *sum, const char *path, struct doc *d)
 	d->mem_available = num(sum, "mem_available", -1);
 	if ((id = str(sum, "boot_id")))
 		snprintf(d->boot_id, sizeof(d->boot_id), "%s", id);
+	/* the time is shown again: only the characters of RFC 3339 */
+	if ((id = str(sum, "time")) && strlen(id) < sizeof(d->time) && !id[strspn(id, "0123456789-:.TZ+")])
+		snprintf(d->time, sizeof(d->time), "%s", id);
 	if (json_object_object_get_ex(sum, "uptime", &up) &&
 	    (json_object_is_type(up, json_type_double) || json_object_is_type(up, json_type_int)) &&
 	    json_object_get_double(up) >= 0)
@@ -578,6 +581,24 @@ static int merge_konly(const struct doc *a, const struct doc *b, struct diff_res
 	return 0;
 }
 
+/* the intervals of q's stream in which p's PSS grew; -1 if none is counted */
+static int64_t grew_in(const struct proc *p, const struct diff_req *q)
+{
+	const struct proc *prev = NULL;
+	int64_t n = 0;
+
+	if (!q->stream)
+		return -1;
+	for (size_t i = 0; i < q->nstream; i++) {
+		const struct doc *d = &q->stream[i];
+		const struct proc *now = bsearch(p, d->p, d->n, sizeof(*d->p), diff_cmp_proc);
+
+		n += prev && now && now->v[Q_PSS] > prev->v[Q_PSS];
+		prev = now;
+	}
+	return n;
+}
+
 int diff_merge(const struct doc *a, const struct doc *b, const struct diff_req *q, struct diff_res *r)
 {
 	size_t i = 0, j = 0;
@@ -591,11 +612,17 @@ int diff_merge(const struct doc *a, const struct doc *b, const struct diff_req *
 
 		w->old = cmp <= 0 ? &a->p[i++] : NULL;
 		w->new = cmp >= 0 ? &b->p[j++] : NULL;
+		bool changed;
+
 		r->nnew += !w->old;
 		r->ngone += !w->new;
-		if (row_deltas(w, r) || q->all)
+		changed = row_deltas(w, r);
+		w->grew = grew_in(w->new ? w->new : w->old, q);
+		/* --grew-in: its growth over the stream decides, not the net change */
+		if (q->grew_in ? w->grew >= (int64_t)q->grew_in : changed || q->all)
 			r->nr++;
 	}
+	r->seconds = a->uptime >= 0 && b->uptime >= 0 ? b->uptime - a->uptime : -1;
 	qsort_r(r->rows, r->nr, sizeof(*r->rows), cmp_row, (void *)&q->sort_f);
 	if (q->top && r->nr > q->top)
 		r->nr = q->top;

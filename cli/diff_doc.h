@@ -39,6 +39,7 @@ struct doc {
 	int64_t mem_available;
 	char boot_id[37];	/* summary's boot_id ("" where the document has none) */
 	double uptime;		/* summary's uptime, seconds (-1 where none) */
+	char time[32];		/* summary's time, RFC 3339 ("" where none or not one) */
 };
 
 /* (pid, comm) order, and inode order */
@@ -63,12 +64,19 @@ struct diff_req {
 	bool all;		/* -a: the unchanged rows too */
 	size_t top;		/* --top N: 0 every row */
 	int sort_f;		/* -x: a summed quantity */
+	/* --grew-in N: only the processes whose PSS grew in N or more of the
+	 * stream's intervals (0: no such filter); the stream is the documents
+	 * each row's growth is counted over (NULL: none is counted) */
+	size_t grew_in;
+	const struct doc *stream;
+	size_t nstream;
 };
 
 /* a process in OLD, NEW or both, and the change of each summed quantity */
 struct row {
 	const struct proc *old, *new;
 	int64_t d[Q_N];
+	int64_t grew;		/* intervals of the stream its PSS grew in; -1 none counted */
 };
 
 /* a kernel-only buffer in one document and not the other */
@@ -83,6 +91,7 @@ struct diff_res {
 	int64_t tot[Q_N];	/* every delta summed, saturated */
 	struct kchange *kchanges;	/* in inode order */
 	size_t nk;
+	double seconds;		/* NEW's uptime less OLD's; -1 where either has none */
 };
 
 /* a and b merged by (pid, comm), and their kernel-only buffers by inode: 0 or -ENOMEM */

@@ -48,6 +48,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				up = v[i].uptime;
 			if (v[i].boot_id[0])
 				boot = v[i].boot_id;
+			/* the time is printed again: RFC 3339's characters only */
+			if (v[i].time[strspn(v[i].time, "0123456789-:.TZ+")])
+				abort();
+		}
+		/* first against last, each row's growth counted over the stream
+		 * (--grew-in): at most the stream's intervals */
+		if (n >= 2) {
+			struct diff_req q = { .sort_f = Q_PSS, .grew_in = 1, .stream = v, .nstream = n };
+			struct diff_res r = { 0 };
+
+			if (diff_merge(&v[0], &v[n - 1], &q, &r) == 0)
+				for (size_t i = 0; i < r.nr; i++)
+					if (r.rows[i].grew < 1 || r.rows[i].grew > (int64_t)n - 1)
+						abort();
+			diff_res_free(&r);
 		}
 		for (size_t i = 0; i < n; i++)
 			doc_free(&v[i]);
