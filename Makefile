@@ -54,7 +54,10 @@ BPF_PROGS := task_vma task_vma_nopath dmabuf task_file task_vma_dmabuf task_mm t
 BPF_SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h) $(BPF_PROGS:%=$(BUILD)/%.lskel.h)
 
 CLI_SRCS := $(sort $(wildcard cli/*.c))
-CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
+CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o) $(BUILD)/cli/report_assets.o
+# what report_assets.S embeds: the report page's script, style and vendored layout
+REPORT_ASSETS := cli/report/report.css cli/report/report.js third_party/d3-hierarchy/d3-hierarchy.js \
+		 third_party/d3-hierarchy/LICENSE
 
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/bigpt $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(BUILD)/tests/leaker $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -122,6 +125,12 @@ $(BUILD)/memlens-uninstalled.pc: src/memlens.pc.in Makefile
 $(BUILD)/cli/%.o: cli/%.c cli/memlens_cli.h cli/webconfig.h cli/metrics.h cli/diff_doc.h cli/quantity.h cli/group.h cli/jsonw.h cli/proc_view.h cli/object_view.h include/memlens.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/cli/report_assets.o: cli/report_assets.S $(REPORT_ASSETS)
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
+
+$(BUILD)/cli/report_html.o $(BUILD)/cli/cmd_report.o: cli/report.h
 
 # the commit built, for memlens_build_info's revision: rewritten only when it
 # changes; "unknown" outside a git checkout of this tree (a tarball, a package)

@@ -11,8 +11,10 @@
 
 void doc_free(struct doc *d)
 {
-	for (size_t i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++) {
 		free(d->p[i].comm);
+		free(d->p[i].cgroup);
+	}
 	for (size_t i = 0; i < d->nk; i++) {
 		free(d->k[i].exporter);
 		free(d->k[i].name);
@@ -77,6 +79,8 @@ static int row_from_json(json_object *r, const char *path, size_t i, struct proc
 		}
 	}
 	p->comm = strdup(comm);
+	if (str(r, "cgroup") && !(p->cgroup = strdup(str(r, "cgroup"))))
+		return -ENOMEM;
 	return p->comm ? 0 : -ENOMEM;
 }
 
@@ -91,6 +95,8 @@ static int summary_from_json(json_object *sum, const char *path, struct doc *d)
 	d->mem_available = num(sum, "mem_available", -1);
 	if ((id = str(sum, "boot_id")))
 		snprintf(d->boot_id, sizeof(d->boot_id), "%s", id);
+	if ((id = str(sum, "hostname")))
+		snprintf(d->hostname, sizeof(d->hostname), "%s", id);
 	/* the time is shown again: only the characters of RFC 3339 */
 	if ((id = str(sum, "time")) && strlen(id) < sizeof(d->time) && !id[strspn(id, "0123456789-:.TZ+")])
 		snprintf(d->time, sizeof(d->time), "%s", id);

@@ -22,6 +22,7 @@
 struct proc {
 	int32_t pid;
 	char *comm;
+	char *cgroup;		/* its cgroup (-o +CGROUP), NULL where the document has none */
 	int64_t v[Q_N];
 };
 
@@ -40,6 +41,7 @@ struct doc {
 	char boot_id[37];	/* summary's boot_id ("" where the document has none) */
 	double uptime;		/* summary's uptime, seconds (-1 where none) */
 	char time[32];		/* summary's time, RFC 3339 ("" where none or not one) */
+	char hostname[256];	/* summary's hostname ("" where none) */
 };
 
 /* (pid, comm) order, and inode order */

@@ -27,6 +27,7 @@ static const struct cmd {
 	{ "snapshot", cmd_snapshot, "snapshot           every process: Vss Rss Pss Uss Swap and DMA-BUF (--openmetrics)" },
 	{ "exporter", cmd_exporter, "exporter           serve the snapshot's metrics to Prometheus on /metrics (or --textfile DIR)" },
 	{ "diff", cmd_diff, "diff OLD NEW       what changed between two snapshot -J files: per process, kernel-only DMA-BUFs" },
+	{ "report", cmd_report, "report --html FILE  one self-contained page: treemap by cgroup, process, mapping; DMA-BUF; growth" },
 	{ "who-maps", cmd_who_maps, "who-maps TARGET    who maps a file, DEV:INODE or PID:ADDR; --shared: every shared object" },
 };
 

@@ -244,5 +244,6 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv);
 int cmd_who_maps(struct cli *cli, int argc, char **argv);
 int cmd_exporter(struct cli *cli, int argc, char **argv);
 int cmd_diff(struct cli *cli, int argc, char **argv);
+int cmd_report(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * memlens report --html FILE [INPUT]: one self-contained page to look at
+ * (report_html.c draws it).  Live, it takes a snapshot (the process list,
+ * cgroups, the DMA-BUF pass) and reads each process's smaps: the treemap's
+ * leaves are its mappings, grouped by object, sized by Pss; a process's
+ * PSS is the sum of its leaves (what smaps_rollup sums, read once).  From
+ * a `snapshot -J` file it shows what the document holds: each process
+ * whole, the kernel-only buffers; from a stream, the last document and the
+ * growth of the top growers over all of them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "memlens_cli.h"
+#include "diff_doc.h"
+#include "report.h"
+
+#define REPORT_GROWERS 8	/* a stream's top growers drawn */
+
+struct report_args {
+	const char *html, *input;
+	size_t top_maps;	/* mappings named per process, the rest summed per kind */
+	bool dmabuf;
+};
+
+static void help(void)
+{
+	printf("Usage: memlens report --html FILE [INPUT] [options]\n\n"
+	       "One self-contained HTML page (no network when viewed): a treemap of memory by\n"
+	       "cgroup, process and mapping, sized by PSS and coloured by kind; the DMA-BUF\n"
+	       "buffers and their holders; for a stream, the growth of the top growers.\n"
+	       "Without INPUT, from this machine now (each process's smaps is read); with\n"
+	       "INPUT, from a `snapshot -J` file or `snapshot --watch -J` stream (- for\n"
+	       "standard input). FILE - writes to standard output. docs/report.md says how to\n"
+	       "read each view.\n\n"
+	       "      --html FILE    write the page to FILE\n"
+	       "      --top-maps N   mappings named in each process (default 8; the rest\n"
+	       "                     summed by kind)\n"
+	       "      --no-dmabuf    without the DMA-BUF pass\n"
+	       "  -v, --verbose      say where the figures came from\n"
+	       "  -h, --help         this help\n");
+}
+
+static int parse_opts(struct cli *cli, int argc, char **argv, struct report_args *a)
+{
+	enum { OPT_HTML = 256, OPT_TOP_MAPS, OPT_NO_DMABUF };
+	static const struct option longopts[] = {
+		{ "html", required_argument, NULL, OPT_HTML },
+		{ "top-maps", required_argument, NULL, OPT_TOP_MAPS },
+		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_HTML: a->html = optarg; break;
+		case OPT_TOP_MAPS:
+			errno = 0;
+			a->top_maps = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || errno || optarg[0] == '-' || a->top_maps > 1000) {
+				cli_err("--top-maps %s: a number up to 1000", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_NO_DMABUF: a->dmabuf = false; break;
+		case 'v': cli->verbose++; break;
+		case 'h': help(); return EXIT_OK;
+		default: cli_try_help(cli); return EXIT_USAGE;
+		}
+	}
+	if (!a->html) {
+		cli_err("report needs --html FILE (the page to write; - for standard output)");
+		return EXIT_USAGE;
+	}
+	if (optind + 1 < argc) {
+		cli_err("report takes one INPUT (a snapshot -J file or stream), or none for this machine now");
+		return EXIT_USAGE;
+	}
+	a->input = optind < argc ? argv[optind] : NULL;
+	if (a->input && !strcmp(a->input, "-") && !strcmp(a->html, "-")) {
+		cli_err("INPUT and --html cannot both be standard input and output");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* ---- live: the snapshot, then each process's mappings ---- */
+
+/* a process's mappings of one object: its kind, its name, its Pss */
+struct group {
+	enum report_kind kind;
+	const char *name;	/* the VMA's, in the smaps set */
+	uint64_t bytes;
+};
+
+static enum report_kind vma_kind(const struct memlens_vma *v)
+{
+	const char *k = memlens_vma__kind(v);
+
+	if (!strcmp(k, "file") || !strcmp(k, "deleted"))
+		return RK_FILE;
+	if (!strcmp(k, "memfd") || !strcmp(k, "shm") || !strcmp(k, "sysv"))
+		return RK_SHMEM;
+	if (!strcmp(k, "dmabuf"))
+		return RK_DMABUF;
+	return RK_ANON;
+}
+
+static int cmp_group_name(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return x->kind != y->kind ? (int)x->kind - (int)y->kind : strcmp(x->name, y->name);
+}
+
+static int cmp_group_bytes(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return x->bytes != y->bytes ? (x->bytes > y->bytes ? -1 : 1) : cmp_group_name(a, b);
+}
+
+/* p's leaves from its smaps: the top_maps largest objects by name, the rest
+ * one leaf per kind; 0, -ENOMEM */
+static int leaves_from_smaps(struct report_proc *p, const struct memlens_usage_set *set, size_t top_maps)
+{
+	static const char *const rest[RK_N] = { "other anonymous", "other files", "other shared memory",
+						"other DMA-BUF mappings", "" };
+	size_t n = memlens_usage_set__count(set), ng = 0;
+	struct group *g = calloc(n ? n : 1, sizeof(*g));
+	uint64_t other[RK_N] = { 0 };
+	int err = 0;
+
+	if (!g)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct memlens_vma_usage *u = memlens_usage_set__get(set, i);
+
+		g[ng++] = (struct group){ vma_kind(&u->vma), u->vma.name[0] ? u->vma.name : "[anon]",
+					  u->kb[MEMLENS_USAGE_PSS] * 1024 };
+	}
+	/* one group per object: sorted by name, runs summed */
+	qsort(g, ng, sizeof(*g), cmp_group_name);
+	n = ng;
+	ng = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ng && !cmp_group_name(&g[ng - 1], &g[i]))
+			g[ng - 1].bytes += g[i].bytes;
+		else
+			g[ng++] = g[i];
+	}
+	qsort(g, ng, sizeof(*g), cmp_group_bytes);
+	for (size_t i = 0; !err && i < ng; i++) {
+		char name[4 * 4096 + 1];
+
+		if (!g[i].bytes)
+			break;
+		if (i >= top_maps) {
+			other[g[i].kind] += g[i].bytes;
+			continue;
+		}
+		err = report_add_leaf(p, g[i].kind, cli_escape(g[i].name, name, sizeof(name)), g[i].bytes);
+	}
+	for (int k = 0; !err && k < RK_N; k++)
+		if (other[k])
+			err = report_add_leaf(p, (enum report_kind)k, rest[k], other[k]);
+	free(g);
+	return err;
+}
+
+/* the buffers of the DMA-BUF pass and their holders (a process's threads
+ * with fd tables of their own summed into it) */
+static int bufs_from_dmabuf(struct report *r, const struct memlens_dmabuf *d)
+{
+	size_t nb = memlens_dmabuf__buf_count(d), nr = memlens_dmabuf__ref_count(d), first = r->nbuf;
+
+	for (size_t i = 0; i < nb; i++) {
+		const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, i);
+
+		if (!report_add_buf(r, b->ino, b->size, CLI_SAFE(b->exporter), CLI_SAFE(b->name), b->kernel_only))
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		const struct memlens_dmabuf_ref *ref = memlens_dmabuf__ref(d, i);
+		const struct memlens_dmabuf_holder *h = memlens_dmabuf__holder(d, ref->holder);
+		struct report_buf *b = &r->buf[first + ref->buf];
+		struct report_holder *last = b->nholder ? &b->holder[b->nholder - 1] : NULL;
+
+		if (ref->buf >= nb)
+			continue;
+		if (last && last->pid == h->pid) {
+			last->fds += ref->fd_refs;
+			last->maps += ref->map_refs;
+		} else if (report_add_holder(b, h->pid, CLI_SAFE(h->comm), ref->fd_refs, ref->map_refs)) {
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int gather_live(struct cli *cli, const struct report_args *a, struct report *r)
+{
+	MEMLENS_OPTS(memlens_snapshot_opts, so, .dmabuf = a->dmabuf, .keep_dmabuf = a->dmabuf, .cgroups = true,
+		     .counters_only = true);
+	struct memlens_snapshot *s = NULL;
+	struct timespec wall;
+	struct tm tm;
+	size_t exited = 0;
+	char when[64];
+	int err = memlens__snapshot(cli->ml, &so, &s);
+
+	if (err) {
+		cli_err("snapshot failed: %s", strerror(-err));
+		return -EIO;
+	}
+	memlens_snapshot__time(s, &wall, NULL);
+	if (!gmtime_r(&wall.tv_sec, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		when[0] = 0;
+	r->time = strdup(when);
+	r->hostname = strdup(CLI_SAFE(memlens_snapshot__hostname(s)));
+	r->boot_id = strdup(memlens_snapshot__boot_id(s));
+	r->source = strdup("this machine, live: each process's smaps");
+	r->unread = memlens_snapshot__unreadable(s);
+	if (!r->time || !r->hostname || !r->boot_id || !r->source)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < memlens_snapshot__count(s); i++) {
+		const struct memlens_proc_usage *u = memlens_snapshot__get(s, i);
+		struct memlens_usage_set *set = NULL;
+		struct memlens_proc *proc;
+		struct report_proc *p;
+
+		if (u->pid == getpid())
+			continue;	/* memlens itself, as snapshot leaves it out */
+		proc = memlens__proc_open(cli->ml, u->pid, NULL);
+		err = proc ? memlens_proc__smaps(proc, &set) : -errno;
+		memlens_proc__close(proc);
+		if (err == -ESRCH || err == -ENOENT) {
+			exited++;	/* gone since the snapshot */
+			err = 0;
+			continue;
+		}
+		if (err) {
+			r->unread++;	/* denied, or stalled */
+			err = 0;
+			continue;
+		}
+		p = report_add_proc(r, u->pid, CLI_SAFE(u->comm), u->cgroup ? CLI_SAFE(u->cgroup) : "");
+		err = p ? leaves_from_smaps(p, set, a->top_maps) : -ENOMEM;
+		if (!err && u->dmabuf_pss)
+			err = report_add_leaf(p, RK_DMABUF, "DMA-BUF buffers", u->dmabuf_pss);
+		memlens_usage_set__free(set);
+	}
+	if (!err && a->dmabuf && memlens_snapshot__dmabuf(s)) {
+		r->has_dmabuf = true;
+		err = bufs_from_dmabuf(r, memlens_snapshot__dmabuf(s));
+	}
+	if (cli->verbose)
+		cli_err("report: %zu processes, %zu exited during it, %zu unreadable; DMA-BUF: %s", r->nproc, exited,
+			r->unread, r->has_dmabuf ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "none");
+	memlens_snapshot__free(s);
+	return err;
+}
+
+/* ---- from documents ---- */
+
+/* the stream's top growers by PSS, first document to last */
+static int growth(struct report *r, const struct doc *d, size_t n)
+{
+	const struct doc *last = &d[n - 1];
+	int64_t best[REPORT_GROWERS];
+	size_t pick[REPORT_GROWERS], np = 0;
+
+	r->times = calloc(n, sizeof(*r->times));
+	if (!r->times)
+		return -ENOMEM;
+	r->ntimes = n;
+	for (size_t i = 0; i < n; i++)
+		r->times[i] = d[i].uptime >= 0 ? d[i].uptime : (double)i;
+	/* the REPORT_GROWERS largest growths of the last document's processes */
+	for (size_t i = 0; i < last->n; i++) {
+		const struct proc *was = bsearch(&last->p[i], d[0].p, d[0].n, sizeof(*d[0].p), diff_cmp_proc);
+		int64_t g = last->p[i].v[Q_PSS] - (was ? was->v[Q_PSS] : 0);
+		size_t at = np < REPORT_GROWERS ? np++ : REPORT_GROWERS;
+
+		/* insertion into best[], largest first */
+		while (at > 0 && best[at - 1] < g) {
+			if (at < REPORT_GROWERS) {
+				best[at] = best[at - 1];
+				pick[at] = pick[at - 1];
+			}
+			at--;
+		}
+		if (at < REPORT_GROWERS) {
+			best[at] = g;
+			pick[at] = i;
+		}
+	}
+	r->series = calloc(np ? np : 1, sizeof(*r->series));
+	if (!r->series)
+		return -ENOMEM;
+	for (size_t k = 0; k < np; k++) {
+		const struct proc *p = &last->p[pick[k]];
+		struct report_series *s = &r->series[r->nseries++];
+
+		s->pid = p->pid;
+		s->comm = strdup(p->comm);
+		s->pss = calloc(n, sizeof(*s->pss));
+		if (!s->comm || !s->pss)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			const struct proc *q = bsearch(p, d[i].p, d[i].n, sizeof(*d[i].p), diff_cmp_proc);
+
+			s->pss[i] = q ? q->v[Q_PSS] : -1;
+		}
+	}
+	return 0;
+}
+
+static int gather_docs(const struct report_args *a, struct report *r)
+{
+	struct doc *d = NULL;
+	size_t n = 0;
+	char src[300];
+	int err = doc_read_stream(a->input, &d, &n);
+	const struct doc *last = n ? &d[n - 1] : NULL;
+
+	if (!err) {
+		/* the names are memlens's escaped form already: as they are */
+		if (n > 1)
+			snprintf(src, sizeof(src), "from a stream of %zu snapshot documents: the last, each process whole "
+				 "(a document records no mappings)", n);
+		else
+			snprintf(src, sizeof(src), "from a snapshot document: each process whole (a document records no "
+				 "mappings)");
+		r->time = strdup(last->time);
+		r->hostname = strdup(last->hostname);
+		r->boot_id = strdup(last->boot_id);
+		r->source = strdup(src);
+		if (!r->time || !r->hostname || !r->boot_id || !r->source)
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; !err && last && i < last->n; i++) {
+		const struct proc *q = &last->p[i];
+		struct report_proc *p = report_add_proc(r, q->pid, q->comm, q->cgroup);
+
+		err = p ? 0 : -ENOMEM;
+		if (!err && q->v[Q_PSS])
+			err = report_add_leaf(p, RK_WHOLE, "PSS", (uint64_t)q->v[Q_PSS]);
+		if (!err && q->v[Q_DMABUF_PSS])
+			err = report_add_leaf(p, RK_DMABUF, "DMA-BUF buffers", (uint64_t)q->v[Q_DMABUF_PSS]);
+	}
+	/* a document lists the kernel-only buffers, not who holds the others */
+	if (!err && last && last->has_konly) {
+		r->has_dmabuf = true;
+		for (size_t i = 0; !err && i < last->nk; i++)
+			if (!report_add_buf(r, last->k[i].ino, last->k[i].size, last->k[i].exporter, last->k[i].name,
+					    true))
+				err = -ENOMEM;
+	}
+	if (!err && n > 1)
+		err = growth(r, d, n);
+	for (size_t i = 0; i < n; i++)
+		doc_free(&d[i]);
+	free(d);
+	return err;
+}
+
+int cmd_report(struct cli *cli, int argc, char **argv)
+{
+	struct report_args a = { .top_maps = 8, .dmabuf = true };
+	struct report r = { 0 };
+	FILE *f = NULL;
+	int rc = parse_opts(cli, argc, argv, &a), err;
+
+	if (rc >= 0)
+		return rc;
+	err = a.input ? gather_docs(&a, &r) : gather_live(cli, &a, &r);
+	if (!err) {
+		f = strcmp(a.html, "-") ? fopen(a.html, "we") : stdout;
+		if (!f) {
+			err = -errno;
+			cli_err("%s: %s", a.html, strerror(errno));
+		}
+	}
+	if (!err) {
+		err = report_html(&r, f);
+		if ((f != stdout ? fclose(f) : fflush(f)) && !err)
+			err = -EIO;
+		if (err)
+			cli_err("%s: %s", a.html, strerror(-err));
+	}
+	report_free(&r);
+	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
+}
