@@ -130,7 +130,7 @@ $(BUILD)/cli/report_assets.o: cli/report_assets.S $(REPORT_ASSETS)
 	@mkdir -p $(@D)
 	$(CC) -c $< -o $@
 
-$(BUILD)/cli/report_html.o $(BUILD)/cli/cmd_report.o: cli/report.h
+$(BUILD)/cli/report_html.o $(BUILD)/cli/report.o $(BUILD)/cli/cmd_report.o $(BUILD)/cli/cmd_exporter.o: cli/report.h
 
 # the commit built, for memlens_build_info's revision: rewritten only when it
 # changes; "unknown" outside a git checkout of this tree (a tarball, a package)

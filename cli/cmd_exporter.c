@@ -45,12 +45,24 @@
 #include "memlens_cli.h"
 #include <gnutls/gnutls.h>
 #include "metrics.h"
+#include "report.h"
 #include "revision.h"
 #include "webconfig.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:9848"
 #define CT_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 #define CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
+#define CT_HTML "text/html; charset=utf-8"
+/* the live page at /: a collection renders it while someone viewed it in
+ * the last PAGE_VIEWERS_S seconds; a view is served the last page while it
+ * is younger than PAGE_FRESH_S (else it waits for a collection, as a
+ * scrape does); the page reloads itself every PAGE_REFRESH_S */
+#define PAGE_VIEWERS_S 300
+#define PAGE_FRESH_S 60
+#define PAGE_REFRESH_S 30
+
+/* what a request is answered with: the bodies of one collection */
+enum { BODY_TEXT, BODY_OM, BODY_PAGE, BODY_N };
 
 /* one rendered answer, shared by the scrapes of a collection */
 struct body {
@@ -68,7 +80,7 @@ struct req {
 	struct MHD_Connection *conn;
 	double arrived;		/* now() when its headers were in */
 	double timeout;		/* X-Prometheus-Scrape-Timeout-Seconds, else --scrape-timeout */
-	bool om;
+	int fmt;		/* BODY_*: Prometheus text, OpenMetrics, or the page */
 	bool gz;		/* Accept-Encoding names gzip (Prometheus always does) */
 	int state;
 	struct body *body;
@@ -98,6 +110,10 @@ struct exporter {
 	pthread_cond_t wake;
 	struct req *waiting, **tail;
 	bool stopping;
+	/* the live page (under lock): the last one rendered, plain and gzipped
+	 * (NULL: none yet), when, and until when collections render it */
+	struct body *page[2];
+	double page_at, page_until;
 	/* the collector's own: only collect() touches them, in one thread */
 	unsigned long long errors, collections;
 	bool said;		/* -v: the first collection's sources said */
@@ -342,11 +358,55 @@ static int pss_join(struct exporter *ex, const struct memlens_snapshot *s, doubl
 }
 
 /*
- * One collection, rendered in the formats asked for (out[0]: Prometheus
- * text, out[1]: OpenMetrics).  0, or -errno when the snapshot failed (a
- * DMA-BUF source that fails is counted and its families left out).
+ * The live page of a collection: the report's treemap, each process whole
+ * (the exporter reads no mappings; PSS as the scrape serves it, a process
+ * without one yet left out of the treemap), and the DMA-BUF pass's buffers
+ * and holders.  NULL on -ENOMEM.
  */
-static int collect(struct exporter *ex, const bool want[2], double deadline, struct body *out[2])
+static struct body *page_body(const struct memlens_snapshot *s, const struct memlens_proc_usage *const *rows,
+			      const double *ages, const struct memlens_dmabuf *d)
+{
+	struct report r = { 0 };
+	char *buf = NULL, *cg = NULL, *html = NULL;
+	size_t cap = 0, len = 0, n = memlens_snapshot__count(s);
+	FILE *f = NULL;
+	int err = report_set_meta(&r, s, "memlens exporter",
+				  "the exporter's last collection: each process whole (no mappings read), PSS as "
+				  "/metrics serves it");
+
+	r.refresh = PAGE_REFRESH_S;
+	r.unread = memlens_snapshot__unreadable(s);
+	for (size_t i = 0; !err && i < n; i++)
+		err = report_add_whole(&r, rows[i]->pid, CLI_SAFE(rows[i]->comm),
+				       report_esc(rows[i]->cgroup ? rows[i]->cgroup : "", &cg, &cap),
+				       ages[i] < 0 ? 0 : rows[i]->pss, rows[i]->dmabuf_pss);
+	if (!err && d) {
+		r.has_dmabuf = true;
+		err = report_add_dmabuf(&r, d);
+	}
+	if (!err && !(f = open_memstream(&html, &len)))
+		err = -errno;
+	if (!err)
+		err = report_html(&r, f);
+	if (f && fclose(f) && !err)
+		err = -EIO;
+	report_free(&r);
+	free(cg);
+	free(buf);
+	if (err) {
+		free(html);
+		return NULL;
+	}
+	return body_new(200, CT_HTML, html, len);
+}
+
+/*
+ * One collection, rendered in the forms asked for (out[BODY_TEXT]:
+ * Prometheus text, [BODY_OM]: OpenMetrics, [BODY_PAGE]: the live page).  0,
+ * or -errno when the snapshot failed (a DMA-BUF source that fails is
+ * counted and its families left out).
+ */
+static int collect(struct exporter *ex, const bool want[BODY_N], double deadline, struct body *out[BODY_N])
 {
 	double t0 = now(), budget = deadline - t0;
 	size_t nskip = 0, counts[3];
@@ -430,6 +490,8 @@ static int collect(struct exporter *ex, const bool want[2], double deadline, str
 		else if (!(out[om] = body_new(200, om ? CT_OPENMETRICS : CT_TEXT, buf, len)))
 			err = -ENOMEM;
 	}
+	if (!err && want[BODY_PAGE] && !(out[BODY_PAGE] = page_body(s, rows, ages, d)))
+		err = -ENOMEM;
 	memlens_snapshot__free(s);
 	free(rows);
 	free(fixed);
@@ -449,8 +511,8 @@ static void *collector(void *arg)
 	pthread_mutex_lock(&ex->lock);
 	for (;;) {
 		struct req *batch, *r, *next;
-		struct body *b[2] = { NULL, NULL }, *g[2] = { NULL, NULL };
-		bool want[2] = { false, false };
+		struct body *b[BODY_N] = { NULL }, *g[BODY_N] = { NULL }, *old[2] = { NULL };
+		bool want[BODY_N] = { false };
 		double deadline;
 		bool stopping;
 
@@ -462,12 +524,14 @@ static void *collector(void *arg)
 		ex->waiting = NULL;
 		ex->tail = &ex->waiting;
 		stopping = ex->stopping;
+		/* the page too, while someone looks at it */
+		want[BODY_PAGE] = now() < ex->page_until;
 		pthread_mutex_unlock(&ex->lock);
 
 		/* the batch's earliest end: each scrape's arrival plus its timeout */
 		deadline = 0;
 		for (r = batch; r; r = r->next) {
-			want[r->om] = true;
+			want[r->fmt] = true;
 			if (!deadline || r->arrived + r->timeout < deadline)
 				deadline = r->arrived + r->timeout;
 		}
@@ -477,33 +541,52 @@ static void *collector(void *arg)
 			int err = collect(ex, want, deadline, b);
 
 			if (err) {
-				body_free(b[0]);
-				body_free(b[1]);
-				b[1] = NULL;
+				for (int i = 0; i < BODY_N; i++) {
+					body_free(b[i]);
+					b[i] = NULL;
+				}
 				b[0] = body_text(500, err == -ENOMEM ? "memlens exporter: out of memory\n" :
 							 "memlens exporter: the collection failed (see its log)\n");
 			}
 		}
-		/* gzipped once per format, for the scrapes that accept it */
+		/* gzipped once per form, for the requests that accept it (the
+		 * page always: it is kept for the views to come) */
 		for (r = batch; r; r = r->next) {
-			int k = b[1] && r->om;
+			int k = b[r->fmt] ? r->fmt : 0;
 
 			if (r->gz && b[k] && b[k]->status == 200 && !g[k])
 				g[k] = body_gzip(b[k]);
 		}
-		/* each scrape its format's body (or the error), then resumed;
+		if (b[BODY_PAGE] && !g[BODY_PAGE])
+			g[BODY_PAGE] = body_gzip(b[BODY_PAGE]);
+		/* each request its form's body (or the error), then resumed;
 		 * a resumed request may complete and be freed at once */
 		pthread_mutex_lock(&ex->lock);
 		for (r = batch; r; r = r->next) {
-			int k = b[1] && r->om;
+			int k = b[r->fmt] ? r->fmt : 0;
 
 			r->body = r->gz && g[k] ? g[k] : b[k];
 			if (r->body)
 				r->body->refs++;
 			r->state = REQ_DONE;
 		}
+		if (b[BODY_PAGE]) {	/* the views to come get this page */
+			for (int i = 0; i < 2; i++) {
+				old[i] = ex->page[i];
+				if (old[i] && --old[i]->refs)
+					old[i] = NULL;	/* a view still sends it */
+			}
+			ex->page[0] = b[BODY_PAGE];
+			ex->page[1] = g[BODY_PAGE];
+			for (int i = 0; i < 2; i++)
+				if (ex->page[i])
+					ex->page[i]->refs++;
+			ex->page_at = now();
+		}
 		pthread_mutex_unlock(&ex->lock);
-		for (int i = 0; i < 2; i++) {	/* bodies no scrape took */
+		body_free(old[0]);
+		body_free(old[1]);
+		for (int i = 0; i < BODY_N; i++) {	/* bodies no request took */
 			if (b[i] && !b[i]->refs)
 				body_free(b[i]);
 			if (g[i] && !g[i]->refs)
@@ -731,12 +814,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 
 		if (ok != MHD_YES || answered)
 			return ok;
-		/* headers in: everything but a scrape is answered at once */
-		if (!strcmp(url, "/") && get)
-			return plain(conn, MHD_HTTP_OK,
-				     "memlens exporter: process, cgroup and DMA-BUF memory at /metrics\n", NULL);
-		if (strcmp(url, "/metrics"))
-			return plain(conn, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n", NULL);
+		/* headers in: everything but a scrape or a page is answered at once */
+		if (strcmp(url, "/metrics") && strcmp(url, "/"))
+			return plain(conn, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics, the live page at /\n",
+				     NULL);
 		if (!get)
 			return plain(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: GET or HEAD\n", "GET, HEAD");
 		r = calloc(1, sizeof(*r));
@@ -744,10 +825,26 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			return MHD_NO;
 		r->conn = conn;
 		r->arrived = now();
-		r->timeout = scrape_timeout(ex, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-									     "X-Prometheus-Scrape-Timeout-Seconds"));
-		r->om = wants_openmetrics(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
 		r->gz = accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+		if (!strcmp(url, "/")) {
+			/* the last collection's page while it is fresh; else
+			 * the next collection's, waited for as a scrape */
+			r->fmt = BODY_PAGE;
+			r->timeout = ex->scrape_timeout;
+			pthread_mutex_lock(&ex->lock);
+			ex->page_until = r->arrived + PAGE_VIEWERS_S;
+			if (ex->page[0] && r->arrived - ex->page_at < PAGE_FRESH_S) {
+				r->body = r->gz && ex->page[1] ? ex->page[1] : ex->page[0];
+				r->body->refs++;
+				r->state = REQ_DONE;
+			}
+			pthread_mutex_unlock(&ex->lock);
+		} else {
+			r->timeout = scrape_timeout(ex, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+										     "X-Prometheus-Scrape-Timeout-Seconds"));
+			r->fmt = wants_openmetrics(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									       MHD_HTTP_HEADER_ACCEPT)) ? BODY_OM : BODY_TEXT;
+		}
 		*con_cls = r;
 		return MHD_YES;
 	}
@@ -1129,8 +1226,8 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
  * renamed over it (node_exporter reads only *.prom, never a half file) */
 static int write_textfile(struct exporter *ex, int dirfd, const char *dir)
 {
-	bool want[2] = { true, false };
-	struct body *b[2] = { NULL, NULL };
+	bool want[BODY_N] = { [BODY_TEXT] = true };
+	struct body *b[BODY_N] = { NULL };
 	char tmp[64];
 	int fd, err = collect(ex, want, now() + ex->scrape_timeout, b);
 	size_t off = 0;
@@ -1545,6 +1642,9 @@ static int run_http(struct exporter *ex, const struct exp_args *a, const sigset_
 	}
 	if (d)
 		MHD_stop_daemon(d);
+	/* every connection is gone: the live page's last bodies are the cache's alone */
+	for (int i = 0; i < 2; i++)
+		body_put(ex, ex->page[i]);
 	close(fd);
 	if (is_unix)
 		unlink(a->listen_spec + 5);

@@ -176,61 +176,21 @@ static int leaves_from_smaps(struct report_proc *p, const struct memlens_usage_s
 	return err;
 }
 
-/* the buffers of the DMA-BUF pass and their holders (a process's threads
- * with fd tables of their own summed into it) */
-static int bufs_from_dmabuf(struct report *r, const struct memlens_dmabuf *d)
-{
-	size_t nb = memlens_dmabuf__buf_count(d), nr = memlens_dmabuf__ref_count(d), first = r->nbuf;
-
-	for (size_t i = 0; i < nb; i++) {
-		const struct memlens_dmabuf_buf *b = memlens_dmabuf__buf(d, i);
-
-		if (!report_add_buf(r, b->ino, b->size, CLI_SAFE(b->exporter), CLI_SAFE(b->name), b->kernel_only))
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < nr; i++) {
-		const struct memlens_dmabuf_ref *ref = memlens_dmabuf__ref(d, i);
-		const struct memlens_dmabuf_holder *h = memlens_dmabuf__holder(d, ref->holder);
-		struct report_buf *b = &r->buf[first + ref->buf];
-		struct report_holder *last = b->nholder ? &b->holder[b->nholder - 1] : NULL;
-
-		if (ref->buf >= nb)
-			continue;
-		if (last && last->pid == h->pid) {
-			last->fds += ref->fd_refs;
-			last->maps += ref->map_refs;
-		} else if (report_add_holder(b, h->pid, CLI_SAFE(h->comm), ref->fd_refs, ref->map_refs)) {
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
 static int gather_live(struct cli *cli, const struct report_args *a, struct report *r)
 {
 	MEMLENS_OPTS(memlens_snapshot_opts, so, .dmabuf = a->dmabuf, .keep_dmabuf = a->dmabuf, .cgroups = true,
 		     .counters_only = true);
 	struct memlens_snapshot *s = NULL;
-	struct timespec wall;
-	struct tm tm;
-	size_t exited = 0;
-	char when[64];
+	size_t exited = 0, cgcap = 0;
+	char *cg = NULL;
 	int err = memlens__snapshot(cli->ml, &so, &s);
 
 	if (err) {
 		cli_err("snapshot failed: %s", strerror(-err));
 		return -EIO;
 	}
-	memlens_snapshot__time(s, &wall, NULL);
-	if (!gmtime_r(&wall.tv_sec, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		when[0] = 0;
-	r->time = strdup(when);
-	r->hostname = strdup(CLI_SAFE(memlens_snapshot__hostname(s)));
-	r->boot_id = strdup(memlens_snapshot__boot_id(s));
-	r->source = strdup("this machine, live: each process's smaps");
+	err = report_set_meta(r, s, "memlens report", "this machine, live: each process's smaps");
 	r->unread = memlens_snapshot__unreadable(s);
-	if (!r->time || !r->hostname || !r->boot_id || !r->source)
-		err = -ENOMEM;
 	for (size_t i = 0; !err && i < memlens_snapshot__count(s); i++) {
 		const struct memlens_proc_usage *u = memlens_snapshot__get(s, i);
 		struct memlens_usage_set *set = NULL;
@@ -252,7 +212,7 @@ static int gather_live(struct cli *cli, const struct report_args *a, struct repo
 			err = 0;
 			continue;
 		}
-		p = report_add_proc(r, u->pid, CLI_SAFE(u->comm), u->cgroup ? CLI_SAFE(u->cgroup) : "");
+		p = report_add_proc(r, u->pid, CLI_SAFE(u->comm), report_esc(u->cgroup ? u->cgroup : "", &cg, &cgcap));
 		err = p ? leaves_from_smaps(p, set, a->top_maps) : -ENOMEM;
 		if (!err && u->dmabuf_pss)
 			err = report_add_leaf(p, RK_DMABUF, "DMA-BUF buffers", u->dmabuf_pss);
@@ -260,12 +220,13 @@ static int gather_live(struct cli *cli, const struct report_args *a, struct repo
 	}
 	if (!err && a->dmabuf && memlens_snapshot__dmabuf(s)) {
 		r->has_dmabuf = true;
-		err = bufs_from_dmabuf(r, memlens_snapshot__dmabuf(s));
+		err = report_add_dmabuf(r, memlens_snapshot__dmabuf(s));
 	}
 	if (cli->verbose)
 		cli_err("report: %zu processes, %zu exited during it, %zu unreadable; DMA-BUF: %s", r->nproc, exited,
 			r->unread, r->has_dmabuf ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "none");
 	memlens_snapshot__free(s);
+	free(cg);
 	return err;
 }
 
@@ -340,23 +301,17 @@ static int gather_docs(const struct report_args *a, struct report *r)
 		else
 			snprintf(src, sizeof(src), "from a snapshot document: each process whole (a document records no "
 				 "mappings)");
+		r->title = strdup("memlens report");
 		r->time = strdup(last->time);
 		r->hostname = strdup(last->hostname);
 		r->boot_id = strdup(last->boot_id);
 		r->source = strdup(src);
-		if (!r->time || !r->hostname || !r->boot_id || !r->source)
+		if (!r->title || !r->time || !r->hostname || !r->boot_id || !r->source)
 			err = -ENOMEM;
 	}
-	for (size_t i = 0; !err && last && i < last->n; i++) {
-		const struct proc *q = &last->p[i];
-		struct report_proc *p = report_add_proc(r, q->pid, q->comm, q->cgroup);
-
-		err = p ? 0 : -ENOMEM;
-		if (!err && q->v[Q_PSS])
-			err = report_add_leaf(p, RK_WHOLE, "PSS", (uint64_t)q->v[Q_PSS]);
-		if (!err && q->v[Q_DMABUF_PSS])
-			err = report_add_leaf(p, RK_DMABUF, "DMA-BUF buffers", (uint64_t)q->v[Q_DMABUF_PSS]);
-	}
+	for (size_t i = 0; !err && last && i < last->n; i++)
+		err = report_add_whole(r, last->p[i].pid, last->p[i].comm, last->p[i].cgroup,
+				       (uint64_t)last->p[i].v[Q_PSS], (uint64_t)last->p[i].v[Q_DMABUF_PSS]);
 	/* a document lists the kernel-only buffers, not who holds the others */
 	if (!err && last && last->has_konly) {
 		r->has_dmabuf = true;

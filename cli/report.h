@@ -69,6 +69,7 @@ struct report {
 	char *time, *hostname, *boot_id;	/* "" where unknown */
 	char *source;		/* where the figures came from, one line */
 	size_t unread;		/* processes that could not be read (named nowhere else) */
+	unsigned refresh;	/* seconds: the page reloads itself (a live page); 0 never */
 	bool has_dmabuf;	/* the DMA-BUF pass ran: its list is the whole truth */
 	struct report_proc *proc;
 	size_t nproc;
@@ -87,6 +88,20 @@ struct report_buf *report_add_buf(struct report *r, uint64_t ino, uint64_t size,
 				  const char *name, bool kernel_only);
 int report_add_holder(struct report_buf *b, int32_t pid, const char *comm, uint32_t fds, uint32_t maps);
 void report_free(struct report *r);
+/* a process shown whole (no mappings read): a leaf of its PSS, one of its DMA-BUF share */
+int report_add_whole(struct report *r, int32_t pid, const char *comm, const char *cgroup, uint64_t pss,
+		     uint64_t dmabuf_pss);
+
+struct memlens_dmabuf;
+struct memlens_snapshot;
+/* the buffers of a DMA-BUF pass and who holds them (a process's threads
+ * with fd tables of their own summed into it): 0 or -ENOMEM */
+int report_add_dmabuf(struct report *r, const struct memlens_dmabuf *d);
+/* s as memlens prints a name (cli_escape()), however long, in *buf (grown
+ * as needed, the caller's to free): the text, or "" where memory ran out */
+const char *report_esc(const char *s, char **buf, size_t *cap);
+/* title, time, hostname and boot id from a snapshot; source as given */
+int report_set_meta(struct report *r, const struct memlens_snapshot *s, const char *title, const char *source);
 
 /* the page: one self-contained HTML document (no request at view time: its
  * scripts, styles and data inline, a Content-Security-Policy that allows

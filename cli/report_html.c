@@ -21,125 +21,6 @@
 /* the assets, embedded by cli/report_assets.S, each NUL-terminated */
 extern const char report_css[], report_js[], report_d3[], report_d3_license[];
 
-void report_free(struct report *r)
-{
-	for (size_t i = 0; i < r->nproc; i++) {
-		struct report_proc *p = &r->proc[i];
-
-		for (size_t j = 0; j < p->nleaf; j++)
-			free(p->leaf[j].name);
-		free(p->leaf);
-		free(p->comm);
-		free(p->cgroup);
-	}
-	for (size_t i = 0; i < r->nbuf; i++) {
-		struct report_buf *b = &r->buf[i];
-
-		for (size_t j = 0; j < b->nholder; j++)
-			free(b->holder[j].comm);
-		free(b->holder);
-		free(b->exporter);
-		free(b->name);
-	}
-	for (size_t i = 0; i < r->nseries; i++) {
-		free(r->series[i].comm);
-		free(r->series[i].pss);
-	}
-	free(r->proc);
-	free(r->buf);
-	free(r->series);
-	free(r->times);
-	free(r->title);
-	free(r->time);
-	free(r->hostname);
-	free(r->boot_id);
-	free(r->source);
-	memset(r, 0, sizeof(*r));
-}
-
-/* one more element of *v (n of them, each sz bytes), zeroed: NULL on -ENOMEM */
-static void *grow(void *vp, size_t *n, size_t sz)
-{
-	void **v = vp;
-	char *nv;
-
-	/* doubling: a capacity is every power of two the count reaches */
-	if (!(*n & (*n - 1)) || !*n) {
-		nv = realloc(*v, (*n ? *n * 2 : 1) * sz);
-		if (!nv)
-			return NULL;
-		*v = nv;
-	}
-	memset((char *)*v + *n * sz, 0, sz);
-	return (char *)*v + (*n)++ * sz;
-}
-
-struct report_proc *report_add_proc(struct report *r, int32_t pid, const char *comm, const char *cgroup)
-{
-	struct report_proc *p = grow(&r->proc, &r->nproc, sizeof(*p));
-
-	if (!p)
-		return NULL;
-	p->pid = pid;
-	p->comm = strdup(comm);
-	p->cgroup = strdup(cgroup ? cgroup : "");
-	if (!p->comm || !p->cgroup) {
-		free(p->comm);
-		free(p->cgroup);
-		r->nproc--;
-		return NULL;
-	}
-	return p;
-}
-
-int report_add_leaf(struct report_proc *p, enum report_kind kind, const char *name, uint64_t bytes)
-{
-	struct report_leaf *l = grow(&p->leaf, &p->nleaf, sizeof(*l));
-
-	if (!l || !(l->name = strdup(name))) {
-		p->nleaf -= !!l;
-		return -ENOMEM;
-	}
-	l->kind = kind;
-	l->bytes = bytes;
-	if (kind == RK_DMABUF)
-		p->dmabuf_pss += bytes;
-	else
-		p->pss += bytes;
-	return 0;
-}
-
-struct report_buf *report_add_buf(struct report *r, uint64_t ino, uint64_t size, const char *exporter,
-				  const char *name, bool kernel_only)
-{
-	struct report_buf *b = grow(&r->buf, &r->nbuf, sizeof(*b));
-
-	if (!b)
-		return NULL;
-	*b = (struct report_buf){ ino, size, strdup(exporter), strdup(name), kernel_only, NULL, 0 };
-	if (!b->exporter || !b->name) {
-		free(b->exporter);
-		free(b->name);
-		r->nbuf--;
-		return NULL;
-	}
-	return b;
-}
-
-int report_add_holder(struct report_buf *b, int32_t pid, const char *comm, uint32_t fds, uint32_t maps)
-{
-	struct report_holder *h = grow(&b->holder, &b->nholder, sizeof(*h));
-
-	if (!h || !(h->comm = strdup(comm))) {
-		b->nholder -= !!h;
-		return -ENOMEM;
-	}
-	h->pid = pid;
-	h->fds = fds;
-	h->maps = maps;
-	return 0;
-}
-
 /* ---- the data block ---- */
 
 static const char *const kind_names[RK_N] = {
@@ -358,8 +239,11 @@ int report_html(const struct report *r, FILE *f)
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 		   "script-src %s %s; style-src %s; img-src data:\">\n"
-		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
 		h_d3, h_js, h_css);
+	if (r->refresh)
+		fprintf(f, "<meta http-equiv=\"refresh\" content=\"%u\">\n", r->refresh);
+	fputs("<title>", f);
 	html_text(f, r->title ? r->title : "memlens report");
 	if (r->hostname && r->hostname[0]) {
 		fputs(": ", f);
