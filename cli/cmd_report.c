@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "memlens_cli.h"
 #include "diff_doc.h"
+#include "proc_view.h"
 #include "report.h"
 
 #define REPORT_GROWERS 8	/* a stream's top growers drawn */
@@ -25,6 +26,7 @@ struct report_args {
 	const char *html, *input;
 	size_t top_maps;	/* mappings named per process, the rest summed per kind */
 	bool dmabuf;
+	struct proc_filters f;	/* live: --pid, --comm, --user; memlens itself never */
 };
 
 static void help(void)
@@ -41,17 +43,23 @@ static void help(void)
 	       "      --top-maps N   mappings named in each process (default 8; the rest\n"
 	       "                     summed by kind)\n"
 	       "      --no-dmabuf    without the DMA-BUF pass\n"
+	       "      --pid LIST     live: only these processes (comma-separated)\n"
+	       "      --comm LIST    live: only commands matching these patterns (fnmatch)\n"
+	       "      --user LIST    live: only processes of these users (names or uids)\n"
 	       "  -v, --verbose      say where the figures came from\n"
 	       "  -h, --help         this help\n");
 }
 
 static int parse_opts(struct cli *cli, int argc, char **argv, struct report_args *a)
 {
-	enum { OPT_HTML = 256, OPT_TOP_MAPS, OPT_NO_DMABUF };
+	enum { OPT_HTML = 256, OPT_TOP_MAPS, OPT_NO_DMABUF, OPT_PID, OPT_COMM, OPT_USER };
 	static const struct option longopts[] = {
 		{ "html", required_argument, NULL, OPT_HTML },
 		{ "top-maps", required_argument, NULL, OPT_TOP_MAPS },
 		{ "no-dmabuf", no_argument, NULL, OPT_NO_DMABUF },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -71,6 +79,12 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct report_args
 			}
 			break;
 		case OPT_NO_DMABUF: a->dmabuf = false; break;
+		case OPT_PID:
+		case OPT_COMM:
+		case OPT_USER:
+			if (proc_filters_parse(&a->f, c == OPT_PID ? PF_PID : c == OPT_COMM ? PF_COMM : PF_USER, optarg))
+				return EXIT_USAGE;
+			break;
 		case 'v': cli->verbose++; break;
 		case 'h': help(); return EXIT_OK;
 		default: cli_try_help(cli); return EXIT_USAGE;
@@ -85,6 +99,10 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct report_args
 		return EXIT_USAGE;
 	}
 	a->input = optind < argc ? argv[optind] : NULL;
+	if (a->input && proc_filters_any(&a->f)) {
+		cli_err("--pid, --comm and --user choose from this machine now: not with INPUT");
+		return EXIT_USAGE;
+	}
 	if (a->input && !strcmp(a->input, "-") && !strcmp(a->html, "-")) {
 		cli_err("INPUT and --html cannot both be standard input and output");
 		return EXIT_USAGE;
@@ -179,7 +197,10 @@ static int leaves_from_smaps(struct report_proc *p, const struct memlens_usage_s
 static int gather_live(struct cli *cli, const struct report_args *a, struct report *r)
 {
 	MEMLENS_OPTS(memlens_snapshot_opts, so, .dmabuf = a->dmabuf, .keep_dmabuf = a->dmabuf, .cgroups = true,
-		     .counters_only = true);
+		     .counters_only = true, .owner = a->f.nuids > 0, .pids = a->f.npids ? a->f.pids : NULL,
+		     .npids = a->f.npids);
+	struct proc_order order = { .by = BY_PID };
+	struct proc_view v = { 0 };
 	struct memlens_snapshot *s = NULL;
 	size_t exited = 0, cgcap = 0;
 	char *cg = NULL;
@@ -190,15 +211,15 @@ static int gather_live(struct cli *cli, const struct report_args *a, struct repo
 		return -EIO;
 	}
 	err = report_set_meta(r, s, "memlens report", "this machine, live: each process's smaps");
-	r->unread = memlens_snapshot__unreadable(s);
-	for (size_t i = 0; !err && i < memlens_snapshot__count(s); i++) {
-		const struct memlens_proc_usage *u = memlens_snapshot__get(s, i);
+	if (!err)
+		err = proc_view_select(&v, s, &a->f, &order);
+	r->unread = v.nunr;
+	for (size_t i = 0; !err && i < v.shown; i++) {
+		const struct memlens_proc_usage *u = v.rows[i];
 		struct memlens_usage_set *set = NULL;
 		struct memlens_proc *proc;
 		struct report_proc *p;
 
-		if (u->pid == getpid())
-			continue;	/* memlens itself, as snapshot leaves it out */
 		proc = memlens__proc_open(cli->ml, u->pid, NULL);
 		err = proc ? memlens_proc__smaps(proc, &set) : -errno;
 		memlens_proc__close(proc);
@@ -225,6 +246,7 @@ static int gather_live(struct cli *cli, const struct report_args *a, struct repo
 	if (cli->verbose)
 		cli_err("report: %zu processes, %zu exited during it, %zu unreadable; DMA-BUF: %s", r->nproc, exited,
 			r->unread, r->has_dmabuf ? memlens_source__name(memlens_snapshot__dmabuf_source(s)) : "none");
+	proc_view_free(&v);
 	memlens_snapshot__free(s);
 	free(cg);
 	return err;
@@ -330,13 +352,15 @@ static int gather_docs(const struct report_args *a, struct report *r)
 
 int cmd_report(struct cli *cli, int argc, char **argv)
 {
-	struct report_args a = { .top_maps = 8, .dmabuf = true };
+	struct report_args a = { .top_maps = 8, .dmabuf = true, .f.self = getpid() };
 	struct report r = { 0 };
 	FILE *f = NULL;
 	int rc = parse_opts(cli, argc, argv, &a), err;
 
-	if (rc >= 0)
+	if (rc >= 0) {
+		proc_filters_free(&a.f);
 		return rc;
+	}
 	err = a.input ? gather_docs(&a, &r) : gather_live(cli, &a, &r);
 	if (!err) {
 		f = strcmp(a.html, "-") ? fopen(a.html, "we") : stdout;
@@ -353,5 +377,6 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 			cli_err("%s: %s", a.html, strerror(-err));
 	}
 	report_free(&r);
+	proc_filters_free(&a.f);
 	return err == -EINVAL ? EXIT_USAGE : err ? EXIT_RUNTIME : EXIT_OK;
 }

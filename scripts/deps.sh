@@ -28,10 +28,13 @@ BUILD="make gcc libc6-dev clang bpftool pkgconf libbpf-dev libelf-dev libdw-dev 
 #   symbolization: elfutils (eu-addr2line, the ground truth), debuginfod (a
 #     local server for --debuginfod)
 #   TLS: openssl (the test's CA, server and client certificates)
+#   the report and the live page in a real browser: chromium-headless-shell,
+#     driven over the DevTools protocol by python3-websocket
 #   the exporter's image: podman, runc (build and run contrib/container/Containerfile)
 TEST="curl jq python3 elfutils binutils util-linux procps strace locales qemu-system-x86 busybox-static cpio
       dpkg-dev prometheus python3-prometheus-client bash-completion groff-base
-      debhelper lintian fakeroot debootstrap systemd debuginfod openssl podman runc"
+      debhelper lintian fakeroot debootstrap systemd debuginfod openssl podman runc
+      chromium-headless-shell python3-websocket"
 PKGS=$BUILD
 print=0
 for a in "$@"; do

@@ -64,7 +64,7 @@
     var cg = p[2] || '(cgroup not recorded)';
     if (!groups.has(cg)) groups.set(cg, { name: cg, level: 'cg', children: [] });
     groups.get(cg).children.push({
-      name: proc_name(p[1], p[0]), level: 'proc', pss: p[3], dmabuf: p[4],
+      name: proc_name(p[1], p[0]), level: 'proc', pid: p[0], pss: p[3], dmabuf: p[4],
       children: p[5].map(function (l) { return { name: l[1], kind: kinds[l[0]], value: l[2], proc: proc_name(p[1], p[0]) }; })
     });
   });
@@ -88,6 +88,8 @@
     box.style.top = n.y0 + 'px';
     box.style.width = w + 'px';
     box.style.height = h + 'px';
+    box.dataset.bytes = String(n.value);
+    if (d.level === 'proc') box.dataset.pid = String(d.pid);
     if (d.level === 'cg') {
       box.title = d.name + '\nPSS ' + human(n.value);
     } else if (d.level === 'proc') {

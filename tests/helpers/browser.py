@@ -114,16 +114,18 @@ COLOURS = {"anon": (0x4e, 0x79, 0xa7), "file": (0x59, 0xa1, 0x4f), "shmem": (0xf
 
 
 def shot_facts(png):
+    """Its size, its pixels not white, its colours, and the kinds whose
+    colour covers over 2,000 pixels (more than the legend's swatches)."""
     w, h, bpp, rows = png_pixels(png)
-    seen, notwhite = set(), 0
+    seen, notwhite = {}, 0
     for row in rows:
         for x in range(0, w * bpp, bpp):
             px = tuple(row[x:x + 3])
             if px != (255, 255, 255):
                 notwhite += 1
-                seen.add(px)
+                seen[px] = seen.get(px, 0) + 1
     return {"width": w, "height": h, "not_white": notwhite, "colours": len(seen),
-            "kinds": sorted(k for k, c in COLOURS.items() if c in seen)}
+            "kinds": sorted(k for k, c in COLOURS.items() if seen.get(c, 0) > 2000)}
 
 
 def main():

@@ -12,7 +12,13 @@
  *	(MAP_POPULATE, under one mmap lock), held HOLD_MS, then unmapped: its
  *	PSS grows once and comes back.
  *
- * Both print "ready" when set up, then run until killed.  No THP for the
+ *   leaker hold NAME KIB [FILE]
+ *	a process of names anyone may choose: NAME as its comm (the kernel
+ *	keeps 15 bytes) and as the name of a memfd of KIB KiB it maps shared
+ *	and writes, KIB KiB of anonymous memory written, and FILE (any size)
+ *	mapped private and read: one leaf of each kind in a report.
+ *
+ * All print "ready" when set up, then run until killed.  No THP for the
  * leak (a 2 MiB page at the first touch would be a jump, not a rate), and
  * nothing else of theirs grows: static, no stdio after "ready".
  */
@@ -20,7 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,12 +92,51 @@ static int spike(long mib, long at_ms, long hold_ms)
 		pause();
 }
 
+static int hold(const char *name, long kib, const char *file)
+{
+	size_t len = (size_t)kib * 1024;
+	int fd = memfd_create(name, 0);
+	char *shm, *anon;
+
+	prctl(PR_SET_NAME, name);
+	if (fd < 0 || ftruncate(fd, (off_t)len)) {
+		perror("leaker: memfd");
+		return 1;
+	}
+	shm = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	anon = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED || anon == MAP_FAILED) {
+		perror("leaker: mmap");
+		return 1;
+	}
+	memset(shm, 0x11, len);
+	memset(anon, 0x22, len);
+	if (file) {
+		struct stat st;
+		int ffd = open(file, O_RDONLY);
+		volatile const char *m;
+
+		if (ffd < 0 || fstat(ffd, &st) || !st.st_size ||
+		    (m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, ffd, 0)) == MAP_FAILED) {
+			perror("leaker: file");
+			return 1;
+		}
+		for (off_t o = 0; o < st.st_size; o += 4096)
+			(void)m[o];
+	}
+	ready();
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hold") && atol(argv[3]) > 0)
+		return hold(argv[2], atol(argv[3]), argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && !strcmp(argv[1], "leak") && atol(argv[2]) >= STEPS / 4)
 		return leak(atol(argv[2]));
 	if (argc == 5 && !strcmp(argv[1], "spike") && atol(argv[2]) > 0)
 		return spike(atol(argv[2]), atol(argv[3]), atol(argv[4]));
-	fprintf(stderr, "usage: leaker leak KIB_PER_S | leaker spike MIB AT_MS HOLD_MS\n");
+	fprintf(stderr, "usage: leaker leak KIB_PER_S | leaker spike MIB AT_MS HOLD_MS | leaker hold NAME KIB [FILE]\n");
 	return 2;
 }
