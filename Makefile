@@ -61,7 +61,7 @@ REPORT_ASSETS := cli/report/report.css cli/report/report.js third_party/d3-hiera
 
 TEST_BINS := $(BUILD)/tests/mapper $(BUILD)/tests/bigpt $(BUILD)/tests/dmabuf_holder $(BUILD)/tests/sharer $(BUILD)/tests/fuse_stall $(BUILD)/tests/leaker $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all lib cli tests check vm-check dist-check fuzz bench install uninstall clean
+.PHONY: all lib cli tests check vm-check dist-check fuzz bench screenshot install uninstall clean
 # keep the BPF objects and skeletons (intermediates of pattern rules)
 .SECONDARY:
 all: lib cli
@@ -295,6 +295,11 @@ $(BUILD)/bench/bench: bench/bench.c bench/harness.c bench/bench.h $(BUILD)/bench
 bench: tests $(BUILD)/bench/bench
 	$(BUILD)/bench/bench all
 	tests/vm/run.sh --bench newest
+
+# The README's picture of the report: drawn by Chromium from a scripted
+# scenario (scripts/screenshot.sh; root, for its cgroups), never by hand
+screenshot: tests
+	scripts/screenshot.sh $(BUILD) docs/report.png
 
 # Mutation testing: each mutation in tests/mutations.txt against the suite
 # (docs/testing.md has the last score and the survivors)

@@ -178,7 +178,10 @@ rollup 0.5 0 64" "$(LD_LIBRARY_PATH=$B "$tmp/abi" 2>&1)"
 # ---- the man page ----
 groff -man -ww -z docs/man/memlens.1 > "$tmp/groff" 2>&1
 is "man page: groff -man -ww renders it without a warning" "" "$(cat "$tmp/groff")"
-missing=$(for c in maps query features dmabuf snapshot who-maps exporter bpf; do
+# the vendored script is inlined in a <script> element: it must not end it
+is "third_party/d3-hierarchy: no '</script' or '<!--' in the inlined script, its licence present" "0 yes" \
+	"$(grep -c '</script\|<!--' third_party/d3-hierarchy/d3-hierarchy.js) $(grep -q 'ISC\|Permission to use' third_party/d3-hierarchy/LICENSE && echo yes)"
+missing=$(for c in maps query features dmabuf snapshot who-maps exporter bpf diff report; do
 	"$ML" $c --help | sed -n 's/^ *\(-[A-Za-z]\), \(--[a-z-]*\).*/\2/p; s/^ *\(--[a-z-]*\).*/\1/p'; done | sort -u |
 	while read -r o; do grep -q -- "$(echo "$o" | sed 's/-/\\\\-/g')" docs/man/memlens.1 || echo "$o"; done | tr '\n' ' ')
 is "man page: every long option any --help lists is in it" "" "$missing"

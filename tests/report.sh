@@ -136,6 +136,18 @@ if [ ! -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import websocket' 2> /dev
 	ok 1 "Chromium (chromium-headless-shell) and python3-websocket are installed: scripts/deps.sh --test installs them"
 	echo "1..$n"; exit 0
 fi
+
+# ---- 2,000 processes: a page under 2 MB (the host's: 2,000 processes in a TCG guest take minutes) ----
+SL=mlsleep$$
+cp "$(command -v sleep)" "$tmp/$SL"
+for _ in $(seq 2000); do "$tmp/$SL" 600 & pids+=($!); done
+"$ML" report --html "$tmp/2k.html" --comm "$SL"; rc=$?
+is "report --comm of 2,000 processes: exit 0, 2,000 processes in the page" "0 2000" \
+	"$rc $(data_of "$tmp/2k.html" | jq '.procs | length')"
+sz=$(stat -c %s "$tmp/2k.html")
+ok "$([ "$sz" -lt 2000000 ]; echo $?)" "... the page is under 2 MB: $sz bytes"
+for p in "${pids[@]:$((${#pids[@]} - 2000))}"; do { kill -KILL "$p"; wait "$p"; } 2> /dev/null; done
+
 BR="/usr/bin/python3 $HERE/helpers/browser.py"
 # facts FILE: the browser's answer's verdicts, one line
 clean() { jq -r '"\(.error) \(.console | length) \(.dialogs | length) \(.requests | length)"' "$1"; }
