@@ -78,7 +78,9 @@ is "diff --every (table): a heading for each interval, naming its two documents"
 is "diff -o GREW_IN: each helper's count of intervals its PSS grew in, as the documents say" \
 	"$(rises "$tmp/l.pss") $(rises "$tmp/s.pss")" \
 	"$(jq -r --argjson l $L --argjson s $S '[(.diff[] | select(.pid == $l) | .grew_in), (.diff[] | select(.pid == $s) | .grew_in)] | map(tostring) | join(" ")' "$tmp/grew.j")"
-is "the leaker grew in every interval, the spiker in one" "$((N - 1)) 1" "$(rises "$tmp/l.pss") $(rises "$tmp/s.pss")"
+# (a snapshot may catch the spike half-made: MAP_POPULATE faults in chunks, slowly in a TCG guest)
+ok "$([ "$(rises "$tmp/l.pss")" = $((N - 1)) ] && [ "$(rises "$tmp/s.pss")" -ge 1 ] && [ "$(rises "$tmp/s.pss")" -le 2 ]; echo $?)" \
+	"the leaker grew in every interval ($(rises "$tmp/l.pss")), the spiker in one or two ($(rises "$tmp/s.pss")): one spike"
 "$ML" diff "$tmp/stream.j" --grew-in 3 -J > "$tmp/g3.j"
 is "diff --grew-in 3: the leaker listed (grew_in $((N - 1))), the spiker not" "$L $((N - 1))" \
 	"$(jq -r '.diff[] | "\(.pid) \(.grew_in)"' "$tmp/g3.j" | tr '\n' ' ' | sed 's/ $//')"
