@@ -294,6 +294,7 @@ $(BUILD)/bench/bench: bench/bench.c bench/harness.c bench/bench.h $(BUILD)/bench
 
 bench: tests $(BUILD)/bench/bench
 	$(BUILD)/bench/bench all
+	bench/report.sh $(BUILD)
 	tests/vm/run.sh --bench newest
 
 # The README's picture of the report: drawn by Chromium from a scripted
