@@ -214,9 +214,13 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=bui
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIB_LIBS)
 
 # the one CLI parser: memlens diff's input (json-c)
-build-fuzz/fuzz_diff_doc: tests/fuzz/fuzz_diff_doc.c cli/diff_doc.c cli/diff_doc.h cli/quantity.c cli/quantity.h cli/common.c $(LIB_SRCS) $(LIB_HDRS)
+# diff's reader, and the report's page of what it accepts
+build-fuzz/fuzz_diff_doc: tests/fuzz/fuzz_diff_doc.c cli/diff_doc.c cli/diff_doc.h cli/quantity.c cli/quantity.h cli/common.c \
+		cli/report.c cli/report_html.c cli/report.h cli/report_assets.S $(REPORT_ASSETS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) -Icli -o $@ $< cli/diff_doc.c cli/quantity.c cli/common.c $(LIB_SRCS) $(LIB_LIBS) -ljson-c
+	$(CLANG) -c cli/report_assets.S -o build-fuzz/report_assets.o
+	$(CLANG) $(FUZZ_FLAGS) -Icli -o $@ $< cli/diff_doc.c cli/quantity.c cli/common.c cli/report.c cli/report_html.c \
+		build-fuzz/report_assets.o $(LIB_SRCS) $(LIB_LIBS) -ljson-c -lgnutls
 
 # the symbolization fuzzer's seed: a small ELF with DWARF and inlined calls
 build-fuzz/seed_symbolize: tests/fuzz/seed_symbolize.c

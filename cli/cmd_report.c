@@ -20,7 +20,6 @@
 #include "proc_view.h"
 #include "report.h"
 
-#define REPORT_GROWERS 8	/* a stream's top growers drawn */
 
 struct report_args {
 	const char *html, *input;
@@ -254,96 +253,14 @@ static int gather_live(struct cli *cli, const struct report_args *a, struct repo
 
 /* ---- from documents ---- */
 
-/* the stream's top growers by PSS, first document to last */
-static int growth(struct report *r, const struct doc *d, size_t n)
-{
-	const struct doc *last = &d[n - 1];
-	int64_t best[REPORT_GROWERS];
-	size_t pick[REPORT_GROWERS], np = 0;
-
-	r->times = calloc(n, sizeof(*r->times));
-	if (!r->times)
-		return -ENOMEM;
-	r->ntimes = n;
-	for (size_t i = 0; i < n; i++)
-		r->times[i] = d[i].uptime >= 0 ? d[i].uptime : (double)i;
-	/* the REPORT_GROWERS largest growths of the last document's processes */
-	for (size_t i = 0; i < last->n; i++) {
-		const struct proc *was = bsearch(&last->p[i], d[0].p, d[0].n, sizeof(*d[0].p), diff_cmp_proc);
-		int64_t g = last->p[i].v[Q_PSS] - (was ? was->v[Q_PSS] : 0);
-		size_t at = np < REPORT_GROWERS ? np++ : REPORT_GROWERS;
-
-		/* insertion into best[], largest first */
-		while (at > 0 && best[at - 1] < g) {
-			if (at < REPORT_GROWERS) {
-				best[at] = best[at - 1];
-				pick[at] = pick[at - 1];
-			}
-			at--;
-		}
-		if (at < REPORT_GROWERS) {
-			best[at] = g;
-			pick[at] = i;
-		}
-	}
-	r->series = calloc(np ? np : 1, sizeof(*r->series));
-	if (!r->series)
-		return -ENOMEM;
-	for (size_t k = 0; k < np; k++) {
-		const struct proc *p = &last->p[pick[k]];
-		struct report_series *s = &r->series[r->nseries++];
-
-		s->pid = p->pid;
-		s->comm = strdup(p->comm);
-		s->pss = calloc(n, sizeof(*s->pss));
-		if (!s->comm || !s->pss)
-			return -ENOMEM;
-		for (size_t i = 0; i < n; i++) {
-			const struct proc *q = bsearch(p, d[i].p, d[i].n, sizeof(*d[i].p), diff_cmp_proc);
-
-			s->pss[i] = q ? q->v[Q_PSS] : -1;
-		}
-	}
-	return 0;
-}
-
 static int gather_docs(const struct report_args *a, struct report *r)
 {
 	struct doc *d = NULL;
 	size_t n = 0;
-	char src[300];
 	int err = doc_read_stream(a->input, &d, &n);
-	const struct doc *last = n ? &d[n - 1] : NULL;
 
-	if (!err) {
-		/* the names are memlens's escaped form already: as they are */
-		if (n > 1)
-			snprintf(src, sizeof(src), "from a stream of %zu snapshot documents: the last, each process whole "
-				 "(a document records no mappings)", n);
-		else
-			snprintf(src, sizeof(src), "from a snapshot document: each process whole (a document records no "
-				 "mappings)");
-		r->title = strdup("memlens report");
-		r->time = strdup(last->time);
-		r->hostname = strdup(last->hostname);
-		r->boot_id = strdup(last->boot_id);
-		r->source = strdup(src);
-		if (!r->title || !r->time || !r->hostname || !r->boot_id || !r->source)
-			err = -ENOMEM;
-	}
-	for (size_t i = 0; !err && last && i < last->n; i++)
-		err = report_add_whole(r, last->p[i].pid, last->p[i].comm, last->p[i].cgroup,
-				       (uint64_t)last->p[i].v[Q_PSS], (uint64_t)last->p[i].v[Q_DMABUF_PSS]);
-	/* a document lists the kernel-only buffers, not who holds the others */
-	if (!err && last && last->has_konly) {
-		r->has_dmabuf = true;
-		for (size_t i = 0; !err && i < last->nk; i++)
-			if (!report_add_buf(r, last->k[i].ino, last->k[i].size, last->k[i].exporter, last->k[i].name,
-					    true))
-				err = -ENOMEM;
-	}
-	if (!err && n > 1)
-		err = growth(r, d, n);
+	if (!err)
+		err = report_from_docs(r, d, n);
 	for (size_t i = 0; i < n; i++)
 		doc_free(&d[i]);
 	free(d);

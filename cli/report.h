@@ -100,6 +100,11 @@ int report_add_dmabuf(struct report *r, const struct memlens_dmabuf *d);
 /* s as memlens prints a name (cli_escape()), however long, in *buf (grown
  * as needed, the caller's to free): the text, or "" where memory ran out */
 const char *report_esc(const char *s, char **buf, size_t *cap);
+struct doc;
+/* the last of n documents (snapshot -J, one stream), each process whole,
+ * its kernel-only buffers, and with two or more the top growers: 0,
+ * -ENOMEM, -EINVAL (no document) */
+int report_from_docs(struct report *r, const struct doc *d, size_t n);
 /* title, time, hostname and boot id from a snapshot; source as given */
 int report_set_meta(struct report *r, const struct memlens_snapshot *s, const char *title, const char *source);
 

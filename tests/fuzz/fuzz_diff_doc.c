@@ -1,8 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* libFuzzer: memlens diff's input reader on any bytes (a file someone handed over). */
+/* libFuzzer: memlens diff's input reader on any bytes (a file someone
+ * handed over), and memlens report's page of whatever it accepts. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "diff_doc.h"
+#include "report.h"
+
+/* the page of an accepted stream: its data block holds no '<' (no name can
+ * end it or open markup), and the page has its three scripts, no more */
+static void check_page(const struct doc *v, size_t n)
+{
+	static const char tag[] = "<script type=\"application/json\" id=\"memlens-data\">";
+	struct report r = { 0 };
+	char *page = NULL, *data, *end, *p;
+	size_t len = 0, scripts = 0;
+	FILE *f = open_memstream(&page, &len);
+
+	if (!f)
+		return;
+	if (report_from_docs(&r, v, n) || report_html(&r, f)) {
+		fclose(f);
+		free(page);
+		report_free(&r);
+		return;	/* out of memory */
+	}
+	fclose(f);
+	report_free(&r);
+	data = strstr(page, tag);
+	end = data ? strstr(data + sizeof(tag) - 1, "</script>") : NULL;
+	if (!end || memchr(data + sizeof(tag) - 1, '<', (size_t)(end - data) - (sizeof(tag) - 1)))
+		abort();
+	for (p = page; (p = strstr(p, "</script>")); p++)
+		scripts++;
+	if (scripts != 3)
+		abort();
+	free(page);
+}
 
 /* an accepted document: sorted, every row whole */
 static void check(const struct doc *d)
@@ -52,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (v[i].time[strspn(v[i].time, "0123456789-:.TZ+")])
 				abort();
 		}
+		check_page(v, n);
 		/* first against last, each row's growth counted over the stream
 		 * (--grew-in): at most the stream's intervals */
 		if (n >= 2) {
