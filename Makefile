@@ -207,7 +207,7 @@ vm-check: tests
 	tests/vm/run.sh $(KERNEL)
 
 # ---- fuzzers (clang libFuzzer, ASan+UBSan) ----
-FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc -Ibuild $(DEPS_CFLAGS)
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Iinclude -Isrc -Ibuild $(DEPS_CFLAGS)
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(LIB_HDRS) $(BPF_PROGS:%=build/%.skel.h) $(BPF_PROGS:%=build/%.lskel.h)
 	@mkdir -p $(@D)

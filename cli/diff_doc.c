@@ -587,6 +587,12 @@ static int merge_konly(const struct doc *a, const struct doc *b, struct diff_res
 	return 0;
 }
 
+const struct proc *doc_find(const struct doc *d, const struct proc *p)
+{
+	/* (a document of no row may have no array) */
+	return d->n ? bsearch(p, d->p, d->n, sizeof(*d->p), diff_cmp_proc) : NULL;
+}
+
 /* the intervals of q's stream in which p's PSS grew; -1 if none is counted */
 static int64_t grew_in(const struct proc *p, const struct diff_req *q)
 {
@@ -597,7 +603,7 @@ static int64_t grew_in(const struct proc *p, const struct diff_req *q)
 		return -1;
 	for (size_t i = 0; i < q->nstream; i++) {
 		const struct doc *d = &q->stream[i];
-		const struct proc *now = bsearch(p, d->p, d->n, sizeof(*d->p), diff_cmp_proc);
+		const struct proc *now = doc_find(d, p);
 
 		n += prev && now && now->v[Q_PSS] > prev->v[Q_PSS];
 		prev = now;

@@ -58,6 +58,8 @@ void doc_free(struct doc *d);
  * time order: 0, or -EBADMSG (said, naming the document), -ENOMEM */
 int doc_parse_stream(const char *buf, size_t len, const char *path, struct doc **docs, size_t *n);
 int doc_read_stream(const char *path, struct doc **docs, size_t *n);
+/* the row of d with p's pid and comm, or NULL */
+const struct proc *doc_find(const struct doc *d, const struct proc *p);
 /* a and b of one boot (or one of them names none) */
 bool doc_same_boot(const struct doc *a, const struct doc *b);
 

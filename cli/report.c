@@ -220,7 +220,7 @@ static int growth(struct report *r, const struct doc *d, size_t n)
 		r->times[i] = d[i].uptime >= 0 ? d[i].uptime : (double)i;
 	/* the REPORT_GROWERS largest growths of the last document's processes */
 	for (size_t i = 0; i < last->n; i++) {
-		const struct proc *was = bsearch(&last->p[i], d[0].p, d[0].n, sizeof(*d[0].p), diff_cmp_proc);
+		const struct proc *was = doc_find(&d[0], &last->p[i]);
 		int64_t g = last->p[i].v[Q_PSS] - (was ? was->v[Q_PSS] : 0);
 		size_t at = np < REPORT_GROWERS ? np++ : REPORT_GROWERS;
 
@@ -250,7 +250,7 @@ static int growth(struct report *r, const struct doc *d, size_t n)
 		if (!s->comm || !s->pss)
 			return -ENOMEM;
 		for (size_t i = 0; i < n; i++) {
-			const struct proc *q = bsearch(p, d[i].p, d[i].n, sizeof(*d[i].p), diff_cmp_proc);
+			const struct proc *q = doc_find(&d[i], p);
 
 			s->pss[i] = q ? q->v[Q_PSS] : -1;
 		}
