@@ -367,7 +367,7 @@ static struct body *page_body(const struct memlens_snapshot *s, const struct mem
 			      const double *ages, const struct memlens_dmabuf *d)
 {
 	struct report r = { 0 };
-	char *buf = NULL, *cg = NULL, *html = NULL;
+	char *cg = NULL, *html = NULL;
 	size_t cap = 0, len = 0, n = memlens_snapshot__count(s);
 	FILE *f = NULL;
 	int err = report_set_meta(&r, s, "memlens exporter",
@@ -392,7 +392,6 @@ static struct body *page_body(const struct memlens_snapshot *s, const struct mem
 		err = -EIO;
 	report_free(&r);
 	free(cg);
-	free(buf);
 	if (err) {
 		free(html);
 		return NULL;

@@ -13,13 +13,11 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "memlens_cli.h"
 #include "diff_doc.h"
 #include "proc_view.h"
 #include "report.h"
-
 
 struct report_args {
 	const char *html, *input;

@@ -205,57 +205,42 @@ int report_set_meta(struct report *r, const struct memlens_snapshot *s, const ch
 	return r->title && r->time && r->hostname && r->boot_id && r->source ? 0 : -ENOMEM;
 }
 
-/* the stream's top growers by PSS, first document to last */
+/* the stream's top growers by PSS, first document to last: diff's rows of
+ * the two (largest PSS growth first), those still in the last */
 static int growth(struct report *r, const struct doc *d, size_t n)
 {
-	const struct doc *last = &d[n - 1];
-	int64_t best[REPORT_GROWERS];
-	size_t pick[REPORT_GROWERS], np = 0;
+	struct diff_req q = { .all = true, .sort_f = Q_PSS };
+	struct diff_res res = { 0 };
+	int err;
 
 	r->times = calloc(n, sizeof(*r->times));
-	if (!r->times)
+	r->series = calloc(REPORT_GROWERS, sizeof(*r->series));
+	if (!r->times || !r->series)
 		return -ENOMEM;
 	r->ntimes = n;
 	for (size_t i = 0; i < n; i++)
 		r->times[i] = d[i].uptime >= 0 ? d[i].uptime : (double)i;
-	/* the REPORT_GROWERS largest growths of the last document's processes */
-	for (size_t i = 0; i < last->n; i++) {
-		const struct proc *was = doc_find(&d[0], &last->p[i]);
-		int64_t g = last->p[i].v[Q_PSS] - (was ? was->v[Q_PSS] : 0);
-		size_t at = np < REPORT_GROWERS ? np++ : REPORT_GROWERS;
+	err = diff_merge(&d[0], &d[n - 1], &q, &res);
+	for (size_t k = 0; !err && k < res.nr && r->nseries < REPORT_GROWERS; k++) {
+		const struct proc *p = res.rows[k].new;
+		struct report_series *s;
 
-		/* insertion into best[], largest first */
-		while (at > 0 && best[at - 1] < g) {
-			if (at < REPORT_GROWERS) {
-				best[at] = best[at - 1];
-				pick[at] = pick[at - 1];
-			}
-			at--;
-		}
-		if (at < REPORT_GROWERS) {
-			best[at] = g;
-			pick[at] = i;
-		}
-	}
-	r->series = calloc(np ? np : 1, sizeof(*r->series));
-	if (!r->series)
-		return -ENOMEM;
-	for (size_t k = 0; k < np; k++) {
-		const struct proc *p = &last->p[pick[k]];
-		struct report_series *s = &r->series[r->nseries++];
-
+		if (!p)
+			continue;	/* gone by the last document */
+		s = &r->series[r->nseries++];
 		s->pid = p->pid;
 		s->comm = strdup(p->comm);
 		s->pss = calloc(n, sizeof(*s->pss));
 		if (!s->comm || !s->pss)
-			return -ENOMEM;
-		for (size_t i = 0; i < n; i++) {
-			const struct proc *q = doc_find(&d[i], p);
+			err = -ENOMEM;
+		for (size_t i = 0; !err && i < n; i++) {
+			const struct proc *at = doc_find(&d[i], p);
 
-			s->pss[i] = q ? q->v[Q_PSS] : -1;
+			s->pss[i] = at ? at->v[Q_PSS] : -1;
 		}
 	}
-	return 0;
+	diff_res_free(&res);
+	return err;
 }
 
 int report_from_docs(struct report *r, const struct doc *d, size_t n)
