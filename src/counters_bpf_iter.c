@@ -151,6 +151,8 @@ static bool row_of(const struct ml_mm_rec *r, uint64_t page, uint64_t ns_per_tic
 	o->c.shmem = (uint64_t)r->count[ML_MM_SHMEMPAGES] * page;
 	o->c.rss = o->c.file + o->c.anon + o->c.shmem;
 	o->c.vss = r->total_vm * page;
+	o->cgroup_id = r->cgroup_id;
+	o->memcg_id = r->memcg_id;
 	return true;
 }
 

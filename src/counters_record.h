@@ -24,6 +24,11 @@ struct ml_mm_rec {
 	__u32 flags;		/* ML_MM_REC_* */
 	__u64 start_boottime;	/* ns after boot (stat's starttime, before its division) */
 	__u64 total_vm;		/* pages (statm's size, status's VmSize) */
+	/* its cgroups' ids (their kernfs inode numbers, as stat() shows
+	 * them on 64-bit): the unified hierarchy's, and the v1 memory
+	 * controller's (on a v2-only machine, the v2 cgroup memory is
+	 * charged to); 0 where unknown */
+	__u64 cgroup_id, memcg_id;
 	/* pages, per-CPU parts summed (negative: 0; above 2^32 - 1, 16 TiB
 	 * of 4 KiB pages: that) */
 	__u32 count[ML_MM_COUNTERS];

@@ -85,6 +85,9 @@ struct extras {
 	int (*one)(pid_t pid, struct ml_counters *c);
 	const struct ml_counters_row *tab;
 	size_t ntab;
+	/* with cgroups and a pass that gives their ids: where the
+	 * hierarchies are mounted, to read each cgroup's path once */
+	const struct ml_cgroup_roots *roots;
 };
 
 /* pid's row of the pass, or NULL */
@@ -149,7 +152,16 @@ struct read {
 	pid_t pid;
 	ssize_t n, cn;
 	char buf[4096], cbuf[4096];
+	struct ml_cgroup_cache *cg;	/* the reader's paths by cgroup ids */
+	size_t cg_read, cg_kept;	/* paths from the file, from cg */
 };
+
+static void read_free(struct read *rd)
+{
+	if (rd)
+		ml_cgroup_cache_free(rd->cg);
+	free(rd);
+}
 
 static int finish(struct memlens_snapshot *s, struct memlens_proc_usage *r, struct read *rd, const struct extras *x);
 
@@ -261,9 +273,16 @@ static int finish(struct memlens_snapshot *s, struct memlens_proc_usage *r, stru
 	if (x->owner && ml_proc_uid(pid, &r->uid) == -ESRCH)
 		goto gone;
 	if (x->cgroups) {
+		/* by the pass's ids where the pass saw this process (started
+		 * when stat says), else from its file */
+		const struct ml_counters_row *t = x->roots ? tab_find(x, pid) : NULL;
+		bool ids = t && t->start_time == st.start_time;
 		char path[4096];
 
-		err = ml_proc_cgroup(pid, path, sizeof(path));
+		err = ml_cgroup_path(&rd->cg, ids ? x->roots : NULL, pid, ids ? t->cgroup_id : 0, ids ? t->memcg_id : 0,
+				     path, sizeof(path));
+		if (err >= 0)
+			*(err ? &rd->cg_kept : &rd->cg_read) += 1, err = 0;
 		if (err == -ESRCH)
 			goto gone;
 		if (err)
@@ -357,6 +376,7 @@ struct work {
 	 * a worker's array grown by doubling and then copied into another */
 	struct memlens_proc_usage *rows;
 	size_t nrows, rows_cap;
+	size_t cg_read, cg_kept;	/* the finished workers' paths, under mu */
 };
 
 struct worker {
@@ -445,14 +465,22 @@ static void *worker_run(void *arg)
 	struct work *w = k->w;
 	struct read *rd = malloc(sizeof(*rd));
 
-	if (!rd)
+	if (!rd) {
 		k->err = -ENOMEM;
+	} else {
+		rd->cg = NULL;
+		rd->cg_read = rd->cg_kept = 0;
+	}
 	for (;;) {
 		uint32_t flags;
 		pid_t pid;
 
 		pthread_mutex_lock(&w->mu);
 		if (k->err || w->next >= w->npids) {
+			if (rd) {
+				w->cg_read += rd->cg_read;
+				w->cg_kept += rd->cg_kept;
+			}
 			k->done = true;
 			pthread_cond_signal(&w->cv);
 			pthread_mutex_unlock(&w->mu);
@@ -491,7 +519,7 @@ static void *worker_run(void *arg)
 			 * process stalled; it is not stuck any more */
 			pthread_mutex_unlock(&w->mu);
 			ml_stuck_del(w->stuck, pid);
-			free(rd);
+			read_free(rd);
 			free(k);
 			work_put(w);
 			return NULL;
@@ -505,7 +533,7 @@ static void *worker_run(void *arg)
 			w->rows[w->nrows++] = k->s.p[--k->s.n];
 		pthread_mutex_unlock(&w->mu);
 	}
-	free(rd);
+	read_free(rd);
 	work_put(w);
 	return NULL;
 }
@@ -658,7 +686,7 @@ static int over_budget_row(struct memlens_snapshot *s, pid_t pid, const struct e
 	err = counters(s, rd, &nx, MEMLENS_USAGE_F_OVER_BUDGET);
 	if (!err && x->cmdline && s->n && s->p[s->n - 1].pid == pid && !s->p[s->n - 1].cmdline)
 		err = (s->p[s->n - 1].cmdline = strdup("")) ? 0 : -ENOMEM;
-	free(rd);
+	read_free(rd);
 	return err;
 }
 
@@ -678,9 +706,17 @@ static int take_rows(struct memlens_snapshot *s, struct work *w)
 	return merge(s, &h);
 }
 
+/* -v: how the rows' cgroups were found (w's finished workers') */
+static void say_cgroups(struct memlens *ml, struct work *w)
+{
+	if (w->x.roots)
+		ml_log(ml, MEMLENS_INFO, "cgroups: %zu paths by the counters pass's cgroup ids, %zu /proc/PID/cgroup read\n",
+		       w->cg_kept, w->cg_read);
+}
+
 /* memlens_opts.threads 1: the one worker's loop on the caller's thread,
  * nobody watching (a parked mmap lock holds the caller up) */
-static int read_inline(struct memlens_snapshot *s, struct work *w)
+static int read_inline(struct memlens *ml, struct memlens_snapshot *s, struct work *w)
 {
 	struct worker *k = calloc(1, sizeof(*k));
 	int err;
@@ -697,6 +733,7 @@ static int read_inline(struct memlens_snapshot *s, struct work *w)
 		err = take_rows(s, w);
 	err = k->err ? k->err : err;
 	free(k);
+	say_cgroups(ml, w);
 	work_put(w);
 	return err;
 }
@@ -736,7 +773,7 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 	w->rows = w->npids ? malloc(w->npids * sizeof(*w->rows)) : NULL;
 	w->rows_cap = w->rows ? w->npids : 0;
 	if (ml->threads == 1)
-		return read_inline(s, w);
+		return read_inline(ml, s, w);
 	/* a second worker is worth its ~50 us only for more than a few
 	 * processes, and only with a second CPU (and threads allowing it:
 	 * the caller watching counts as one) */
@@ -859,6 +896,7 @@ static int read_all(struct memlens *ml, struct memlens_snapshot *s, const struct
 		if (!err)
 			err = terr;
 	}
+	say_cgroups(ml, w);
 	work_put(w);
 	return err;
 }
@@ -974,9 +1012,33 @@ static int rows_from_pass(struct memlens_snapshot *s, const struct extras *x)
 		err = row_from_one(s, &rd, 1, x);
 	for (size_t i = 0; !x->pids && !err && i < x->ntab; i++)
 		err = row_from_tab(s, &x->tab[i]);
-	free(rd);
+	read_free(rd);
 	free(pids);
 	return err;
+}
+
+/* MEMLENS_TEST_PASS_FIFO=FIFO: the tests' hold between the counters pass
+ * and the reads: a line written to FIFO once the pass is made, then the
+ * reads wait until the test has written its own and closed it (cgroups.sh
+ * moves processes between the two) */
+static void test_hold(void)
+{
+	const char *f = getenv("MEMLENS_TEST_PASS_FIFO");
+	char c;
+	int fd;
+
+	if (!f || (fd = open(f, O_WRONLY | O_CLOEXEC)) < 0)
+		return;
+	if (write(fd, "pass\n", 5) != 5) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	if ((fd = open(f, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while (read(fd, &c, 1) > 0)
+		;
+	close(fd);
 }
 
 int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *opts, struct memlens_snapshot **out)
@@ -1011,6 +1073,7 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	x.one = ml_proc_counters;	/* until a source is chosen: status */
 	x.tab = NULL;
 	x.ntab = 0;
+	x.roots = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		free(x.skip);
@@ -1023,10 +1086,20 @@ int memlens__snapshot(struct memlens *ml, const struct memlens_snapshot_opts *op
 	 * source, and its pass */
 	err = x.counters_only || x.counters || x.nskip || x.deadline ?
 		      counters_pass(ml, s, OPTS_GET(opts, counters_source, MEMLENS_SOURCE_AUTO), &x, &tab) : 0;
-	if (!err && x.counters_only && x.tab && !x.cgroups && !x.owner && !x.cmdline)
+	if (!err && x.counters_only && x.tab && !x.cgroups && !x.owner && !x.cmdline) {
 		err = rows_from_pass(s, &x);
-	else if (!err)
+	} else if (!err) {
+		struct ml_cgroup_roots roots = { -1, -1, 0, 0 };
+
+		if (x.cgroups && x.tab) {
+			ml_cgroup_roots_open(&roots);
+			x.roots = &roots;
+		}
+		if (x.tab)
+			test_hold();
 		err = read_all(ml, s, &x);
+		ml_cgroup_roots_close(&roots);
+	}
 	free(tab);
 	free(x.skip);
 	if (!err) {

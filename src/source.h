@@ -66,6 +66,8 @@ struct ml_counters_row {
 	char comm[16];
 	uint64_t start_time;	/* clock ticks after boot, as stat's starttime */
 	struct ml_counters c;
+	/* its unified and v1 memory cgroups' ids (inode numbers); 0: unknown */
+	uint64_t cgroup_id, memcg_id;
 };
 /* pid order, for sorting and searching a pass's rows */
 static inline int ml_counters_row_cmp(const void *a, const void *b)

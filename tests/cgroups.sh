@@ -9,7 +9,7 @@
 # smaps_rollup read here.
 # Usage: tests/cgroups.sh BUILD_DIR    (TAP on stdout)
 set -u
-k1="" k2="" d1="" p1="" e1="" s1="" s2="" s3=""
+k1="" k2="" d1="" p1="" e1="" s1="" s2="" s3="" r1="" r2="" v1b=""
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
@@ -90,7 +90,7 @@ ok $? "eight processes moved into the test's cgroups ($k1 $k2 in the pod, $d1 as
 # and one in the v1 memory hierarchy only (its v2 path stays the root)
 v1=""
 if [ -n "$MEM" ] && mkp "$MEM" "/docker/$ID4"; then
-	start_in "$MEM/docker/$ID4/cgroup.procs" && v1=$started
+	start_in "$MEM/docker/$ID4/cgroup.procs" && v1=$started && start_in "$MEM/docker/$ID4/cgroup.procs" && v1b=$started
 fi
 sleep 0.2
 
@@ -100,23 +100,76 @@ for p in "$k1" "$d1" "$p1"; do
 	is "/proc/$p/cgroup says the test's cgroup" "0::$want" "$(grep '^0::' "/proc/$p/cgroup")"
 done
 
-"$ML" snapshot -J -o PID,USER,CGROUP,CONTAINER,POD,RSS,PSS > "$tmp/snap.json" 2> "$tmp/err"
-ok $? "snapshot -o PID,USER,CGROUP,CONTAINER,POD runs ($(head -1 "$tmp/err"))"
-row() { jq -r --argjson p "$1" '.snapshot[] | select(.pid == $p) | [.user, .cgroup, .container, .pod] | join("|")' "$tmp/snap.json"; }
-is "kubelet (systemd driver) + containerd: cgroup, container id, pod uid" "root|$K|$ID1|$UID_DASH" "$(row "$k1")"
-is "... its second process the same" "root|$K|$ID1|$UID_DASH" "$(row "$k2")"
-is "docker (cgroupfs driver), run as nobody: cgroup, container id, USER nobody" "nobody|$D|$ID2|" "$(row "$d1")"
-is "podman scope: container id, no pod" "root|$P|$ID3|" "$(row "$p1")"
-is "a name with a terminal escape: the path escaped, and it names no container" \
-	"root|/$T/esc\\x1b[31m/docker-$ID1.scope||" "$(row "$e1")"
-for s in "$s1:$S1" "$s2:$S2" "$s3:$S3"; do
-	is "a delegated subtree's ${s#*:}: its path, no container id (the runtime does not own it)" \
-		"root|${s#*:}||" "$(row "${s%%:*}")"
+# three ways to a row's cgroup, each checked whole: /proc/<pid>/cgroup read
+# per process (with a rollup, no counters pass), and by the cgroup ids of
+# the counters pass (root's BPF pass; /proc/<pid>/cgroup read once per
+# cgroup, checked against the filesystem) in the cheap tier and beside
+# rollups (RSS_ANON asks the counters too)
+for how in "rollups, no pass:PSS" "the cheap tier's pass:RSS" "rollups and the counters pass:RSS_ANON,PSS"; do
+	"$ML" snapshot -J -o "PID,USER,CGROUP,CONTAINER,POD,${how#*:}" > "$tmp/snap.json" 2> "$tmp/err"
+	ok $? "snapshot -o PID,USER,CGROUP,CONTAINER,POD,${how#*:} runs ($(head -1 "$tmp/err"))"
+	row() { jq -r --argjson p "$1" '.snapshot[] | select(.pid == $p) | [.user, .cgroup, .container, .pod] | join("|")' "$tmp/snap.json"; }
+	w="${how%%:*}"
+	is "$w: kubelet (systemd driver) + containerd: cgroup, container id, pod uid" "root|$K|$ID1|$UID_DASH" "$(row "$k1")"
+	is "$w: ... its second process the same" "root|$K|$ID1|$UID_DASH" "$(row "$k2")"
+	is "$w: docker (cgroupfs driver), run as nobody: cgroup, container id, USER nobody" "nobody|$D|$ID2|" "$(row "$d1")"
+	is "$w: podman scope: container id, no pod" "root|$P|$ID3|" "$(row "$p1")"
+	is "$w: a name with a terminal escape: the path escaped, and it names no container" \
+		"root|/$T/esc\\x1b[31m/docker-$ID1.scope||" "$(row "$e1")"
+	for s in "$s1:$S1" "$s2:$S2" "$s3:$S3"; do
+		is "$w: a delegated subtree's ${s#*:}: its path, no container id (the runtime does not own it)" \
+			"root|${s#*:}||" "$(row "${s%%:*}")"
+	done
+	if [ -n "$v1" ]; then
+		is "$w: v1 memory hierarchy where v2 is the root: the v1 path and its container" "root|/docker/$ID4|$ID4|" "$(row "$v1")"
+	else
+		skip "$w: no v1 memory hierarchy here and none can be mounted (controllers bound to cgroup2)"
+	fi
 done
-if [ -n "$v1" ]; then
-	is "v1 memory hierarchy where v2 is the root: the v1 path and its container" "root|/docker/$ID4|$ID4|" "$(row "$v1")"
+
+# with the pass's ids, a cgroup's file is read once: the pod's two processes
+# are one read and one path kept (where the pass is the BPF one: it has ids)
+"$ML" snapshot -v -o PID,CGROUP,RSS --pid "$k1,$k2" > /dev/null 2> "$tmp/v"
+if grep -q "counters from bpf" "$tmp/v"; then
+	is "the pod's two processes: one /proc/PID/cgroup read, the other's path by its ids (-v)" \
+		"cgroups: 1 paths by the counters pass's cgroup ids, 1 /proc/PID/cgroup read" \
+		"$(sed -n 's/^memlens: \(cgroups: .*\)/\1/p' "$tmp/v")"
+	# ... and two of one v1 memory cgroup (their v2 path the root): by the
+	# memory cgroup's id
+	if [ -n "$v1b" ]; then
+		"$ML" snapshot -v -o PID,CGROUP,RSS --pid "$v1,$v1b" > "$tmp/o" 2> "$tmp/v"
+		is "two processes of one v1 memory cgroup: one read, one by the ids, both its path" \
+			"cgroups: 1 paths by the counters pass's cgroup ids, 1 /proc/PID/cgroup read|/docker/$ID4 /docker/$ID4" \
+			"$(sed -n 's/^memlens: \(cgroups: .*\)/\1/p' "$tmp/v")|$(awk -v a="$v1" -v b="$v1b" '$1 == a || $1 == b {printf "%s%s", s, $2; s = " "}' "$tmp/o")"
+	else
+		skip "no v1 memory hierarchy here and none can be mounted (controllers bound to cgroup2)"
+	fi
 else
-	skip "no v1 memory hierarchy here and none can be mounted (controllers bound to cgroup2)"
+	skip "the counters pass is not BPF's here, so no cgroup ids: $(grep -m1 counters "$tmp/v")"
+	skip "... nor for a v1 memory cgroup"
+fi
+
+# a cgroup's path is kept for its id only if the filesystem says so when it
+# is read: two processes of one cgroup at the pass, moved to two others
+# before memlens reads the first one's file (held there by the test's FIFO),
+# are each shown where /proc then says they are (kept for the id, the first
+# one's new path would be the second's)
+R=/$T/race
+if mkp "$V2" "$R/x" && mkp "$V2" "$R/y" && mkp "$V2" "$R/z" && start_in "$V2$R/x/cgroup.procs" && r1=$started &&
+	start_in "$V2$R/x/cgroup.procs" && r2=$started && mkfifo "$tmp/hold"; then
+	MEMLENS_TEST_PASS_FIFO=$tmp/hold "$ML" snapshot -J -o PID,CGROUP,RSS --pid "$r1,$r2" > "$tmp/race.json" 2> "$tmp/err" &
+	snap=$!
+	read -r said < "$tmp/hold"
+	echo "$r1" > "$V2$R/y/cgroup.procs" && echo "$r2" > "$V2$R/z/cgroup.procs"
+	echo go > "$tmp/hold"
+	wait $snap
+	ok $? "snapshot held between its pass and its reads ($said; $(head -1 "$tmp/err"))"
+	got=$(jq -r '[.snapshot | sort_by(.pid)[] | "\(.pid)=\(.cgroup)"] | join(" ")' "$tmp/race.json")
+	is "moved after the pass: each process where /proc/<pid>/cgroup says" \
+		"$r1=$R/y $r2=$R/z" "$got"
+	is "... and /proc says so" "0::$R/y 0::$R/z" "$(grep -h '^0::' "/proc/$r1/cgroup" "/proc/$r2/cgroup" | tr '\n' ' ' | sed 's/ $//')"
+else
+	ok 1 "make the race's cgroups under $V2$R"
 fi
 
 # sums: RSS exactly (sleeping processes do not fault pages in or out)

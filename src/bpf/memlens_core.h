@@ -131,8 +131,30 @@ struct pid {
 	struct upid numbers[1];
 };
 
+struct kernfs_node {
+	__u64 id;		/* 5.5+: the node's inode number (64-bit ino_t) */
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+
+enum cgroup_subsys_id {
+	memory_cgrp_id = 4,	/* its value is the running kernel's (bpf_core_enum_value) */
+};
+
+struct css_set {
+	struct cgroup_subsys_state *subsys[1];	/* one per controller; indexed by hand */
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
 	unsigned int flags;
+	struct css_set *cgroups;
 	__u64 start_boottime;
 	pid_t pid;
 	pid_t tgid;

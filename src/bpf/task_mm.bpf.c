@@ -180,6 +180,30 @@ static __always_inline void pcpu_sum(struct mm_struct___pcpu *m, __s64 count[ML_
 	}
 }
 
+/* the ids of task's cgroups: the unified one's by direct loads (the
+ * program runs under RCU, which task->cgroups is freed after); the memory
+ * controller's css at its index in the css_set, the running kernel's value
+ * of memory_cgrp_id (none without CONFIG_MEMCG), by reads */
+static __always_inline void cgroup_ids(struct task_struct *task, struct ml_mm_rec *r)
+{
+	struct css_set *cs = task->cgroups;
+	struct cgroup_subsys_state *css = NULL;
+	struct cgroup *cg;
+
+	if (!cs)
+		return;
+	cg = cs->dfl_cgrp;
+	if (cg && cg->kn)
+		r->cgroup_id = cg->kn->id;
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return;
+	if (!bpf_probe_read_kernel(&css, sizeof(css),
+				   (void *)cs + bpf_core_field_offset(struct css_set, subsys) +
+					   bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id) * sizeof(void *)) &&
+	    css)
+		r->memcg_id = BPF_CORE_READ(css, cgroup, kn, id);
+}
+
 /* task's record into r; false when there is none to emit (a thread, or a
  * task the reader cannot see) */
 static __always_inline bool fill(struct task_struct *task, __u32 level, __u64 ns, struct ml_mm_rec *r)
@@ -203,6 +227,7 @@ static __always_inline bool fill(struct task_struct *task, __u32 level, __u64 ns
 	/* direct loads (the verifier's checked, faulting-safe ones), no helper */
 	r->start_boottime = task->start_boottime;
 	r->total_vm = mm->total_vm;
+	cgroup_ids(task, r);
 	if (bpf_core_field_exists(struct mm_struct___pcpu, rss_stat))
 		pcpu_sum((void *)mm, count);
 	else	/* an atomic_long_t each, one read */

@@ -119,5 +119,28 @@ int main(void)
 		ml_cgroup_parse("0::/0123456789\n", 15, small, sizeof(small));
 		ok(!strcmp(small, "/012345"), "a long path is cut to the buffer, NUL-terminated ('%s')", small);
 	}
+	{
+		/* where the path came from: what a cgroup id may stand for */
+		static const struct {
+			const char *what, *text;
+			enum ml_cgroup_from from;
+		} froms[] = {
+			{ "hybrid, v2 at the root: the memory line", "9:name=systemd:/\n4:memory:/p\n0::/\n", ML_CGROUP_FROM_MEMORY },
+			{ "hybrid, memory at the root: another v1 line", "12:memory:/\n1:name=systemd:/u\n0::/\n", ML_CGROUP_FROM_V1 },
+			{ "hybrid, a v2 path: the v2 line", "4:memory:/other\n0::/system.slice/x\n", ML_CGROUP_FROM_V2 },
+			{ "v2 only, the root: the v2 line", "0::/\n", ML_CGROUP_FROM_V2 },
+			{ "hybrid, the root everywhere: not the v2 line's alone", "4:memory:/\n0::/\n", ML_CGROUP_FROM_V1 },
+			{ "v1 only: the memory line", "11:memory:/docker/x\n1:name=systemd:/docker/x\n", ML_CGROUP_FROM_MEMORY },
+			{ "no cgroup line", "garbage\n", ML_CGROUP_FROM_NONE },
+		};
+
+		for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
+			enum ml_cgroup_from from = (enum ml_cgroup_from)99;
+			char path[64];
+
+			ml_cgroup_parse_from(froms[i].text, strlen(froms[i].text), path, sizeof(path), &from);
+			ok(from == froms[i].from, "path from: %s (%d, want %d)", froms[i].what, from, froms[i].from);
+		}
+	}
 	return tap_done();
 }
