@@ -137,6 +137,7 @@ struct kernfs_node {
 
 struct cgroup {
 	struct kernfs_node *kn;
+	int level;		/* 0: the hierarchy's root */
 };
 
 struct cgroup_subsys_state {

@@ -180,28 +180,33 @@ static __always_inline void pcpu_sum(struct mm_struct___pcpu *m, __s64 count[ML_
 	}
 }
 
-/* the ids of task's cgroups: the unified one's by direct loads (the
- * program runs under RCU, which task->cgroups is freed after); the memory
- * controller's css at its index in the css_set, the running kernel's value
- * of memory_cgrp_id (none without CONFIG_MEMCG), by reads */
+/* the ids of task's cgroups, by direct loads (the program runs under RCU,
+ * which task->cgroups is freed after): the unified one's, and where that
+ * is the root (its path then says nothing: the v1 memory controller's path
+ * is shown) the memory controller's, whose css is at its index in the
+ * css_set, the running kernel's value of memory_cgrp_id (none without
+ * CONFIG_MEMCG) */
 static __always_inline void cgroup_ids(struct task_struct *task, struct ml_mm_rec *r)
 {
 	struct css_set *cs = task->cgroups;
-	struct cgroup_subsys_state *css = NULL;
+	struct cgroup_subsys_state *css, **slot;
 	struct cgroup *cg;
 
 	if (!cs)
 		return;
 	cg = cs->dfl_cgrp;
-	if (cg && cg->kn)
-		r->cgroup_id = cg->kn->id;
-	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+	if (!cg || !cg->kn)
 		return;
-	if (!bpf_probe_read_kernel(&css, sizeof(css),
-				   (void *)cs + bpf_core_field_offset(struct css_set, subsys) +
-					   bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id) * sizeof(void *)) &&
-	    css)
-		r->memcg_id = BPF_CORE_READ(css, cgroup, kn, id);
+	r->cgroup_id = cg->kn->id;
+	if (cg->level || !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return;
+	/* a constant offset into the css_set (both parts relocated by
+	 * libbpf), so the verifier walks the kernel's own type to it */
+	slot = (void *)cs + bpf_core_field_offset(struct css_set, subsys) +
+	       bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id) * sizeof(void *);
+	css = *slot;
+	if (css && css->cgroup && css->cgroup->kn)
+		r->memcg_id = css->cgroup->kn->id;
 }
 
 /* task's record into r; false when there is none to emit (a thread, or a
