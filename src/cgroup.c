@@ -24,26 +24,31 @@ static void put(char *dst, size_t dst_len, const char *src, size_t n)
 	dst[n] = 0;
 }
 
+/* does the comma-separated list [c, ce) hold word? */
+static bool list_has(const char *c, const char *ce, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (c < ce) {
+		const char *comma = memchr(c, ',', (size_t)(ce - c)), *we = comma ? comma : ce;
+
+		if ((size_t)(we - c) == n && !memcmp(c, word, n))
+			return true;
+		c = we + 1;
+	}
+	return false;
+}
+
 /* does the v1 line [p, e) list controller ctl? */
 static bool has_controller(const char *p, const char *e, const char *ctl)
 {
 	const char *c = memchr(p, ':', (size_t)(e - p)), *ce;
-	size_t n = strlen(ctl);
 
 	if (!c)
 		return false;
 	c++;
 	ce = memchr(c, ':', (size_t)(e - c));
-	if (!ce)
-		return false;
-	while (c < ce) {
-		const char *comma = memchr(c, ',', (size_t)(ce - c)), *we = comma ? comma : ce;
-
-		if ((size_t)(we - c) == n && !memcmp(c, ctl, n))
-			return true;
-		c = we + 1;
-	}
-	return false;
+	return ce && list_has(c, ce, ctl);
 }
 
 /* the path of the v1 line [p, e): after its second ':' */
@@ -245,9 +250,9 @@ static int proc_cgroup(pid_t pid, char *path, size_t path_len, enum ml_cgroup_fr
 	int fd, err;
 
 	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	fd = ml_open_proc(file);
 	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
+		return fd;
 	/* one read is the whole file where it is shorter than the buffer (a
 	 * single-record seq_file hands all it has); a longer one (v1's many
 	 * hierarchies, long names) is read again whole */
@@ -303,17 +308,6 @@ static void unescape(char *p)
 	*o = 0;
 }
 
-/* does the comma-separated list opts hold word? */
-static bool has_word(const char *opts, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *c = opts; c; c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL)
-		if (!strncmp(c, word, n) && (c[n] == ',' || !c[n]))
-			return true;
-	return false;
-}
-
 void ml_cgroup_roots_open(struct ml_cgroup_roots *r)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -343,7 +337,7 @@ void ml_cgroup_roots_open(struct ml_cgroup_roots *r)
 		unescape(fld[4]);
 		if (r->v2 < 0 && !strcmp(fstype, "cgroup2"))
 			r->v2 = root_open(fld[4], CGROUP2_SUPER_MAGIC, &r->v2_dev);
-		else if (r->mem < 0 && !strcmp(fstype, "cgroup") && has_word(opts, "memory"))
+		else if (r->mem < 0 && !strcmp(fstype, "cgroup") && list_has(opts, opts + strlen(opts), "memory"))
 			r->mem = root_open(fld[4], CGROUP_SUPER_MAGIC, &r->mem_dev);
 	}
 	free(line);

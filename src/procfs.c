@@ -45,7 +45,7 @@ int ml_read_file_fd(int fd, char **bufp, size_t *lenp)
 	return 0;
 }
 
-static int open_proc(const char *path)
+int ml_open_proc(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -56,7 +56,7 @@ static int open_proc(const char *path)
 
 int ml_read_file(const char *path, char **buf, size_t *len)
 {
-	int fd = open_proc(path), err;
+	int fd = ml_open_proc(path), err;
 
 	if (fd < 0)
 		return fd;
@@ -67,7 +67,7 @@ int ml_read_file(const char *path, char **buf, size_t *len)
 
 int ml_read_small(const char *path, char *buf, size_t len)
 {
-	int fd = open_proc(path);
+	int fd = ml_open_proc(path);
 	ssize_t n;
 
 	if (fd < 0)
@@ -251,7 +251,7 @@ int ml_open_maps(pid_t pid, int *fd)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	*fd = open_proc(path);
+	*fd = ml_open_proc(path);
 	return *fd < 0 ? *fd : 0;
 }
 

@@ -6,6 +6,9 @@
 #include <dirent.h>
 #include "core.h"
 
+/* open(path, O_RDONLY): the fd, or -errno (a missing /proc/<pid>/... is
+ * -ESRCH: the process is gone) */
+ML_HIDDEN int ml_open_proc(const char *path);
 /* the whole file, from its start; the caller frees *buf */
 ML_HIDDEN int ml_read_file_fd(int fd, char **buf, size_t *len);
 /* the whole file; a missing /proc/<pid>/... is -ESRCH */

@@ -281,8 +281,11 @@ static int finish(struct memlens_snapshot *s, struct memlens_proc_usage *r, stru
 
 		err = ml_cgroup_path(&rd->cg, ids ? x->roots : NULL, pid, ids ? t->cgroup_id : 0, ids ? t->memcg_id : 0,
 				     path, sizeof(path));
-		if (err >= 0)
-			*(err ? &rd->cg_kept : &rd->cg_read) += 1, err = 0;
+		if (err == 1)
+			rd->cg_kept++;
+		if (err == 0)
+			rd->cg_read++;
+		err = err > 0 ? 0 : err;
 		if (err == -ESRCH)
 			goto gone;
 		if (err)
