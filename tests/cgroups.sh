@@ -9,7 +9,7 @@
 # smaps_rollup read here.
 # Usage: tests/cgroups.sh BUILD_DIR    (TAP on stdout)
 set -u
-nomem="" k1="" k2="" d1="" p1="" e1="" s1="" s2="" s3="" r1="" r2="" v1b=""
+nomem="" l1="" k1="" k2="" d1="" p1="" e1="" s1="" s2="" s3="" r1="" r2="" v1b=""
 B=$(cd "${1:-build}" && pwd)
 ML=$B/memlens
 . "$(dirname "$0")/helpers/tap.sh"
@@ -90,6 +90,17 @@ start_in "$V2$K/cgroup.procs" && k1=$started && start_in "$V2$K/cgroup.procs" &&
 	start_in "$V2$S1/cgroup.procs" && s1=$started && start_in "$V2$S2/cgroup.procs" && s2=$started &&
 	start_in "$V2$S3/cgroup.procs" && s3=$started
 ok $? "eight processes moved into the test's cgroups ($k1 $k2 in the pod, $d1 as nobody in docker's, $p1 podman's, $e1 the forged name, $s1 $s2 $s3 spoofing the pod's container)"
+# a /proc/<pid>/cgroup longer than one read (4 kB): the kernel shows no path
+# of PATH_MAX or more, so the file grows past it only with a v1 line as long
+# as the v2 one.  15 names of 250 bytes, not UTF-8 ones
+# (shown with each byte that is not UTF-8 as \xHH, as every name is)
+L=/$T Lshown=/$T
+for i in $(seq 10 24); do L=$L/$(printf "%0247d\\xff$i" 0) Lshown=$Lshown/$(printf "%0247d" 0)'\xff'$i; done
+L=$(printf "$L")
+mkp "$V2" "$L" && start_in "$V2$L/cgroup.procs" && l1=$started && { [ -z "$MEM" ] || { mkp "$MEM" "$L" && echo "$l1" > "$MEM$L/cgroup.procs"; }; }
+big=$(wc -c < "/proc/$l1/cgroup" 2> /dev/null)
+ok $? "a process in a ${#L}-byte cgroup path (its file: $big bytes)"
+is "... /proc/<pid>/cgroup says that path" "0::$L" "$(grep -a '^0::' "/proc/$l1/cgroup")"
 # and one in the v1 memory hierarchy only (its v2 path stays the root)
 v1=""
 if [ -n "$MEM" ] && mkp "$MEM" "/docker/$ID4"; then
@@ -119,6 +130,9 @@ for how in "rollups, no pass:PSS" "the cheap tier's pass:RSS" "rollups and the c
 	is "$w: podman scope: container id, no pod" "root|$P|$ID3|" "$(row "$p1")"
 	is "$w: a name with a terminal escape: the path escaped, and it names no container" \
 		"root|/$T/esc\\x1b[31m/docker-$ID1.scope||" "$(row "$e1")"
+	[ "${big:-0}" -gt 4096 ] || skip "$w: no file longer than one read here: no v1 memory hierarchy to lengthen it past 4096 bytes (it is $big)"
+	[ "${big:-0}" -gt 4096 ] && is "$w: a path in a file longer than one read, bytes not UTF-8: whole" \
+		"$Lshown" "$(jq -r --argjson p "$l1" '.snapshot[] | select(.pid == $p) | .cgroup' "$tmp/snap.json")"
 	for s in "$s1:$S1" "$s2:$S2" "$s3:$S3"; do
 		is "$w: a delegated subtree's ${s#*:}: its path, no container id (the runtime does not own it)" \
 			"root|${s#*:}||" "$(row "${s%%:*}")"
